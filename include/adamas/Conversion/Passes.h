@@ -1,0 +1,15 @@
+//===- Passes.h - Adamas conversion passes ----------------------*- C++ -*-===//
+
+#ifndef ADAMAS_CONVERSION_PASSES_H
+#define ADAMAS_CONVERSION_PASSES_H
+
+#include "adamas/Conversion/AdamasToLinalg/AdamasToLinalg.h"
+
+namespace mlir::adamas {
+
+#define GEN_PASS_REGISTRATION
+#include "adamas/Conversion/Passes.h.inc"
+
+} // namespace mlir::adamas
+
+#endif // ADAMAS_CONVERSION_PASSES_H
