@@ -20,9 +20,11 @@ config.test_exec_root = os.path.join(config.adamas_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 
-
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
+# `not`, `count` and FileCheck come from LLVM's bin directory (Debian ships
+# them there, not on PATH); lit only substitutes them after a pipe.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 # Python helpers (numpy reference, harnesses) import the adamas package from
 # the source tree.

@@ -37,6 +37,8 @@ void mlir::adamas::buildCPUPipeline(OpPassManager &pm) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Frees what bufferization allocates and also the per-op scratch buffers
+  // (`memref.alloc`) of adamas-lower-to-linalg, which relies on it.
   bufferization::buildBufferDeallocationPipeline(pm);
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
