@@ -44,9 +44,14 @@ config.substitutions.append(
      "mlir-runner -e main -entry-point-result=void "
      "-shared-libs=%s,%s" % (runner_utils, c_runner_utils)))
 
+config.substitutions.append(
+    ("%adamas_plugin",
+     os.path.join(config.adamas_obj_root, "lib", "AdamasPlugin.so")))
+
 tool_dirs = [config.adamas_tools_dir, config.llvm_tools_dir]
 tools = [
     "adamas-opt",
+    ToolSubst("mlir-opt", unresolved="fatal"),
     ToolSubst("mlir-runner", unresolved="fatal"),
     ToolSubst("mlir-translate", unresolved="ignore"),
 ]
