@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# End-to-end check of the adamas runtime on a machine with an NVIDIA GPU
+# (CUDA driver, CMake, g++; no LLVM/MLIR needed). Run from anywhere:
+#
+#   bench/gpu_prepare.sh   # on a machine with MLIR 22 + CUDA toolkit:
+#                          # lowers bench/runtime/*.mlir into .carry/runtime/
+#   bench/gpu_check.sh     # on the GPU machine, with .carry/runtime/ copied over
+#
+# It builds libadamas_runtime.so (and its unit tests if GoogleTest is there),
+# links the carried host objects (upstream MLIR's gpu-to-llvm output) against
+# it, runs them and checks their results, then exercises the C API's caches
+# with bench/runtime/cache_demo.cpp over a fresh cache directory: a cold run
+# (compile on miss), a second process (disk hit), a truncated and a
+# byte-flipped entry (detected, removed, rebuilt), and a final disk hit.
+# A summary table is printed last. Logs go to $OUT (default build-gpu-check/).
+# Exit status 0 only if every check passed.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+carry=${CARRY_DIR:-$root/.carry/runtime}
+build=${BUILD_DIR:-$root/build-rt-gpu}
+out=${OUT:-$root/build-gpu-check}
+mkdir -p "$out"
+log=$out/gpu_check.log
+: > "$log"
+summary=()
+failed=0
+
+say() { echo "$*" | tee -a "$log"; }
+row() { # CHECK RESULT DETAIL
+  summary+=("| $1 | $2 | $3 |")
+  [[ $2 == PASS* || $2 == ok* || $2 == skipped* ]] || failed=1
+}
+run() { # LABEL COMMAND...: runs, logs, returns the command's status
+  say "\$ ${*:2}"
+  "${@:2}" > "$out/step.txt" 2>&1
+  local rc=$?
+  cat "$out/step.txt" >> "$log"
+  return $rc
+}
+
+say "== machine"
+gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)
+say "gpu: $gpu"
+nvidia-smi >> "$log" 2>&1
+say "cuda driver api: $(nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' | head -1)"
+say "host: $(uname -sm), $(nproc) cores, $(g++ --version | head -1), $(cmake --version | head -1)"
+[[ -f $carry/MANIFEST ]] && { say "carried objects:"; sed 's/^/  /' "$carry/MANIFEST" | tee -a "$log" > /dev/null; }
+
+say "== build"
+generator=()
+command -v ninja > /dev/null && generator=(-G Ninja)
+start=$(date +%s%N)
+if run build cmake -S "$root/runtime" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+   && run build cmake --build "$build" -j "$(nproc)"; then
+  row "build runtime (cmake, standalone)" ok "$(( ($(date +%s%N) - start) / 1000000 )) ms on $(nproc) cores"
+else
+  row "build runtime (cmake, standalone)" FAIL "see $log"
+  tail -30 "$out/step.txt"
+  printf '%s\n' "${summary[@]}"
+  exit 1
+fi
+lib=$build/lib
+
+say "== unit tests (fake driver)"
+if [[ -x $build/test/adamas-runtime-tests ]]; then
+  if run tests ctest --test-dir "$build" -j "$(nproc)" --output-on-failure; then
+    row "GoogleTest suite (fake driver)" PASS "$(grep -o '[0-9]*% tests passed.*' "$out/step.txt" | head -1)"
+  else
+    row "GoogleTest suite (fake driver)" FAIL "$(grep -o '[0-9]*% tests passed.*' "$out/step.txt" | head -1)"
+  fi
+else
+  row "GoogleTest suite (fake driver)" "skipped" "GoogleTest not installed here; runs in CI"
+fi
+
+say "== MLIR-lowered programs"
+programs=$build/lowered-programs
+if run link g++ -std=c++17 -O2 -I"$root/runtime/include" "$root/bench/runtime/programs_main.cpp" \
+     "$carry/vecadd.o" "$carry/vecadd_again.o" "$carry/reduce.o" "$carry/loop.o" \
+     -L"$lib" -ladamas_runtime -Wl,-rpath,"$lib" -o "$programs"; then
+  for attempt in 1 2; do
+    run programs env ADAMAS_RUNTIME_VERBOSE=1 "$programs"
+    rc=$?
+    cat "$out/step.txt"
+    while IFS= read -r line; do
+      name=$(echo "$line" | awk '{print $1}')
+      [[ $name == vecadd || $name == vecadd_again || $name == block_sum ||
+         $name == add_index_loop || $name == module ]] || continue
+      [[ $attempt == 2 && $name != module ]] && continue
+      result=$(echo "$line" | grep -o -m1 'PASS\|FAIL')
+      detail=$(echo "$line" | sed 's/^.*\(PASS\|FAIL\)  //')
+      label="program $name"
+      [[ $name == module ]] && label="module cache, process $attempt"
+      [[ $line == "vecadd (warm)"* ]] && label="program vecadd (2nd call)"
+      [[ $line == vecadd_again* ]] && label="program vecadd_again"
+      row "$label" "$result" "$detail"
+    done < "$out/step.txt"
+    [[ $rc == 0 ]] || row "programs exit status (run $attempt)" FAIL "$rc"
+  done
+else
+  row "link programs against libadamas_runtime.so" FAIL "see $log"
+fi
+
+say "== MLIR-lowered programs, PTX embedded (mgpuModuleLoadJIT)"
+if [[ -f $carry/isa/vecadd.o ]]; then
+  if run link g++ -std=c++17 -O2 -I"$root/runtime/include" "$root/bench/runtime/programs_main.cpp" \
+       "$carry/isa/vecadd.o" "$carry/isa/vecadd_again.o" "$carry/isa/reduce.o" "$carry/isa/loop.o" \
+       -L"$lib" -ladamas_runtime -Wl,-rpath,"$lib" -o "$programs-jit" &&
+     run programs-jit "$programs-jit"; then
+    row "programs with PTX (driver JIT)" PASS "$(grep '^module cache' "$out/step.txt" | sed 's/^.*PASS  //')"
+  else
+    row "programs with PTX (driver JIT)" FAIL "$(grep -v PASS "$out/step.txt" | head -3 | tr '\n' ' ')"
+  fi
+  cat "$out/step.txt"
+fi
+
+say "== C API caches (cache_demo)"
+demo=$build/cache_demo
+if run link g++ -std=c++17 -O2 -I"$root/runtime/include" "$root/bench/runtime/cache_demo.cpp" \
+     -L"$lib" -ladamas_runtime -Wl,-rpath,"$lib" -o "$demo"; then
+  cache=$(mktemp -d)
+  demo_run() { # LABEL EXPECTED
+    run demo "$demo" "$cache" "$carry/vecadd.ptx" "$carry/vecadd.cubin" "$2"
+    local line
+    line=$(grep '^CACHE_DEMO' "$out/step.txt")
+    cat "$out/step.txt"
+    row "$1" "$(echo "$line" | awk '{print $2}') (source $(echo "$line" | grep -o 'source=[a-z]*' | cut -d= -f2))" \
+        "$(echo "$line" | cut -d' ' -f5- | sed 's/ key=.*//')"
+  }
+  demo_run "cache_demo 1: cold cache" compiler
+  demo_run "cache_demo 2: new process" disk
+  entry=$(ls "$cache"/artifacts-v1/*.bin)
+  truncate -s 100 "$entry"
+  demo_run "cache_demo 3: entry truncated" compiler
+  python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[-200]^=0x40; open(p,'wb').write(b)" "$entry"
+  demo_run "cache_demo 4: payload byte flipped" compiler
+  : > "$entry"
+  demo_run "cache_demo 5: zero-length entry" compiler
+  demo_run "cache_demo 6: new process" disk
+  rm -rf "$cache"
+else
+  row "link cache_demo" FAIL "see $log"
+fi
+
+{
+  echo
+  echo "== summary ($gpu)"
+  echo "| check | result | detail |"
+  echo "|---|---|---|"
+  printf '%s\n' "${summary[@]}"
+  echo
+  [[ $failed == 0 ]] && echo "ALL CHECKS PASSED" || echo "SOME CHECKS FAILED"
+} | tee -a "$log" > "$out/summary.md"
+cat "$out/summary.md"
+rm -f "$out/step.txt"
+exit $failed

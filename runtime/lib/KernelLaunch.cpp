@@ -1,0 +1,144 @@
+//===- KernelLaunch.cpp - Launching a kernel ------------------------------===//
+
+#include "KernelLaunch.h"
+
+#include "DeviceContext.h"
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+namespace adamas::rt {
+
+namespace {
+std::atomic<uint64_t> launches{0};
+
+/// Shared memory a kernel gets without opting in.
+constexpr int64_t kDefaultSharedMemoryLimit = 48 * 1024;
+
+std::string describeDims(const char *what, const int64_t dims[3]) {
+  return std::string(what) + " (" + std::to_string(dims[0]) + ", " +
+         std::to_string(dims[1]) + ", " + std::to_string(dims[2]) + ")";
+}
+
+bool fitsUnsigned(const int64_t dims[3], int64_t minimum) {
+  for (int i = 0; i < 3; ++i)
+    if (dims[i] < minimum || dims[i] > int64_t(UINT32_MAX))
+      return false;
+  return true;
+}
+
+/// The device's opt-in shared memory limit per block, queried once.
+Status sharedMemoryOptInLimit(const CudaDriver &driver, int device,
+                              int *limit) {
+  static std::mutex mutex;
+  static auto *limits = new std::unordered_map<int, int>();
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = limits->find(device);
+  if (found != limits->end()) {
+    *limit = found->second;
+    return Status::success();
+  }
+  cuda::CUdevice handle = 0;
+  Status status =
+      driver.check(driver.cuDeviceGet(&handle, device), "cuDeviceGet");
+  if (!status.ok())
+    return status;
+  status = driver.check(
+      driver.cuDeviceGetAttribute(
+          limit, cuda::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+          handle),
+      "cuDeviceGetAttribute(MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)");
+  if (status.ok())
+    limits->emplace(device, *limit);
+  return status;
+}
+} // namespace
+
+uint64_t kernelLaunchCount() { return launches.load(); }
+
+Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
+  if (!launch.function)
+    return Status::error(ADAMAS_ERROR_INVALID_ARGUMENT,
+                         "null kernel function (did its module fail to "
+                         "load, or the name lookup fail?)");
+  // Zero-sized grids go to the driver, which rejects them like upstream;
+  // only values an unsigned cannot hold are refused here, so that they are
+  // not silently truncated.
+  if (!fitsUnsigned(launch.grid, 0) || !fitsUnsigned(launch.block, 0))
+    return Status::error(ADAMAS_ERROR_INVALID_ARGUMENT,
+                         "launch dimensions out of range: " +
+                             describeDims("grid", launch.grid) + ", " +
+                             describeDims("block", launch.block));
+  bool clustered = launch.cluster[0] || launch.cluster[1] || launch.cluster[2];
+  if (clustered && !fitsUnsigned(launch.cluster, 1))
+    return Status::error(ADAMAS_ERROR_INVALID_ARGUMENT,
+                         "invalid " + describeDims("cluster", launch.cluster));
+  if (launch.sharedMemBytes < 0 || launch.sharedMemBytes > int64_t(UINT32_MAX))
+    return Status::error(ADAMAS_ERROR_INVALID_ARGUMENT,
+                         "invalid dynamic shared memory size " +
+                             std::to_string(launch.sharedMemBytes));
+
+  ScopedContext context(driver, launch.device);
+  if (!context.status().ok())
+    return context.status();
+
+  if (launch.sharedMemBytes > kDefaultSharedMemoryLimit) {
+    int limit = 0;
+    Status status = sharedMemoryOptInLimit(driver, launch.device, &limit);
+    if (!status.ok())
+      return status;
+    if (launch.sharedMemBytes > limit)
+      return Status::error(
+          ADAMAS_ERROR_INVALID_ARGUMENT,
+          "kernel asks for " + std::to_string(launch.sharedMemBytes) +
+              " bytes of dynamic shared memory; device " +
+              std::to_string(launch.device) + " allows at most " +
+              std::to_string(limit));
+    status = driver.check(
+        driver.cuFuncSetAttribute(
+            launch.function,
+            cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            int(launch.sharedMemBytes)),
+        "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
+    if (!status.ok())
+      return status;
+  }
+
+  Status status = Status::success();
+  if (!clustered) {
+    status = driver.check(
+        driver.cuLaunchKernel(
+            launch.function, unsigned(launch.grid[0]), unsigned(launch.grid[1]),
+            unsigned(launch.grid[2]), unsigned(launch.block[0]),
+            unsigned(launch.block[1]), unsigned(launch.block[2]),
+            unsigned(launch.sharedMemBytes), launch.stream, launch.params,
+            launch.extra),
+        "cuLaunchKernel");
+  } else {
+    cuda::CUlaunchAttribute attribute{};
+    attribute.id = cuda::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    attribute.value.clusterDim.x = unsigned(launch.cluster[0]);
+    attribute.value.clusterDim.y = unsigned(launch.cluster[1]);
+    attribute.value.clusterDim.z = unsigned(launch.cluster[2]);
+    cuda::CUlaunchConfig config{};
+    config.gridDimX = unsigned(launch.grid[0]);
+    config.gridDimY = unsigned(launch.grid[1]);
+    config.gridDimZ = unsigned(launch.grid[2]);
+    config.blockDimX = unsigned(launch.block[0]);
+    config.blockDimY = unsigned(launch.block[1]);
+    config.blockDimZ = unsigned(launch.block[2]);
+    config.sharedMemBytes = unsigned(launch.sharedMemBytes);
+    config.hStream = launch.stream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    status = driver.check(driver.cuLaunchKernelEx(&config, launch.function,
+                                                  launch.params, launch.extra),
+                          "cuLaunchKernelEx (cluster launch)");
+  }
+  if (status.ok())
+    ++launches;
+  return status;
+}
+
+} // namespace adamas::rt

@@ -1,0 +1,39 @@
+//===- KernelLaunch.h - Launching a kernel ----------------------*- C++ -*-===//
+//
+// The launch path shared by mgpuLaunchKernel, mgpuLaunchClusterKernel and
+// adamas_launch: checks the sizes (MLIR passes them as `index`, the driver
+// takes unsigned), opts into large dynamic shared memory, launches in the
+// device's primary context and counts successful launches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAMAS_RUNTIME_KERNELLAUNCH_H
+#define ADAMAS_RUNTIME_KERNELLAUNCH_H
+
+#include "CudaDriver.h"
+
+#include <cstdint>
+
+namespace adamas::rt {
+
+struct KernelLaunch {
+  cuda::CUfunction function = nullptr;
+  int device = 0;
+  int64_t grid[3] = {1, 1, 1};
+  int64_t block[3] = {1, 1, 1};
+  /// All zero: an ordinary launch; otherwise a thread block cluster launch.
+  int64_t cluster[3] = {0, 0, 0};
+  int64_t sharedMemBytes = 0;
+  cuda::CUstream stream = nullptr;
+  void **params = nullptr;
+  void **extra = nullptr;
+};
+
+Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch);
+
+/// Successful launches in this process.
+uint64_t kernelLaunchCount();
+
+} // namespace adamas::rt
+
+#endif // ADAMAS_RUNTIME_KERNELLAUNCH_H

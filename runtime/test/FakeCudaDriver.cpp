@@ -1,0 +1,685 @@
+//===- FakeCudaDriver.cpp - A CUDA driver stand-in for the unit tests -----===//
+//
+// Built as libadamas_fake_cuda.so, which the tests select with
+// ADAMAS_CUDA_DRIVER. It exports the same symbols as libcuda with the
+// signatures of CudaDriverApi.h and models just enough of the driver to
+// check how the runtime drives it (see FakeCudaDriverControl.h). One mutex
+// serializes everything: the fake has to be correct, not fast.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaDriverApi.h"
+#include "FakeCudaDriverControl.h"
+#include "FakeKernels.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace adamas::cuda;
+
+#define FAKE_EXPORT extern "C" __attribute__((visibility("default")))
+
+// The handle types' structs, which CudaDriverApi.h declares in its namespace.
+namespace adamas::cuda {
+struct CUctx_st {
+  int device;
+};
+struct CUmod_st {
+  std::string image;
+  std::map<std::string, CUfunc_st *> functions;
+};
+struct CUfunc_st {
+  std::string name;
+  CUmod_st *module;
+  int maxDynamicSharedBytes = 0;
+};
+struct CUstream_st {
+  unsigned flags;
+};
+struct CUevent_st {
+  unsigned flags;
+};
+} // namespace adamas::cuda
+
+namespace {
+std::recursive_mutex mutex;
+std::map<std::string, uint64_t> callCounts;
+std::map<std::string, int> injectedFailures;
+std::map<int, CUctx_st *> primaryContexts;
+std::set<CUmod_st *> modules;
+std::set<CUdeviceptr> allocations;
+std::set<CUstream_st *> streams;
+std::set<CUevent_st *> events;
+std::set<void *> registeredHost;
+bool haveLaunch = false;
+FakeLaunchRecord lastLaunch;
+bool haveTensorMap = false;
+FakeTensorMapRecord lastTensorMap;
+thread_local std::vector<CUctx_st *> contextStack;
+
+int envInt(const char *name, int fallback) {
+  const char *text = std::getenv(name);
+  return text && *text ? std::atoi(text) : fallback;
+}
+
+/// Counts the call and returns an injected failure, if any.
+CUresult enter(const char *name) {
+  ++callCounts[name];
+  auto found = injectedFailures.find(name);
+  if (found == injectedFailures.end())
+    return CUDA_SUCCESS;
+  CUresult error = found->second;
+  injectedFailures.erase(found);
+  return error;
+}
+
+/// Like enter(), and also demands a current context.
+CUresult enterInContext(const char *name) {
+  CUresult result = enter(name);
+  if (result != CUDA_SUCCESS)
+    return result;
+  return contextStack.empty() ? CUDA_ERROR_INVALID_CONTEXT : CUDA_SUCCESS;
+}
+
+uint64_t loadLittleEndian(const unsigned char *p, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i)
+    value |= uint64_t(p[i]) << (8 * i);
+  return value;
+}
+
+/// The size of an image the way the real driver would find it: from the ELF
+/// or fatbin header, or up to the NUL of text images. 0 if unrecognized.
+size_t imageSize(const void *image) {
+  const unsigned char *bytes = static_cast<const unsigned char *>(image);
+  if (std::memcmp(bytes, "\x7f" "ELF", 4) == 0) {
+    uint64_t sectionHeaders = loadLittleEndian(bytes + 0x28, 8);
+    uint64_t sectionSize = loadLittleEndian(bytes + 0x3a, 2);
+    uint64_t sectionCount = loadLittleEndian(bytes + 0x3c, 2);
+    uint64_t programHeaders = loadLittleEndian(bytes + 0x20, 8);
+    uint64_t programSize = loadLittleEndian(bytes + 0x36, 2);
+    uint64_t programCount = loadLittleEndian(bytes + 0x38, 2);
+    uint64_t end = sectionHeaders + sectionSize * sectionCount;
+    uint64_t programEnd = programHeaders + programSize * programCount;
+    return size_t(end > programEnd ? end : programEnd);
+  }
+  if (loadLittleEndian(bytes, 4) == 0xBA55ED50) // fatbin
+    return size_t(loadLittleEndian(bytes + 6, 2) + loadLittleEndian(bytes + 8, 8));
+  const char *text = static_cast<const char *>(image);
+  if (std::strncmp(text, "FAKE:", 5) == 0 || std::strncmp(text, "//", 2) == 0 ||
+      std::strstr(text, ".version") != nullptr)
+    return std::strlen(text);
+  return 0;
+}
+
+CUresult loadModule(CUmodule *out, const void *image, bool jit,
+                    char *errorLog, size_t errorLogSize) {
+  if (!out || !image)
+    return CUDA_ERROR_INVALID_VALUE;
+  size_t size = imageSize(image);
+  if (size == 0)
+    return CUDA_ERROR_INVALID_IMAGE;
+  auto *module = new CUmod_st;
+  module->image.assign(static_cast<const char *>(image), size);
+  if (module->image.find("FAKE-BAD") != std::string::npos) {
+    delete module;
+    return CUDA_ERROR_INVALID_IMAGE;
+  }
+  if (jit && module->image.find("FAKE-JIT-ERROR") != std::string::npos) {
+    if (errorLog && errorLogSize)
+      std::snprintf(errorLog, errorLogSize, "ptxas fatal: fake JIT error");
+    delete module;
+    return CUDA_ERROR_INVALID_PTX;
+  }
+  modules.insert(module);
+  *out = module;
+  return CUDA_SUCCESS;
+}
+
+const char *errorName(CUresult error) {
+  switch (error) {
+  case CUDA_SUCCESS: return "CUDA_SUCCESS";
+  case CUDA_ERROR_INVALID_VALUE: return "CUDA_ERROR_INVALID_VALUE";
+  case CUDA_ERROR_OUT_OF_MEMORY: return "CUDA_ERROR_OUT_OF_MEMORY";
+  case CUDA_ERROR_NOT_INITIALIZED: return "CUDA_ERROR_NOT_INITIALIZED";
+  case CUDA_ERROR_NO_DEVICE: return "CUDA_ERROR_NO_DEVICE";
+  case CUDA_ERROR_INVALID_DEVICE: return "CUDA_ERROR_INVALID_DEVICE";
+  case CUDA_ERROR_INVALID_IMAGE: return "CUDA_ERROR_INVALID_IMAGE";
+  case CUDA_ERROR_INVALID_CONTEXT: return "CUDA_ERROR_INVALID_CONTEXT";
+  case CUDA_ERROR_INVALID_PTX: return "CUDA_ERROR_INVALID_PTX";
+  case CUDA_ERROR_INVALID_HANDLE: return "CUDA_ERROR_INVALID_HANDLE";
+  case CUDA_ERROR_NOT_FOUND: return "CUDA_ERROR_NOT_FOUND";
+  case CUDA_ERROR_LAUNCH_FAILED: return "CUDA_ERROR_LAUNCH_FAILED";
+  }
+  return nullptr;
+}
+
+const char *errorString(CUresult error) {
+  switch (error) {
+  case CUDA_SUCCESS: return "no error";
+  case CUDA_ERROR_INVALID_VALUE: return "invalid argument";
+  case CUDA_ERROR_OUT_OF_MEMORY: return "out of memory";
+  case CUDA_ERROR_NOT_INITIALIZED: return "initialization error";
+  case CUDA_ERROR_NO_DEVICE: return "no CUDA-capable device is detected";
+  case CUDA_ERROR_INVALID_DEVICE: return "invalid device ordinal";
+  case CUDA_ERROR_INVALID_IMAGE: return "device kernel image is invalid";
+  case CUDA_ERROR_INVALID_CONTEXT: return "invalid device context";
+  case CUDA_ERROR_INVALID_PTX: return "a PTX JIT compilation failed";
+  case CUDA_ERROR_INVALID_HANDLE: return "invalid resource handle";
+  case CUDA_ERROR_NOT_FOUND: return "named symbol not found";
+  case CUDA_ERROR_LAUNCH_FAILED: return "unspecified launch failure";
+  }
+  return nullptr;
+}
+
+CUresult recordLaunch(CUfunction f, const unsigned grid[3],
+                      const unsigned block[3], const unsigned cluster[3],
+                      unsigned smem, CUstream stream, void **params) {
+  if (!f || f->module == nullptr || !modules.count(f->module))
+    return CUDA_ERROR_INVALID_HANDLE;
+  if (stream && !streams.count(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  for (int i = 0; i < 3; ++i)
+    if (grid[i] == 0 || block[i] == 0)
+      return CUDA_ERROR_INVALID_VALUE;
+  if (block[0] * block[1] * block[2] > 1024)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (smem > 48 * 1024 && int(smem) > f->maxDynamicSharedBytes)
+    return CUDA_ERROR_INVALID_VALUE;
+  haveLaunch = true;
+  std::memset(&lastLaunch, 0, sizeof(lastLaunch));
+  std::snprintf(lastLaunch.function, sizeof(lastLaunch.function), "%s",
+                f->name.c_str());
+  for (int i = 0; i < 3; ++i) {
+    lastLaunch.grid[i] = grid[i];
+    lastLaunch.block[i] = block[i];
+    lastLaunch.cluster[i] = cluster ? cluster[i] : 0;
+  }
+  lastLaunch.sharedMemBytes = smem;
+  lastLaunch.stream = stream;
+  lastLaunch.params = params;
+  lastLaunch.maxDynamicSharedBytes = f->maxDynamicSharedBytes;
+  return runFakeKernel(f->name, grid, block, params) ? CUDA_SUCCESS
+                                                     : CUDA_ERROR_LAUNCH_FAILED;
+}
+} // namespace
+
+#define LOCKED std::lock_guard<std::recursive_mutex> lock(mutex)
+
+FAKE_EXPORT CUresult cuGetErrorName(CUresult error, const char **out) {
+  *out = errorName(error);
+  return *out ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+FAKE_EXPORT CUresult cuGetErrorString(CUresult error, const char **out) {
+  *out = errorString(error);
+  return *out ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+FAKE_EXPORT CUresult cuInit(unsigned flags) {
+  LOCKED;
+  if (CUresult r = enter("cuInit"))
+    return r;
+  if (flags != 0)
+    return CUDA_ERROR_INVALID_VALUE;
+  return CUresult(envInt("FAKECUDA_INIT_ERROR", CUDA_SUCCESS));
+}
+
+FAKE_EXPORT CUresult cuDriverGetVersion(int *version) {
+  LOCKED;
+  if (CUresult r = enter("cuDriverGetVersion"))
+    return r;
+  *version = envInt("FAKECUDA_DRIVER_VERSION", 13000);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuDeviceGetCount(int *count) {
+  LOCKED;
+  if (CUresult r = enter("cuDeviceGetCount"))
+    return r;
+  *count = envInt("FAKECUDA_DEVICE_COUNT", 1);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuDeviceGet(CUdevice *device, int ordinal) {
+  LOCKED;
+  if (CUresult r = enter("cuDeviceGet"))
+    return r;
+  if (ordinal < 0 || ordinal >= envInt("FAKECUDA_DEVICE_COUNT", 1))
+    return CUDA_ERROR_INVALID_DEVICE;
+  *device = ordinal;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute,
+                                          CUdevice device) {
+  LOCKED;
+  if (CUresult r = enter("cuDeviceGetAttribute"))
+    return r;
+  if (device < 0 || device >= envInt("FAKECUDA_DEVICE_COUNT", 1))
+    return CUDA_ERROR_INVALID_DEVICE;
+  switch (attribute) {
+  case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = 9; break;
+  case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = 0; break;
+  case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN:
+    *value = 232448; // An H100's 227 KiB.
+    break;
+  default: return CUDA_ERROR_INVALID_VALUE;
+  }
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuDevicePrimaryCtxRetain(CUcontext *context, CUdevice device) {
+  LOCKED;
+  if (CUresult r = enter("cuDevicePrimaryCtxRetain"))
+    return r;
+  if (device < 0 || device >= envInt("FAKECUDA_DEVICE_COUNT", 1))
+    return CUDA_ERROR_INVALID_DEVICE;
+  CUctx_st *&primary = primaryContexts[device];
+  if (!primary)
+    primary = new CUctx_st{device};
+  *context = primary;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuCtxPushCurrent_v2(CUcontext context) {
+  LOCKED;
+  if (CUresult r = enter("cuCtxPushCurrent_v2"))
+    return r;
+  if (!context)
+    return CUDA_ERROR_INVALID_CONTEXT;
+  contextStack.push_back(context);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuCtxPopCurrent_v2(CUcontext *context) {
+  LOCKED;
+  if (CUresult r = enter("cuCtxPopCurrent_v2"))
+    return r;
+  if (contextStack.empty())
+    return CUDA_ERROR_INVALID_CONTEXT;
+  if (context)
+    *context = contextStack.back();
+  contextStack.pop_back();
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuModuleLoadData(CUmodule *module, const void *image) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuModuleLoadData"))
+    return r;
+  return loadModule(module, image, /*jit=*/false, nullptr, 0);
+}
+
+FAKE_EXPORT CUresult cuModuleLoadDataEx(CUmodule *module, const void *image,
+                                        unsigned numOptions, CUjit_option *options,
+                                        void **values) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuModuleLoadDataEx"))
+    return r;
+  char *log = nullptr;
+  size_t logSize = 0;
+  for (unsigned i = 0; i < numOptions; ++i) {
+    if (options[i] == CU_JIT_ERROR_LOG_BUFFER)
+      log = static_cast<char *>(values[i]);
+    if (options[i] == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
+      logSize = size_t(reinterpret_cast<uintptr_t>(values[i]));
+  }
+  return loadModule(module, image, /*jit=*/true, log, logSize);
+}
+
+FAKE_EXPORT CUresult cuModuleUnload(CUmodule module) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuModuleUnload"))
+    return r;
+  if (!modules.erase(module))
+    return CUDA_ERROR_INVALID_HANDLE;
+  for (auto &entry : module->functions)
+    entry.second->module = nullptr;
+  delete module;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
+                                         const char *name) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuModuleGetFunction"))
+    return r;
+  if (!modules.count(module) || !name)
+    return CUDA_ERROR_INVALID_HANDLE;
+  if (!*name || module->image.find(name) == std::string::npos)
+    return CUDA_ERROR_NOT_FOUND;
+  CUfunc_st *&entry = module->functions[name];
+  if (!entry)
+    entry = new CUfunc_st{name, module};
+  *function = entry;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuFuncSetAttribute(CUfunction function,
+                                        CUfunction_attribute attribute, int value) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuFuncSetAttribute"))
+    return r;
+  if (!function || attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (value > 232448)
+    return CUDA_ERROR_INVALID_VALUE;
+  function->maxDynamicSharedBytes = value;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy,
+                                    unsigned gz, unsigned bx, unsigned by,
+                                    unsigned bz, unsigned smem, CUstream stream,
+                                    void **params, void ** /*extra*/) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuLaunchKernel"))
+    return r;
+  unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+  return recordLaunch(f, grid, block, nullptr, smem, stream, params);
+}
+
+FAKE_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f,
+                                      void **params, void ** /*extra*/) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuLaunchKernelEx"))
+    return r;
+  unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
+  unsigned block[3] = {config->blockDimX, config->blockDimY, config->blockDimZ};
+  unsigned cluster[3] = {0, 0, 0};
+  for (unsigned i = 0; i < config->numAttrs; ++i) {
+    const CUlaunchAttribute &attribute = config->attrs[i];
+    if (attribute.id != CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
+      return CUDA_ERROR_INVALID_VALUE;
+    cluster[0] = attribute.value.clusterDim.x;
+    cluster[1] = attribute.value.clusterDim.y;
+    cluster[2] = attribute.value.clusterDim.z;
+  }
+  for (int i = 0; i < 3; ++i)
+    if (cluster[i] == 0 || grid[i] % cluster[i] != 0)
+      return CUDA_ERROR_INVALID_VALUE;
+  return recordLaunch(f, grid, block, cluster, config->sharedMemBytes,
+                      config->hStream, params);
+}
+
+FAKE_EXPORT CUresult cuStreamCreate(CUstream *stream, unsigned flags) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuStreamCreate"))
+    return r;
+  *stream = new CUstream_st{flags};
+  streams.insert(*stream);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuStreamDestroy_v2"))
+    return r;
+  if (!streams.erase(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  delete stream;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuStreamSynchronize(CUstream stream) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuStreamSynchronize"))
+    return r;
+  return !stream || streams.count(stream) ? CUDA_SUCCESS
+                                          : CUDA_ERROR_INVALID_HANDLE;
+}
+
+FAKE_EXPORT CUresult cuStreamWaitEvent(CUstream stream, CUevent event,
+                                       unsigned flags) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuStreamWaitEvent"))
+    return r;
+  if ((stream && !streams.count(stream)) || !events.count(event) || flags)
+    return CUDA_ERROR_INVALID_HANDLE;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuEventCreate(CUevent *event, unsigned flags) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuEventCreate"))
+    return r;
+  *event = new CUevent_st{flags};
+  events.insert(*event);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuEventDestroy_v2(CUevent event) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuEventDestroy_v2"))
+    return r;
+  if (!events.erase(event))
+    return CUDA_ERROR_INVALID_HANDLE;
+  delete event;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuEventRecord(CUevent event, CUstream stream) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuEventRecord"))
+    return r;
+  if (!events.count(event) || (stream && !streams.count(stream)))
+    return CUDA_ERROR_INVALID_HANDLE;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuEventSynchronize(CUevent event) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuEventSynchronize"))
+    return r;
+  return events.count(event) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+static CUresult allocate(CUdeviceptr *pointer, size_t bytes) {
+  if (!pointer || bytes == 0)
+    return CUDA_ERROR_INVALID_VALUE;
+  void *memory = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!memory)
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  *pointer = CUdeviceptr(reinterpret_cast<uintptr_t>(memory));
+  allocations.insert(*pointer);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemAlloc_v2"))
+    return r;
+  return allocate(pointer, bytes);
+}
+
+FAKE_EXPORT CUresult cuMemAllocManaged(CUdeviceptr *pointer, size_t bytes,
+                                       unsigned flags) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemAllocManaged"))
+    return r;
+  if (flags != CU_MEM_ATTACH_GLOBAL)
+    return CUDA_ERROR_INVALID_VALUE;
+  return allocate(pointer, bytes);
+}
+
+FAKE_EXPORT CUresult cuMemFree_v2(CUdeviceptr pointer) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemFree_v2"))
+    return r;
+  if (!allocations.erase(pointer))
+    return CUDA_ERROR_INVALID_VALUE;
+  std::free(reinterpret_cast<void *>(uintptr_t(pointer)));
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
+                                   CUstream stream) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemcpyAsync"))
+    return r;
+  if (stream && !streams.count(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  if (!dst || !src)
+    return CUDA_ERROR_INVALID_VALUE;
+  std::memmove(reinterpret_cast<void *>(uintptr_t(dst)),
+               reinterpret_cast<void *>(uintptr_t(src)), bytes);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src,
+                                     size_t bytes) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemcpyHtoD_v2"))
+    return r;
+  if (!allocations.count(dst) || !src)
+    return CUDA_ERROR_INVALID_VALUE;
+  std::memcpy(reinterpret_cast<void *>(uintptr_t(dst)), src, bytes);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value,
+                                      size_t count, CUstream stream) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemsetD32Async"))
+    return r;
+  if (stream && !streams.count(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  auto *words = reinterpret_cast<uint32_t *>(uintptr_t(dst));
+  for (size_t i = 0; i < count; ++i)
+    words[i] = value;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value,
+                                      size_t count, CUstream stream) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemsetD16Async"))
+    return r;
+  if (stream && !streams.count(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  auto *halves = reinterpret_cast<uint16_t *>(uintptr_t(dst));
+  for (size_t i = 0; i < count; ++i)
+    halves[i] = value;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemHostRegister_v2(void *pointer, size_t bytes,
+                                          unsigned flags) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemHostRegister_v2"))
+    return r;
+  if (!pointer || bytes == 0 || flags != 0 || !registeredHost.insert(pointer).second)
+    return CUDA_ERROR_INVALID_VALUE;
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemHostUnregister(void *pointer) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemHostUnregister"))
+    return r;
+  return registeredHost.erase(pointer) ? CUDA_SUCCESS
+                                       : CUDA_ERROR_INVALID_VALUE;
+}
+
+FAKE_EXPORT CUresult cuTensorMapEncodeTiled(
+    CUtensorMap *map, CUtensorMapDataType dataType, uint32_t rank,
+    void *globalAddress, const uint64_t *globalDim, const uint64_t *globalStrides,
+    const uint32_t *boxDim, const uint32_t *elementStrides,
+    CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
+    CUtensorMapL2promotion l2Promotion, CUtensorMapFloatOOBfill oobFill) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuTensorMapEncodeTiled"))
+    return r;
+  if (!map || rank < 1 || rank > 5 || !globalAddress)
+    return CUDA_ERROR_INVALID_VALUE;
+  for (uint32_t i = 0; i < rank; ++i)
+    if (elementStrides[i] != 1)
+      return CUDA_ERROR_INVALID_VALUE;
+  haveTensorMap = true;
+  std::memset(&lastTensorMap, 0, sizeof(lastTensorMap));
+  lastTensorMap.dataType = dataType;
+  lastTensorMap.rank = rank;
+  lastTensorMap.globalAddress = globalAddress;
+  for (uint32_t i = 0; i < rank; ++i) {
+    lastTensorMap.globalDim[i] = globalDim[i];
+    lastTensorMap.boxDim[i] = boxDim[i];
+    if (i + 1 < rank)
+      lastTensorMap.globalStrides[i] = globalStrides[i];
+  }
+  lastTensorMap.interleave = interleave;
+  lastTensorMap.swizzle = swizzle;
+  lastTensorMap.l2Promotion = l2Promotion;
+  lastTensorMap.oobFill = oobFill;
+  std::memset(map, 0xA5, sizeof(*map));
+  return CUDA_SUCCESS;
+}
+
+//===----------------------------------------------------------------------===//
+// Control interface
+//===----------------------------------------------------------------------===//
+
+FAKE_EXPORT void fakecuda_reset(void) {
+  LOCKED;
+  callCounts.clear();
+  injectedFailures.clear();
+  haveLaunch = false;
+  haveTensorMap = false;
+}
+
+FAKE_EXPORT uint64_t fakecuda_call_count(const char *name) {
+  LOCKED;
+  auto found = callCounts.find(name);
+  return found == callCounts.end() ? 0 : found->second;
+}
+
+FAKE_EXPORT void fakecuda_fail_next(const char *name, int error) {
+  LOCKED;
+  injectedFailures[name] = error;
+}
+
+FAKE_EXPORT bool fakecuda_last_launch(FakeLaunchRecord *out) {
+  LOCKED;
+  if (haveLaunch)
+    *out = lastLaunch;
+  return haveLaunch;
+}
+
+FAKE_EXPORT bool fakecuda_last_tensor_map(FakeTensorMapRecord *out) {
+  LOCKED;
+  if (haveTensorMap)
+    *out = lastTensorMap;
+  return haveTensorMap;
+}
+
+FAKE_EXPORT size_t fakecuda_loaded_modules(void) {
+  LOCKED;
+  return modules.size();
+}
+
+FAKE_EXPORT size_t fakecuda_live_allocations(void) {
+  LOCKED;
+  return allocations.size();
+}
+
+FAKE_EXPORT size_t fakecuda_live_streams(void) {
+  LOCKED;
+  return streams.size();
+}
+
+FAKE_EXPORT size_t fakecuda_live_events(void) {
+  LOCKED;
+  return events.size();
+}
+
+FAKE_EXPORT size_t fakecuda_registered_host_ranges(void) {
+  LOCKED;
+  return registeredHost.size();
+}
+
+FAKE_EXPORT size_t fakecuda_context_depth(void) { return contextStack.size(); }
