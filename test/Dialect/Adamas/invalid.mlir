@@ -382,6 +382,14 @@ func.func @l1_topk_words(%q: tensor<1x4x1x8xi32>, %k: tensor<1x4x16x4xi32>, %l: 
 
 // -----
 
+func.func @l1_topk_words_dynamic(%q: tensor<1x4x1x?xi32>, %k: tensor<1x4x16x?xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{words per row (W) must be static in 'query_codes' or 'key_codes'}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 4 : i64} : tensor<1x4x1x?xi32>, tensor<1x4x16x?xi32>, tensor<1xi32> -> tensor<1x4x1x4xi32>
+  return
+}
+
+// -----
+
 func.func @l1_topk_words_not_multiple_of_bits(%q: tensor<1x4x1x8xi32>, %k: tensor<1x4x16x8xi32>, %l: tensor<1xi32>) {
   // expected-error @+1 {{'query_codes' words per row (W = 8) must be a multiple of 'bits' (3)}}
   %0 = adamas.l1_topk %q, %k, %l {k = 4 : i64, bits = 3 : i64} : tensor<1x4x1x8xi32>, tensor<1x4x16x8xi32>, tensor<1xi32> -> tensor<1x4x1x4xi32>

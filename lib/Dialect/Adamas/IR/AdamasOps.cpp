@@ -283,8 +283,12 @@ LogicalResult L1TopKOp::verify() {
                        "B of 'query_codes'")) ||
       failed(verifyDim(*this, kc, 3, "W", qc.dim(3), "W of 'query_codes'")))
     return failure();
+  // W fixes the number of histogram bins, (2^b - 1) * 32 * W / b + 1.
   int64_t w = isStatic(qc.dim(3)) ? qc.dim(3) : kc.dim(3);
-  if (isStatic(w) && w % bits != 0)
+  if (!isStatic(w))
+    return emitOpError("words per row (W) must be static in 'query_codes' or "
+                       "'key_codes'");
+  if (w % bits != 0)
     return emitOpError() << "'query_codes' words per row (W = " << w
                          << ") must be a multiple of 'bits' (" << bits << ")";
   if (failed(verifyHeadsDivide(*this, qc, kc)))
