@@ -10,7 +10,7 @@ JOBS="${JOBS:-$(nproc)}"
 
 ADAMAS_PACKAGES=(
   cmake ninja-build g++ python3 python3-numpy python3-pytest
-  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  llvm-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev googletest
 )
 
