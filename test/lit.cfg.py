@@ -44,6 +44,9 @@ config.substitutions.append(
      "mlir-runner -e main -entry-point-result=void "
      "-shared-libs=%s,%s" % (runner_utils, c_runner_utils)))
 
+config.substitutions.append(("%adamas_obj_root", config.adamas_obj_root))
+config.substitutions.append(
+    ("%llvm_prefix", os.path.dirname(config.mlir_lib_dir)))
 config.substitutions.append(
     ("%adamas_plugin",
      os.path.join(config.adamas_obj_root, "lib", "AdamasPlugin.so")))

@@ -13,7 +13,8 @@ class DialectRegistry;
 
 namespace adamas {
 
-/// The adamas dialect and the dialects its passes produce.
+/// The adamas dialect and the external interface models (bufferization,
+/// deallocation) of the upstream ops its pipelines produce.
 void registerAdamasDialects(DialectRegistry &registry);
 
 /// Every adamas pass and pipeline.
