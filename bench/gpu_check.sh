@@ -142,6 +142,24 @@ else
   row "link cache_demo" FAIL "see $log"
 fi
 
+say "== Python binding (adamas.runtime) with PyTorch tensors"
+if python3 -c "import torch" 2> /dev/null; then
+  cache=$(mktemp -d)
+  run python env PYTHONPATH="$root/python" ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+    python3 "$root/bench/runtime/python_check.py" "$cache" "$carry/vecadd.cubin"
+  rc=$?
+  cat "$out/step.txt"
+  grep -q '^PYCHECK' "$out/step.txt" || row "python_check.py" FAIL "exit $rc: $(tail -1 "$out/step.txt")"
+  while IFS= read -r line; do
+    row "python $(echo "$line" | awk '{print $2}')" "$(echo "$line" | awk '{print $3}')" \
+        "$(echo "$line" | cut -d' ' -f4- | sed 's/^ *//')"
+  done < <(grep '^PYCHECK' "$out/step.txt")
+  [[ $rc == 0 ]] || row "python_check.py exit status" FAIL "$rc"
+  rm -rf "$cache"
+else
+  row "Python binding with PyTorch" "skipped" "no torch here"
+fi
+
 {
   echo
   echo "== summary ($gpu)"

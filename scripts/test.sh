@@ -31,7 +31,9 @@ ctest --test-dir "$ADAMAS_BUILD" --output-on-failure -j "$JOBS" \
   --output-junit "$results/ctest.xml" || status=1
 
 echo "== pytest: python/tests, test/Integration/CPU/Inputs (the harness)"
-PYTHONPATH="$ADAMAS_ROOT/python" /usr/bin/python3 -m pytest -q \
+# ADAMAS_BUILD_DIR: adamas.runtime's tests use this build's runtime library
+# and fake CUDA driver (and fail, not skip, if they are missing).
+ADAMAS_BUILD_DIR="$ADAMAS_BUILD" PYTHONPATH="$ADAMAS_ROOT/python" /usr/bin/python3 -m pytest -q \
   -p no:cacheprovider --junitxml="$results/pytest.xml" \
   "$ADAMAS_ROOT/python/tests" "$ADAMAS_ROOT/test/Integration/CPU/Inputs" \
   || status=1
