@@ -9,7 +9,7 @@ is compared with torch's own a + b. Prints one "PYCHECK <name> PASS|FAIL
 detail" line per check; exit status 0 only if all passed.
 """
 
-import os
+import ctypes
 import sys
 import time
 
@@ -40,7 +40,7 @@ def main(cache_dir, cubin_path):
         kernel = rt.load(artifact).function("vecadd")
         c = torch.full_like(a, float("nan"))  # Poisoned: every element must be written.
         args = (runtime.memref_args(a, [n]) + runtime.memref_args(b, [n]) +
-                runtime.memref_args(c, [n]) + [runtime.ctypes.c_int64(n)])
+                runtime.memref_args(c, [n]) + [ctypes.c_int64(n)])
         kernel.launch(grid=((n + 255) // 256,), block=(256,), args=args,
                       stream=stream)
         stream.synchronize()
