@@ -322,3 +322,25 @@ def dense_attn(query, keys, values, lengths=None, scale=None, *, dtype=None):
             for h in range(Hq):
                 out[b, h, m] = _softmax_average(scores[b, h, m, :L], v[b, h // G, :L])
     return round_to(out, t)
+
+
+# --- cache -------------------------------------------------------------------
+
+def cache_write(rows, cache, lengths):
+    """`adamas.cache_write`: batch row b's M new rows go to positions
+    lengths[b] - M + m of the cache; positions outside [0, N) are dropped.
+
+    Returns the updated copy of `cache` (any dtype, `<B x H x N x F>`).
+    """
+    rows, out = np.asarray(rows), np.array(cache, copy=True)
+    lengths = np.asarray(lengths).reshape(-1)
+    B, H, M, F = rows.shape
+    if out.shape[:2] != (B, H) or out.shape[3] != F or lengths.shape != (B,):
+        raise ValueError("cache_write: rows <B x H x M x F>, cache <B x H x N x F>, lengths <B>")
+    N = out.shape[2]
+    for b in range(B):
+        for m in range(M):
+            pos = int(lengths[b]) - M + m
+            if 0 <= pos < N:
+                out[b, :, pos, :] = rows[b, :, m, :]
+    return out

@@ -55,6 +55,7 @@ void mlir::adamas::populateAdamasToLinalgPatterns(RewritePatternSet &patterns) {
   populateBucketizeToLinalgPattern(patterns);
   populateL1TopKToLinalgPattern(patterns);
   populateSparseAttnToLinalgPattern(patterns);
+  populateCacheWriteToLinalgPattern(patterns);
 }
 
 namespace {

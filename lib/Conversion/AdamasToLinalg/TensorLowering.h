@@ -53,6 +53,7 @@ void populateHadamardToLinalgPattern(RewritePatternSet &patterns);
 void populateBucketizeToLinalgPattern(RewritePatternSet &patterns);
 void populateL1TopKToLinalgPattern(RewritePatternSet &patterns);
 void populateSparseAttnToLinalgPattern(RewritePatternSet &patterns);
+void populateCacheWriteToLinalgPattern(RewritePatternSet &patterns);
 
 } // namespace adamas
 } // namespace mlir

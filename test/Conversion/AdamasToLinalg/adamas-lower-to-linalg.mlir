@@ -337,3 +337,28 @@ func.func @sparse_attn_dynamic(%q: tensor<?x?x?x16xf32>, %k: tensor<?x?x?x16xf32
       : tensor<?x?x?x16xf32>, tensor<?x?x?x16xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xi32> -> tensor<?x?x?x?xf32>
   return %0 : tensor<?x?x?x?xf32>
 }
+
+// -----
+
+// cache_write threads the cache through a (batch, head, row) nest and inserts
+// each row whose position lengths[b] - M + m lies in [0, N).
+// CHECK-LABEL: func.func @cache_write(
+//  CHECK-SAME:     %[[ROWS:.*]]: tensor<2x8x1x8xi32>, %[[CACHE:.*]]: tensor<2x8x?x8xi32>, %[[LEN:.*]]: tensor<2xi32>)
+//   CHECK-NOT:   adamas.
+//       CHECK:   %[[N:.*]] = tensor.dim %[[CACHE]]
+//       CHECK:   scf.for %[[B:[a-z0-9_]+]] = {{.*}} iter_args(%{{.*}} = %[[CACHE]])
+//       CHECK:     scf.for %[[H:[a-z0-9_]+]] = {{.*}} iter_args
+//       CHECK:       scf.for %[[M:[a-z0-9_]+]] = {{.*}} iter_args(%[[ACC:[a-z0-9_]+]] = %{{.*}})
+//       CHECK:         %[[L:.*]] = tensor.extract %[[LEN]][%[[B]]]
+//       CHECK:         %[[LI:.*]] = arith.index_cast %[[L]] : i32 to index
+//       CHECK:         %[[FIRST:.*]] = arith.subi %[[LI]]
+//       CHECK:         %[[POS:.*]] = arith.addi %[[FIRST]], %[[M]]
+//   CHECK-DAG:         arith.cmpi sge, %[[POS]]
+//   CHECK-DAG:         arith.cmpi slt, %[[POS]], %[[N]]
+//       CHECK:         scf.if
+//       CHECK:           %[[ROW:.*]] = tensor.extract_slice %[[ROWS]][%[[B]], %[[H]], %[[M]], 0] [1, 1, 1, 8]
+//       CHECK:           tensor.insert_slice %[[ROW]] into %[[ACC]][%[[B]], %[[H]], %[[POS]], 0] [1, 1, 1, 8]
+func.func @cache_write(%rows: tensor<2x8x1x8xi32>, %cache: tensor<2x8x?x8xi32>, %len: tensor<2xi32>) -> tensor<2x8x?x8xi32> {
+  %0 = adamas.cache_write %rows into %cache at %len : tensor<2x8x1x8xi32> into tensor<2x8x?x8xi32>, tensor<2xi32>
+  return %0 : tensor<2x8x?x8xi32>
+}

@@ -679,3 +679,59 @@ func.func @sparse_attn_scale_type(%q: tensor<1x4x1x16xf32>, %k: tensor<1x4x8x16x
   %0 = adamas.sparse_attn %q, %k, %k, %i {scale = 2 : i32} : tensor<1x4x1x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x1x2xi32> -> tensor<1x4x1x16xf32>
   return
 }
+
+// -----
+
+func.func @cache_write_rank(%r: tensor<2x8x8xi32>, %c: tensor<2x8x9x8xi32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'rows' must have rank 4 (B x H x M x F), got rank 3}}
+  %0 = "adamas.cache_write"(%r, %c, %l) : (tensor<2x8x8xi32>, tensor<2x8x9x8xi32>, tensor<2xi32>) -> tensor<2x8x9x8xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_element(%r: tensor<2x8x1x8xf16>, %c: tensor<2x8x9x8xi32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'rows' element type must match 'cache' ('i32'), got 'f16'}}
+  %0 = "adamas.cache_write"(%r, %c, %l) : (tensor<2x8x1x8xf16>, tensor<2x8x9x8xi32>, tensor<2xi32>) -> tensor<2x8x9x8xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_heads(%r: tensor<2x4x1x8xi32>, %c: tensor<2x8x9x8xi32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'rows' dimension 1 (H = 4) must equal H of 'cache' (8)}}
+  %0 = adamas.cache_write %r into %c at %l : tensor<2x4x1x8xi32> into tensor<2x8x9x8xi32>, tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_features(%r: tensor<2x8x1x4xi32>, %c: tensor<2x8x9x8xi32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'rows' dimension 3 (F = 4) must equal F of 'cache' (8)}}
+  %0 = adamas.cache_write %r into %c at %l : tensor<2x8x1x4xi32> into tensor<2x8x9x8xi32>, tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_lengths(%r: tensor<2x8x1x8xi32>, %c: tensor<2x8x9x8xi32>, %l: tensor<3xi32>) {
+  // expected-error @+1 {{'lengths' dimension 0 (B = 3) must equal B of 'cache' (2)}}
+  %0 = adamas.cache_write %r into %c at %l : tensor<2x8x1x8xi32> into tensor<2x8x9x8xi32>, tensor<3xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_lengths_type(%r: tensor<2x8x1x8xi32>, %c: tensor<2x8x9x8xi32>, %l: tensor<2xi64>) {
+  // expected-error @+1 {{'lengths' element type must be i32, got 'i64'}}
+  %0 = adamas.cache_write %r into %c at %l : tensor<2x8x1x8xi32> into tensor<2x8x9x8xi32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @cache_write_result(%r: tensor<2x8x1x8xi32>, %c: tensor<2x8x9x8xi32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{failed to verify that all of {cache, result} have same type}}
+  %0 = "adamas.cache_write"(%r, %c, %l) : (tensor<2x8x1x8xi32>, tensor<2x8x9x8xi32>, tensor<2xi32>) -> tensor<2x8x?x8xi32>
+  return
+}

@@ -105,3 +105,16 @@ func.func @sparse_attn_generic(%q: tensor<?x4x?x16xbf16>, %k: tensor<?x4x?x16xbf
   %0 = "adamas.sparse_attn"(%q, %k, %k, %i) : (tensor<?x4x?x16xbf16>, tensor<?x4x?x16xbf16>, tensor<?x4x?x16xbf16>, tensor<?x4x?x5xi32>) -> tensor<?x4x?x16xbf16>
   return %0 : tensor<?x4x?x16xbf16>
 }
+
+// -----
+
+// CHECK-LABEL: func @cache_write
+func.func @cache_write(%rows: tensor<2x8x1x8xi32>, %cache: tensor<2x8x?x8xi32>, %len: tensor<2xi32>,
+                       %kv: tensor<?x2x4x64xbf16>, %kcache: tensor<?x2x100x64xbf16>, %klen: tensor<?xi32>)
+    -> (tensor<2x8x?x8xi32>, tensor<?x2x100x64xbf16>) {
+  // CHECK: adamas.cache_write %{{.*}} into %{{.*}} at %{{.*}} : tensor<2x8x1x8xi32> into tensor<2x8x?x8xi32>, tensor<2xi32>
+  %0 = adamas.cache_write %rows into %cache at %len : tensor<2x8x1x8xi32> into tensor<2x8x?x8xi32>, tensor<2xi32>
+  // CHECK: adamas.cache_write %{{.*}} into %{{.*}} at %{{.*}} : tensor<?x2x4x64xbf16> into tensor<?x2x100x64xbf16>, tensor<?xi32>
+  %1 = "adamas.cache_write"(%kv, %kcache, %klen) : (tensor<?x2x4x64xbf16>, tensor<?x2x100x64xbf16>, tensor<?xi32>) -> tensor<?x2x100x64xbf16>
+  return %0, %1 : tensor<2x8x?x8xi32>, tensor<?x2x100x64xbf16>
+}

@@ -71,3 +71,21 @@ func.func @sparse_attn_dims(%q: tensor<?x4x?x16xf32>, %k: tensor<?x2x?x16xf32>, 
   %m = tensor.dim %o, %c2 : tensor<?x4x?x16xf32>
   return %b, %m : index, index
 }
+
+// -----
+
+// CHECK-LABEL: func @cache_write_dims
+// CHECK-SAME: (%{{.*}}: tensor<?x2x1x8xi32>, %[[C:.*]]: tensor<?x2x?x8xi32>, %{{.*}}: tensor<?xi32>)
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[B:.*]] = tensor.dim %[[C]], %[[C0]]
+// CHECK-DAG: %[[N:.*]] = tensor.dim %[[C]], %[[C2]]
+// CHECK: return %[[B]], %[[N]]
+func.func @cache_write_dims(%r: tensor<?x2x1x8xi32>, %c: tensor<?x2x?x8xi32>, %l: tensor<?xi32>) -> (index, index) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %w = adamas.cache_write %r into %c at %l : tensor<?x2x1x8xi32> into tensor<?x2x?x8xi32>, tensor<?xi32>
+  %b = tensor.dim %w, %c0 : tensor<?x2x?x8xi32>
+  %n = tensor.dim %w, %c2 : tensor<?x2x?x8xi32>
+  return %b, %n : index, index
+}

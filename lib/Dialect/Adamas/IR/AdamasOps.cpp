@@ -263,8 +263,7 @@ LogicalResult L1TopKOp::verify() {
       failed(verifyI32Elements(*this, lengths)))
     return failure();
 
-  int64_t k = getK(), bits = getBits(), sink = getSink(),
-          recent = getRecent();
+  int64_t k = getK(), bits = getBits(), sink = getSink(), recent = getRecent();
   if (k <= 0)
     return emitOpError() << "'k' must be positive, got " << k;
   if (bits < 1 || bits > 3)
@@ -277,10 +276,9 @@ LogicalResult L1TopKOp::verify() {
     return emitOpError() << "'sink' + 'recent' (" << sink + recent
                          << ") must not exceed 'k' (" << k << ")";
 
-  if (failed(verifyDim(*this, kc, 0, "B", qc.dim(0),
-                       "B of 'query_codes'")) ||
-      failed(verifyDim(*this, lengths, 0, "B", qc.dim(0),
-                       "B of 'query_codes'")) ||
+  if (failed(verifyDim(*this, kc, 0, "B", qc.dim(0), "B of 'query_codes'")) ||
+      failed(
+          verifyDim(*this, lengths, 0, "B", qc.dim(0), "B of 'query_codes'")) ||
       failed(verifyDim(*this, kc, 3, "W", qc.dim(3), "W of 'query_codes'")))
     return failure();
   // W fixes the number of histogram bins, (2^b - 1) * 32 * W / b + 1.
@@ -299,11 +297,10 @@ LogicalResult L1TopKOp::verify() {
                                          : "Hq of 'query_codes'";
   if (failed(verifyRank(*this, result, 4, "B x H' x M x k")) ||
       failed(verifyI32Elements(*this, result)) ||
-      failed(verifyDim(*this, result, 0, "B", qc.dim(0),
-                       "B of 'query_codes'")) ||
+      failed(
+          verifyDim(*this, result, 0, "B", qc.dim(0), "B of 'query_codes'")) ||
       failed(verifyDim(*this, result, 1, "H'", heads, headsWhat)) ||
-      failed(verifyDim(*this, result, 2, "M", qc.dim(2),
-                       "M of 'query_codes'")))
+      failed(verifyDim(*this, result, 2, "M", qc.dim(2), "M of 'query_codes'")))
     return failure();
   if (result.dim(3) != k)
     return emitOpError() << "'result' dimension 3 must equal 'k' (" << k
@@ -396,12 +393,44 @@ LogicalResult SparseAttnOp::verify() {
 LogicalResult
 SparseAttnOp::reifyResultShapes(OpBuilder &b,
                                 ReifiedRankedShapedTypeDims &reified) {
-  return reifyFrom(b, *this,
-                   {{getQuery(), 0},
-                    {getQuery(), 1},
-                    {getQuery(), 2},
-                    {getValues(), 3}},
-                   reified);
+  return reifyFrom(
+      b, *this,
+      {{getQuery(), 0}, {getQuery(), 1}, {getQuery(), 2}, {getValues(), 3}},
+      reified);
+}
+
+//===----------------------------------------------------------------------===//
+// CacheWriteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CacheWriteOp::verify() {
+  Named rows = named("rows", getRows());
+  Named cache = named("cache", getCache());
+  Named lengths = named("lengths", getLengths());
+  if (failed(verifyRank(*this, rows, 4, "B x H x M x F")) ||
+      failed(verifyRank(*this, cache, 4, "B x H x N x F")) ||
+      failed(verifyRank(*this, lengths, 1, "B")) ||
+      failed(verifyI32Elements(*this, lengths)))
+    return failure();
+  if (rows.type.getElementType() != cache.type.getElementType())
+    return emitOpError() << "'rows' element type must match 'cache' ("
+                         << cache.type.getElementType() << "), got "
+                         << rows.type.getElementType();
+  if (failed(verifyDim(*this, rows, 0, "B", cache.dim(0), "B of 'cache'")) ||
+      failed(verifyDim(*this, lengths, 0, "B", cache.dim(0), "B of 'cache'")) ||
+      failed(verifyDim(*this, rows, 1, "H", cache.dim(1), "H of 'cache'")) ||
+      failed(verifyDim(*this, rows, 3, "F", cache.dim(3), "F of 'cache'")))
+    return failure();
+  return success();
+}
+
+LogicalResult
+CacheWriteOp::reifyResultShapes(OpBuilder &b,
+                                ReifiedRankedShapedTypeDims &reified) {
+  return reifyFrom(
+      b, *this,
+      {{getCache(), 0}, {getCache(), 1}, {getCache(), 2}, {getCache(), 3}},
+      reified);
 }
 
 #define GET_OP_CLASSES

@@ -338,12 +338,29 @@ def pipeline_case(args, rng, prog):
             show(prog, out_v, Expected("sparse_attn", out, T))]
 
 
+# --- cache_write --------------------------------------------------------------
+
+def cache_write_case(args, rng, prog):
+    """Random i32 rows written into a random cache; `--lengths` may put rows
+    before 0 or past N (dropped)."""
+    rows = rng.integers(-2**31, 2**31 - 1, size=(args.B, args.Hkv, args.M, args.D), dtype=np.int64)
+    cache = rng.integers(-2**31, 2**31 - 1, size=(args.B, args.Hkv, args.N, args.D), dtype=np.int64)
+    lengths = lengths_of(args)
+    rv = prog.constant(rows, "i32", "rows")
+    cv = maybe_dynamic_n(prog, prog.constant(cache, "i32", "cache"), args, 2)
+    lv = prog.constant(lengths, "i32", "len")
+    out = prog.op("adamas.cache_write", [rv, cv, lv], cv.shape, "i32", hint="w")
+    expected = ref.cache_write(rows, cache, lengths)
+    return [show(prog, out, Expected("cache_write", expected, "i32"))]
+
+
 CASES = {
     "hadamard": hadamard_case,
     "bucketize": bucketize_case,
     "l1_topk": l1_topk_case,
     "sparse_attn": sparse_attn_case,
     "pipeline": pipeline_case,
+    "cache_write": cache_write_case,
 }
 
 

@@ -25,6 +25,9 @@ def Adamas_Dialect : Dialect {
        exact, deterministic top-k selection of positions.
     4. `adamas.sparse_attn`: exact softmax attention over the selected
        positions only.
+
+    `adamas.cache_write` writes the new tokens' key codes into the code
+    cache at each batch row's length, so a step encodes only its new keys.
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }

@@ -144,4 +144,39 @@ def Adamas_SparseAttnOp : Adamas_Op<"sparse_attn", [
   let hasVerifier = 1;
 }
 
+def Adamas_CacheWriteOp : Adamas_Op<"cache_write", [
+    Pure, AllTypesMatch<["cache", "result"]>,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+        ["reifyResultShapes"]>]> {
+  let summary = "write each batch row's new rows into a cache at its length";
+  let description = [{
+    The cache update of a decode step (DESIGN.md section 4): batch row `b`
+    appended its `M` new tokens last, so they belong at positions
+    `lengths[b] - M + m`, `m = 0 .. M-1` (`lengths` counts the new tokens,
+    as in `l1_topk`). The result is `cache` with, for every `b`, head `h`
+    and `m` whose position lies in `[0, N)`, row
+    `result[b, h, lengths[b] - M + m, :] = rows[b, h, m, :]`; rows whose
+    position falls outside the cache are dropped. Any element type.
+
+    Key codes of the new tokens are written into the code cache this way, so
+    a step encodes only its new keys. The op is in destination style: it
+    bufferizes in place onto the cache's buffer, and the GPU lowering fuses
+    it into the encode kernel that computes the rows.
+
+    ```mlir
+    %c2 = adamas.cache_write %codes into %cache at %lengths
+        : tensor<2x8x1x8xi32> into tensor<2x8x?x8xi32>, tensor<2xi32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$rows,
+                       AnyRankedTensor:$cache,
+                       AnyRankedTensor:$lengths);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $rows `into` $cache `at` $lengths attr-dict `:`
+    type($rows) `into` type($cache) `,` type($lengths)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ADAMAS_DIALECT_ADAMAS_IR_ADAMASOPS_TD
