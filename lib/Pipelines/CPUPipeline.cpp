@@ -68,4 +68,9 @@ void mlir::adamas::registerAdamasPipelines() {
       "Lower adamas ops and the surrounding tensor program to the LLVM "
       "dialect through the reference lowering (runnable with mlir-runner)",
       buildCPUPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "adamas-gpu-pipeline",
+      "Lower adamas decode steps to fused GPU kernels (a gpu.binary) and host "
+      "code in the LLVM dialect calling the runtime's mgpu* functions",
+      buildGPUPipeline);
 }

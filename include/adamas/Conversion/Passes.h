@@ -3,6 +3,7 @@
 #ifndef ADAMAS_CONVERSION_PASSES_H
 #define ADAMAS_CONVERSION_PASSES_H
 
+#include "adamas/Conversion/AdamasToGPU/AdamasToGPU.h"
 #include "adamas/Conversion/AdamasToLinalg/AdamasToLinalg.h"
 
 namespace mlir::adamas {

@@ -26,4 +26,47 @@ def AdamasLowerToLinalg : Pass<"adamas-lower-to-linalg"> {
   ];
 }
 
+def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower decode-step functions of adamas ops to fused GPU kernels";
+  let description = [{
+    Rewrites every function that holds adamas ops into a host function on
+    memrefs that launches generated kernels (DESIGN.md section 4), built as
+    `gpu.func`s of a `gpu.module @<function>_kernels`:
+
+    * encode: `bucketize`, fused with the `hadamard` that feeds it and with
+      the `cache_write` it feeds (codes go straight into the cache), all of
+      a function's jobs in one launch (warp FWHT by shuffles, ballots pack
+      the bit planes);
+    * select (`l1_topk`): per-chunk exact L1 distances and shared-memory
+      histograms over 16-byte loads of the codes, then the threshold and an
+      ordered compaction by warp ballots;
+    * attend (`sparse_attn`): split-K flash decoding, f32 merge, one K/V load
+      for the G heads that share indices.
+
+    The function must be a decode step: every tensor is an argument or the
+    result of an adamas op, and the body holds nothing else. Tensor
+    arguments become memrefs (identity layout), results become trailing
+    output arguments the caller provides, except a `cache_write` into an
+    argument, which updates that argument in place. Scratch comes from
+    `gpu.alloc` on the step's stream (the runtime's pool) and is freed at the
+    end. What a kernel cannot do is reported on the op, never miscompiled.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "Target chip (sm_80 or newer)">,
+    Option<"numMultiprocessors", "num-sms", "int64_t", /*default=*/"0",
+           "Multiprocessors the grids are sized for (0: the chip's usual)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // ADAMAS_CONVERSION_PASSES_TD

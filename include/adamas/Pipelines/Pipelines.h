@@ -9,6 +9,9 @@
 #define ADAMAS_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
 
 namespace mlir::adamas {
 
@@ -16,7 +19,52 @@ namespace mlir::adamas {
 /// through the portable reference lowering, runnable with `mlir-runner`.
 void buildCPUPipeline(OpPassManager &pm);
 
-/// Registers `adamas-cpu-pipeline` with the textual pass registry.
+/// What gpu-module-to-binary embeds.
+enum class KernelFormat { Bin, Isa, Fatbin };
+
+/// Options of `adamas-gpu-pipeline`.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("Target chip, sm_80 or newer"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<KernelFormat> format{
+      *this, "format", llvm::cl::desc("Kernel format embedded in the host code"),
+      llvm::cl::init(KernelFormat::Bin),
+      llvm::cl::values(
+          clEnumValN(KernelFormat::Bin, "bin", "cubin"),
+          clEnumValN(KernelFormat::Isa, "isa",
+                     "PTX, compiled by the driver when loaded"),
+          clEnumValN(KernelFormat::Fatbin, "fatbin", "fat binary"))};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit (ptxas, libdevice); default $CUDA_HOME, "
+                     "else /usr/local/cuda"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features (default +ptx80, the first ISA with "
+                     "sm_90)"),
+      llvm::cl::init("")};
+  PassOptions::Option<int> optLevel{
+      *this, "opt-level", llvm::cl::desc("LLVM optimization level of kernels"),
+      llvm::cl::init(3)};
+  PassOptions::Option<int64_t> numMultiprocessors{
+      *this, "num-sms",
+      llvm::cl::desc("Multiprocessors the grids are sized for (0: the chip's "
+                     "usual)"),
+      llvm::cl::init(0)};
+};
+
+/// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and
+/// host code in the LLVM dialect calling the runtime's mgpu* functions; see
+/// adamas-lower-to-gpu for the function contract.
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// $CUDA_HOME, else /usr/local/cuda.
+std::string defaultCudaToolkit();
+
+/// Registers `adamas-cpu-pipeline` and `adamas-gpu-pipeline` with the textual
+/// pass registry.
 void registerAdamasPipelines();
 
 } // namespace mlir::adamas

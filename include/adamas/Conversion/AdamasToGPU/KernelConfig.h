@@ -1,0 +1,140 @@
+//===- KernelConfig.h - Launch configurations of the fused kernels -*- C++ -*-===//
+//
+// The configuration of each fused kernel (DESIGN.md section 4) is chosen here,
+// in plain C++ from static shapes and the target, apart from the code that
+// builds the kernel (as IREE's LLVMGPU chooses a lowering config before
+// codegen). A configuration either fits its problem or says why not; the
+// lowering turns that reason into a diagnostic naming the op, so nothing it
+// cannot do is miscompiled. The chosen values are attached to each
+// `gpu.func` as `adamas.config` and checked by lit tests.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAMAS_CONVERSION_ADAMASTOGPU_KERNELCONFIG_H
+#define ADAMAS_CONVERSION_ADAMASTOGPU_KERNELCONFIG_H
+
+#include "adamas/Conversion/AdamasToGPU/TargetInfo.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Support/LLVM.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mlir::adamas {
+
+/// A configuration, or the reason the problem is not supported.
+template <typename Config>
+struct ConfigOr {
+  std::optional<Config> config;
+  std::string reason;
+
+  static ConfigOr fail(std::string why) { return {std::nullopt, why}; }
+  explicit operator bool() const { return config.has_value(); }
+  const Config &operator*() const { return *config; }
+  const Config *operator->() const { return &*config; }
+};
+
+//===----------------------------------------------------------------------===//
+// Encode: hadamard and/or bucketize of rows, one warp per row.
+//===----------------------------------------------------------------------===//
+
+struct EncodeProblem {
+  /// Row length D.
+  int64_t dims = 0;
+  /// Apply the Walsh-Hadamard transform first.
+  bool hadamard = false;
+  /// Code bits, 0 when the rows are not bucketized (hadamard only).
+  int64_t bits = 0;
+};
+
+struct EncodeConfig {
+  /// Rows (warps) per CTA.
+  int64_t warpsPerBlock = 4;
+  /// Elements of a row each lane holds: lane l holds dims l + 32 j.
+  int64_t valuesPerLane = 0;
+  /// Code words per row (0 without bucketize).
+  int64_t words = 0;
+
+  static ConfigOr<EncodeConfig> get(const EncodeProblem &problem,
+                                    const TargetInfo &target);
+  DictionaryAttr toAttr(MLIRContext *ctx) const;
+};
+
+//===----------------------------------------------------------------------===//
+// Select: l1_topk as two kernels, histograms then ordered compaction.
+//===----------------------------------------------------------------------===//
+
+struct SelectProblem {
+  int64_t words = 0, bits = 2;
+  int64_t queryHeads = 0, kvHeads = 0, rows = 1;
+  int64_t k = 0, sink = 0, recent = 1;
+  bool sharedGroup = false;
+};
+
+struct SelectConfig {
+  /// Distinct distances, (2^b - 1) * D + 1.
+  int64_t numBins = 0;
+  /// Query heads per KV head.
+  int64_t groupSize = 1;
+  /// Heads of the result: Hq, or Hkv with shared_group.
+  int64_t selectionHeads = 0;
+  /// Query heads whose minimum distance ranks one selection row (G with
+  /// shared_group, else 1).
+  int64_t queryHeadsPerRow = 1;
+  /// Selection rows that read one KV head's codes: G * M, or M with
+  /// shared_group. A CTA of the histogram kernel takes `rowsPerCta` of them
+  /// (one pass over a chunk of codes serves them all).
+  int64_t rowsPerKvHead = 1;
+  int64_t rowsPerCta = 1;
+  int64_t rowGroups = 1;
+  /// Threads per CTA of both kernels.
+  int64_t blockSize = 256;
+  /// Keys each thread loads before computing (memory-level parallelism).
+  int64_t keysPerThread = 2;
+  /// i32 words per vector load of a key's codes (4 = 16 bytes).
+  int64_t loadWords = 4;
+  /// Chunks per row: the host takes
+  /// clamp(min(ceil(N / minChunk), ceil(targetCtas / CTAs per chunk)), 1,
+  /// maxChunks) so the grid fills the chip without tiny chunks.
+  int64_t minChunk = 1024;
+  int64_t maxChunks = 32;
+  int64_t targetCtas = 0;
+
+  static ConfigOr<SelectConfig> get(const SelectProblem &problem,
+                                    const TargetInfo &target);
+  DictionaryAttr toAttr(MLIRContext *ctx) const;
+};
+
+//===----------------------------------------------------------------------===//
+// Attend: sparse_attn as split-K flash decoding plus an f32 merge.
+//===----------------------------------------------------------------------===//
+
+struct AttendProblem {
+  int64_t dims = 0, valueDims = 0;
+  int64_t queryHeads = 0, kvHeads = 0, rows = 1, slots = 0;
+  /// Indices have Hkv heads: the G query heads of a KV head share them, and
+  /// a CTA loads each selected K/V row once for all G.
+  bool indicesPerKvHead = false;
+};
+
+struct AttendConfig {
+  int64_t warpsPerBlock = 4;
+  /// Query heads a CTA serves with each loaded K/V row.
+  int64_t headsPerCta = 1;
+  /// Slot splits (CTAs) per row, each merged in f32 by the second kernel.
+  int64_t splits = 1;
+  /// Slots per split.
+  int64_t slotsPerSplit = 0;
+  /// Elements of q/k (D) and of v (Dv) per lane, contiguous.
+  int64_t dimsPerLane = 0, valueDimsPerLane = 0;
+
+  static ConfigOr<AttendConfig> get(const AttendProblem &problem,
+                                    const TargetInfo &target);
+  DictionaryAttr toAttr(MLIRContext *ctx) const;
+};
+
+} // namespace mlir::adamas
+
+#endif // ADAMAS_CONVERSION_ADAMASTOGPU_KERNELCONFIG_H

@@ -1,0 +1,42 @@
+//===- TargetInfo.h - What the GPU lowering needs of a chip -----*- C++ -*-===//
+//
+// The few target facts the kernel configurations depend on, behind one small
+// interface (as Triton's TargetInfo): everything else about the chip reaches
+// the kernels through upstream's NVVM lowering and `#nvvm.target`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAMAS_CONVERSION_ADAMASTOGPU_TARGETINFO_H
+#define ADAMAS_CONVERSION_ADAMASTOGPU_TARGETINFO_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mlir::adamas {
+
+struct TargetInfo {
+  /// `sm_XY`.
+  std::string chip;
+  /// Compute capability, e.g. 90.
+  int64_t computeCapability = 0;
+  /// Multiprocessors to fill (the configurations size grids for it).
+  int64_t numMultiprocessors = 0;
+  /// Threads per warp.
+  int64_t warpSize = 32;
+  /// Static shared memory a kernel may declare without opting in.
+  int64_t maxStaticSharedBytes = 48 * 1024;
+
+  /// The target for `chip` ("sm_80", "sm_90", ...); nullopt if the chip is
+  /// not an NVIDIA `sm_XY` of compute capability 8.0 or newer (the kernels
+  /// use `redux`, `vote` and 16-byte loads as Ampere and Hopper offer them).
+  /// `numMultiprocessors` of 0 takes the chip family's usual count.
+  static std::optional<TargetInfo> get(llvm::StringRef chip,
+                                       int64_t numMultiprocessors = 0);
+};
+
+} // namespace mlir::adamas
+
+#endif // ADAMAS_CONVERSION_ADAMASTOGPU_TARGETINFO_H

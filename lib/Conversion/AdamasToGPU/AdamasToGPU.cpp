@@ -1,0 +1,457 @@
+//===- AdamasToGPU.cpp - Fused GPU kernels of adamas decode steps ---------===//
+//
+// The GPU lowering of DESIGN.md section 4, structured as
+//
+//   group     (here)              which ops fuse into which kernel;
+//   configure (KernelConfig.cpp)  launch parameters from shapes and chip;
+//   build     (KernelBuilder + EncodeKernel / SelectKernel / AttendKernel)
+//   launch    (HostBuilder)       the host side on the step's stream.
+//
+// A decode-step function on tensors becomes a host function on memrefs:
+// arguments keep their shapes (identity layout), results become trailing
+// output arguments (the caller's buffers, written by the kernels directly),
+// and a `cache_write` into an argument updates that argument in place. The
+// body is then a chain of `gpu.launch_func async` with scratch from
+// `gpu.alloc`, all on one stream.
+//
+//===----------------------------------------------------------------------===//
+
+#include "adamas/Conversion/AdamasToGPU/AdamasToGPU.h"
+#include "HostBuilder.h"
+#include "Kernels.h"
+#include "adamas/Conversion/AdamasToGPU/KernelConfig.h"
+#include "adamas/Conversion/AdamasToGPU/TargetInfo.h"
+#include "adamas/Dialect/Adamas/IR/AdamasDialect.h"
+#include "adamas/Dialect/Adamas/IR/AdamasOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::adamas {
+#define GEN_PASS_DEF_ADAMASLOWERTOGPU
+#include "adamas/Conversion/Passes.h.inc"
+} // namespace mlir::adamas
+
+using namespace mlir;
+using namespace mlir::adamas;
+
+namespace {
+
+/// The memref type a tensor gets on the host side: same shape and element
+/// type, identity layout.
+MemRefType bufferType(Type tensorType) {
+  auto type = cast<RankedTensorType>(tensorType);
+  return MemRefType::get(type.getShape(), type.getElementType());
+}
+
+bool isAdamasOp(Operation *op) { return isa<AdamasDialect>(op->getDialect()); }
+
+/// Converts one decode-step function.
+class StepLowering {
+public:
+  StepLowering(func::FuncOp func, const TargetInfo &target)
+      : func(func), target(target) {}
+
+  LogicalResult run();
+
+private:
+  LogicalResult validate();
+  LogicalResult planEncode();
+  /// The buffer holding tensor `value` (mapped arguments, or a fresh one).
+  Value bufferOf(Value value);
+  /// The buffer a result gets: an output argument if returned, the cache
+  /// for a cache_write, else scratch shaped like the op's result.
+  Value resultBuffer(Value result, ArrayRef<Value> dynamicSizes);
+  LogicalResult emitEncodeJobs();
+  LogicalResult emitSelect(L1TopKOp op, int64_t ordinal);
+  LogicalResult emitAttend(SparseAttnOp op, int64_t ordinal);
+  Value dimOf(Value tensor, int64_t i);
+
+  func::FuncOp func;
+  const TargetInfo &target;
+  std::string name;
+  // Filled while lowering.
+  func::FuncOp newFunc;
+  std::unique_ptr<ImplicitLocOpBuilder> b;
+  std::unique_ptr<HostBuilder> host;
+  IRMapping buffers;
+  /// Results returned by the function and their output arguments.
+  DenseMap<Value, Value> outputs;
+  /// Encode jobs by the bucketize or hadamard op they lower.
+  SmallVector<std::pair<Operation *, EncodeJob>> encodeJobs;
+  /// hadamard ops fused into every bucketize that reads them.
+  DenseSet<Operation *> fusedHadamards;
+  /// cache_write ops whose rows a bucketize writes into the cache.
+  DenseSet<Operation *> fusedCacheWrites;
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Validation: the body is a decode step
+//===----------------------------------------------------------------------===//
+
+LogicalResult StepLowering::validate() {
+  if (!func.getBody().hasOneBlock())
+    return func.emitOpError("cannot be lowered to the GPU: a decode step "
+                            "function has one block");
+  for (Operation &op : func.getBody().front()) {
+    if (isa<func::ReturnOp>(op))
+      continue;
+    if (!isAdamasOp(&op))
+      return op.emitOpError(
+          "cannot be lowered by adamas-lower-to-gpu: a decode-step function "
+          "may hold only adamas ops (every tensor an argument or an adamas "
+          "result)");
+    for (Value operand : op.getOperands())
+      if (!isa<BlockArgument>(operand) && !isAdamasOp(operand.getDefiningOp()))
+        return op.emitOpError("cannot be lowered to the GPU: operand defined "
+                              "by a non-adamas op");
+  }
+  DenseSet<Value> returned;
+  for (Value result :
+       func.getBody().front().getTerminator()->getOperands()) {
+    if (!returned.insert(result).second)
+      return func.emitOpError("cannot be lowered to the GPU: a value is "
+                              "returned twice");
+    if (isa<BlockArgument>(result))
+      return func.emitOpError("cannot be lowered to the GPU: an argument is "
+                              "returned unchanged");
+  }
+  // A cache_write updates its cache in place: the old cache must have no
+  // other use.
+  for (auto write : func.getOps<CacheWriteOp>())
+    if (!write.getCache().hasOneUse())
+      return write.emitOpError(
+          "cannot be lowered to the GPU: its 'cache' is updated in place, so "
+          "the cache before the write may have no other use");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Grouping: encode jobs
+//===----------------------------------------------------------------------===//
+
+LogicalResult StepLowering::planEncode() {
+  DenseSet<Value> returned;
+  for (Value v : func.getBody().front().getTerminator()->getOperands())
+    returned.insert(v);
+
+  // A hadamard read only by bucketize ops (and not returned) fuses into them.
+  for (auto hadamard : func.getOps<HadamardOp>()) {
+    bool onlyBucketize = !returned.contains(hadamard.getResult()) &&
+                         llvm::all_of(hadamard->getUsers(), [](Operation *u) {
+                           return isa<BucketizeOp>(u);
+                         });
+    if (onlyBucketize && !hadamard->use_empty())
+      fusedHadamards.insert(hadamard);
+  }
+
+  for (Operation &op : func.getBody().front()) {
+    auto hadamard = dyn_cast<HadamardOp>(&op);
+    auto bucketize = dyn_cast<BucketizeOp>(&op);
+    if (!hadamard && !bucketize)
+      continue;
+    if (hadamard && fusedHadamards.contains(hadamard))
+      continue;
+    EncodeJob job;
+    Value input = hadamard ? hadamard.getInput() : bucketize.getInput();
+    job.problem.hadamard = bool(hadamard);
+    if (bucketize)
+      if (auto producer = input.getDefiningOp<HadamardOp>();
+          producer && fusedHadamards.contains(producer)) {
+        job.problem.hadamard = true;
+        input = producer.getInput();
+      }
+    auto inputType = cast<RankedTensorType>(input.getType());
+    job.problem.dims = inputType.getShape().back();
+    job.elementType = inputType.getElementType();
+    job.input = input; // a tensor for now, mapped when emitted
+    if (bucketize) {
+      job.problem.bits = bucketize.getBits();
+      job.thresholds = llvm::to_vector(bucketize.getThresholds());
+      job.headThresholds = bucketize.getHeadThresholds();
+      if (job.headThresholds && inputType.getRank() != 4)
+        return bucketize.emitOpError("cannot be lowered to the GPU: per-head "
+                                     "thresholds need a rank-4 input");
+      job.destination = EncodeJob::Destination::Codes;
+      Value codes = bucketize.getResult();
+      if (codes.hasOneUse() && !returned.contains(codes))
+        if (auto write = dyn_cast<CacheWriteOp>(*codes.getUsers().begin());
+            write && write.getRows() == codes) {
+          if (inputType.getRank() != 4)
+            return write.emitOpError("cannot be lowered to the GPU: rows of "
+                                     "rank 4 expected");
+          job.destination = EncodeJob::Destination::Cache;
+          fusedCacheWrites.insert(write);
+        }
+    } else {
+      job.destination = EncodeJob::Destination::Values;
+    }
+    ConfigOr<EncodeConfig> config = EncodeConfig::get(job.problem, target);
+    if (!config)
+      return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
+    job.config = *config;
+    encodeJobs.push_back({&op, job});
+  }
+  for (auto write : func.getOps<CacheWriteOp>())
+    if (!fusedCacheWrites.contains(write))
+      return write.emitOpError(
+          "cannot be lowered to the GPU: only the codes of a bucketize (used "
+          "by nothing else) can be written into a cache");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Buffers
+//===----------------------------------------------------------------------===//
+
+Value StepLowering::bufferOf(Value value) {
+  Value buffer = buffers.lookupOrNull(value);
+  assert(buffer && "tensor without a buffer: ops are lowered in order");
+  return buffer;
+}
+
+Value StepLowering::dimOf(Value tensor, int64_t i) {
+  return host->dim(bufferOf(tensor), i);
+}
+
+Value StepLowering::resultBuffer(Value result, ArrayRef<Value> dynamicSizes) {
+  Value buffer;
+  if (auto it = outputs.find(result); it != outputs.end())
+    buffer = it->second;
+  else
+    buffer = host->allocScratch(bufferType(result.getType()), dynamicSizes);
+  buffers.map(result, buffer);
+  return buffer;
+}
+
+/// Dynamic sizes of `type` taken from `sources` (one per dimension).
+static SmallVector<Value> dynamicSizesOf(Type type, ArrayRef<Value> sources) {
+  SmallVector<Value> sizes;
+  for (auto [i, size] :
+       llvm::enumerate(cast<RankedTensorType>(type).getShape()))
+    if (ShapedType::isDynamic(size))
+      sizes.push_back(sources[i]);
+  return sizes;
+}
+
+//===----------------------------------------------------------------------===//
+// Emission
+//===----------------------------------------------------------------------===//
+
+LogicalResult StepLowering::emitEncodeJobs() {
+  SmallVector<EncodeJob> jobs;
+  for (auto &[op, job] : encodeJobs) {
+    EncodeJob mapped = job;
+    mapped.input = bufferOf(job.input);
+    if (job.headThresholds)
+      mapped.headThresholds = bufferOf(job.headThresholds);
+    Value result = op->getResult(0);
+    if (job.destination == EncodeJob::Destination::Cache) {
+      auto write = cast<CacheWriteOp>(*result.getUsers().begin());
+      mapped.output = bufferOf(write.getCache());
+      mapped.lengths = bufferOf(write.getLengths());
+      buffers.map(write.getResult(), mapped.output);
+    } else {
+      SmallVector<Value> sources;
+      auto inputType = cast<MemRefType>(mapped.input.getType());
+      for (int64_t i = 0; i < inputType.getRank(); ++i)
+        sources.push_back(host->dim(mapped.input, i));
+      mapped.output =
+          resultBuffer(result, dynamicSizesOf(result.getType(), sources));
+    }
+    jobs.push_back(mapped);
+  }
+  if (!jobs.empty())
+    adamas::emitEncode(*host, name + "_encode", jobs);
+  return success();
+}
+
+LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
+  auto queryType = cast<RankedTensorType>(op.getQueryCodes().getType());
+  auto keyType = cast<RankedTensorType>(op.getKeyCodes().getType());
+  SelectProblem p;
+  p.words = queryType.isDynamicDim(3) ? keyType.getDimSize(3)
+                                      : queryType.getDimSize(3);
+  p.bits = op.getBits();
+  p.queryHeads = queryType.getDimSize(1);
+  p.kvHeads = keyType.getDimSize(1);
+  p.rows = queryType.getDimSize(2);
+  p.k = op.getK();
+  p.sink = op.getSink();
+  p.recent = op.getRecent();
+  p.sharedGroup = op.getSharedGroup();
+  if (ShapedType::isDynamic(p.queryHeads) || ShapedType::isDynamic(p.kvHeads) ||
+      ShapedType::isDynamic(p.rows))
+    return op.emitOpError("cannot be lowered to the GPU: heads and M must be "
+                          "static");
+  ConfigOr<SelectConfig> config = SelectConfig::get(p, target);
+  if (!config)
+    return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
+
+  SelectLaunch s;
+  s.problem = p;
+  s.config = *config;
+  s.queryCodes = bufferOf(op.getQueryCodes());
+  s.keyCodes = bufferOf(op.getKeyCodes());
+  s.lengths = bufferOf(op.getLengths());
+  s.result = resultBuffer(
+      op.getResult(),
+      dynamicSizesOf(op.getType(), {dimOf(op.getQueryCodes(), 0), Value(),
+                                    dimOf(op.getQueryCodes(), 2), Value()}));
+  adamas::emitSelect(*host, name + "_select" + std::to_string(ordinal), s);
+  return success();
+}
+
+LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
+  auto queryType = cast<RankedTensorType>(op.getQuery().getType());
+  auto keyType = cast<RankedTensorType>(op.getKeys().getType());
+  auto valueType = cast<RankedTensorType>(op.getValues().getType());
+  auto indexType = cast<RankedTensorType>(op.getIndices().getType());
+  AttendProblem p;
+  p.dims = queryType.getDimSize(3);
+  p.valueDims = valueType.getDimSize(3);
+  p.queryHeads = queryType.getDimSize(1);
+  p.kvHeads = keyType.getDimSize(1);
+  p.rows = queryType.getDimSize(2);
+  p.slots = indexType.getDimSize(3);
+  int64_t indexHeads = indexType.getDimSize(1);
+  if (ShapedType::isDynamic(p.queryHeads) || ShapedType::isDynamic(p.kvHeads) ||
+      ShapedType::isDynamic(p.rows) || ShapedType::isDynamic(p.valueDims) ||
+      ShapedType::isDynamic(indexHeads))
+    return op.emitOpError("cannot be lowered to the GPU: heads, M, Dv and "
+                          "the indices' heads must be static");
+  // Indices with Hkv heads (and Hq != Hkv) are shared by a group.
+  p.indicesPerKvHead = indexHeads != p.queryHeads;
+  ConfigOr<AttendConfig> config = AttendConfig::get(p, target);
+  if (!config)
+    return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
+
+  AttendLaunch a;
+  a.problem = p;
+  a.config = *config;
+  a.elementType = queryType.getElementType();
+  a.scale = op.getScaleOrDefault();
+  a.query = bufferOf(op.getQuery());
+  a.keys = bufferOf(op.getKeys());
+  a.values = bufferOf(op.getValues());
+  a.indices = bufferOf(op.getIndices());
+  a.result = resultBuffer(
+      op.getResult(),
+      dynamicSizesOf(op.getType(),
+                     {dimOf(op.getQuery(), 0), Value(),
+                      dimOf(op.getQuery(), 2), Value()}));
+  adamas::emitAttend(*host, name + "_attend" + std::to_string(ordinal), a);
+  return success();
+}
+
+LogicalResult StepLowering::run() {
+  name = func.getSymName().str();
+  if (failed(validate()) || failed(planEncode()))
+    return failure();
+
+  // The new signature: arguments as memrefs, then one output argument per
+  // returned tensor that is not an in-place update of an argument.
+  Block &body = func.getBody().front();
+  auto returnOp = cast<func::ReturnOp>(body.getTerminator());
+  SmallVector<Type> argTypes;
+  for (Type t : func.getArgumentTypes())
+    argTypes.push_back(bufferType(t));
+  SmallVector<Value> outputValues;
+  for (Value result : returnOp.getOperands()) {
+    if (result.getDefiningOp<CacheWriteOp>())
+      continue; // the cache argument itself, updated in place
+    outputValues.push_back(result);
+    argTypes.push_back(bufferType(result.getType()));
+  }
+
+  OpBuilder builder(func);
+  newFunc = func::FuncOp::create(builder, func.getLoc(), name,
+                                 builder.getFunctionType(argTypes, {}));
+  newFunc.setVisibility(func.getVisibility());
+  newFunc->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                   builder.getUnitAttr());
+  Block *entry = newFunc.addEntryBlock();
+  b = std::make_unique<ImplicitLocOpBuilder>(func.getLoc(), builder);
+  b->setInsertionPointToStart(entry);
+
+  // The kernels of this step live in their own module.
+  auto moduleOp = func->getParentOfType<ModuleOp>();
+  moduleOp->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+  OpBuilder moduleBuilder(moduleOp.getBodyRegion());
+  moduleBuilder.setInsertionPointToEnd(moduleOp.getBody());
+  auto kernels = gpu::GPUModuleOp::create(moduleBuilder, func.getLoc(),
+                                          name + "_kernels");
+
+  for (auto [arg, buffer] :
+       llvm::zip(func.getArguments(), entry->getArguments()))
+    buffers.map(arg, buffer);
+  for (auto [i, result] : llvm::enumerate(outputValues))
+    outputs[result] = entry->getArgument(func.getNumArguments() + i);
+
+  host = std::make_unique<HostBuilder>(*b, kernels, target);
+  bool encoded = false;
+  int64_t selects = 0, attends = 0;
+  for (Operation &op : body) {
+    LogicalResult status = success();
+    if (isa<HadamardOp, BucketizeOp>(op)) {
+      // All encode jobs read arguments only, so they run first, together.
+      if (!encoded)
+        status = emitEncodeJobs();
+      encoded = true;
+    } else if (auto select = dyn_cast<L1TopKOp>(op)) {
+      status = emitSelect(select, selects++);
+    } else if (auto attend = dyn_cast<SparseAttnOp>(op)) {
+      status = emitAttend(attend, attends++);
+    }
+    if (failed(status)) {
+      newFunc.erase();
+      kernels.erase();
+      return failure();
+    }
+  }
+  host->finish();
+  func::ReturnOp::create(*b);
+  func.erase();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Pass
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct AdamasLowerToGPUPass
+    : adamas::impl::AdamasLowerToGPUBase<AdamasLowerToGPUPass> {
+  using AdamasLowerToGPUBase::AdamasLowerToGPUBase;
+
+  void runOnOperation() override {
+    std::optional<TargetInfo> target =
+        TargetInfo::get(chip, numMultiprocessors);
+    if (!target) {
+      getOperation().emitError()
+          << "adamas-lower-to-gpu: unsupported chip '" << chip
+          << "' (expected sm_80 or newer, e.g. sm_90)";
+      return signalPassFailure();
+    }
+    SmallVector<func::FuncOp> steps;
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (!func.isExternal() &&
+          llvm::any_of(func.getBody().getOps(),
+                       [](Operation &op) { return isAdamasOp(&op); }))
+        steps.push_back(func);
+    for (func::FuncOp func : steps)
+      if (failed(StepLowering(func, *target).run()))
+        return signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,340 @@
+//===- AttendKernel.cpp - sparse_attn: split-K flash decoding -------------===//
+//
+// DESIGN.md section 4, stage 3, in two kernels:
+//
+// 1. `<name>_partial`, grid (splits, row groups): a CTA takes one split of a
+//    row's index slots; its warps stride over the slots, each keeping an
+//    online softmax (running max m, sum l, f32 accumulator) per query head.
+//    For a slot, lanes hold D / 32 contiguous elements of q, k and Dv / 32
+//    of v (one vector load each); the score is a warp sum of q.k. When the
+//    indices are per KV head (shared_group), one CTA serves the G query
+//    heads of the group and loads each selected K/V row once for all of
+//    them. The warps' states are merged through shared memory and written as
+//    the split's partial (acc[Dv], m, l), in f32.
+// 2. `<name>_merge`, a warp per (batch, head, row): the splits' partials
+//    rescaled to their common maximum and summed, divided by the total
+//    weight, rounded once to the element type. A row without a valid index
+//    has no weight and yields zeros.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+#include "Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::adamas;
+
+using Pred = arith::CmpIPredicate;
+
+namespace {
+enum AttendArg : unsigned {
+  kQuery,
+  kKeys,
+  kValues,
+  kIndices,
+  kPartials,
+  kResult,
+  kBatches,
+  kCapacity,
+  kNumArgs
+};
+
+/// The online-softmax state of one query head in one warp.
+struct SoftmaxState {
+  Value max, sum;
+  SmallVector<Value> acc; // valueDimsPerLane f32 values
+};
+
+class AttendKernels {
+public:
+  AttendKernels(KernelBuilder &kb, const AttendLaunch &a)
+      : kb(kb), b(kb.builder()), a(a), p(a.problem), c(a.config) {}
+
+  void buildPartial();
+  void buildMerge();
+
+private:
+  /// Elements [lane * perLane, +perLane) of row `row` of a flat buffer with
+  /// rows of `width` elements, extended to f32.
+  SmallVector<Value> loadLaneSlice(Value buffer, Value row, int64_t width,
+                                   int64_t perLane);
+  Value negInf() { return kb.f32(-std::numeric_limits<float>::infinity()); }
+  Value exp(Value x) { return math::ExpOp::create(b, x); }
+  /// Weight e^(m - target) of a state with maximum m; 0 for an empty state.
+  Value rescale(Value m, Value target);
+  int64_t partialWidth() const { return p.valueDims + 2; }
+
+  KernelBuilder &kb;
+  ImplicitLocOpBuilder &b;
+  const AttendLaunch &a;
+  const AttendProblem &p;
+  const AttendConfig &c;
+};
+} // namespace
+
+SmallVector<Value> AttendKernels::loadLaneSlice(Value buffer, Value row,
+                                                int64_t width,
+                                                int64_t perLane) {
+  Value offset = kb.add(kb.mul(row, kb.idx(width)),
+                        kb.mul(kb.toIdx(kb.laneId()), kb.idx(perLane)));
+  int64_t elementBytes = a.elementType.getIntOrFloatBitWidth() / 8;
+  Value vec = kb.loadVector(buffer, offset, perLane, perLane * elementBytes);
+  SmallVector<Value> values;
+  for (int64_t e = 0; e < perLane; ++e)
+    values.push_back(extendToF32(b, vector::ExtractOp::create(b, vec, e)));
+  return values;
+}
+
+Value AttendKernels::rescale(Value m, Value target) {
+  Value empty =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf());
+  return kb.select(empty, kb.f32(0.0f),
+                   exp(arith::SubFOp::create(b, m, target)));
+}
+
+void AttendKernels::buildPartial() {
+  int64_t groupSize = p.queryHeads / p.kvHeads;
+  int64_t indexHeads = p.indicesPerKvHead ? p.kvHeads : p.queryHeads;
+  int64_t warps = c.warpsPerBlock;
+  Value split = kb.blockId(gpu::Dimension::x);
+  Value group = kb.blockId(gpu::Dimension::y);
+  Value capacity = kb.arg(kCapacity);
+  Value numGroups = kb.mul(kb.arg(kBatches), kb.idx(indexHeads * p.rows));
+
+  Value sMax = kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta);
+  Value sSum = kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta);
+  Value sAcc =
+      kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta * p.valueDims);
+
+  kb.ifThen(kb.cmp(Pred::ult, group, numGroups), [&] {
+    // `group` is the row of the indices, <B x H' x M>.
+    Value batch = kb.divu(group, kb.idx(indexHeads * p.rows));
+    Value indexHead = kb.remu(kb.divu(group, kb.idx(p.rows)),
+                              kb.idx(indexHeads));
+    Value m = kb.remu(group, kb.idx(p.rows));
+    Value kvHead = p.indicesPerKvHead
+                       ? indexHead
+                       : kb.divu(indexHead, kb.idx(groupSize));
+    SmallVector<Value> queryRows;
+    SmallVector<SmallVector<Value>> q;
+    for (int64_t g = 0; g < c.headsPerCta; ++g) {
+      Value head = p.indicesPerKvHead
+                       ? kb.add(kb.mul(kvHead, kb.idx(groupSize)), kb.idx(g))
+                       : indexHead;
+      Value queryRow = kb.add(
+          kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), head),
+                 kb.idx(p.rows)),
+          m);
+      queryRows.push_back(queryRow);
+      q.push_back(loadLaneSlice(kb.arg(kQuery), queryRow, p.dims,
+                                c.dimsPerLane));
+    }
+    Value kvBase =
+        kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead), capacity);
+    Value scale = kb.f32(a.scale);
+
+    Value slotBegin = kb.mul(split, kb.idx(c.slotsPerSplit));
+    Value slotEnd =
+        kb.minS(kb.add(slotBegin, kb.idx(c.slotsPerSplit)), kb.idx(p.slots));
+    Value warp = kb.warpId();
+
+    // The carried state: per head, max, sum, then the accumulator.
+    SmallVector<Value> init;
+    for (int64_t g = 0; g < c.headsPerCta; ++g) {
+      init.push_back(negInf());
+      init.push_back(kb.f32(0.0f));
+      for (int64_t e = 0; e < c.valueDimsPerLane; ++e)
+        init.push_back(kb.f32(0.0f));
+    }
+    int64_t stateSize = 2 + c.valueDimsPerLane;
+    Value hasKeys = kb.cmp(Pred::sgt, capacity, kb.idx(0));
+    SmallVector<Value> state = kb.forLoop(
+        kb.add(slotBegin, warp), slotEnd, kb.idx(warps), init,
+        [&](Value slot, ValueRange carried) -> SmallVector<Value> {
+          Value index = kb.load(kb.arg(kIndices),
+                                kb.add(kb.mul(group, kb.idx(p.slots)), slot));
+          Value pos = kb.toIdx(index);
+          Value valid = arith::AndIOp::create(
+              b, hasKeys,
+              arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, kb.idx(0)),
+                                    kb.cmp(Pred::slt, pos, capacity)));
+          // Invalid slots read row 0 and leave the state unchanged.
+          Value row = kb.add(kvBase, kb.select(valid, pos, kb.idx(0)));
+          SmallVector<Value> k =
+              loadLaneSlice(kb.arg(kKeys), row, p.dims, c.dimsPerLane);
+          SmallVector<Value> v = loadLaneSlice(kb.arg(kValues), row,
+                                               p.valueDims,
+                                               c.valueDimsPerLane);
+          SmallVector<Value> next;
+          for (int64_t g = 0; g < c.headsPerCta; ++g) {
+            ValueRange old = carried.slice(g * stateSize, stateSize);
+            Value dot = kb.f32(0.0f);
+            for (int64_t e = 0; e < c.dimsPerLane; ++e)
+              dot = math::FmaOp::create(b, q[g][e], k[e], dot);
+            Value score = arith::MulFOp::create(b, kb.warpSum(dot), scale);
+            Value newMax = arith::MaximumFOp::create(b, old[0], score);
+            Value alpha = rescale(old[0], newMax);
+            Value weight = exp(arith::SubFOp::create(b, score, newMax));
+            next.push_back(kb.select(valid, newMax, old[0]));
+            Value sum = math::FmaOp::create(b, old[1], alpha, weight);
+            next.push_back(kb.select(valid, sum, old[1]));
+            for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
+              Value acc = math::FmaOp::create(
+                  b, old[2 + e], alpha,
+                  arith::MulFOp::create(b, weight, v[e]));
+              next.push_back(kb.select(valid, acc, old[2 + e]));
+            }
+          }
+          return next;
+        });
+
+    // Merge the warps' states into the split's partial.
+    Value lane = kb.toIdx(kb.laneId());
+    for (int64_t g = 0; g < c.headsPerCta; ++g) {
+      ArrayRef<Value> s = ArrayRef<Value>(state).slice(g * stateSize,
+                                                       stateSize);
+      Value slotIndex = kb.add(kb.mul(warp, kb.idx(c.headsPerCta)),
+                               kb.idx(g));
+      kb.ifThen(kb.cmp(Pred::eq, lane, kb.idx(0)), [&] {
+        kb.store(s[0], sMax, slotIndex);
+        kb.store(s[1], sSum, slotIndex);
+      });
+      Value accBase = kb.add(kb.mul(slotIndex, kb.idx(p.valueDims)),
+                             kb.mul(lane, kb.idx(c.valueDimsPerLane)));
+      for (int64_t e = 0; e < c.valueDimsPerLane; ++e)
+        kb.store(s[2 + e], sAcc, kb.add(accBase, kb.idx(e)));
+    }
+    kb.barrier();
+    Value tid = kb.threadId();
+    for (int64_t g = 0; g < c.headsPerCta; ++g) {
+      Value target = negInf();
+      SmallVector<Value> maxima;
+      for (int64_t w = 0; w < warps; ++w) {
+        maxima.push_back(kb.load(sMax, kb.idx(w * c.headsPerCta + g)));
+        target = arith::MaximumFOp::create(b, target, maxima.back());
+      }
+      SmallVector<Value> factors;
+      Value sum = kb.f32(0.0f);
+      for (int64_t w = 0; w < warps; ++w) {
+        factors.push_back(rescale(maxima[w], target));
+        sum = math::FmaOp::create(
+            b, factors[w], kb.load(sSum, kb.idx(w * c.headsPerCta + g)), sum);
+      }
+      Value out = kb.mul(kb.add(kb.mul(queryRows[g], kb.idx(c.splits)), split),
+                         kb.idx(partialWidth()));
+      kb.forLoop(tid, kb.idx(p.valueDims), kb.idx(32 * warps), [&](Value d) {
+        Value acc = kb.f32(0.0f);
+        for (int64_t w = 0; w < warps; ++w) {
+          Value at = kb.add(kb.idx((w * c.headsPerCta + g) * p.valueDims), d);
+          acc = math::FmaOp::create(b, factors[w], kb.load(sAcc, at), acc);
+        }
+        kb.store(acc, kb.arg(kPartials), kb.add(out, d));
+      });
+      kb.ifThen(kb.cmp(Pred::eq, tid, kb.idx(0)), [&] {
+        kb.store(target, kb.arg(kPartials),
+                 kb.add(out, kb.idx(p.valueDims)));
+        kb.store(sum, kb.arg(kPartials),
+                 kb.add(out, kb.idx(p.valueDims + 1)));
+      });
+    }
+  });
+}
+
+void AttendKernels::buildMerge() {
+  int64_t warps = c.warpsPerBlock;
+  Value row = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.idx(warps)),
+                     kb.warpId());
+  Value numRows = kb.mul(kb.arg(kBatches), kb.idx(p.queryHeads * p.rows));
+  kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
+    Value first = kb.mul(row, kb.idx(c.splits * partialWidth()));
+    auto at = [&](int64_t split, int64_t i) {
+      return kb.add(first, kb.idx(split * partialWidth() + i));
+    };
+    Value target = negInf();
+    SmallVector<Value> maxima;
+    for (int64_t s = 0; s < c.splits; ++s) {
+      maxima.push_back(kb.load(kb.arg(kPartials), at(s, p.valueDims)));
+      target = arith::MaximumFOp::create(b, target, maxima.back());
+    }
+    Value laneFirst = kb.mul(kb.toIdx(kb.laneId()),
+                             kb.idx(c.valueDimsPerLane));
+    Value sum = kb.f32(0.0f);
+    SmallVector<Value> acc(c.valueDimsPerLane, kb.f32(0.0f));
+    for (int64_t s = 0; s < c.splits; ++s) {
+      Value factor = rescale(maxima[s], target);
+      sum = math::FmaOp::create(
+          b, factor, kb.load(kb.arg(kPartials), at(s, p.valueDims + 1)), sum);
+      for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
+        Value partial = kb.load(kb.arg(kPartials),
+                                kb.add(at(s, 0), kb.add(laneFirst, kb.idx(e))));
+        acc[e] = math::FmaOp::create(b, factor, partial, acc[e]);
+      }
+    }
+    // No valid index anywhere: no weight, and the row is zeros.
+    Value empty =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, sum, kb.f32(0.0f));
+    Value inverse = kb.select(
+        empty, kb.f32(0.0f), arith::DivFOp::create(b, kb.f32(1.0f), sum));
+    Value out = kb.add(kb.mul(row, kb.idx(p.valueDims)), laneFirst);
+    for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
+      Value y = arith::MulFOp::create(b, acc[e], inverse);
+      kb.store(roundFromF32(b, y, a.elementType), kb.arg(kResult),
+               kb.add(out, kb.idx(e)));
+    }
+  });
+}
+
+void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
+                              const AttendLaunch &a) {
+  ImplicitLocOpBuilder &hb = host.builder();
+  const AttendProblem &p = a.problem;
+  const AttendConfig &c = a.config;
+  auto idx = [&](int64_t v) { return indexConst(hb, v); };
+
+  Value batches = host.dim(a.query, 0);
+  Value queryRows =
+      arith::MulIOp::create(hb, batches, idx(p.queryHeads * p.rows));
+  Value partials = host.allocScratch(
+      hb.getF32Type(),
+      arith::MulIOp::create(hb, queryRows,
+                            idx(c.splits * (p.valueDims + 2))));
+
+  SmallVector<Value> args(kNumArgs);
+  args[kQuery] = host.flatten(a.query);
+  args[kKeys] = host.flatten(a.keys);
+  args[kValues] = host.flatten(a.values);
+  args[kIndices] = host.flatten(a.indices);
+  args[kPartials] = partials;
+  args[kResult] = host.flatten(a.result);
+  args[kBatches] = batches;
+  args[kCapacity] = host.dim(a.keys, 2);
+  SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
+
+  OpBuilder mb = host.moduleBuilder();
+  int64_t threads = 32 * c.warpsPerBlock;
+  KernelBuilder partialKernel(mb, host.kernelModule(),
+                              (name + "_partial").str(), types, threads,
+                              hb.getLoc());
+  AttendKernels(partialKernel, a).buildPartial();
+  gpu::GPUFuncOp partial = partialKernel.finish();
+  partial->setAttr("adamas.config", c.toAttr(hb.getContext()));
+
+  KernelBuilder mergeKernel(mb, host.kernelModule(), (name + "_merge").str(),
+                            types, threads, hb.getLoc());
+  AttendKernels(mergeKernel, a).buildMerge();
+  gpu::GPUFuncOp merge = mergeKernel.finish();
+  merge->setAttr("adamas.config", c.toAttr(hb.getContext()));
+
+  int64_t indexHeads = p.indicesPerKvHead ? p.kvHeads : p.queryHeads;
+  Value groups = arith::MulIOp::create(hb, batches, idx(indexHeads * p.rows));
+  host.launch(partial, idx(c.splits), groups, idx(1), threads, args);
+  Value mergeBlocks =
+      arith::CeilDivSIOp::create(hb, queryRows, idx(c.warpsPerBlock));
+  host.launch(merge, mergeBlocks, idx(1), idx(1), threads, args);
+}

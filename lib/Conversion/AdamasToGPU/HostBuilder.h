@@ -1,0 +1,67 @@
+//===- HostBuilder.h - Host side of the GPU lowering ------------*- C++ -*-===//
+//
+// What every fused kernel's launch needs on the host: the step's stream as a
+// chain of `!gpu.async.token`s (MLIR's gpu-to-llvm maps the chain to one
+// stream: the runtime's current stream, see runtime/README.md), operands
+// flattened to the 1-D buffers the kernels take, scratch from the runtime's
+// stream-ordered pool (`gpu.alloc async`, freed at the end of the step), and
+// `gpu.launch_func`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAMAS_LIB_CONVERSION_ADAMASTOGPU_HOSTBUILDER_H
+#define ADAMAS_LIB_CONVERSION_ADAMASTOGPU_HOSTBUILDER_H
+
+#include "adamas/Conversion/AdamasToGPU/TargetInfo.h"
+#include "adamas/Dialect/Adamas/Utils/BuilderUtils.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::adamas {
+
+class HostBuilder {
+public:
+  /// Starts the stream chain (`gpu.wait async`) at `b`'s insertion point.
+  HostBuilder(ImplicitLocOpBuilder &b, gpu::GPUModuleOp module,
+              const TargetInfo &target);
+
+  ImplicitLocOpBuilder &builder() { return b; }
+  gpu::GPUModuleOp kernelModule() { return module; }
+  const TargetInfo &target() const { return info; }
+
+  /// A builder at the end of the kernel module, for the kernel builders.
+  OpBuilder moduleBuilder();
+
+  /// `memref` (identity layout) viewed as a 1-D `memref<?xT>`.
+  Value flatten(Value memref);
+  /// Dimension `i` of a memref as an index value (constant when static).
+  Value dim(Value memref, int64_t i);
+  /// Product of all dimensions but the last of a memref (its rows).
+  Value leadingRows(Value memref);
+
+  /// A 1-D scratch buffer of `numElements` elements for this step, freed
+  /// when the step ends.
+  Value allocScratch(Type elementType, Value numElements);
+  /// A scratch buffer of `type` (identity layout), its dynamic sizes given.
+  Value allocScratch(MemRefType type, ValueRange dynamicSizes);
+
+  /// `gpu.launch_func async` of `kernel` on the step's stream.
+  void launch(gpu::GPUFuncOp kernel, Value gridX, Value gridY, Value gridZ,
+              int64_t blockSize, ValueRange args);
+
+  /// Frees the scratch and ends the chain (`gpu.wait`): the work stays
+  /// enqueued on the caller's stream.
+  void finish();
+
+private:
+  ImplicitLocOpBuilder &b;
+  gpu::GPUModuleOp module;
+  const TargetInfo &info;
+  Value token;
+  SmallVector<Value> scratch;
+};
+
+} // namespace mlir::adamas
+
+#endif // ADAMAS_LIB_CONVERSION_ADAMASTOGPU_HOSTBUILDER_H

@@ -1,0 +1,257 @@
+//===- KernelBuilder.cpp - The shared layer the kernels are built with ----===//
+
+#include "KernelBuilder.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::adamas;
+
+KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
+                             StringRef name, TypeRange argTypes,
+                             int64_t blockSize, Location loc)
+    : b(loc, builder), threads(blockSize) {
+  b.setInsertionPointToEnd(module.getBody());
+  kernel = gpu::GPUFuncOp::create(b, name, b.getFunctionType(argTypes, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  kernel.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(blockSize), 1, 1}));
+  b.setInsertionPointToStart(&kernel.getBody().front());
+}
+
+gpu::GPUFuncOp KernelBuilder::finish() {
+  gpu::ReturnOp::create(b);
+  return kernel;
+}
+
+Value KernelBuilder::sharedBuffer(Type elementType, int64_t size) {
+  auto space = gpu::AddressSpaceAttr::get(b.getContext(),
+                                          gpu::AddressSpace::Workgroup);
+  auto type = MemRefType::get({size}, elementType, MemRefLayoutAttrInterface(),
+                              space);
+  return kernel.addWorkgroupAttribution(type, b.getLoc());
+}
+
+//===----------------------------------------------------------------------===//
+// Ids
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::threadId() {
+  return gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+}
+
+Value KernelBuilder::blockId(gpu::Dimension dim) {
+  return gpu::BlockIdOp::create(b, dim);
+}
+
+Value KernelBuilder::laneId() {
+  return arith::IndexCastOp::create(b, b.getI32Type(),
+                                    remu(threadId(), idx(32)));
+}
+
+Value KernelBuilder::warpId() { return divu(threadId(), idx(32)); }
+
+//===----------------------------------------------------------------------===//
+// Warp-level operations
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::shuffleXor(Value value, int64_t mask) {
+  return gpu::ShuffleOp::create(b, value, int32_t(mask), 32,
+                                gpu::ShuffleMode::XOR)
+      .getShuffleResult();
+}
+
+Value KernelBuilder::shuffleIdx(Value value, Value lane) {
+  return gpu::ShuffleOp::create(b, value, toI32(b, lane), i32(32),
+                                gpu::ShuffleMode::IDX)
+      .getShuffleResult();
+}
+
+Value KernelBuilder::shuffleUp(Value value, int64_t delta) {
+  return gpu::ShuffleOp::create(b, value, int32_t(delta), 32,
+                                gpu::ShuffleMode::UP)
+      .getShuffleResult();
+}
+
+Value KernelBuilder::ballot(Value pred) {
+  return NVVM::VoteSyncOp::create(b, b.getI32Type(), i32(-1), pred,
+                                  NVVM::VoteSyncKind::ballot);
+}
+
+Value KernelBuilder::popc(Value value) {
+  return math::CtPopOp::create(b, value);
+}
+
+Value KernelBuilder::warpSum(Value value) {
+  bool isFloat = isa<FloatType>(value.getType());
+  for (int64_t mask = 16; mask >= 1; mask /= 2) {
+    Value other = shuffleXor(value, mask);
+    value = isFloat ? arith::AddFOp::create(b, value, other).getResult()
+                    : arith::AddIOp::create(b, value, other).getResult();
+  }
+  return value;
+}
+
+Value KernelBuilder::warpMax(Value value) {
+  for (int64_t mask = 16; mask >= 1; mask /= 2)
+    value = arith::MaximumFOp::create(b, value, shuffleXor(value, mask));
+  return value;
+}
+
+Value KernelBuilder::warpInclusiveScan(Value value) {
+  Value lane = laneId();
+  for (int64_t delta = 1; delta < 32; delta *= 2) {
+    Value other = shuffleUp(value, delta);
+    Value has = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, lane,
+                                      i32(delta));
+    value = arith::SelectOp::create(
+        b, has, arith::AddIOp::create(b, value, other), value);
+  }
+  return value;
+}
+
+Value KernelBuilder::lanesBelowMask() {
+  Value bit = arith::ShLIOp::create(b, i32(1), laneId());
+  return arith::SubIOp::create(b, bit, i32(1));
+}
+
+void KernelBuilder::barrier() { gpu::BarrierOp::create(b); }
+
+//===----------------------------------------------------------------------===//
+// Memory
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::load(Value memref, Value index) {
+  return memref::LoadOp::create(b, memref, ValueRange{index});
+}
+
+void KernelBuilder::store(Value value, Value memref, Value index) {
+  memref::StoreOp::create(b, value, memref, ValueRange{index});
+}
+
+Value KernelBuilder::loadVector(Value memref, Value index, int64_t width,
+                                int64_t alignBytes) {
+  auto type = VectorType::get(
+      {width}, cast<MemRefType>(memref.getType()).getElementType());
+  auto op = vector::LoadOp::create(b, type, memref, ValueRange{index});
+  op.setAlignment(alignBytes);
+  return op;
+}
+
+void KernelBuilder::storeVector(Value value, Value memref, Value index,
+                                int64_t alignBytes) {
+  auto op = vector::StoreOp::create(b, value, memref, ValueRange{index});
+  op.setAlignment(alignBytes);
+}
+
+void KernelBuilder::atomicAdd(Value value, Value memref, Value index) {
+  memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, value, memref,
+                              ValueRange{index});
+}
+
+//===----------------------------------------------------------------------===//
+// Index arithmetic
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::add(Value a, Value c) {
+  return arith::AddIOp::create(b, a, c);
+}
+Value KernelBuilder::sub(Value a, Value c) {
+  return arith::SubIOp::create(b, a, c);
+}
+Value KernelBuilder::mul(Value a, Value c) {
+  return arith::MulIOp::create(b, a, c);
+}
+Value KernelBuilder::divu(Value a, Value c) {
+  return arith::DivUIOp::create(b, a, c);
+}
+Value KernelBuilder::remu(Value a, Value c) {
+  return arith::RemUIOp::create(b, a, c);
+}
+Value KernelBuilder::minS(Value a, Value c) {
+  return arith::MinSIOp::create(b, a, c);
+}
+Value KernelBuilder::maxS(Value a, Value c) {
+  return arith::MaxSIOp::create(b, a, c);
+}
+Value KernelBuilder::ceilDiv(Value a, Value c) {
+  return arith::CeilDivSIOp::create(b, a, c);
+}
+Value KernelBuilder::cmp(arith::CmpIPredicate predicate, Value a, Value c) {
+  return arith::CmpIOp::create(b, predicate, a, c);
+}
+Value KernelBuilder::select(Value cond, Value a, Value c) {
+  return arith::SelectOp::create(b, cond, a, c);
+}
+
+//===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+void KernelBuilder::forLoop(Value lb, Value ub, Value step,
+                            function_ref<void(Value iv)> body) {
+  auto loop = scf::ForOp::create(b, lb, ub, step);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(loop.getBody()->getTerminator());
+  body(loop.getInductionVar());
+}
+
+SmallVector<Value> KernelBuilder::forLoop(
+    Value lb, Value ub, Value step, ValueRange inits,
+    function_ref<SmallVector<Value>(Value iv, ValueRange args)> body) {
+  if (inits.empty()) {
+    forLoop(lb, ub, step, [&](Value iv) { (void)body(iv, {}); });
+    return {};
+  }
+  auto loop = scf::ForOp::create(b, lb, ub, step, inits);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(loop.getBody());
+  SmallVector<Value> next = body(loop.getInductionVar(),
+                                 loop.getRegionIterArgs());
+  scf::YieldOp::create(b, next);
+  return SmallVector<Value>(loop.getResults());
+}
+
+void KernelBuilder::ifThen(Value cond, function_ref<void()> thenFn) {
+  auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op.thenBlock()->getTerminator());
+  thenFn();
+}
+
+SmallVector<Value>
+KernelBuilder::ifThenElse(Value cond, function_ref<SmallVector<Value>()> thenFn,
+                          function_ref<SmallVector<Value>()> elseFn) {
+  // Build both branches first to learn the result types.
+  auto op = scf::IfOp::create(b, TypeRange{}, cond, /*withElseRegion=*/true);
+  SmallVector<Value> thenValues, elseValues;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(op.thenBlock()->getTerminator());
+    thenValues = thenFn();
+    b.setInsertionPoint(op.elseBlock()->getTerminator());
+    elseValues = elseFn();
+  }
+  if (thenValues.empty())
+    return {};
+  // Rebuild with results, moving the branch bodies over.
+  auto typed = scf::IfOp::create(b, ValueRange(thenValues).getTypes(), cond,
+                                 /*withElseRegion=*/true);
+  auto moveBody = [&](Block *from, Block *to, ValueRange yields) {
+    from->getTerminator()->erase();
+    to->getOperations().splice(to->begin(), from->getOperations());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(to);
+    scf::YieldOp::create(b, yields);
+  };
+  typed.thenBlock()->clear();
+  typed.elseBlock()->clear();
+  moveBody(op.thenBlock(), typed.thenBlock(), thenValues);
+  moveBody(op.elseBlock(), typed.elseBlock(), elseValues);
+  op.erase();
+  return SmallVector<Value>(typed.getResults());
+}

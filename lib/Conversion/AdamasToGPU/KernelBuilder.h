@@ -1,0 +1,120 @@
+//===- KernelBuilder.h - The shared layer the kernels are built with -*- C++ -*-===//
+//
+// Every fused kernel of the GPU lowering is a `gpu.func` built with this
+// class (as SparseTensor's SparseGPUCodegen builds its kernels): thread and
+// warp ids, warp shuffles, ballots and reductions, shared memory, aligned
+// vector loads, and loops/branches from lambdas. It emits only upstream
+// gpu/nvvm/vector/memref/arith/math/scf ops, which upstream's
+// convert-gpu-to-nvvm lowers (shuffles to shfl.sync, ballots to vote.sync,
+// ctpop to popc, workgroup atomics to atom.shared).
+//
+// Kernel buffers are 1-D `memref<?xT>` (the host flattens each operand) and
+// all offsets are computed here in `index` (64-bit) arithmetic.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAMAS_LIB_CONVERSION_ADAMASTOGPU_KERNELBUILDER_H
+#define ADAMAS_LIB_CONVERSION_ADAMASTOGPU_KERNELBUILDER_H
+
+#include "adamas/Dialect/Adamas/Utils/BuilderUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::adamas {
+
+class KernelBuilder {
+public:
+  /// Appends `gpu.func @name(argTypes) kernel` with `known_block_size =
+  /// [blockSize, 1, 1]` to `module`; building starts at its entry.
+  KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module, StringRef name,
+                TypeRange argTypes, int64_t blockSize, Location loc);
+
+  /// Ends the kernel with `gpu.return` and returns it.
+  gpu::GPUFuncOp finish();
+
+  ImplicitLocOpBuilder &builder() { return b; }
+  gpu::GPUFuncOp func() { return kernel; }
+  Value arg(unsigned i) { return kernel.getArgument(i); }
+  int64_t blockSize() const { return threads; }
+
+  /// A shared-memory buffer `memref<size x type, workgroup>`.
+  Value sharedBuffer(Type elementType, int64_t size);
+
+  // Constants.
+  Value idx(int64_t v) { return indexConst(b, v); }
+  Value i32(int64_t v) { return i32Const(b, v); }
+  Value f32(float v) { return f32Const(b, v); }
+
+  // Ids: thread and block as index, lane as i32, warp as index.
+  Value threadId();
+  Value blockId(gpu::Dimension dim);
+  Value laneId();
+  Value warpId();
+
+  // Warp-level operations (all 32 lanes active).
+  Value shuffleXor(Value value, int64_t mask);
+  Value shuffleIdx(Value value, Value lane);
+  Value shuffleUp(Value value, int64_t delta);
+  /// Bit l set iff `pred` (i1) holds on lane l.
+  Value ballot(Value pred);
+  Value popc(Value value);
+  /// Butterfly reductions: every lane gets the warp's sum / maximum.
+  Value warpSum(Value value);
+  Value warpMax(Value value);
+  /// Inclusive prefix sum of an i32 over the lanes.
+  Value warpInclusiveScan(Value value);
+  /// Mask of the lanes below this one: (1 << lane) - 1.
+  Value lanesBelowMask();
+  void barrier();
+
+  // Memory.
+  Value load(Value memref, Value index);
+  void store(Value value, Value memref, Value index);
+  /// `vector<width x T>` at `memref[index]`; `alignBytes` is what the caller
+  /// guarantees, so a 16-byte access becomes one 128-bit load.
+  Value loadVector(Value memref, Value index, int64_t width,
+                   int64_t alignBytes);
+  void storeVector(Value value, Value memref, Value index, int64_t alignBytes);
+  /// `memref[index] += value` (i32, shared or global), returns nothing.
+  void atomicAdd(Value value, Value memref, Value index);
+
+  // Index arithmetic (index type).
+  Value add(Value a, Value c);
+  Value sub(Value a, Value c);
+  Value mul(Value a, Value c);
+  Value divu(Value a, Value c);
+  Value remu(Value a, Value c);
+  Value minS(Value a, Value c);
+  Value maxS(Value a, Value c);
+  Value ceilDiv(Value a, Value c);
+  Value cmp(arith::CmpIPredicate predicate, Value a, Value c);
+  Value select(Value cond, Value a, Value c);
+  Value toIdx(Value v) { return toIndex(b, v); }
+
+  // Control flow; the bodies are built with this builder (its insertion
+  // point moves into the region and back).
+  /// `for (iv = lb; iv < ub; iv += step) body(iv)` without results.
+  void forLoop(Value lb, Value ub, Value step,
+               function_ref<void(Value iv)> body);
+  /// The same carrying `inits`; `body` returns the next values.
+  SmallVector<Value>
+  forLoop(Value lb, Value ub, Value step, ValueRange inits,
+          function_ref<SmallVector<Value>(Value iv, ValueRange args)> body);
+  /// `if (cond) then()`.
+  void ifThen(Value cond, function_ref<void()> thenFn);
+  /// `if (cond) then() else otherwise()` yielding what each returns.
+  SmallVector<Value> ifThenElse(Value cond,
+                                function_ref<SmallVector<Value>()> thenFn,
+                                function_ref<SmallVector<Value>()> elseFn);
+
+private:
+  ImplicitLocOpBuilder b;
+  gpu::GPUFuncOp kernel;
+  int64_t threads;
+};
+
+} // namespace mlir::adamas
+
+#endif // ADAMAS_LIB_CONVERSION_ADAMASTOGPU_KERNELBUILDER_H

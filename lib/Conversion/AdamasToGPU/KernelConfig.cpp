@@ -1,0 +1,176 @@
+//===- KernelConfig.cpp - Launch configurations of the fused kernels ------===//
+
+#include "adamas/Conversion/AdamasToGPU/KernelConfig.h"
+#include "adamas/Dialect/Adamas/Utils/CodeArithmetic.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::adamas;
+
+static std::string str(int64_t v) { return std::to_string(v); }
+
+static DictionaryAttr
+dictionary(MLIRContext *ctx,
+           std::initializer_list<std::pair<StringRef, int64_t>> entries) {
+  Builder b(ctx);
+  SmallVector<NamedAttribute> attrs;
+  for (auto [name, value] : entries)
+    attrs.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(value)));
+  return b.getDictionaryAttr(attrs);
+}
+
+//===----------------------------------------------------------------------===//
+// Encode
+//===----------------------------------------------------------------------===//
+
+ConfigOr<EncodeConfig> EncodeConfig::get(const EncodeProblem &problem,
+                                         const TargetInfo &target) {
+  int64_t d = problem.dims;
+  // One warp holds a row, `d / 32` values per lane in registers.
+  if (d < target.warpSize || d > 32 * target.warpSize ||
+      !llvm::isPowerOf2_64(d))
+    return ConfigOr<EncodeConfig>::fail(
+        "the GPU encode kernel needs a row length D that is a power of two "
+        "in [32, 1024], got D = " +
+        str(d));
+  EncodeConfig config;
+  config.valuesPerLane = d / target.warpSize;
+  if (problem.bits) {
+    std::optional<int64_t> words = codeWordsPerRow(d, problem.bits);
+    if (!words)
+      return ConfigOr<EncodeConfig>::fail("no code layout for D = " + str(d) +
+                                          " and bits = " + str(problem.bits));
+    config.words = *words;
+  }
+  return {config, ""};
+}
+
+DictionaryAttr EncodeConfig::toAttr(MLIRContext *ctx) const {
+  return dictionary(ctx, {{"warps_per_block", warpsPerBlock},
+                          {"values_per_lane", valuesPerLane},
+                          {"words", words}});
+}
+
+//===----------------------------------------------------------------------===//
+// Select
+//===----------------------------------------------------------------------===//
+
+ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
+                                         const TargetInfo &target) {
+  using Result = ConfigOr<SelectConfig>;
+  std::optional<int64_t> numBins = numDistanceBins(p.words, p.bits);
+  if (!numBins)
+    return Result::fail("W = " + str(p.words) +
+                        " code words do not hold whole groups of bits = " +
+                        str(p.bits));
+  if (p.kvHeads <= 0 || p.queryHeads % p.kvHeads != 0)
+    return Result::fail("the GPU select kernel needs static heads with Hq a "
+                        "multiple of Hkv, got Hq = " +
+                        str(p.queryHeads) + ", Hkv = " + str(p.kvHeads));
+  if (p.rows <= 0)
+    return Result::fail("the GPU select kernel needs a static, positive M");
+  if (p.k <= 0 || p.sink < 0 || p.recent < 0 || p.sink > p.k - p.recent)
+    return Result::fail("k, sink and recent out of range");
+
+  SelectConfig c;
+  c.numBins = *numBins;
+  c.groupSize = p.queryHeads / p.kvHeads;
+  c.selectionHeads = p.sharedGroup ? p.kvHeads : p.queryHeads;
+  c.queryHeadsPerRow = p.sharedGroup ? c.groupSize : 1;
+  c.rowsPerKvHead = p.sharedGroup ? p.rows : c.groupSize * p.rows;
+
+  // Query code words of a CTA's rows stay in registers for the whole pass.
+  constexpr int64_t kMaxQueryWordsInRegisters = 64;
+  int64_t wordsPerRow = c.queryHeadsPerRow * p.words;
+  if (wordsPerRow > 2 * kMaxQueryWordsInRegisters)
+    return Result::fail("a selection row needs " + str(wordsPerRow) +
+                        " query code words in registers (more than " +
+                        str(2 * kMaxQueryWordsInRegisters) +
+                        "); use fewer heads per group or shorter codes");
+  // Each row of a CTA keeps a shared-memory histogram of i32 bins; the
+  // compaction kernel keeps two (the row's and the earlier chunks').
+  int64_t histBytes = 4 * c.numBins;
+  if (2 * histBytes + 1024 > target.maxStaticSharedBytes)
+    return Result::fail("D = " + str(*codeDimsOfWords(p.words, p.bits)) +
+                        " with bits = " + str(p.bits) + " has " +
+                        str(c.numBins) +
+                        " distance bins, too many for shared memory");
+  int64_t byRegisters = std::max<int64_t>(1, kMaxQueryWordsInRegisters /
+                                                 wordsPerRow);
+  int64_t byShared = target.maxStaticSharedBytes / histBytes;
+  c.rowsPerCta = std::min({c.rowsPerKvHead, byRegisters, byShared});
+  c.rowGroups = llvm::divideCeil(c.rowsPerKvHead, c.rowsPerCta);
+
+  c.loadWords = p.words % 4 == 0 ? 4 : p.words % 2 == 0 ? 2 : 1;
+  c.targetCtas = 4 * target.numMultiprocessors;
+  return {c, ""};
+}
+
+DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
+  return dictionary(ctx, {{"bins", numBins},
+                          {"block_size", blockSize},
+                          {"keys_per_thread", keysPerThread},
+                          {"load_words", loadWords},
+                          {"max_chunks", maxChunks},
+                          {"min_chunk", minChunk},
+                          {"query_heads_per_row", queryHeadsPerRow},
+                          {"row_groups", rowGroups},
+                          {"rows_per_cta", rowsPerCta},
+                          {"target_ctas", targetCtas}});
+}
+
+//===----------------------------------------------------------------------===//
+// Attend
+//===----------------------------------------------------------------------===//
+
+ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
+                                         const TargetInfo &target) {
+  using Result = ConfigOr<AttendConfig>;
+  auto laneDims = [&](int64_t d) -> std::optional<int64_t> {
+    if (d < target.warpSize || d % target.warpSize != 0 ||
+        d / target.warpSize > 8)
+      return std::nullopt;
+    return d / target.warpSize;
+  };
+  std::optional<int64_t> dimsPerLane = laneDims(p.dims);
+  std::optional<int64_t> valueDimsPerLane = laneDims(p.valueDims);
+  if (!dimsPerLane || !valueDimsPerLane)
+    return Result::fail("the GPU attend kernel needs D and Dv multiples of 32 "
+                        "up to 256, got D = " +
+                        str(p.dims) + ", Dv = " + str(p.valueDims));
+  if (p.kvHeads <= 0 || p.queryHeads % p.kvHeads != 0)
+    return Result::fail("the GPU attend kernel needs static heads with Hq a "
+                        "multiple of Hkv, got Hq = " +
+                        str(p.queryHeads) + ", Hkv = " + str(p.kvHeads));
+  if (p.slots <= 0)
+    return Result::fail("the GPU attend kernel needs a static, positive "
+                        "number of indices per row");
+  AttendConfig c;
+  c.dimsPerLane = *dimsPerLane;
+  c.valueDimsPerLane = *valueDimsPerLane;
+  c.headsPerCta = p.indicesPerKvHead ? p.queryHeads / p.kvHeads : 1;
+  if (c.headsPerCta * (c.valueDimsPerLane + c.dimsPerLane) > 96)
+    return Result::fail("a CTA would keep " + str(c.headsPerCta) +
+                        " heads' accumulators in registers; too many");
+  // Eight slots per warp and split: enough loads in flight per warp, enough
+  // CTAs to spread a decode step's few rows over the chip.
+  constexpr int64_t kSlotsPerWarp = 8;
+  int64_t perSplit = kSlotsPerWarp * c.warpsPerBlock;
+  c.splits = std::clamp<int64_t>(llvm::divideCeil(p.slots, perSplit), 1, 64);
+  c.slotsPerSplit = llvm::divideCeil(p.slots, c.splits);
+  return {c, ""};
+}
+
+DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
+  return dictionary(ctx, {{"dims_per_lane", dimsPerLane},
+                          {"heads_per_cta", headsPerCta},
+                          {"slots_per_split", slotsPerSplit},
+                          {"splits", splits},
+                          {"value_dims_per_lane", valueDimsPerLane},
+                          {"warps_per_block", warpsPerBlock}});
+}

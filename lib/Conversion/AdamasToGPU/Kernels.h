@@ -1,0 +1,82 @@
+//===- Kernels.h - The fused kernels of the GPU lowering --------*- C++ -*-===//
+//
+// One entry point per fused kernel family (one file each): given the host
+// values of a fused group and its configuration, build the `gpu.func`(s)
+// into the step's kernel module and emit their launches. The argument list
+// of a kernel is defined once, in its file, for both sides.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAMAS_LIB_CONVERSION_ADAMASTOGPU_KERNELS_H
+#define ADAMAS_LIB_CONVERSION_ADAMASTOGPU_KERNELS_H
+
+#include "HostBuilder.h"
+#include "adamas/Conversion/AdamasToGPU/KernelConfig.h"
+
+namespace mlir::adamas {
+
+//===----------------------------------------------------------------------===//
+// Encode (EncodeKernel.cpp): hadamard + bucketize + pack, warp per row.
+//===----------------------------------------------------------------------===//
+
+/// One group of rows to encode: `input` (`<... x D x T>`) through the
+/// Hadamard transform and/or bucketize, into `output`.
+struct EncodeJob {
+  enum class Destination {
+    /// The transformed rows (`<... x D x T>`), no codes.
+    Values,
+    /// Code words `<... x W x i32>`.
+    Codes,
+    /// Code words written into a cache `<B x H x N x W>` at each batch
+    /// row's `lengths[b] - M + m` (adamas.cache_write fused in).
+    Cache,
+  };
+  EncodeProblem problem;
+  EncodeConfig config;
+  Destination destination = Destination::Codes;
+  Type elementType;
+  SmallVector<float> thresholds;
+  // Host memrefs; `headThresholds` is null without per-head thresholds,
+  // `lengths` is set for the Cache destination only.
+  Value input, headThresholds, output, lengths;
+};
+
+/// One kernel for all `jobs` (their CTAs side by side in x), one launch.
+void emitEncode(HostBuilder &host, StringRef name, ArrayRef<EncodeJob> jobs);
+
+//===----------------------------------------------------------------------===//
+// Select (SelectKernel.cpp): l1_topk.
+//===----------------------------------------------------------------------===//
+
+struct SelectLaunch {
+  SelectProblem problem;
+  SelectConfig config;
+  // Host memrefs: query codes <B x Hq x M x W>, key codes <B x Hkv x N x W>,
+  // lengths <B>, result <B x H' x M x k>.
+  Value queryCodes, keyCodes, lengths, result;
+};
+
+/// Two kernels: per-chunk distances and histograms, then the threshold and
+/// the ordered compaction of each chunk.
+void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select);
+
+//===----------------------------------------------------------------------===//
+// Attend (AttendKernel.cpp): sparse_attn.
+//===----------------------------------------------------------------------===//
+
+struct AttendLaunch {
+  AttendProblem problem;
+  AttendConfig config;
+  Type elementType;
+  float scale = 1.0f;
+  // Host memrefs: query <B x Hq x M x D>, keys <B x Hkv x N x D>, values
+  // <B x Hkv x N x Dv>, indices <B x H' x M x K>, result <B x Hq x M x Dv>.
+  Value query, keys, values, indices, result;
+};
+
+/// Two kernels: split-K partial softmax-weighted sums, then their f32 merge.
+void emitAttend(HostBuilder &host, StringRef name, const AttendLaunch &attend);
+
+} // namespace mlir::adamas
+
+#endif // ADAMAS_LIB_CONVERSION_ADAMASTOGPU_KERNELS_H

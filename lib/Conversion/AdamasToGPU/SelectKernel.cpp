@@ -1,0 +1,557 @@
+//===- SelectKernel.cpp - l1_topk: histograms, threshold, compaction ------===//
+//
+// DESIGN.md section 4, stage 2, in two kernels over chunks of positions
+// (chunk c of a batch row covers [c * len, (c + 1) * len) of its visible
+// length, `len` a multiple of 32, the same in both kernels):
+//
+// 1. `<name>_hist`, grid (chunks, Hkv * row groups, B): one pass over the
+//    chunk's key codes (16-byte loads, `keysPerThread` keys in flight per
+//    thread) serves every selection row of a KV head (its G query heads and
+//    M query rows, or with shared_group the minimum over the G heads): the
+//    exact L1 distance by popcount (CodeArithmetic.h), stored as i16 for the
+//    second kernel, counted in a shared-memory histogram per row, which is
+//    then written out per (row, chunk).
+// 2. `<name>_compact`, grid (rows, chunks): sums the row's chunk histograms
+//    (all of them for the threshold, the earlier ones for the chunk's output
+//    offset), finds the threshold distance T with a block-wide scan, then
+//    emits the chunk's selected positions in ascending order: tiles of one
+//    position per thread, warp ballots and popcounts for the ranks of the
+//    ties (the `skip` smallest tied positions lose) and of the selected
+//    positions. Chunk 0 also writes the forced sink and recent slots, or,
+//    when the row sees at most k positions, all of them and the -1 padding.
+//
+// Nothing needs zeroed scratch: every histogram entry is written each step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+#include "Kernels.h"
+#include "adamas/Dialect/Adamas/Utils/CodeArithmetic.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::adamas;
+
+using Pred = arith::CmpIPredicate;
+
+namespace {
+/// Kernel arguments shared by the two kernels, in this order.
+enum SelectArg : unsigned {
+  kQueryCodes,
+  kKeyCodes,
+  kLengths,
+  kDistances,
+  kHistograms,
+  kResult,
+  kBatches,
+  kCapacity,
+  kChunks,
+  kNumArgs
+};
+
+/// Builds what both kernels compute the same way.
+class SelectCommon {
+public:
+  SelectCommon(KernelBuilder &kb, const SelectLaunch &s)
+      : kb(kb), b(kb.builder()), p(s.problem), c(s.config) {}
+
+  /// The visible length of the batch row's last query row, clamp(len, 0, N):
+  /// the range the chunks split.
+  Value visibleAll(Value length) {
+    return clamp(b, length, kb.idx(0), kb.arg(kCapacity));
+  }
+
+  /// [begin, end) of chunk `chunk` within [0, visible).
+  std::pair<Value, Value> chunkRange(Value chunk, Value visible) {
+    Value len = kb.ceilDiv(visible, kb.arg(kChunks));
+    len = kb.mul(kb.ceilDiv(len, kb.idx(32)), kb.idx(32));
+    Value begin = kb.minS(kb.mul(chunk, len), visible);
+    Value end = kb.minS(kb.add(begin, len), visible);
+    return {begin, end};
+  }
+
+  KernelBuilder &kb;
+  ImplicitLocOpBuilder &b;
+  const SelectProblem &p;
+  const SelectConfig &c;
+};
+
+//===----------------------------------------------------------------------===//
+// Kernel 1: distances and histograms
+//===----------------------------------------------------------------------===//
+
+class HistogramKernel : SelectCommon {
+public:
+  using SelectCommon::SelectCommon;
+  void build();
+
+private:
+  /// One selection row of the CTA.
+  struct Row {
+    Value valid;          // i1: the row exists (the last group may be short)
+    Value index;          // global row of the result, <B x H' x M>
+    Value freeBegin, freeEnd;
+    SmallVector<SmallVector<Value>> queryWords; // [query head][word]
+  };
+  Row makeRow(Value batch, Value kvHead, Value rowInHead, Value length);
+  Value distance(const Row &row, ArrayRef<Value> keyWords);
+};
+} // namespace
+
+HistogramKernel::Row HistogramKernel::makeRow(Value batch, Value kvHead,
+                                              Value rowInHead, Value length) {
+  Row row;
+  row.valid = kb.cmp(Pred::ult, rowInHead, kb.idx(c.rowsPerKvHead));
+  // Rows past the end read row 0's codes and select nothing.
+  Value r = kb.select(row.valid, rowInHead, kb.idx(0));
+  Value m = kb.remu(r, kb.idx(p.rows));
+  Value headOfRow = p.sharedGroup ? kvHead
+                                  : kb.add(kb.mul(kvHead, kb.idx(c.groupSize)),
+                                           kb.divu(r, kb.idx(p.rows)));
+  row.index = kb.add(
+      kb.mul(kb.add(kb.mul(batch, kb.idx(c.selectionHeads)), headOfRow),
+             kb.idx(p.rows)),
+      m);
+  Value visible = buildVisibleLength(b, length, kb.idx(p.rows), m,
+                                     kb.arg(kCapacity));
+  SelectionWindow window =
+      buildSelectionWindow(b, visible, p.k, p.sink, p.recent);
+  row.freeBegin = window.freeBegin;
+  row.freeEnd = kb.select(row.valid, window.freeEnd, kb.idx(0));
+  for (int64_t g = 0; g < c.queryHeadsPerRow; ++g) {
+    Value queryHead = p.sharedGroup
+                          ? kb.add(kb.mul(kvHead, kb.idx(c.groupSize)),
+                                   kb.idx(g))
+                          : headOfRow;
+    Value queryRow = kb.add(
+        kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), queryHead),
+               kb.idx(p.rows)),
+        m);
+    Value first = kb.mul(queryRow, kb.idx(p.words));
+    SmallVector<Value> words;
+    for (int64_t w = 0; w < p.words; ++w)
+      words.push_back(kb.load(kb.arg(kQueryCodes), kb.add(first, kb.idx(w))));
+    row.queryWords.push_back(words);
+  }
+  return row;
+}
+
+Value HistogramKernel::distance(const Row &row, ArrayRef<Value> keyWords) {
+  Value best;
+  for (ArrayRef<Value> query : row.queryWords) {
+    Value sum;
+    for (int64_t w = 0; w < p.words; w += p.bits) {
+      Value d = buildGroupDistance(b, query.slice(w, p.bits),
+                                   keyWords.slice(w, p.bits));
+      sum = sum ? arith::AddIOp::create(b, sum, d).getResult() : d;
+    }
+    best = best ? arith::MinUIOp::create(b, best, sum).getResult() : sum;
+  }
+  return best;
+}
+
+void HistogramKernel::build() {
+  Value chunk = kb.blockId(gpu::Dimension::x);
+  Value y = kb.blockId(gpu::Dimension::y);
+  Value batch = kb.blockId(gpu::Dimension::z);
+  Value kvHead = kb.divu(y, kb.idx(c.rowGroups));
+  Value group = kb.remu(y, kb.idx(c.rowGroups));
+  Value tid = kb.threadId();
+  Value hist = kb.sharedBuffer(b.getI32Type(), c.rowsPerCta * c.numBins);
+
+  kb.ifThen(kb.cmp(Pred::ult, batch, kb.arg(kBatches)), [&] {
+    Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
+    auto [begin, end] = chunkRange(chunk, visibleAll(length));
+
+    SmallVector<Row> rows;
+    for (int64_t r = 0; r < c.rowsPerCta; ++r)
+      rows.push_back(makeRow(
+          batch, kvHead,
+          kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), kb.idx(r)), length));
+
+    Value threads = kb.idx(c.blockSize);
+    Value histSize = kb.idx(c.rowsPerCta * c.numBins);
+    kb.forLoop(tid, histSize, threads,
+               [&](Value i) { kb.store(kb.i32(0), hist, i); });
+    kb.barrier();
+
+    // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
+    Value keyBase = kb.mul(
+        kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
+               kb.arg(kCapacity)),
+        kb.idx(p.words));
+    int64_t perIteration = c.blockSize * c.keysPerThread;
+    Value capacity = kb.arg(kCapacity);
+    kb.forLoop(kb.add(begin, tid), end, kb.idx(perIteration), [&](Value pos0) {
+      // Load every key first, then compute: keysPerThread loads in flight.
+      SmallVector<Value> positions, inChunk;
+      SmallVector<SmallVector<Value>> keys;
+      for (int64_t u = 0; u < c.keysPerThread; ++u) {
+        Value pos = kb.add(pos0, kb.idx(u * c.blockSize));
+        Value valid = kb.cmp(Pred::ult, pos, end);
+        Value safe = kb.minS(pos, kb.sub(end, kb.idx(1)));
+        Value first = kb.add(keyBase, kb.mul(safe, kb.idx(p.words)));
+        SmallVector<Value> words;
+        for (int64_t w = 0; w < p.words; w += c.loadWords) {
+          Value vec = kb.loadVector(kb.arg(kKeyCodes), kb.add(first, kb.idx(w)),
+                                    c.loadWords, 4 * c.loadWords);
+          for (int64_t e = 0; e < c.loadWords; ++e)
+            words.push_back(vector::ExtractOp::create(b, vec, e));
+        }
+        positions.push_back(pos);
+        inChunk.push_back(valid);
+        keys.push_back(words);
+      }
+      for (int64_t u = 0; u < c.keysPerThread; ++u) {
+        for (auto [r, row] : llvm::enumerate(rows)) {
+          Value pos = positions[u];
+          Value free = arith::AndIOp::create(
+              b, inChunk[u],
+              arith::AndIOp::create(b,
+                                    kb.cmp(Pred::sge, pos, row.freeBegin),
+                                    kb.cmp(Pred::slt, pos, row.freeEnd)));
+          Value d = distance(row, keys[u]);
+          kb.ifThen(free, [&] {
+            Value at = kb.add(kb.mul(row.index, capacity), pos);
+            kb.store(arith::TruncIOp::create(b, b.getI16Type(), d),
+                     kb.arg(kDistances), at);
+            Value bin = kb.add(kb.idx(int64_t(r) * c.numBins), kb.toIdx(d));
+            kb.atomicAdd(kb.i32(1), hist, bin);
+          });
+        }
+      }
+    });
+    kb.barrier();
+
+    // Every (row, chunk) histogram is written, empty or not.
+    for (auto [r, row] : llvm::enumerate(rows)) {
+      kb.ifThen(row.valid, [&] {
+        Value out = kb.mul(kb.add(kb.mul(row.index, kb.arg(kChunks)), chunk),
+                           kb.idx(c.numBins));
+        kb.forLoop(tid, kb.idx(c.numBins), threads, [&](Value bin) {
+          Value count =
+              kb.load(hist, kb.add(kb.idx(int64_t(r) * c.numBins), bin));
+          kb.store(count, kb.arg(kHistograms), kb.add(out, bin));
+        });
+      });
+    }
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel 2: threshold and ordered compaction
+//===----------------------------------------------------------------------===//
+
+namespace {
+class CompactKernel : SelectCommon {
+public:
+  using SelectCommon::SelectCommon;
+  void build();
+
+private:
+  /// Block-wide inclusive scan of an i32 (one value per thread); `total`
+  /// gets the block's sum.
+  Value blockScan(Value value, Value warpSums, Value &total);
+  void writeAll(Value rowOut, Value visible);
+  void writeForced(Value rowOut, Value visible);
+  void compact(Value row, Value rowOut, Value chunk, Value begin, Value end,
+               Value freeBegin, Value freeEnd, Value take);
+
+  int64_t numWarps() const { return c.blockSize / 32; }
+};
+} // namespace
+
+Value CompactKernel::blockScan(Value value, Value warpSums, Value &total) {
+  Value inclusive = kb.warpInclusiveScan(value);
+  Value lane = kb.laneId();
+  Value warp = kb.warpId();
+  kb.ifThen(arith::CmpIOp::create(b, Pred::eq, lane, kb.i32(31)),
+            [&] { kb.store(inclusive, warpSums, warp); });
+  kb.barrier();
+  Value offset = kb.i32(0);
+  total = kb.i32(0);
+  for (int64_t w = 0; w < numWarps(); ++w) {
+    Value sum = kb.load(warpSums, kb.idx(w));
+    Value earlier = kb.cmp(Pred::ult, kb.idx(w), warp);
+    offset = kb.select(earlier, arith::AddIOp::create(b, offset, sum), offset);
+    total = arith::AddIOp::create(b, total, sum);
+  }
+  kb.barrier(); // warpSums may be reused right after.
+  return arith::AddIOp::create(b, inclusive, offset);
+}
+
+void CompactKernel::writeAll(Value rowOut, Value visible) {
+  // Every visible position, then -1 up to k.
+  kb.forLoop(kb.threadId(), kb.idx(p.k), kb.idx(c.blockSize), [&](Value s) {
+    Value value = kb.select(kb.cmp(Pred::slt, s, visible), toI32(b, s),
+                            kb.i32(-1));
+    kb.store(value, kb.arg(kResult), kb.add(rowOut, s));
+  });
+}
+
+void CompactKernel::writeForced(Value rowOut, Value visible) {
+  Value tid = kb.threadId(), threads = kb.idx(c.blockSize);
+  kb.forLoop(tid, kb.idx(p.sink), threads, [&](Value s) {
+    kb.store(toI32(b, s), kb.arg(kResult), kb.add(rowOut, s));
+  });
+  // Slots k - recent .. k - 1 hold positions visible - recent .. visible - 1.
+  kb.forLoop(tid, kb.idx(p.recent), threads, [&](Value s) {
+    Value slot = kb.add(kb.idx(p.k - p.recent), s);
+    Value pos = kb.add(kb.sub(visible, kb.idx(p.recent)), s);
+    kb.store(toI32(b, pos), kb.arg(kResult), kb.add(rowOut, slot));
+  });
+}
+
+void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
+                            Value end, Value freeBegin, Value freeEnd,
+                            Value take) {
+  Value tid = kb.threadId();
+  Value threads = kb.idx(c.blockSize);
+  Value total = kb.sharedBuffer(b.getI32Type(), c.numBins);
+  Value before = kb.sharedBuffer(b.getI32Type(), c.numBins);
+  Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
+  Value warpSums2 = kb.sharedBuffer(b.getI32Type(), numWarps());
+  Value found = kb.sharedBuffer(b.getI32Type(), 2);
+
+  // 1. This row's histogram over all chunks, and over the earlier ones.
+  Value histRow = kb.mul(kb.mul(row, kb.arg(kChunks)), kb.idx(c.numBins));
+  kb.forLoop(tid, kb.idx(c.numBins), threads, [&](Value bin) {
+    SmallVector<Value> sums = kb.forLoop(
+        kb.idx(0), kb.arg(kChunks), kb.idx(1), {kb.i32(0), kb.i32(0)},
+        [&](Value other, ValueRange acc) -> SmallVector<Value> {
+          Value at = kb.add(kb.add(histRow, kb.mul(other, kb.idx(c.numBins))),
+                            bin);
+          Value count = kb.load(kb.arg(kHistograms), at);
+          Value earlier = kb.cmp(Pred::ult, other, chunk);
+          return {arith::AddIOp::create(b, acc[0], count),
+                  kb.select(earlier, arith::AddIOp::create(b, acc[1], count),
+                            acc[1])};
+        });
+    kb.store(sums[0], total, bin);
+    kb.store(sums[1], before, bin);
+  });
+  kb.barrier();
+
+  // 2. Threshold T: the bin where the running count first reaches `take`.
+  // Thread t scans bins [t * P, t * P + P).
+  int64_t perThread = llvm::divideCeil(c.numBins, c.blockSize);
+  Value firstBin = kb.mul(tid, kb.idx(perThread));
+  SmallVector<Value> counts;
+  Value local = kb.i32(0);
+  for (int64_t i = 0; i < perThread; ++i) {
+    Value bin = kb.add(firstBin, kb.idx(i));
+    Value inRange = kb.cmp(Pred::ult, bin, kb.idx(c.numBins));
+    Value safe = kb.minS(bin, kb.idx(c.numBins - 1));
+    Value count = kb.select(inRange, kb.load(total, safe), kb.i32(0));
+    counts.push_back(count);
+    local = arith::AddIOp::create(b, local, count);
+  }
+  Value blockTotal;
+  Value inclusive = blockScan(local, warpSums, blockTotal);
+  Value running = arith::SubIOp::create(b, inclusive, local);
+  Value take32 = toI32(b, take);
+  for (int64_t i = 0; i < perThread; ++i) {
+    Value next = arith::AddIOp::create(b, running, counts[i]);
+    Value crosses = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, Pred::slt, running, take32),
+        arith::CmpIOp::create(b, Pred::sge, next, take32));
+    Value bin = kb.add(firstBin, kb.idx(i));
+    Value runningNow = running;
+    kb.ifThen(crosses, [&] {
+      kb.store(toI32(b, bin), found, kb.idx(0));
+      kb.store(runningNow, found, kb.idx(1));
+    });
+    running = next;
+  }
+  kb.barrier();
+  Value threshold = kb.load(found, kb.idx(0));
+  Value below = kb.load(found, kb.idx(1));
+  Value thresholdIndex = kb.toIdx(threshold);
+  // The `skip` smallest positions at distance T lose to the larger ones.
+  Value skip = arith::SubIOp::create(
+      b, kb.load(total, thresholdIndex),
+      arith::SubIOp::create(b, take32, below));
+
+  // 3. This chunk's first slot: sink, plus what earlier chunks select.
+  Value lessLocal = kb.i32(0);
+  for (int64_t i = 0; i < perThread; ++i) {
+    Value bin = kb.add(firstBin, kb.idx(i));
+    Value counted = kb.cmp(Pred::ult, bin, thresholdIndex);
+    Value safe = kb.minS(bin, kb.idx(c.numBins - 1));
+    lessLocal = arith::AddIOp::create(
+        b, lessLocal,
+        kb.select(counted, kb.load(before, safe), kb.i32(0)));
+  }
+  Value lessBefore;
+  (void)blockScan(lessLocal, warpSums, lessBefore);
+  Value tiesBefore = kb.load(before, thresholdIndex);
+  Value tiesTaken = arith::MaxSIOp::create(
+      b, arith::SubIOp::create(b, tiesBefore, skip), kb.i32(0));
+  Value firstSlot = arith::AddIOp::create(
+      b, kb.i32(p.sink), arith::AddIOp::create(b, lessBefore, tiesTaken));
+
+  // 4. Ordered compaction of the free positions of the chunk, a tile of one
+  // position per thread at a time.
+  Value lo = kb.maxS(begin, freeBegin);
+  Value hi = kb.minS(end, freeEnd);
+  Value lane = kb.laneId();
+  Value warp = kb.warpId();
+  Value lowerLanes = kb.lanesBelowMask();
+  Value isLane0 = arith::CmpIOp::create(b, Pred::eq, lane, kb.i32(0));
+  Value distRow = kb.mul(row, kb.arg(kCapacity));
+  // Sum of the per-warp counts of warps before this one, and of all.
+  auto warpOffsets = [&](Value sums) -> std::pair<Value, Value> {
+    Value offset = kb.i32(0), all = kb.i32(0);
+    for (int64_t w = 0; w < numWarps(); ++w) {
+      Value count = kb.load(sums, kb.idx(w));
+      offset = kb.select(kb.cmp(Pred::ult, kb.idx(w), warp),
+                         arith::AddIOp::create(b, offset, count), offset);
+      all = arith::AddIOp::create(b, all, count);
+    }
+    return {offset, all};
+  };
+  kb.forLoop(
+      lo, hi, threads, {tiesBefore, firstSlot},
+      [&](Value tile, ValueRange carried) -> SmallVector<Value> {
+        Value tieRank0 = carried[0], slot0 = carried[1];
+        Value pos = kb.add(tile, tid);
+        Value candidate = kb.cmp(Pred::ult, pos, hi);
+        Value safe = kb.minS(pos, kb.sub(hi, kb.idx(1)));
+        Value d = arith::ExtUIOp::create(
+            b, b.getI32Type(),
+            kb.load(kb.arg(kDistances), kb.add(distRow, safe)));
+        Value less = arith::AndIOp::create(
+            b, candidate, arith::CmpIOp::create(b, Pred::ult, d, threshold));
+        Value tie = arith::AndIOp::create(
+            b, candidate, arith::CmpIOp::create(b, Pred::eq, d, threshold));
+
+        Value ties = kb.ballot(tie);
+        kb.ifThen(isLane0, [&] { kb.store(kb.popc(ties), warpSums, warp); });
+        kb.barrier();
+        auto [tieOffset, tileTies] = warpOffsets(warpSums);
+        Value tieRank = arith::AddIOp::create(
+            b, arith::AddIOp::create(b, tieRank0, tieOffset),
+            kb.popc(arith::AndIOp::create(b, ties, lowerLanes)));
+        Value selected = arith::OrIOp::create(
+            b, less,
+            arith::AndIOp::create(
+                b, tie, arith::CmpIOp::create(b, Pred::sge, tieRank, skip)));
+
+        Value chosen = kb.ballot(selected);
+        kb.ifThen(isLane0,
+                  [&] { kb.store(kb.popc(chosen), warpSums2, warp); });
+        kb.barrier();
+        auto [slotOffset, tileSelected] = warpOffsets(warpSums2);
+        kb.ifThen(selected, [&] {
+          Value slot = arith::AddIOp::create(
+              b, arith::AddIOp::create(b, slot0, slotOffset),
+              kb.popc(arith::AndIOp::create(b, chosen, lowerLanes)));
+          kb.store(toI32(b, pos), kb.arg(kResult),
+                   kb.add(rowOut, kb.toIdx(slot)));
+        });
+        kb.barrier(); // The warp sums are rewritten by the next tile.
+        return {arith::AddIOp::create(b, tieRank0, tileTies),
+                arith::AddIOp::create(b, slot0, tileSelected)};
+      });
+}
+
+void CompactKernel::build() {
+  Value row = kb.blockId(gpu::Dimension::x);
+  Value chunk = kb.blockId(gpu::Dimension::y);
+  Value rowsPerBatch = kb.idx(c.selectionHeads * p.rows);
+  Value numRows = kb.mul(kb.arg(kBatches), rowsPerBatch);
+  kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
+    Value batch = kb.divu(row, rowsPerBatch);
+    Value m = kb.remu(row, kb.idx(p.rows));
+    Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
+    Value visible = buildVisibleLength(b, length, kb.idx(p.rows), m,
+                                       kb.arg(kCapacity));
+    Value rowOut = kb.mul(row, kb.idx(p.k));
+    Value isFirstChunk = kb.cmp(Pred::eq, chunk, kb.idx(0));
+    Value fits = kb.cmp(Pred::sle, visible, kb.idx(p.k));
+    SelectionWindow window =
+        buildSelectionWindow(b, visible, p.k, p.sink, p.recent);
+    kb.ifThenElse(
+        fits,
+        [&]() -> SmallVector<Value> {
+          kb.ifThen(isFirstChunk, [&] { writeAll(rowOut, visible); });
+          return {};
+        },
+        [&]() -> SmallVector<Value> {
+          kb.ifThen(isFirstChunk, [&] { writeForced(rowOut, visible); });
+          auto [begin, end] = chunkRange(chunk, visibleAll(length));
+          kb.ifThen(kb.cmp(Pred::sgt, window.take, kb.idx(0)), [&] {
+            compact(row, rowOut, chunk, begin, end, window.freeBegin,
+                    window.freeEnd, window.take);
+          });
+          return {};
+        });
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Host
+//===----------------------------------------------------------------------===//
+
+void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
+                              const SelectLaunch &s) {
+  ImplicitLocOpBuilder &hb = host.builder();
+  const SelectProblem &p = s.problem;
+  const SelectConfig &c = s.config;
+  auto idx = [&](int64_t v) { return indexConst(hb, v); };
+  auto mul = [&](Value x, Value y) -> Value {
+    return arith::MulIOp::create(hb, x, y);
+  };
+  auto ceilDiv = [&](Value x, Value y) -> Value {
+    return arith::CeilDivSIOp::create(hb, x, y);
+  };
+
+  Value batches = host.dim(s.keyCodes, 0);
+  Value capacity = host.dim(s.keyCodes, 2);
+  // Chunks per batch row: enough CTAs to fill the chip, no chunk shorter
+  // than minChunk positions, at most maxChunks (the compaction kernel reads
+  // every chunk's histogram).
+  Value ctasPerChunk = mul(batches, idx(p.kvHeads * c.rowGroups));
+  Value byFill = ceilDiv(idx(c.targetCtas),
+                         arith::MaxUIOp::create(hb, ctasPerChunk, idx(1)));
+  Value byLength = ceilDiv(capacity, idx(c.minChunk));
+  Value chunks = arith::MinUIOp::create(hb, byFill, byLength);
+  chunks = clamp(hb, chunks, idx(1), idx(c.maxChunks));
+
+  Value rows = mul(batches, idx(c.selectionHeads * p.rows));
+  Value distances = host.allocScratch(hb.getI16Type(), mul(rows, capacity));
+  Value histograms = host.allocScratch(
+      hb.getI32Type(), mul(mul(rows, chunks), idx(c.numBins)));
+
+  SmallVector<Value> args(kNumArgs);
+  args[kQueryCodes] = host.flatten(s.queryCodes);
+  args[kKeyCodes] = host.flatten(s.keyCodes);
+  args[kLengths] = host.flatten(s.lengths);
+  args[kDistances] = distances;
+  args[kHistograms] = histograms;
+  args[kResult] = host.flatten(s.result);
+  args[kBatches] = batches;
+  args[kCapacity] = capacity;
+  args[kChunks] = chunks;
+  SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
+
+  OpBuilder mb = host.moduleBuilder();
+  KernelBuilder histKernel(mb, host.kernelModule(), (name + "_hist").str(),
+                           types, c.blockSize, hb.getLoc());
+  HistogramKernel(histKernel, s).build();
+  gpu::GPUFuncOp hist = histKernel.finish();
+  hist->setAttr("adamas.config", c.toAttr(hb.getContext()));
+
+  KernelBuilder compactKernel(mb, host.kernelModule(),
+                              (name + "_compact").str(), types, c.blockSize,
+                              hb.getLoc());
+  CompactKernel(compactKernel, s).build();
+  gpu::GPUFuncOp compact = compactKernel.finish();
+  compact->setAttr("adamas.config", c.toAttr(hb.getContext()));
+
+  host.launch(hist, chunks, idx(p.kvHeads * c.rowGroups), batches,
+              c.blockSize, args);
+  host.launch(compact, rows, chunks, idx(1), c.blockSize, args);
+}

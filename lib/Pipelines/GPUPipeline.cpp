@@ -1,0 +1,100 @@
+//===- GPUPipeline.cpp - adamas-gpu-pipeline ------------------------------===//
+//
+// Decode steps on tensors to a `gpu.binary` of fused kernels plus host code
+// in the LLVM dialect that calls the runtime's mgpu* entry points. After
+// adamas-lower-to-gpu it follows upstream's gpu-lower-to-nvvm-pipeline,
+// except that the CUDA toolkit is always given to gpu-module-to-binary (else
+// libdevice math stays unresolved) and sm_90 gets a PTX ISA that knows it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "adamas/Conversion/Passes.h"
+#include "adamas/Pipelines/Pipelines.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Process.h"
+
+using namespace mlir;
+using namespace mlir::adamas;
+
+std::string mlir::adamas::defaultCudaToolkit() {
+  if (std::optional<std::string> home = llvm::sys::Process::GetEnv("CUDA_HOME"))
+    if (!home->empty())
+      return *home;
+  return "/usr/local/cuda";
+}
+
+void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
+                                    const GPUPipelineOptions &options) {
+  AdamasLowerToGPUOptions lower;
+  lower.chip = options.chip;
+  lower.numMultiprocessors = options.numMultiprocessors;
+  pm.addPass(createAdamasLowerToGPU(lower));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Host and device alike, as upstream's pipeline.
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features.empty() ? std::string("+ptx80")
+                                             : std::string(options.features);
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Kernels.
+  pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+
+  // Host, and the kernels serialized.
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  switch (options.format) {
+  case KernelFormat::Bin:
+    binary.compilationTarget = "bin";
+    break;
+  case KernelFormat::Isa:
+    binary.compilationTarget = "isa";
+    break;
+  case KernelFormat::Fatbin:
+    binary.compilationTarget = "fatbin";
+    break;
+  }
+  binary.toolkitPath = options.toolkit.empty() ? defaultCudaToolkit()
+                                               : std::string(options.toolkit);
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
