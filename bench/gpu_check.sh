@@ -62,6 +62,11 @@ else
 fi
 lib=$build/lib
 
+# GPU_CHECK_ONLY=steps skips the runtime sections (a quicker kernel check).
+only=${GPU_CHECK_ONLY:-all}
+steps_carry=${STEPS_CARRY_DIR:-$root/.carry/steps}
+
+if [[ $only == all ]]; then
 say "== unit tests (fake driver)"
 if [[ -x $build/test/adamas-runtime-tests ]]; then
   if run tests ctest --test-dir "$build" -j "$(nproc)" --output-on-failure; then
@@ -158,6 +163,39 @@ if python3 -c "import torch" 2> /dev/null; then
   rm -rf "$cache"
 else
   row "Python binding with PyTorch" "skipped" "no torch here"
+fi
+
+fi # only == all
+
+say "== generated kernels (adamas-gpu-pipeline) against the reference"
+if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null; then
+  libs=$build/steps
+  mkdir -p "$libs"
+  cp "$steps_carry/manifest.json" "$libs/"
+  linked=1
+  for obj in "$steps_carry"/*.o; do
+    run link g++ -shared -o "$libs/$(basename "${obj%.o}").so" "$obj" \
+      -L"$lib" -ladamas_runtime -Wl,-rpath,"$lib" || linked=0
+  done
+  if [[ $linked == 1 ]]; then
+    # One process per spec: a kernel fault loses its CUDA context, not the run.
+    seed=${CHECK_SEED:-$(( $(date +%s) % 100000 ))}
+    : > "$out/steps.txt"
+    for spec in $(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['specs']))" "$libs/manifest.json"); do
+      run steps env PYTHONUNBUFFERED=1 python3 "$root/bench/steps/check.py" "$libs" \
+        --seed "$seed" --only "$spec"
+      rc=$?
+      cat "$out/step.txt" >> "$out/steps.txt"
+      line=$(grep '^== GPU checks' "$out/step.txt")
+      row "generated kernels: $spec" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+          "${line#== GPU checks: }"
+    done
+    grep -h '^PASS\|^FAIL\|^seed' "$out/steps.txt" | sort -u | head -5
+  else
+    row "link generated step objects" FAIL "see $log"
+  fi
+else
+  row "generated kernels vs reference" "skipped" "no $steps_carry/manifest.json (bench/gpu_prepare.sh) or no torch"
 fi
 
 {

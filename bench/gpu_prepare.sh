@@ -76,6 +76,11 @@ if [[ $FORMAT == bin ]]; then
     "$out/vecadd.cubin" || { echo "vecadd_again embeds a different cubin" >&2; exit 1; }
 fi
 
+if [[ $FORMAT == bin ]]; then
+  # The generated decode-step kernels and their host code (bench/steps).
+  /usr/bin/python3 "$here/steps/prepare.py" "$(dirname "$out")/steps" --chip "$CHIP"
+fi
+
 {
   echo "prepared: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "opt: $opt ($("$opt" --version | grep -m1 -o 'LLVM version [0-9.]*'))"

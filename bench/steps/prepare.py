@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Compiles the GPU check's functions (cases.py) here, where MLIR and the
+CUDA toolkit are, into one x86-64 object per spec for the GPU machine.
+
+    bench/steps/prepare.py OUTPUT_DIR [--chip sm_90] [--only NAME...]
+
+Writes OUTPUT_DIR/<spec>.o and OUTPUT_DIR/manifest.json (the specs, function
+names, compile times, tool versions).
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, os.pardir, os.pardir, "python"))
+sys.path.insert(0, here)
+
+from adamas import compile as ac  # noqa: E402
+import cases  # noqa: E402
+
+
+def module_ir(name, spec):
+    """The spec's four functions in one module."""
+    rows_shape = [None, spec.kv_heads, spec.rows]
+    return "\n".join([
+        ac.decode_step_ir(spec, cases.function_name(name, "step")),
+        ac.encode_ir(spec, rows_shape, cases.function_name(name, "encode"),
+                     per_head=spec.per_head_thresholds),
+        ac.select_ir(spec, cases.function_name(name, "select")),
+        ac.attend_ir(spec, cases.function_name(name, "attend")),
+    ])
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("out")
+    p.add_argument("--chip", default="sm_90")
+    p.add_argument("--only", nargs="*")
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    manifest = {"chip": args.chip, "specs": {}}
+    for name, spec in cases.SPECS.items():
+        if args.only and name not in args.only:
+            continue
+        ir = module_ir(name, spec)
+        with open(os.path.join(args.out, f"{name}.mlir"), "w") as fh:
+            fh.write(ir)
+        start = time.time()
+        obj = ac.compile_ir(ir, chip=args.chip, format="bin")
+        seconds = time.time() - start
+        with open(os.path.join(args.out, f"{name}.o"), "wb") as fh:
+            fh.write(obj)
+        manifest["specs"][name] = {"spec": dataclasses.asdict(spec),
+                                   "compile_seconds": round(seconds, 3)}
+        print(f"{name}: 4 functions compiled in {seconds:.2f} s")
+    version = subprocess.run([ac.find_tool("adamas-opt"), "--version"],
+                             capture_output=True, text=True).stdout
+    manifest["compiler"] = " ".join(version.split())
+    with open(os.path.join(args.out, "manifest.json"), "w") as fh:
+        json.dump(manifest, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+"""Driver over the compiler: decode-step IR in, host objects and libraries out.
+
+    from adamas import compile as ac
+    spec = ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256, dtype="f16")
+    ir = ac.decode_step_ir(spec)                 # the step as adamas ops on tensors
+    obj = ac.compile_ir(ir, chip="sm_90")        # x86-64 object embedding a cubin
+    lib = ac.link_shared(obj, "step.so")         # links libadamas_runtime.so
+
+The step's contract is DESIGN.md section 4: arguments (query, new_keys, keys,
+values, code_cache, lengths[, query_thresholds, key_thresholds]), results
+(output, code_cache). After `adamas-gpu-pipeline` the host function takes the
+arguments as memrefs plus the output buffer last; the code cache is updated in
+place. `Function` calls such a function's C interface (`_mlir_ciface_<name>`)
+with tensors that expose `data_ptr()`, `shape` (PyTorch CUDA tensors) or with
+raw device pointers.
+
+Importable without torch, MLIR or a GPU: the tools are looked up when used
+($ADAMAS_OPT or the checkout's build/bin/adamas-opt; /usr/lib/llvm-22/bin for
+mlir-translate and llc; $CUDA_HOME or /usr/local/cuda for the toolkit).
+"""
+
+import ctypes
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+DTYPES = ("f16", "bf16", "f32")
+DEFAULT_THRESHOLDS = {1: (0.0,), 2: (-10.0, 0.0, 10.0),
+                      3: (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)}
+LLVM_BIN = "/usr/lib/llvm-22/bin"
+
+
+# --- the decode step ------------------------------------------------------------
+
+@dataclass
+class DecodeStep:
+    """One decode step of one layer (DESIGN.md section 4). `batch` and
+    `capacity` (Nmax of the caches) may be None: dynamic, read from the
+    arguments at run time."""
+
+    q_heads: int = 32
+    kv_heads: int = 32
+    dims: int = 128
+    k: int = 256
+    batch: int = None
+    capacity: int = None
+    rows: int = 1                  # M new tokens per step
+    value_dims: int = None         # default: dims
+    bits: int = 2
+    thresholds: tuple = None       # default: DEFAULT_THRESHOLDS[bits]
+    per_head_thresholds: bool = False
+    sink: int = 0
+    recent: int = 1
+    shared_group: bool = False
+    dtype: str = "f16"
+    scale: float = None            # default 1/sqrt(dims)
+
+    def __post_init__(self):
+        if self.value_dims is None:
+            self.value_dims = self.dims
+        if self.thresholds is None:
+            self.thresholds = DEFAULT_THRESHOLDS[self.bits]
+        self.thresholds = tuple(float(t) for t in self.thresholds)
+        if len(self.thresholds) != (1 << self.bits) - 1:
+            raise ValueError(f"bits={self.bits} needs {(1 << self.bits) - 1} thresholds")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.q_heads % self.kv_heads:
+            raise ValueError("q_heads must be a multiple of kv_heads")
+
+    @property
+    def words(self):
+        return self.dims // 32 * self.bits
+
+    @property
+    def index_heads(self):
+        return self.kv_heads if self.shared_group else self.q_heads
+
+
+def _dim(d):
+    return "?" if d is None else str(d)
+
+
+def tensor_type(shape, elem):
+    return "tensor<" + "".join(_dim(d) + "x" for d in shape) + elem + ">"
+
+
+def _f32_list(values):
+    return "[" + ", ".join(f"{float(v):.9e}" for v in values) + "]"
+
+
+class _Function:
+    """Text of one func.func on tensors, op by op (custom assembly forms)."""
+
+    def __init__(self, name):
+        self.name, self.args, self.body, self.results = name, [], [], []
+        self._n = 0
+
+    def arg(self, name, shape, elem):
+        t = tensor_type(shape, elem)
+        self.args.append(f"%{name}: {t}")
+        return (f"%{name}", t)
+
+    def op(self, text, result_type):
+        self._n += 1
+        value = f"%v{self._n}"
+        self.body.append(f"  {value} = {text}")
+        return (value, result_type)
+
+    def ret(self, *values):
+        self.results = list(values)
+
+    def text(self):
+        results = ", ".join(t for _, t in self.results)
+        sig = ", ".join(self.args)
+        lines = [f"func.func @{self.name}({sig}) -> ({results}) {{"]
+        lines += self.body
+        lines.append("  return " + ", ".join(v for v, _ in self.results) + " : " + results)
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+
+def _encode(f, x, shape, spec, thresholds=None, hadamard=True):
+    """hadamard (optional) then bucketize of `x`; returns the codes value."""
+    if hadamard:
+        x = f.op(f"adamas.hadamard {x[0]} : {x[1]}", x[1])
+    codes_shape = list(shape[:-1]) + [shape[-1] // 32 * spec.bits]
+    ct = tensor_type(codes_shape, "i32")
+    per_head = f" per_head {thresholds[0]}" if thresholds else ""
+    types = x[1] + (f", {thresholds[1]}" if thresholds else "")
+    return f.op(f"adamas.bucketize {x[0]} {_f32_list(spec.thresholds)}{per_head} : {types} -> {ct}", ct)
+
+
+def _l1_topk(f, qc, kc, lengths, spec):
+    shape = [spec.batch, spec.index_heads, spec.rows, spec.k]
+    t = tensor_type(shape, "i32")
+    attrs = (f"{{k = {spec.k} : i64, bits = {spec.bits} : i64, sink = {spec.sink} : i64, "
+             f"recent = {spec.recent} : i64, shared_group = {str(spec.shared_group).lower()}}}")
+    return f.op(f"adamas.l1_topk {qc[0]}, {kc[0]}, {lengths[0]} {attrs} : "
+                f"{qc[1]}, {kc[1]}, {lengths[1]} -> {t}", t)
+
+
+def _sparse_attn(f, q, k, v, idx, spec):
+    t = tensor_type([spec.batch, spec.q_heads, spec.rows, spec.value_dims], spec.dtype)
+    attrs = f" {{scale = {float(spec.scale):.9e} : f32}}" if spec.scale is not None else ""
+    return f.op(f"adamas.sparse_attn {q[0]}, {k[0]}, {v[0]}, {idx[0]}{attrs} : "
+                f"{q[1]}, {k[1]}, {v[1]}, {idx[1]} -> {t}", t)
+
+
+def _thresholds_args(f, spec):
+    if not spec.per_head_thresholds:
+        return None, None
+    n = len(spec.thresholds)
+    return (f.arg("query_thresholds", [spec.q_heads, n], "f32"),
+            f.arg("key_thresholds", [spec.kv_heads, n], "f32"))
+
+
+def decode_step_ir(spec, name="adamas_decode_step"):
+    """The decode step as adamas ops: encode the query and the new keys, write
+    the new keys' codes into the code cache, select, attend."""
+    B, N, M, T = spec.batch, spec.capacity, spec.rows, spec.dtype
+    f = _Function(name)
+    q = f.arg("query", [B, spec.q_heads, M, spec.dims], T)
+    new_keys = f.arg("new_keys", [B, spec.kv_heads, M, spec.dims], T)
+    keys = f.arg("keys", [B, spec.kv_heads, N, spec.dims], T)
+    values = f.arg("values", [B, spec.kv_heads, N, spec.value_dims], T)
+    cache = f.arg("code_cache", [B, spec.kv_heads, N, spec.words], "i32")
+    lengths = f.arg("lengths", [B], "i32")
+    q_thr, k_thr = _thresholds_args(f, spec)
+    qc = _encode(f, q, [B, spec.q_heads, M, spec.dims], spec, q_thr)
+    kc = _encode(f, new_keys, [B, spec.kv_heads, M, spec.dims], spec, k_thr)
+    updated = f.op(f"adamas.cache_write {kc[0]} into {cache[0]} at {lengths[0]} : "
+                   f"{kc[1]} into {cache[1]}, {lengths[1]}", cache[1])
+    idx = _l1_topk(f, qc, updated, lengths, spec)
+    out = _sparse_attn(f, q, keys, values, idx, spec)
+    f.ret(out, updated)
+    return f.text()
+
+
+def encode_ir(spec, rows_shape, name="adamas_encode", per_head=False):
+    """bucketize(hadamard(x)) of `x <rows_shape x D>`: the encode kernel alone."""
+    f = _Function(name)
+    shape = list(rows_shape) + [spec.dims]
+    x = f.arg("x", shape, spec.dtype)
+    thr = f.arg("thresholds", [shape[1], len(spec.thresholds)], "f32") if per_head else None
+    f.ret(_encode(f, x, shape, spec, thr))
+    return f.text()
+
+
+def select_ir(spec, name="adamas_select"):
+    """l1_topk alone, on codes given as arguments."""
+    B, N = spec.batch, spec.capacity
+    f = _Function(name)
+    qc = f.arg("query_codes", [B, spec.q_heads, spec.rows, spec.words], "i32")
+    kc = f.arg("key_codes", [B, spec.kv_heads, N, spec.words], "i32")
+    lengths = f.arg("lengths", [B], "i32")
+    f.ret(_l1_topk(f, qc, kc, lengths, spec))
+    return f.text()
+
+
+def attend_ir(spec, name="adamas_attend"):
+    """sparse_attn alone, on indices given as an argument."""
+    B, N, T = spec.batch, spec.capacity, spec.dtype
+    f = _Function(name)
+    q = f.arg("query", [B, spec.q_heads, spec.rows, spec.dims], T)
+    keys = f.arg("keys", [B, spec.kv_heads, N, spec.dims], T)
+    values = f.arg("values", [B, spec.kv_heads, N, spec.value_dims], T)
+    idx = f.arg("indices", [B, spec.index_heads, spec.rows, spec.k], "i32")
+    f.ret(_sparse_attn(f, q, keys, values, idx, spec))
+    return f.text()
+
+
+# --- the compiler ---------------------------------------------------------------
+
+def _checkout():
+    return os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+
+
+def find_tool(name):
+    """adamas-opt: $ADAMAS_OPT, else the checkout's build/bin; LLVM tools:
+    /usr/lib/llvm-22/bin, else PATH."""
+    if name == "adamas-opt":
+        candidates = [os.environ.get("ADAMAS_OPT"),
+                      os.path.join(_checkout(), "build", "bin", "adamas-opt")]
+    else:
+        candidates = [os.path.join(LLVM_BIN, name)]
+    for c in candidates:
+        if c and os.path.exists(c):
+            return c
+    found = shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found (set ADAMAS_OPT or build the checkout)")
+    return found
+
+
+def _run(cmd, what):
+    proc = subprocess.run(cmd, capture_output=True, text=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({' '.join(map(str, cmd))}):\n"
+                           + proc.stderr.decode(errors="replace"))
+    return proc.stdout
+
+
+def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0):
+    toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+    opts = f"chip={chip} format={format} toolkit={toolkit}"
+    if num_sms:
+        opts += f" num-sms={num_sms}"
+    return opts
+
+
+def lower_ir(ir, **options):
+    """The IR through adamas-gpu-pipeline: LLVM-dialect text."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "in.mlir")
+        with open(src, "w") as fh:
+            fh.write(ir)
+        return _run([find_tool("adamas-opt"), src,
+                     f"--adamas-gpu-pipeline={pipeline_options(**options)}"],
+                    "adamas-gpu-pipeline").decode()
+
+
+def compile_ir(ir, **options):
+    """The IR to an x86-64 PIC object (bytes) whose host functions call the
+    runtime's mgpu* entry points and embed the kernels."""
+    llvm_dialect = lower_ir(ir, **options)
+    with tempfile.TemporaryDirectory() as tmp:
+        mlir, ll, obj = (os.path.join(tmp, n) for n in ("step.mlir", "step.ll", "step.o"))
+        with open(mlir, "w") as fh:
+            fh.write(llvm_dialect)
+        _run([find_tool("mlir-translate"), "--mlir-to-llvmir", mlir, "-o", ll], "mlir-translate")
+        _run([find_tool("llc"), "-O2", "-filetype=obj", "-relocation-model=pic", ll, "-o", obj], "llc")
+        with open(obj, "rb") as fh:
+            return fh.read()
+
+
+def link_shared(objects, output, runtime_dir=None):
+    """Links host objects (bytes or paths) into a shared library that finds
+    libadamas_runtime.so in `runtime_dir` (rpath)."""
+    runtime_dir = runtime_dir or os.path.join(_checkout(), "build", "lib")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, o in enumerate(objects if isinstance(objects, (list, tuple)) else [objects]):
+            if isinstance(o, bytes):
+                p = os.path.join(tmp, f"o{i}.o")
+                with open(p, "wb") as fh:
+                    fh.write(o)
+                o = p
+            paths.append(o)
+        _run(["g++", "-shared", "-o", output] + paths +
+             [f"-L{runtime_dir}", "-ladamas_runtime", f"-Wl,-rpath,{runtime_dir}"], "link")
+    return output
+
+
+# --- calling a compiled function ----------------------------------------------
+
+_DESCRIPTORS = {}
+
+
+def _descriptor_type(rank):
+    """MLIR's ranked memref descriptor: allocated, aligned, offset, sizes, strides."""
+    if rank not in _DESCRIPTORS:
+        _DESCRIPTORS[rank] = type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": [
+            ("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
+            ("offset", ctypes.c_int64), ("sizes", ctypes.c_int64 * rank),
+            ("strides", ctypes.c_int64 * rank)]})
+    return _DESCRIPTORS[rank]
+
+
+def descriptor(tensor):
+    """A memref descriptor of a contiguous tensor (`data_ptr()`, `shape`)."""
+    shape = [int(s) for s in tensor.shape]
+    desc = _descriptor_type(len(shape))()
+    desc.allocated = desc.aligned = tensor.data_ptr()
+    desc.offset = 0
+    stride = 1
+    for i in reversed(range(len(shape))):
+        desc.sizes[i] = shape[i]
+        desc.strides[i] = stride
+        stride *= shape[i]
+    return desc
+
+
+class Function:
+    """`_mlir_ciface_<name>` of a compiled library, called with tensors."""
+
+    def __init__(self, library, name):
+        self._lib = ctypes.CDLL(library) if isinstance(library, str) else library
+        self._fn = getattr(self._lib, f"_mlir_ciface_{name}")
+        self._fn.restype = None
+
+    def __call__(self, *tensors):
+        descs = [descriptor(t) for t in tensors]
+        self._fn(*[ctypes.byref(d) for d in descs])
