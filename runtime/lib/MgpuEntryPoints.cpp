@@ -11,6 +11,7 @@
 #include "adamas/mgpu.h"
 
 #include "CudaDriver.h"
+#include "CurrentStream.h"
 #include "DeviceContext.h"
 #include "Diagnostics.h"
 #include "KernelLaunch.h"
@@ -203,6 +204,10 @@ void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
 }
 
 void *mgpuStreamCreate(void) {
+  // The caller's stream, borrowed: the step is enqueued on it (no driver
+  // call, so this also works while the caller captures a CUDA graph).
+  if (CUstream current = currentStream())
+    return current;
   CUstream stream = nullptr;
   runInContext("mgpuStreamCreate", "cuStreamCreate",
                [&](const CudaDriver &driver) {
@@ -212,6 +217,8 @@ void *mgpuStreamCreate(void) {
 }
 
 void mgpuStreamDestroy(void *stream) {
+  if (isCurrentStream(static_cast<CUstream>(stream)))
+    return; // Borrowed by mgpuStreamCreate; the caller owns it.
   runInContext("mgpuStreamDestroy", "cuStreamDestroy",
                [&](const CudaDriver &driver) {
                  return driver.cuStreamDestroy(static_cast<CUstream>(stream));
@@ -219,6 +226,8 @@ void mgpuStreamDestroy(void *stream) {
 }
 
 void mgpuStreamSynchronize(void *stream) {
+  if (isCurrentStream(static_cast<CUstream>(stream)))
+    return; // The caller synchronizes its own stream when it needs to.
   runInContext("mgpuStreamSynchronize", "cuStreamSynchronize",
                [&](const CudaDriver &driver) {
                  return driver.cuStreamSynchronize(

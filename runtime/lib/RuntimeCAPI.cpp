@@ -13,6 +13,7 @@
 
 #include "ArtifactCache.h"
 #include "CudaDriver.h"
+#include "CurrentStream.h"
 #include "DeviceContext.h"
 #include "Diagnostics.h"
 #include "KernelLaunch.h"
@@ -494,6 +495,12 @@ adamas_status_t adamas_runtime_get_stats(const adamas_runtime_t *runtime,
   std::memcpy(out, &stats, bytes);
   return ADAMAS_OK;
 }
+
+void adamas_runtime_set_current_stream(void *cu_stream) {
+  setCurrentStream(static_cast<adamas::cuda::CUstream>(cu_stream));
+}
+
+void *adamas_runtime_current_stream(void) { return currentStream(); }
 
 size_t adamas_module_cache_trim(void) {
   const CudaDriver *driver = CudaDriver::get(nullptr);

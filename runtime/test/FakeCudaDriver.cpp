@@ -62,6 +62,13 @@ bool haveTensorMap = false;
 FakeTensorMapRecord lastTensorMap;
 thread_local std::vector<CUctx_st *> contextStack;
 
+/// Null (the legacy default stream), the special handles CU_STREAM_LEGACY
+/// (0x1) and CU_STREAM_PER_THREAD (0x2), or a stream that exists.
+bool validStream(CUstream stream) {
+  uintptr_t value = reinterpret_cast<uintptr_t>(stream);
+  return value <= 2 || streams.count(stream);
+}
+
 int envInt(const char *name, int fallback) {
   const char *text = std::getenv(name);
   return text && *text ? std::atoi(text) : fallback;
@@ -182,7 +189,7 @@ CUresult recordLaunch(CUfunction f, const unsigned grid[3],
                       unsigned smem, CUstream stream, void **params) {
   if (!f || f->module == nullptr || !modules.count(f->module))
     return CUDA_ERROR_INVALID_HANDLE;
-  if (stream && !streams.count(stream))
+  if (!validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   for (int i = 0; i < 3; ++i)
     if (grid[i] == 0 || block[i] == 0)
@@ -431,8 +438,7 @@ FAKE_EXPORT CUresult cuStreamSynchronize(CUstream stream) {
   LOCKED;
   if (CUresult r = enterInContext("cuStreamSynchronize"))
     return r;
-  return !stream || streams.count(stream) ? CUDA_SUCCESS
-                                          : CUDA_ERROR_INVALID_HANDLE;
+  return validStream(stream) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
 FAKE_EXPORT CUresult cuStreamWaitEvent(CUstream stream, CUevent event,
@@ -440,7 +446,7 @@ FAKE_EXPORT CUresult cuStreamWaitEvent(CUstream stream, CUevent event,
   LOCKED;
   if (CUresult r = enterInContext("cuStreamWaitEvent"))
     return r;
-  if ((stream && !streams.count(stream)) || !events.count(event) || flags)
+  if (!validStream(stream) || !events.count(event) || flags)
     return CUDA_ERROR_INVALID_HANDLE;
   return CUDA_SUCCESS;
 }
@@ -468,7 +474,7 @@ FAKE_EXPORT CUresult cuEventRecord(CUevent event, CUstream stream) {
   LOCKED;
   if (CUresult r = enterInContext("cuEventRecord"))
     return r;
-  if (!events.count(event) || (stream && !streams.count(stream)))
+  if (!events.count(event) || !validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   return CUDA_SUCCESS;
 }
@@ -523,7 +529,7 @@ FAKE_EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t byte
   LOCKED;
   if (CUresult r = enterInContext("cuMemcpyAsync"))
     return r;
-  if (stream && !streams.count(stream))
+  if (!validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   if (!dst || !src)
     return CUDA_ERROR_INVALID_VALUE;
@@ -548,7 +554,7 @@ FAKE_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value,
   LOCKED;
   if (CUresult r = enterInContext("cuMemsetD32Async"))
     return r;
-  if (stream && !streams.count(stream))
+  if (!validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   auto *words = reinterpret_cast<uint32_t *>(uintptr_t(dst));
   for (size_t i = 0; i < count; ++i)
@@ -561,7 +567,7 @@ FAKE_EXPORT CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value,
   LOCKED;
   if (CUresult r = enterInContext("cuMemsetD16Async"))
     return r;
-  if (stream && !streams.count(stream))
+  if (!validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   auto *halves = reinterpret_cast<uint16_t *>(uintptr_t(dst));
   for (size_t i = 0; i < count; ++i)

@@ -11,7 +11,8 @@
 // Images are accepted if they look like an ELF cubin, a fatbin, PTX, or the
 // test format "FAKE:<anything>" (NUL-terminated); an image containing
 // "FAKE-BAD" is rejected as invalid. A kernel name is found if it occurs in
-// the image's bytes. Launches are recorded; kernels named in
+// the image's bytes. Stream arguments may be null or the special handles
+// CU_STREAM_LEGACY (0x1) and CU_STREAM_PER_THREAD (0x2). Launches are recorded; kernels named in
 // FakeKernels.cpp are emulated on the host so MLIR-lowered host code can run
 // end to end.
 //

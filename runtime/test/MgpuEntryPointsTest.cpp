@@ -431,3 +431,86 @@ TEST_F(MgpuTest, StatsCountLaunchesAndModules) {
   EXPECT_GT(after.module_load_ns_last, 0u);
   EXPECT_GT(after.module_hit_ns_last, 0u);
 }
+
+TEST_F(MgpuTest, CurrentStreamIsPerThreadAndUnsetByDefault) {
+  EXPECT_EQ(adamas_runtime_current_stream(), nullptr);
+  void *stream = mgpuStreamCreate();
+  ASSERT_NE(stream, nullptr) << lastError();
+  adamas_runtime_set_current_stream(stream);
+  EXPECT_EQ(adamas_runtime_current_stream(), stream);
+  void *seenElsewhere = stream;
+  void *createdElsewhere = nullptr;
+  std::thread other([&] {
+    seenElsewhere = adamas_runtime_current_stream();
+    // Without a current stream of its own, this thread creates one.
+    createdElsewhere = mgpuStreamCreate();
+  });
+  other.join();
+  EXPECT_EQ(seenElsewhere, nullptr);
+  EXPECT_NE(createdElsewhere, nullptr);
+  EXPECT_NE(createdElsewhere, stream);
+  adamas_runtime_set_current_stream(nullptr);
+  EXPECT_EQ(adamas_runtime_current_stream(), nullptr);
+  mgpuStreamDestroy(createdElsewhere);
+  mgpuStreamDestroy(stream);
+}
+
+TEST_F(MgpuTest, StreamFunctionsBorrowTheCurrentStream) {
+  void *callers = mgpuStreamCreate(); // The caller's own stream.
+  ASSERT_NE(callers, nullptr) << lastError();
+  size_t streamsBefore = fakecuda_live_streams();
+  fakecuda_reset();
+  void *function = mgpuModuleGetFunction(load(fakeImage("borrow")), "k0");
+  ASSERT_NE(function, nullptr);
+
+  adamas_runtime_set_current_stream(callers);
+  // What MLIR 22 emits for `gpu.wait async`, a launch and `gpu.wait [%t]`.
+  void *stream = mgpuStreamCreate();
+  EXPECT_EQ(stream, callers);
+  mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.stream, callers);
+  EXPECT_EQ(fakecuda_call_count("cuStreamCreate"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamSynchronize"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamDestroy_v2"), 0u);
+  EXPECT_EQ(fakecuda_live_streams(), streamsBefore); // Still alive.
+
+  // Other streams are still the driver's business while one is current.
+  void *other = mgpuStreamCreate();
+  EXPECT_EQ(other, callers); // mgpuStreamCreate never makes a second one...
+  adamas_runtime_set_current_stream(nullptr);
+  other = mgpuStreamCreate(); // ...until the current stream is cleared.
+  ASSERT_NE(other, nullptr);
+  adamas_runtime_set_current_stream(callers);
+  mgpuStreamSynchronize(other);
+  mgpuStreamDestroy(other);
+  EXPECT_EQ(fakecuda_call_count("cuStreamCreate"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamSynchronize"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamDestroy_v2"), 1u);
+
+  // Once cleared, the caller's stream is an ordinary stream again.
+  adamas_runtime_set_current_stream(nullptr);
+  mgpuStreamDestroy(callers);
+  EXPECT_EQ(fakecuda_live_streams(), streamsBefore - 1);
+}
+
+TEST_F(MgpuTest, LegacyDefaultStreamCanBeCurrent) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("legacy")), "k0");
+  ASSERT_NE(function, nullptr);
+  adamas_runtime_set_current_stream(ADAMAS_STREAM_LEGACY);
+  void *stream = mgpuStreamCreate();
+  EXPECT_EQ(stream, ADAMAS_STREAM_LEGACY);
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, stream, nullptr, nullptr, 0);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  adamas_runtime_set_current_stream(nullptr);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.stream, ADAMAS_STREAM_LEGACY);
+  EXPECT_EQ(fakecuda_call_count("cuStreamCreate"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamSynchronize"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamDestroy_v2"), 0u);
+}

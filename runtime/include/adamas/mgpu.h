@@ -19,6 +19,11 @@
 |* duration of the call and popped after, so a caller's current context is   *|
 |* left alone. Streams are created non-blocking; events without timing.      *|
 |*                                                                            *|
+|* The calling thread's current stream (adamas_runtime_set_current_stream)   *|
+|* is borrowed by the stream functions: while one is set, mgpuStreamCreate   *|
+|* returns it without creating a stream, and mgpuStreamSynchronize and       *|
+|* mgpuStreamDestroy on it do nothing, so a step runs on the caller's stream. *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 #ifndef ADAMAS_MGPU_H
 #define ADAMAS_MGPU_H
@@ -56,7 +61,8 @@ mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
                         intptr_t blockZ, int32_t smem, void *stream,
                         void **params, void **extra);
 
-/* Streams and events. */
+/* Streams and events. mgpuStreamCreate returns the thread's current stream
+ * if one is set; synchronizing or destroying that stream is a no-op. */
 ADAMAS_RUNTIME_EXPORT void *mgpuStreamCreate(void);
 ADAMAS_RUNTIME_EXPORT void mgpuStreamDestroy(void *stream);
 ADAMAS_RUNTIME_EXPORT void mgpuStreamSynchronize(void *stream);
