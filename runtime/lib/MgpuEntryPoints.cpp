@@ -13,6 +13,7 @@
 #include "CudaDriver.h"
 #include "CurrentStream.h"
 #include "DeviceContext.h"
+#include "DeviceMemory.h"
 #include "Diagnostics.h"
 #include "KernelLaunch.h"
 #include "ModuleLoader.h"
@@ -63,6 +64,19 @@ bool runInContext(const char *entryPoint, const char *callName, Call call) {
   if (!succeeded(context.status(), entryPoint))
     return false;
   return succeeded(driver->check(call(*driver), callName), entryPoint);
+}
+
+/// Runs `body` (returning Status) in the default device's context and
+/// reports a failure as `entryPoint`.
+template <typename Body>
+bool runStatusInContext(const char *entryPoint, Body body) {
+  const CudaDriver *driver = driverFor(entryPoint);
+  if (!driver)
+    return false;
+  ScopedContext context(*driver, defaultDevice);
+  if (!succeeded(context.status(), entryPoint))
+    return false;
+  return succeeded(body(*driver), entryPoint);
 }
 
 CUdeviceptr toDevicePointer(const void *pointer) {
@@ -275,7 +289,7 @@ void mgpuEventRecord(void *event, void *stream) {
                });
 }
 
-void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
+void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared) {
   if (sizeBytes == 0)
     return nullptr; // As upstream: nothing to allocate, nothing to free.
   CUdeviceptr pointer = 0;
@@ -286,17 +300,19 @@ void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
                                                    CU_MEM_ATTACH_GLOBAL);
                  });
   else
-    runInContext("mgpuMemAlloc", "cuMemAlloc", [&](const CudaDriver &driver) {
-      return driver.cuMemAlloc(&pointer, sizeBytes);
+    runStatusInContext("mgpuMemAlloc", [&](const CudaDriver &driver) {
+      return allocateDeviceMemory(driver, defaultDevice, sizeBytes,
+                                  static_cast<CUstream>(stream), &pointer);
     });
   return reinterpret_cast<void *>(uintptr_t(pointer));
 }
 
-void mgpuMemFree(void *ptr, void * /*stream*/) {
+void mgpuMemFree(void *ptr, void *stream) {
   if (!ptr)
     return;
-  runInContext("mgpuMemFree", "cuMemFree", [&](const CudaDriver &driver) {
-    return driver.cuMemFree(toDevicePointer(ptr));
+  runStatusInContext("mgpuMemFree", [&](const CudaDriver &driver) {
+    return freeDeviceMemory(driver, toDevicePointer(ptr),
+                            static_cast<CUstream>(stream));
   });
 }
 

@@ -14,6 +14,8 @@
 #include "TestUtilities.h"
 
 #include <atomic>
+#include <cstdlib>
+#include <dlfcn.h>
 #include <cstring>
 #include <gtest/gtest.h>
 #include <set>
@@ -323,7 +325,8 @@ TEST_F(MgpuTest, MemoryRoundTrip) {
   EXPECT_EQ(mgpuMemAlloc(0, stream, false), nullptr);
   mgpuMemcpy(nullptr, nullptr, 0, stream);
   mgpuMemFree(nullptr, stream);
-  EXPECT_EQ(fakecuda_call_count("cuMemAlloc_v2"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocAsync"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAlloc_v2"), 0u);
   mgpuStreamDestroy(stream);
 }
 
@@ -513,4 +516,146 @@ TEST_F(MgpuTest, LegacyDefaultStreamCanBeCurrent) {
   EXPECT_EQ(fakecuda_call_count("cuStreamCreate"), 0u);
   EXPECT_EQ(fakecuda_call_count("cuStreamSynchronize"), 0u);
   EXPECT_EQ(fakecuda_call_count("cuStreamDestroy_v2"), 0u);
+}
+
+TEST_F(MgpuTest, StreamAllocationsComeFromThePoolAndFreeTheirWay) {
+  void *stream = mgpuStreamCreate();
+  ASSERT_NE(stream, nullptr);
+  size_t allocationsBefore = fakecuda_live_allocations();
+  void *scratch = mgpuMemAlloc(4096, stream, false);
+  ASSERT_NE(scratch, nullptr) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocAsync"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAlloc_v2"), 0u);
+  // The pool keeps what it reserves across synchronizations.
+  EXPECT_EQ(fakecuda_pool_release_threshold(0), UINT64_MAX);
+  EXPECT_EQ(fakecuda_live_allocations(), allocationsBefore + 1);
+
+  // Without a stream, or for managed memory: cuMemAlloc*, as upstream.
+  void *plain = mgpuMemAlloc(64, nullptr, false);
+  void *managed = mgpuMemAlloc(64, nullptr, true);
+  ASSERT_TRUE(plain && managed) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuMemAlloc_v2"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocManaged"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocAsync"), 1u);
+
+  // Each pointer is freed the way it was allocated, whatever stream the
+  // free names (the fake rejects mismatched frees).
+  uint64_t errorsBefore = cudaErrors();
+  mgpuMemFree(plain, stream);
+  mgpuMemFree(managed, stream);
+  mgpuMemFree(scratch, stream);
+  EXPECT_EQ(cudaErrors(), errorsBefore) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuMemFree_v2"), 2u);
+  EXPECT_EQ(fakecuda_call_count("cuMemFreeAsync"), 1u);
+  EXPECT_EQ(fakecuda_live_allocations(), allocationsBefore);
+  mgpuStreamDestroy(stream);
+}
+
+TEST_F(MgpuTest, StreamAllocationFailuresNameTheCall) {
+  void *stream = mgpuStreamCreate();
+  fakecuda_fail_next("cuMemAllocAsync", 2); // CUDA_ERROR_OUT_OF_MEMORY
+  EXPECT_EQ(mgpuMemAlloc(1 << 20, stream, false), nullptr);
+  EXPECT_EQ(lastError(), "mgpuMemAlloc: cuMemAllocAsync failed: "
+                         "CUDA_ERROR_OUT_OF_MEMORY (out of memory)");
+  void *scratch = mgpuMemAlloc(1 << 20, stream, false);
+  ASSERT_NE(scratch, nullptr) << lastError();
+  fakecuda_fail_next("cuMemFreeAsync", 1); // CUDA_ERROR_INVALID_VALUE
+  mgpuMemFree(scratch, stream);
+  EXPECT_EQ(lastError(), "mgpuMemFree: cuMemFreeAsync failed: "
+                         "CUDA_ERROR_INVALID_VALUE (invalid argument)");
+  // Still recorded as pool memory: freeing again goes the same way.
+  uint64_t errorsBefore = cudaErrors();
+  mgpuMemFree(scratch, stream);
+  EXPECT_EQ(cudaErrors(), errorsBefore) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuMemFreeAsync"), 2u);
+  EXPECT_EQ(fakecuda_call_count("cuMemFree_v2"), 0u);
+  mgpuStreamDestroy(stream);
+}
+
+// The fake's pool entry points, to compare with the driver's default.
+extern "C" {
+int cuDeviceGetDefaultMemPool(adamas::cuda::CUmemoryPool *, int);
+int cuMemPoolSetAttribute(adamas::cuda::CUmemoryPool, int, void *);
+}
+
+TEST_F(MgpuTest, SteadyStateStepsReserveNoNewMemory) {
+  void *stream = mgpuStreamCreate();
+  auto step = [&] {
+    void *a = mgpuMemAlloc(3000, stream, false);
+    void *b = mgpuMemAlloc(1 << 16, stream, false);
+    EXPECT_TRUE(a && b) << lastError();
+    mgpuMemFree(b, stream);
+    mgpuMemFree(a, stream);
+    mgpuStreamSynchronize(stream); // Where the driver releases pool memory.
+  };
+  step(); // Warm-up: the pool reserves what a step needs.
+  fakecuda_reset();
+  for (int i = 0; i < 20; ++i)
+    step();
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocAsync"), 40u);
+  EXPECT_EQ(fakecuda_pool_growths(), 0u);
+  EXPECT_EQ(fakecuda_pool_releases(), 0u);
+
+  // What the raised threshold buys: with the driver's default (0), every
+  // synchronization hands the memory back and every step reserves it anew.
+  adamas::cuda::CUmemoryPool pool = nullptr;
+  ASSERT_EQ(cuDeviceGetDefaultMemPool(&pool, 0), 0);
+  uint64_t threshold = 0;
+  ASSERT_EQ(cuMemPoolSetAttribute(pool, 4, &threshold), 0);
+  fakecuda_reset();
+  for (int i = 0; i < 20; ++i)
+    step();
+  // (The first step still found the blocks the pool had kept.)
+  EXPECT_EQ(fakecuda_pool_growths(), 2u * 19);
+  EXPECT_EQ(fakecuda_pool_releases(), 2u * 20);
+  threshold = UINT64_MAX;
+  ASSERT_EQ(cuMemPoolSetAttribute(pool, 4, &threshold), 0);
+  mgpuStreamDestroy(stream);
+}
+
+// Children of the fallback tests below: each needs a process whose driver
+// (or device) lacks the stream-ordered allocator; skipped otherwise.
+TEST(MgpuFallbackChild, AllocatesSynchronously) {
+  const char *which = getenv("ADAMAS_TEST_FALLBACK_CHILD");
+  if (!which)
+    GTEST_SKIP() << "runs only as a child of MgpuFallback.*";
+  void *stream = mgpuStreamCreate();
+  ASSERT_NE(stream, nullptr) << lastError();
+  // The driver the runtime loaded, whose counters are the ones that count.
+  void *driver = dlopen(getenv("ADAMAS_CUDA_DRIVER"), RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(driver, nullptr);
+  auto calls = reinterpret_cast<uint64_t (*)(const char *)>(
+      dlsym(driver, "fakecuda_call_count"));
+  ASSERT_NE(calls, nullptr);
+  EXPECT_EQ(dlsym(driver, "cuMemAllocAsync") != nullptr,
+            std::string(which) == "no-pools");
+  void *scratch = mgpuMemAlloc(4096, stream, false);
+  ASSERT_NE(scratch, nullptr) << lastError();
+  mgpuMemFree(scratch, stream);
+  EXPECT_EQ(lastError(), "");
+  EXPECT_EQ(calls("cuMemAlloc_v2"), 1u);
+  EXPECT_EQ(calls("cuMemFree_v2"), 1u);
+  EXPECT_EQ(calls("cuMemAllocAsync"), 0u);
+  mgpuStreamDestroy(stream);
+  dlclose(driver);
+}
+
+TEST(MgpuFallback, DriverWithoutTheStreamOrderedAllocator) {
+  EXPECT_EQ(adamas::test::runSelf(
+                "MgpuFallbackChild.*",
+                {std::string("ADAMAS_CUDA_DRIVER=") +
+                     ADAMAS_NO_MEMPOOL_CUDA_DRIVER_PATH,
+                 "ADAMAS_TEST_KEEP_DRIVER=1",
+                 "ADAMAS_TEST_FALLBACK_CHILD=no-entry-points"}),
+            0);
+}
+
+TEST(MgpuFallback, DeviceWithoutMemoryPools) {
+  EXPECT_EQ(adamas::test::runSelf(
+                "MgpuFallbackChild.*",
+                {std::string("ADAMAS_CUDA_DRIVER=") +
+                     ADAMAS_FAKE_CUDA_DRIVER_PATH,
+                 "ADAMAS_TEST_KEEP_DRIVER=1", "FAKECUDA_NO_MEMORY_POOLS=1",
+                 "ADAMAS_TEST_FALLBACK_CHILD=no-pools"}),
+            0);
 }

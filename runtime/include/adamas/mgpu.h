@@ -72,9 +72,18 @@ ADAMAS_RUNTIME_EXPORT void mgpuEventDestroy(void *event);
 ADAMAS_RUNTIME_EXPORT void mgpuEventSynchronize(void *event);
 ADAMAS_RUNTIME_EXPORT void mgpuEventRecord(void *event, void *stream);
 
-/* Memory. `isHostShared` (an i8 in the lowering) selects managed memory.
- * Allocation and free are synchronous, as upstream; copies and sets are
- * ordered on `stream`. `count` of the memsets is in elements. */
+/* Memory. `isHostShared` (an i8 in the lowering) selects managed memory
+ * (cuMemAllocManaged). Device memory with a non-null `stream` comes from the
+ * stream-ordered allocator: cuMemAllocAsync on `stream`, from the device's
+ * default memory pool, whose release threshold the runtime raises to
+ * UINT64_MAX once per device so freed memory stays reserved for the next
+ * step (no OS allocation in steady state, no host synchronization, and
+ * capturable in a CUDA graph). mgpuMemFree frees such memory with
+ * cuMemFreeAsync on its `stream` (NULL: the legacy default stream) and any
+ * other memory with cuMemFree. Device memory without a stream, or where the
+ * driver or device lacks memory pools (noted once on stderr), comes from
+ * cuMemAlloc as upstream. Copies and sets are ordered on `stream`. `count`
+ * of the memsets is in elements. */
 ADAMAS_RUNTIME_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void *stream,
                                          bool isHostShared);
 ADAMAS_RUNTIME_EXPORT void mgpuMemFree(void *ptr, void *stream);
