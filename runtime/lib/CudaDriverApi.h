@@ -124,6 +124,7 @@ constexpr int kMinimumDriverVersion = 12000;
     (CUcontext *, CUdevice))                                                   \
   X(cuCtxPushCurrent, "cuCtxPushCurrent_v2", CUresult, (CUcontext))            \
   X(cuCtxPopCurrent, "cuCtxPopCurrent_v2", CUresult, (CUcontext *))            \
+  X(cuCtxGetCurrent, "cuCtxGetCurrent", CUresult, (CUcontext *))               \
   X(cuModuleLoadData, "cuModuleLoadData", CUresult,                            \
     (CUmodule *, const void *))                                                \
   X(cuModuleLoadDataEx, "cuModuleLoadDataEx", CUresult,                        \

@@ -3,6 +3,7 @@
 #include "KernelLaunch.h"
 
 #include "DeviceContext.h"
+#include "FunctionCache.h"
 
 #include <atomic>
 #include <mutex>
@@ -83,7 +84,9 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
   if (!context.status().ok())
     return context.status();
 
-  if (launch.sharedMemBytes > kDefaultSharedMemoryLimit) {
+  // Once per kernel (and size increase) for kernels of the function cache.
+  if (launch.sharedMemBytes > kDefaultSharedMemoryLimit &&
+      sharedMemoryOptIn(launch.function) < launch.sharedMemBytes) {
     int limit = 0;
     Status status = sharedMemoryOptInLimit(driver, launch.device, &limit);
     if (!status.ok())
@@ -103,6 +106,7 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
         "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
     if (!status.ok())
       return status;
+    noteSharedMemoryOptIn(launch.function, launch.sharedMemBytes);
   }
 
   Status status = Status::success();

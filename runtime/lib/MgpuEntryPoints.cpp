@@ -15,6 +15,7 @@
 #include "DeviceContext.h"
 #include "DeviceMemory.h"
 #include "Diagnostics.h"
+#include "FunctionCache.h"
 #include "KernelLaunch.h"
 #include "ModuleLoader.h"
 
@@ -161,13 +162,16 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
                 (name ? std::string(" looking up '") + name + "'" : ""));
     return nullptr;
   }
+  const CudaDriver *driver = driverFor("mgpuModuleGetFunction");
+  if (!driver)
+    return nullptr;
+  // Generated code looks the kernel up before every launch: cached.
   CUfunction function = nullptr;
-  std::string callName = std::string("cuModuleGetFunction('") + name + "')";
-  runInContext("mgpuModuleGetFunction", callName.c_str(),
-               [&](const CudaDriver &driver) {
-                 return driver.cuModuleGetFunction(
-                     &function, static_cast<CUmodule>(module), name);
-               });
+  if (!succeeded(getFunctionCached(*driver, defaultDevice,
+                                   static_cast<CUmodule>(module), name,
+                                   &function),
+                 "mgpuModuleGetFunction"))
+    return nullptr;
   return function;
 }
 

@@ -16,6 +16,7 @@
 #include "CurrentStream.h"
 #include "DeviceContext.h"
 #include "Diagnostics.h"
+#include "FunctionCache.h"
 #include "KernelLaunch.h"
 #include "ModuleCache.h"
 #include "ModuleLoader.h"
@@ -411,14 +412,8 @@ adamas_status_t adamas_module_get_function(adamas_module_t *module,
   if (!driver)
     return fail(status);
   adamas::cuda::CUfunction function = nullptr;
-  {
-    ScopedContext context(*driver, module->device);
-    status = context.status();
-    if (status.ok())
-      status = driver->check(
-          driver->cuModuleGetFunction(&function, module->module, name),
-          (std::string("cuModuleGetFunction('") + name + "')").c_str());
-  }
+  status = getFunctionCached(*driver, module->device, module->module, name,
+                             &function);
   if (!status.ok())
     return fail(status);
   auto record = std::make_unique<adamas_function>();

@@ -334,6 +334,16 @@ FAKE_EXPORT CUresult cuCtxPopCurrent_v2(CUcontext *context) {
   return CUDA_SUCCESS;
 }
 
+FAKE_EXPORT CUresult cuCtxGetCurrent(CUcontext *context) {
+  LOCKED;
+  if (CUresult r = enter("cuCtxGetCurrent"))
+    return r;
+  if (!context)
+    return CUDA_ERROR_INVALID_VALUE;
+  *context = contextStack.empty() ? nullptr : contextStack.back();
+  return CUDA_SUCCESS;
+}
+
 FAKE_EXPORT CUresult cuModuleLoadData(CUmodule *module, const void *image) {
   LOCKED;
   if (CUresult r = enterInContext("cuModuleLoadData"))

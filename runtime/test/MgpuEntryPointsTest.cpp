@@ -659,3 +659,115 @@ TEST(MgpuFallback, DeviceWithoutMemoryPools) {
                  "ADAMAS_TEST_FALLBACK_CHILD=no-pools"}),
             0);
 }
+
+TEST_F(MgpuTest, KernelLookupsAreCachedPerModuleAndName) {
+  void *module = load(fakeImage("lookup-cache"));
+  void *other = load(fakeImage("lookup-cache-other"));
+  ASSERT_TRUE(module && other);
+  fakecuda_reset();
+  void *k0 = mgpuModuleGetFunction(module, "k0");
+  ASSERT_NE(k0, nullptr) << lastError();
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(mgpuModuleGetFunction(module, "k0"), k0);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 1u);
+  // A hit touches neither the driver nor the context stack.
+  fakecuda_reset();
+  EXPECT_EQ(mgpuModuleGetFunction(module, "k0"), k0);
+  EXPECT_EQ(fakecuda_call_count("cuCtxGetCurrent"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPushCurrent_v2"), 0u);
+  // Other names and other modules are other entries.
+  void *k1 = mgpuModuleGetFunction(module, "k1");
+  void *otherK0 = mgpuModuleGetFunction(other, "k0");
+  EXPECT_TRUE(k1 && otherK0 && k1 != k0 && otherK0 != k0);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 2u);
+  // The name is compared by content, not by pointer.
+  std::string name = "k1";
+  EXPECT_EQ(mgpuModuleGetFunction(module, name.c_str()), k1);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 2u);
+  // Failures are not cached: each one asks the driver and is reported.
+  EXPECT_EQ(mgpuModuleGetFunction(module, "nope"), nullptr);
+  EXPECT_EQ(mgpuModuleGetFunction(module, "nope"), nullptr);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 4u);
+}
+
+TEST_F(MgpuTest, UnloadedModulesLeaveTheLookupCache) {
+  // Through the module cache: trimmed, loaded again (the driver may reuse
+  // the handle), looked up again from the driver.
+  std::string image = fakeImage("lookup-trim");
+  void *module = load(image);
+  ASSERT_NE(mgpuModuleGetFunction(module, "k0"), nullptr);
+  mgpuModuleUnload(module);
+  adamas_module_cache_trim();
+  fakecuda_reset();
+  void *again = load(image);
+  void *function = mgpuModuleGetFunction(again, "k0");
+  ASSERT_NE(function, nullptr) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 1u);
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  FakeLaunchRecord record;
+  EXPECT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  mgpuModuleUnload(again);
+
+  // A module loaded behind the runtime's back and unloaded through it.
+  adamas::cuda::CUcontext context = nullptr;
+  adamas::cuda::CUmodule foreign = nullptr;
+  std::string foreignImage = fakeImage("lookup-foreign");
+  ASSERT_EQ(cuDevicePrimaryCtxRetain(&context, 0), 0);
+  ASSERT_EQ(cuCtxPushCurrent_v2(context), 0);
+  ASSERT_EQ(cuModuleLoadData(&foreign, foreignImage.c_str()), 0);
+  ASSERT_EQ(cuCtxPopCurrent_v2(nullptr), 0);
+  ASSERT_NE(mgpuModuleGetFunction(foreign, "k0"), nullptr);
+  mgpuModuleUnload(foreign);
+  fakecuda_reset();
+  EXPECT_EQ(mgpuModuleGetFunction(foreign, "k0"), nullptr);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 1u);
+  EXPECT_TRUE(contains(lastError(), "CUDA_ERROR_INVALID_HANDLE"))
+      << lastError();
+}
+
+TEST_F(MgpuTest, NoContextPushWhenThePrimaryContextIsCurrent) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("ctx-current")), "k0");
+  ASSERT_NE(function, nullptr);
+  fakecuda_reset();
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPushCurrent_v2"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPopCurrent_v2"), 1u);
+
+  // As on a thread where PyTorch made the primary context current.
+  adamas::cuda::CUcontext primary = nullptr;
+  ASSERT_EQ(cuDevicePrimaryCtxRetain(&primary, 0), 0);
+  ASSERT_EQ(cuCtxPushCurrent_v2(primary), 0);
+  fakecuda_reset();
+  uint64_t errorsBefore = cudaErrors();
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  void *stream = mgpuStreamCreate();
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(cudaErrors(), errorsBefore) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernel"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxGetCurrent"), 3u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPushCurrent_v2"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPopCurrent_v2"), 0u);
+  EXPECT_EQ(fakecuda_context_depth(), 1u); // Left as it was.
+  ASSERT_EQ(cuCtxPopCurrent_v2(nullptr), 0);
+}
+
+TEST_F(MgpuTest, SharedMemoryOptInOncePerKernelAndSize) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("optin-once")), "k0");
+  ASSERT_NE(function, nullptr);
+  fakecuda_reset();
+  auto launch = [&](int32_t smem) {
+    mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, smem, nullptr, nullptr,
+                     nullptr, 0);
+  };
+  for (int i = 0; i < 5; ++i)
+    launch(100 * 1024);
+  EXPECT_EQ(fakecuda_call_count("cuFuncSetAttribute"), 1u);
+  launch(64 * 1024); // Covered by the earlier opt-in.
+  launch(120 * 1024);
+  launch(120 * 1024);
+  EXPECT_EQ(fakecuda_call_count("cuFuncSetAttribute"), 2u);
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernel"), 8u) << lastError();
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record));
+  EXPECT_EQ(record.maxDynamicSharedBytes, 120 * 1024);
+}
