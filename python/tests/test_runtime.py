@@ -52,7 +52,8 @@ class FakeLaunch(ctypes.Structure):
                 ("sharedMemBytes", ctypes.c_uint),
                 ("stream", ctypes.c_void_p),
                 ("params", ctypes.POINTER(ctypes.c_void_p)),
-                ("maxDynamicSharedBytes", ctypes.c_int)]
+                ("maxDynamicSharedBytes", ctypes.c_int),
+                ("cooperative", ctypes.c_int)]
 
 
 @pytest.fixture(scope="module")

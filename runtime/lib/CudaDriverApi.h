@@ -51,6 +51,7 @@ constexpr CUresult CUDA_ERROR_INVALID_PTX = 218;
 constexpr CUresult CUDA_ERROR_INVALID_HANDLE = 400;
 constexpr CUresult CUDA_ERROR_NOT_FOUND = 500;
 constexpr CUresult CUDA_ERROR_LAUNCH_FAILED = 719;
+constexpr CUresult CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE = 720;
 constexpr CUresult CUDA_ERROR_NOT_SUPPORTED = 801;
 
 constexpr unsigned CU_STREAM_NON_BLOCKING = 0x1;
@@ -74,8 +75,9 @@ constexpr CUmemPool_attribute CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 
 // cuLaunchKernelEx's configuration (cuda.h: CUlaunchConfig,
 // CUlaunchAttribute). The attribute value is a 64-byte union of which we use
-// the cluster dimension.
+// the cluster dimension and the cooperative flag.
 using CUlaunchAttributeID = int;
+constexpr CUlaunchAttributeID CU_LAUNCH_ATTRIBUTE_COOPERATIVE = 2;
 constexpr CUlaunchAttributeID CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4;
 
 struct CUlaunchAttribute {
@@ -86,6 +88,7 @@ struct CUlaunchAttribute {
     struct {
       unsigned x, y, z;
     } clusterDim;
+    int cooperative;
   } value;
 };
 static_assert(sizeof(CUlaunchAttribute) == 72, "layout of cuda.h");

@@ -194,6 +194,28 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   (void)succeeded(launchKernel(*driver, launch), "mgpuLaunchKernel");
 }
 
+void mgpuLaunchCooperativeKernel(void *function, intptr_t gridX,
+                                 intptr_t gridY, intptr_t gridZ,
+                                 intptr_t blockX, intptr_t blockY,
+                                 intptr_t blockZ, int32_t smem, void *stream,
+                                 void **params, void **extra,
+                                 size_t /*paramsCount*/) {
+  const CudaDriver *driver = driverFor("mgpuLaunchCooperativeKernel");
+  if (!driver)
+    return;
+  KernelLaunch launch;
+  launch.function = static_cast<CUfunction>(function);
+  launch.device = defaultDevice;
+  launch.grid[0] = gridX, launch.grid[1] = gridY, launch.grid[2] = gridZ;
+  launch.block[0] = blockX, launch.block[1] = blockY, launch.block[2] = blockZ;
+  launch.sharedMemBytes = smem;
+  launch.stream = static_cast<CUstream>(stream);
+  launch.params = params;
+  launch.extra = extra;
+  launch.cooperative = true;
+  (void)succeeded(launchKernel(*driver, launch), "mgpuLaunchCooperativeKernel");
+}
+
 void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
                              intptr_t clusterY, intptr_t clusterZ,
                              intptr_t gridX, intptr_t gridY, intptr_t gridZ,

@@ -175,6 +175,8 @@ const char *errorName(CUresult error) {
   case CUDA_ERROR_INVALID_HANDLE: return "CUDA_ERROR_INVALID_HANDLE";
   case CUDA_ERROR_NOT_FOUND: return "CUDA_ERROR_NOT_FOUND";
   case CUDA_ERROR_LAUNCH_FAILED: return "CUDA_ERROR_LAUNCH_FAILED";
+  case CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE:
+    return "CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE";
   case CUDA_ERROR_NOT_SUPPORTED: return "CUDA_ERROR_NOT_SUPPORTED";
   }
   return nullptr;
@@ -194,6 +196,8 @@ const char *errorString(CUresult error) {
   case CUDA_ERROR_INVALID_HANDLE: return "invalid resource handle";
   case CUDA_ERROR_NOT_FOUND: return "named symbol not found";
   case CUDA_ERROR_LAUNCH_FAILED: return "unspecified launch failure";
+  case CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE:
+    return "too many blocks in cooperative launch";
   case CUDA_ERROR_NOT_SUPPORTED: return "operation not supported";
   }
   return nullptr;
@@ -201,7 +205,8 @@ const char *errorString(CUresult error) {
 
 CUresult recordLaunch(CUfunction f, const unsigned grid[3],
                       const unsigned block[3], const unsigned cluster[3],
-                      unsigned smem, CUstream stream, void **params) {
+                      unsigned smem, CUstream stream, void **params,
+                      bool cooperative = false) {
   if (!f || f->module == nullptr || !modules.count(f->module))
     return CUDA_ERROR_INVALID_HANDLE;
   if (!validStream(stream))
@@ -226,6 +231,7 @@ CUresult recordLaunch(CUfunction f, const unsigned grid[3],
   lastLaunch.stream = stream;
   lastLaunch.params = params;
   lastLaunch.maxDynamicSharedBytes = f->maxDynamicSharedBytes;
+  lastLaunch.cooperative = cooperative;
   return runFakeKernel(f->name, grid, block, params) ? CUDA_SUCCESS
                                                      : CUDA_ERROR_LAUNCH_FAILED;
 }
@@ -428,19 +434,38 @@ FAKE_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f
   unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
   unsigned block[3] = {config->blockDimX, config->blockDimY, config->blockDimZ};
   unsigned cluster[3] = {0, 0, 0};
+  bool clustered = false, cooperative = false;
   for (unsigned i = 0; i < config->numAttrs; ++i) {
     const CUlaunchAttribute &attribute = config->attrs[i];
+    if (attribute.id == CU_LAUNCH_ATTRIBUTE_COOPERATIVE) {
+      cooperative = attribute.value.cooperative != 0;
+      continue;
+    }
     if (attribute.id != CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
       return CUDA_ERROR_INVALID_VALUE;
+    clustered = true;
     cluster[0] = attribute.value.clusterDim.x;
     cluster[1] = attribute.value.clusterDim.y;
     cluster[2] = attribute.value.clusterDim.z;
   }
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; clustered && i < 3; ++i)
     if (cluster[i] == 0 || grid[i] % cluster[i] != 0)
       return CUDA_ERROR_INVALID_VALUE;
-  return recordLaunch(f, grid, block, cluster, config->sharedMemBytes,
-                      config->hStream, params);
+  if (cooperative) {
+    // Co-residency on 132 SMs (an H100 or H200) of 2048 threads, 32 blocks
+    // and 227 KiB of shared memory each.
+    uint64_t threads = uint64_t(block[0]) * block[1] * block[2];
+    uint64_t perSM = threads ? 2048 / threads : 0;
+    if (perSM > 32)
+      perSM = 32;
+    if (config->sharedMemBytes && 232448 / config->sharedMemBytes < perSM)
+      perSM = 232448 / config->sharedMemBytes;
+    if (uint64_t(grid[0]) * grid[1] * grid[2] > 132 * perSM)
+      return CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE;
+  }
+  return recordLaunch(f, grid, block, clustered ? cluster : nullptr,
+                      config->sharedMemBytes, config->hStream, params,
+                      cooperative);
 }
 
 FAKE_EXPORT CUresult cuStreamCreate(CUstream *stream, unsigned flags) {

@@ -14,7 +14,9 @@
 // the image's bytes. Stream arguments may be null or the special handles
 // CU_STREAM_LEGACY (0x1) and CU_STREAM_PER_THREAD (0x2). Launches are recorded; kernels named in
 // FakeKernels.cpp are emulated on the host so MLIR-lowered host code can run
-// end to end.
+// end to end. A cooperative launch fails with
+// CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE unless its blocks fit at once on
+// 132 SMs (2048 threads, 32 blocks, 227 KiB of shared memory per SM).
 //
 // Each device has a default memory pool for cuMemAllocAsync/cuMemFreeAsync
 // that models the driver's caching: freed blocks stay reserved in the pool
@@ -49,6 +51,7 @@ struct FakeLaunchRecord {
   void *stream;
   void **params;
   int maxDynamicSharedBytes; // Last cuFuncSetAttribute value, or 0.
+  int cooperative;           // Launched with CU_LAUNCH_ATTRIBUTE_COOPERATIVE.
 };
 
 struct FakeTensorMapRecord {

@@ -771,3 +771,68 @@ TEST_F(MgpuTest, SharedMemoryOptInOncePerKernelAndSize) {
   ASSERT_TRUE(fakecuda_last_launch(&record));
   EXPECT_EQ(record.maxDynamicSharedBytes, 120 * 1024);
 }
+
+TEST_F(MgpuTest, CooperativeLaunchSetsTheCooperativeAttribute) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("cooperative")), "k1");
+  ASSERT_NE(function, nullptr);
+  void *stream = mgpuStreamCreate();
+  int64_t argument = 7;
+  void *params[] = {&argument};
+  fakecuda_reset();
+  // 132 SMs x 8 blocks of 256 threads: exactly what fits at once.
+  mgpuLaunchCooperativeKernel(function, 132 * 8, 1, 1, 256, 1, 1, 1024,
+                              stream, params, nullptr, 1);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_STREQ(record.function, "k1");
+  EXPECT_EQ(record.cooperative, 1);
+  EXPECT_EQ(record.grid[0], 132u * 8);
+  EXPECT_EQ(record.block[0], 256u);
+  EXPECT_EQ(record.sharedMemBytes, 1024u);
+  EXPECT_EQ(record.stream, stream);
+  EXPECT_EQ(record.params, params);
+  EXPECT_EQ(record.cluster[0], 0u);
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernelEx"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernel"), 0u);
+  // Ordinary launches stay ordinary.
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, stream, params, nullptr, 1);
+  ASSERT_TRUE(fakecuda_last_launch(&record));
+  EXPECT_EQ(record.cooperative, 0);
+
+  // Large shared memory is opted into first, then limits residency.
+  mgpuLaunchCooperativeKernel(function, 132, 1, 1, 128, 1, 1, 200 * 1024,
+                              stream, params, nullptr, 1);
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.cooperative, 1);
+  EXPECT_EQ(record.maxDynamicSharedBytes, 200 * 1024);
+  mgpuStreamDestroy(stream);
+}
+
+TEST_F(MgpuTest, CooperativeLaunchErrorsAreReported) {
+  void *function =
+      mgpuModuleGetFunction(load(fakeImage("cooperative-errors")), "k0");
+  ASSERT_NE(function, nullptr);
+  uint64_t errorsBefore = cudaErrors();
+  mgpuLaunchCooperativeKernel(function, 132 * 8 + 1, 1, 1, 256, 1, 1, 0,
+                              nullptr, nullptr, nullptr, 0);
+  EXPECT_EQ(lastError(),
+            "mgpuLaunchCooperativeKernel: cuLaunchKernelEx (cooperative "
+            "launch) failed: CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE (too "
+            "many blocks in cooperative launch)");
+  EXPECT_EQ(cudaErrors(), errorsBefore + 1);
+  mgpuLaunchCooperativeKernel(function, 2 * 132, 1, 1, 128, 1, 1, 200 * 1024,
+                              nullptr, nullptr, nullptr, 0);
+  EXPECT_TRUE(contains(lastError(), "COOPERATIVE_LAUNCH_TOO_LARGE"))
+      << lastError();
+  mgpuLaunchCooperativeKernel(function, -1, 1, 1, 1, 1, 1, 0, nullptr, nullptr,
+                              nullptr, 0);
+  EXPECT_EQ(lastError(), "mgpuLaunchCooperativeKernel: launch dimensions out "
+                         "of range: grid (-1, 1, 1), block (1, 1, 1)");
+  mgpuLaunchCooperativeKernel(nullptr, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr,
+                              nullptr, 0);
+  EXPECT_TRUE(contains(lastError(),
+                       "mgpuLaunchCooperativeKernel: null kernel function"))
+      << lastError();
+  FakeLaunchRecord record;
+  EXPECT_FALSE(fakecuda_last_launch(&record));
+}

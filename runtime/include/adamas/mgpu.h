@@ -54,6 +54,20 @@ ADAMAS_RUNTIME_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
                                             intptr_t blockZ, int32_t smem,
                                             void *stream, void **params,
                                             void **extra, size_t paramsCount);
+/* A cooperative launch (cuLaunchKernelEx with CU_LAUNCH_ATTRIBUTE_COOPERATIVE),
+ * same arguments as mgpuLaunchKernel: every block of the grid is resident at
+ * once, so a kernel may synchronize its whole grid (a grid-wide phase, e.g.
+ * through a global-memory barrier or cooperative_groups' grid sync). A grid
+ * larger than the device can hold at once fails with
+ * CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE, reported like any launch error.
+ * Not emitted by upstream's lowering: adamas's host code calls it for
+ * kernels that need it. The attribute is valid for graph kernel nodes
+ * (cuda.h), so stream capture can record it (not yet checked on a GPU). */
+ADAMAS_RUNTIME_EXPORT void
+mgpuLaunchCooperativeKernel(void *function, intptr_t gridX, intptr_t gridY,
+                            intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                            intptr_t blockZ, int32_t smem, void *stream,
+                            void **params, void **extra, size_t paramsCount);
 ADAMAS_RUNTIME_EXPORT void
 mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
                         intptr_t clusterZ, intptr_t gridX, intptr_t gridY,
