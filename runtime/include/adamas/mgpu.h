@@ -3,12 +3,22 @@
 |* The functions that MLIR 22's GPU-to-LLVM lowering (gpu-to-llvm,            *|
 |* SelectObjectAttr, nvgpu-to-nvvm) emits calls to, with the signatures that  *|
 |* lowering declares (integer widths included), implemented by                *|
-|* libadamas_runtime.so over the dlopen'ed CUDA driver. Drop-in compatible    *|
-|* with upstream's libmlir_cuda_runtime for these symbols, with two           *|
-|* differences that are the point of this runtime:                            *|
+|* libadamas_runtime.so over the dlopen'ed CUDA driver, plus                  *|
+|* mgpuLaunchCooperativeKernel. Drop-in compatible with upstream's            *|
+|* libmlir_cuda_runtime for these symbols, with differences that are the      *|
+|* point of this runtime:                                                     *|
 |*  - mgpuModuleLoad / mgpuModuleLoadJIT go through a process-wide module     *|
-|*    cache keyed by (SHA-256 of the image, device, context); mgpuModuleUnload *|
-|*    releases a reference and leaves the module cached.                     *|
+|*    cache keyed by (SHA-256 of the image, device, context);                 *|
+|*    mgpuModuleUnload releases a reference and leaves the module cached.     *|
+|*  - mgpuModuleGetFunction is cached per (module, name): generated code      *|
+|*    calls it before every launch, and a hit costs no driver call.           *|
+|*  - The calling thread's current stream (adamas_runtime_set_current_stream) *|
+|*    is borrowed: while one is set, mgpuStreamCreate returns it without      *|
+|*    creating a stream, and mgpuStreamSynchronize / mgpuStreamDestroy on it  *|
+|*    do nothing, so a whole step runs on the caller's stream.                *|
+|*  - mgpuMemAlloc with a stream allocates stream-ordered from a pool that    *|
+|*    keeps its memory (see below): steady-state steps make no OS allocation  *|
+|*    and no host synchronization, and can be captured in a CUDA graph.       *|
 |*  - A failed driver call is reported on stderr with the entry point, the    *|
 |*    driver call and the CUDA error, recorded as the thread's last error     *|
 |*    (adamas_runtime_last_error()) and counted (adamas_runtime_get_stats()); *|
@@ -16,13 +26,9 @@
 |*                                                                            *|
 |* Like upstream, every call runs in the primary context of the calling       *|
 |* thread's default device (mgpuSetDefaultDevice, default 0), pushed for the  *|
-|* duration of the call and popped after, so a caller's current context is   *|
-|* left alone. Streams are created non-blocking; events without timing.      *|
-|*                                                                            *|
-|* The calling thread's current stream (adamas_runtime_set_current_stream)   *|
-|* is borrowed by the stream functions: while one is set, mgpuStreamCreate   *|
-|* returns it without creating a stream, and mgpuStreamSynchronize and       *|
-|* mgpuStreamDestroy on it do nothing, so a step runs on the caller's stream. *|
+|* duration of the call and popped after, so a caller's current context is    *|
+|* left alone; when it already is current, nothing is pushed. Streams are     *|
+|* created non-blocking; events without timing.                               *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 #ifndef ADAMAS_MGPU_H
