@@ -1,4 +1,4 @@
-//===- DeviceMemory.cpp - Device memory for mgpuMemAlloc/mgpuMemFree ------===//
+//===- DeviceMemory.cpp - Memory of mgpuMemAlloc and mgpuMemFree ----------===//
 
 #include "DeviceMemory.h"
 
@@ -124,8 +124,8 @@ Status freeDeviceMemory(const CudaDriver &driver, cuda::CUdeviceptr pointer,
   }
   if (!streamOrdered)
     return driver.check(driver.cuMemFree(pointer), "cuMemFree");
-  Status status = driver.check(driver.cuMemFreeAsync(pointer, stream),
-                               "cuMemFreeAsync");
+  Status status =
+      driver.check(driver.cuMemFreeAsync(pointer, stream), "cuMemFreeAsync");
   if (!status.ok()) { // Still allocated: a retry must free it the same way.
     std::lock_guard<std::mutex> lock(pointers.mutex);
     pointers.live.insert(pointer);

@@ -1,4 +1,4 @@
-//===- DeviceMemory.h - Device memory for mgpuMemAlloc/mgpuMemFree -*- C++ -*-===//
+//===- DeviceMemory.h - Memory of mgpuMemAlloc and mgpuMemFree --*- C++ -*-===//
 //
 // Generated host code allocates a step's scratch buffers with
 // `gpu.alloc async` (mgpuMemAlloc with the step's stream) and frees them with

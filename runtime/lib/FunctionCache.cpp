@@ -22,9 +22,8 @@ struct Cache {
   std::mutex mutex;
   // Keyed by a view of the entry's own name, so that a lookup builds no
   // std::string (kernel names are longer than the small-string buffer).
-  std::unordered_map<
-      cuda::CUmodule,
-      std::unordered_map<std::string_view, std::unique_ptr<Entry>>>
+  std::unordered_map<cuda::CUmodule, std::unordered_map<std::string_view,
+                                                        std::unique_ptr<Entry>>>
       byModule;
   std::unordered_map<cuda::CUfunction, Entry *> byFunction;
 
@@ -80,8 +79,7 @@ int64_t sharedMemoryOptIn(cuda::CUfunction function) {
   Cache &cache = Cache::get();
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto found = cache.byFunction.find(function);
-  return found == cache.byFunction.end() ? 0
-                                         : found->second->sharedMemoryOptIn;
+  return found == cache.byFunction.end() ? 0 : found->second->sharedMemoryOptIn;
 }
 
 void noteSharedMemoryOptIn(cuda::CUfunction function, int64_t bytes) {

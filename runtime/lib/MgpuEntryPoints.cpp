@@ -194,11 +194,10 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   (void)succeeded(launchKernel(*driver, launch), "mgpuLaunchKernel");
 }
 
-void mgpuLaunchCooperativeKernel(void *function, intptr_t gridX,
-                                 intptr_t gridY, intptr_t gridZ,
-                                 intptr_t blockX, intptr_t blockY,
-                                 intptr_t blockZ, int32_t smem, void *stream,
-                                 void **params, void **extra,
+void mgpuLaunchCooperativeKernel(void *function, intptr_t gridX, intptr_t gridY,
+                                 intptr_t gridZ, intptr_t blockX,
+                                 intptr_t blockY, intptr_t blockZ, int32_t smem,
+                                 void *stream, void **params, void **extra,
                                  size_t /*paramsCount*/) {
   const CudaDriver *driver = driverFor("mgpuLaunchCooperativeKernel");
   if (!driver)

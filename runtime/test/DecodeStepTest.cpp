@@ -57,8 +57,8 @@ protected:
   void SetUp() override {
     image_ = "FAKE:step" + adamas::test::uniqueSuffix() +
              ";adamas_encode_d128;adamas_select_d128;adamas_attend_d128";
-    module_ = mgpuModuleLoad(const_cast<char *>(image_.c_str()),
-                             image_.size() + 1);
+    module_ =
+        mgpuModuleLoad(const_cast<char *>(image_.c_str()), image_.size() + 1);
     ASSERT_NE(module_, nullptr) << lastError();
   }
   void TearDown() override { mgpuModuleUnload(module_); }
@@ -75,8 +75,8 @@ protected:
     int32_t smem[] = {0, 96 * 1024, 64 * 1024};
     for (int k = 0; k < 3; ++k) {
       void *function = mgpuModuleGetFunction(module_, kernels[k]);
-      mgpuLaunchKernel(function, 132, 1, 1, 256, 1, 1, smem[k], stream,
-                       params, nullptr, 3);
+      mgpuLaunchKernel(function, 132, 1, 1, 256, 1, 1, smem[k], stream, params,
+                       nullptr, 3);
     }
     mgpuMemFree(candidates, stream);
     mgpuMemFree(histogram, stream);
@@ -174,8 +174,7 @@ TEST_F(DecodeStepTest, HostCostOfALookupAndALaunch) {
   ASSERT_EQ(cuStreamCreate(&stream, 0), 0);
   auto pair = [&](int32_t smem) {
     void *f = mgpuModuleGetFunction(module_, "adamas_select_d128");
-    mgpuLaunchKernel(f, 132, 1, 1, 256, 1, 1, smem, stream, params, nullptr,
-                     3);
+    mgpuLaunchKernel(f, 132, 1, 1, 256, 1, 1, smem, stream, params, nullptr, 3);
   };
   pair(96 * 1024); // Opt in once.
   uint64_t errorsBefore = cudaErrors();

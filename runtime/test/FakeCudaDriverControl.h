@@ -12,9 +12,9 @@
 // test format "FAKE:<anything>" (NUL-terminated); an image containing
 // "FAKE-BAD" is rejected as invalid. A kernel name is found if it occurs in
 // the image's bytes. Stream arguments may be null or the special handles
-// CU_STREAM_LEGACY (0x1) and CU_STREAM_PER_THREAD (0x2). Launches are recorded; kernels named in
-// FakeKernels.cpp are emulated on the host so MLIR-lowered host code can run
-// end to end. A cooperative launch fails with
+// CU_STREAM_LEGACY (0x1) and CU_STREAM_PER_THREAD (0x2). Launches are recorded;
+// kernels named in FakeKernels.cpp are emulated on the host so MLIR-lowered
+// host code can run end to end. A cooperative launch fails with
 // CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE unless its blocks fit at once on
 // 132 SMs (2048 threads, 32 blocks, 227 KiB of shared memory per SM).
 //

@@ -64,7 +64,8 @@ protected:
     MemRef1D<float> a = view(a_), b = view(b_), c = view(c_);
     _mlir_ciface_vecadd(&a, &b, &c);
     for (int i = 0; i < kN; ++i)
-      ASSERT_EQ(c_[i], 1.5f * float(i)) << i << ": " << adamas_runtime_last_error();
+      ASSERT_EQ(c_[i], 1.5f * float(i))
+          << i << ": " << adamas_runtime_last_error();
   }
   static constexpr int kN = 1000;
   std::vector<float> a_ = std::vector<float>(kN), b_ = std::vector<float>(kN),

@@ -15,8 +15,8 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <cstring>
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <set>
 #include <thread>
@@ -641,23 +641,23 @@ TEST(MgpuFallbackChild, AllocatesSynchronously) {
 }
 
 TEST(MgpuFallback, DriverWithoutTheStreamOrderedAllocator) {
-  EXPECT_EQ(adamas::test::runSelf(
-                "MgpuFallbackChild.*",
-                {std::string("ADAMAS_CUDA_DRIVER=") +
-                     ADAMAS_NO_MEMPOOL_CUDA_DRIVER_PATH,
-                 "ADAMAS_TEST_KEEP_DRIVER=1",
-                 "ADAMAS_TEST_FALLBACK_CHILD=no-entry-points"}),
-            0);
+  EXPECT_EQ(
+      adamas::test::runSelf("MgpuFallbackChild.*",
+                            {std::string("ADAMAS_CUDA_DRIVER=") +
+                                 ADAMAS_NO_MEMPOOL_CUDA_DRIVER_PATH,
+                             "ADAMAS_TEST_KEEP_DRIVER=1",
+                             "ADAMAS_TEST_FALLBACK_CHILD=no-entry-points"}),
+      0);
 }
 
 TEST(MgpuFallback, DeviceWithoutMemoryPools) {
-  EXPECT_EQ(adamas::test::runSelf(
-                "MgpuFallbackChild.*",
-                {std::string("ADAMAS_CUDA_DRIVER=") +
-                     ADAMAS_FAKE_CUDA_DRIVER_PATH,
-                 "ADAMAS_TEST_KEEP_DRIVER=1", "FAKECUDA_NO_MEMORY_POOLS=1",
-                 "ADAMAS_TEST_FALLBACK_CHILD=no-pools"}),
-            0);
+  EXPECT_EQ(
+      adamas::test::runSelf(
+          "MgpuFallbackChild.*",
+          {std::string("ADAMAS_CUDA_DRIVER=") + ADAMAS_FAKE_CUDA_DRIVER_PATH,
+           "ADAMAS_TEST_KEEP_DRIVER=1", "FAKECUDA_NO_MEMORY_POOLS=1",
+           "ADAMAS_TEST_FALLBACK_CHILD=no-pools"}),
+      0);
 }
 
 TEST_F(MgpuTest, KernelLookupsAreCachedPerModuleAndName) {
@@ -780,8 +780,8 @@ TEST_F(MgpuTest, CooperativeLaunchSetsTheCooperativeAttribute) {
   void *params[] = {&argument};
   fakecuda_reset();
   // 132 SMs x 8 blocks of 256 threads: exactly what fits at once.
-  mgpuLaunchCooperativeKernel(function, 132 * 8, 1, 1, 256, 1, 1, 1024,
-                              stream, params, nullptr, 1);
+  mgpuLaunchCooperativeKernel(function, 132 * 8, 1, 1, 256, 1, 1, 1024, stream,
+                              params, nullptr, 1);
   FakeLaunchRecord record;
   ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
   EXPECT_STREQ(record.function, "k1");

@@ -14,7 +14,8 @@
 #include <gtest/gtest.h>
 
 int main(int argc, char **argv) {
-  if (!getenv("ADAMAS_TEST_NO_DRIVER_CHILD") && !getenv("ADAMAS_TEST_KEEP_DRIVER"))
+  if (!getenv("ADAMAS_TEST_NO_DRIVER_CHILD") &&
+      !getenv("ADAMAS_TEST_KEEP_DRIVER"))
     setenv("ADAMAS_CUDA_DRIVER", ADAMAS_FAKE_CUDA_DRIVER_PATH, 1);
   setenv("ADAMAS_RUNTIME_QUIET", "1", /*overwrite=*/0);
   // The tests must not touch the user's real cache.
