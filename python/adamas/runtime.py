@@ -8,6 +8,14 @@
     kernel.launch(grid=(n // 256, 1, 1), block=(256, 1, 1),
                   args=runtime.memref_args(x.data_ptr(), [n]) + [ctypes.c_int64(n)])
 
+    with runtime.current_stream(torch.cuda.current_stream()):
+        step(...)   # generated host code enqueues on PyTorch's stream
+
+Generated host code (adamas-gpu-pipeline) runs on the calling thread's
+current stream when one is set (`set_current_stream`, `current_stream`):
+it neither creates, synchronizes nor destroys a stream, so a step is ordered
+with the caller's work and can be captured in a CUDA graph.
+
 Everything the library reports as a failure raises `RuntimeError`'s subclass
 `AdamasRuntimeError`, carrying the status name and the library's message
 (which names the failed CUDA call, or the missing cache key).
@@ -19,6 +27,7 @@ loader's search path. Only this module needs the native library; importing
 `adamas` does not load it.
 """
 
+import contextlib
 import ctypes
 import os
 import threading
@@ -40,6 +49,11 @@ STATUS_NAMES = {
     6: "ADAMAS_ERROR_COMPILE_FAILED",
     7: "ADAMAS_ERROR_IO",
 }
+
+# The driver's special stream handles (runtime.h: ADAMAS_STREAM_LEGACY,
+# ADAMAS_STREAM_PER_THREAD), for naming a default stream as the current one.
+STREAM_LEGACY = 0x1
+STREAM_PER_THREAD = 0x2
 
 # adamas_artifact_source_t, as the strings Artifact.source holds.
 SOURCES = {0: "memory", 1: "disk", 2: "compiler"}
@@ -146,6 +160,8 @@ def _declare(lib):
                                    c.c_uint32, P, c.POINTER(P)]),
         "adamas_runtime_get_stats": (status, [P, c.POINTER(_Stats)]),
         "adamas_module_cache_trim": (c.c_size_t, []),
+        "adamas_runtime_set_current_stream": (None, [P]),
+        "adamas_runtime_current_stream": (P, []),
     }
     for name, (restype, argtypes) in table.items():
         function = getattr(lib, name)
@@ -531,3 +547,52 @@ def check_driver():
 def module_cache_trim():
     """Unloads the process-wide cache's modules nobody holds; returns how many."""
     return load_library().adamas_module_cache_trim()
+
+
+# --- the current stream ----------------------------------------------------------
+
+def _current_stream_handle(stream):
+    """The CUstream to make current: None clears; an int CUstream or an object
+    with `cuda_stream` (torch.cuda.Stream). 0, the handle PyTorch reports for
+    its default stream, is the legacy default stream (STREAM_LEGACY): the C
+    API reserves NULL for "no current stream"."""
+    if stream is None:
+        return None
+    handle = getattr(stream, "cuda_stream", stream)
+    if not isinstance(handle, int) or isinstance(handle, bool) or handle < 0:
+        raise TypeError(f"stream must be None, a non-negative int CUstream or "
+                        f"have `cuda_stream`, got {stream!r}")
+    return handle or STREAM_LEGACY
+
+
+def set_current_stream(stream):
+    """Sets the calling thread's current stream (None clears it): generated
+    host code run on this thread then enqueues its work on that stream
+    instead of creating, synchronizing and destroying its own (see
+    adamas_runtime_set_current_stream in runtime.h). The caller owns the
+    stream and synchronizes it before reading results on the host. Costs one
+    ctypes call; per thread, like PyTorch's current stream."""
+    load_library().adamas_runtime_set_current_stream(
+        _current_stream_handle(stream))
+
+
+def get_current_stream():
+    """The calling thread's current stream as an int, or None when unset."""
+    return load_library().adamas_runtime_current_stream() or None
+
+
+@contextlib.contextmanager
+def current_stream(stream):
+    """Makes `stream` (as for set_current_stream) the calling thread's current
+    stream for the `with` block, then restores the previous one:
+
+        with adamas.runtime.current_stream(torch.cuda.current_stream()):
+            step(...)
+    """
+    lib = load_library()
+    previous = lib.adamas_runtime_current_stream()
+    lib.adamas_runtime_set_current_stream(_current_stream_handle(stream))
+    try:
+        yield
+    finally:
+        lib.adamas_runtime_set_current_stream(previous)

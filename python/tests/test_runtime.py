@@ -52,7 +52,8 @@ class FakeLaunch(ctypes.Structure):
                 ("sharedMemBytes", ctypes.c_uint),
                 ("stream", ctypes.c_void_p),
                 ("params", ctypes.POINTER(ctypes.c_void_p)),
-                ("maxDynamicSharedBytes", ctypes.c_int)]
+                ("maxDynamicSharedBytes", ctypes.c_int),
+                ("cooperative", ctypes.c_int)]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +67,7 @@ def fake(rtmod):
     lib.fakecuda_fail_next.argtypes = [ctypes.c_char_p, ctypes.c_int]
     lib.fakecuda_last_launch.restype = ctypes.c_bool
     lib.fakecuda_last_launch.argtypes = [ctypes.POINTER(FakeLaunch)]
+    lib.fakecuda_live_streams.restype = ctypes.c_size_t
     lib.fakecuda_reset()
     return lib
 
@@ -286,3 +288,82 @@ def test_memref_args_layout(rtmod):
     assert values == [0x1000, 0x1000, 5, 2, 3, 4, 12, 4, 1]
     assert [type(a) for a in args[:3]] == [ctypes.c_void_p, ctypes.c_void_p,
                                            ctypes.c_int64]
+
+
+# --- the current stream ----------------------------------------------------------
+
+class TorchLikeStream:
+    """What set_current_stream reads from a torch.cuda.Stream."""
+
+    def __init__(self, cuda_stream):
+        self.cuda_stream = cuda_stream
+
+
+def test_current_stream_is_set_read_and_cleared(rtmod):
+    assert rtmod.get_current_stream() is None
+    rtmod.set_current_stream(0x5000)
+    assert rtmod.get_current_stream() == 0x5000
+    rtmod.set_current_stream(TorchLikeStream(0x6000))
+    assert rtmod.get_current_stream() == 0x6000
+    # PyTorch's default stream reports 0: the legacy default stream, since
+    # NULL means "none" to the C API.
+    rtmod.set_current_stream(0)
+    assert rtmod.get_current_stream() == rtmod.STREAM_LEGACY == 1
+    rtmod.set_current_stream(TorchLikeStream(0))
+    assert rtmod.get_current_stream() == rtmod.STREAM_LEGACY
+    rtmod.set_current_stream(None)
+    assert rtmod.get_current_stream() is None
+    for bad in ("0x5000", 1.5, -1, True):
+        with pytest.raises(TypeError, match="stream must be"):
+            rtmod.set_current_stream(bad)
+    assert rtmod.get_current_stream() is None
+
+
+def test_current_stream_context_manager_nests_and_restores(rtmod):
+    with rtmod.current_stream(0x7000):
+        assert rtmod.get_current_stream() == 0x7000
+        with pytest.raises(ValueError):
+            with rtmod.current_stream(TorchLikeStream(0x8000)):
+                assert rtmod.get_current_stream() == 0x8000
+                raise ValueError("restored all the same")
+        assert rtmod.get_current_stream() == 0x7000
+        with rtmod.current_stream(None):
+            assert rtmod.get_current_stream() is None
+        assert rtmod.get_current_stream() == 0x7000
+    assert rtmod.get_current_stream() is None
+
+
+def test_current_stream_is_per_thread(rtmod):
+    seen = []
+    with rtmod.current_stream(0x9000):
+        thread = threading.Thread(target=lambda: seen.append(
+            rtmod.get_current_stream()))
+        thread.start()
+        thread.join()
+        assert rtmod.get_current_stream() == 0x9000
+    assert seen == [None]
+
+
+def test_generated_code_borrows_the_current_stream(rtmod, fake):
+    # The mgpu* calls MLIR's lowering of `gpu.wait async` ... `gpu.wait`
+    # makes, straight into the library.
+    lib = rtmod.load_library()
+    lib.mgpuStreamCreate.restype = ctypes.c_void_p
+    lib.mgpuStreamSynchronize.argtypes = [ctypes.c_void_p]
+    lib.mgpuStreamDestroy.argtypes = [ctypes.c_void_p]
+    callers = lib.mgpuStreamCreate()  # The caller's own stream.
+    assert callers
+    streams = fake.fakecuda_live_streams()
+    fake.fakecuda_reset()
+    with rtmod.current_stream(callers):
+        for _ in range(3):
+            stream = lib.mgpuStreamCreate()
+            assert stream == callers
+            lib.mgpuStreamSynchronize(stream)
+            lib.mgpuStreamDestroy(stream)
+    for call in (b"cuStreamCreate", b"cuStreamSynchronize", b"cuStreamDestroy_v2"):
+        assert fake.fakecuda_call_count(call) == 0, call
+    assert fake.fakecuda_live_streams() == streams
+    lib.mgpuStreamDestroy(callers)  # No longer current: really destroyed.
+    assert fake.fakecuda_call_count(b"cuStreamDestroy_v2") == 1
+    assert fake.fakecuda_live_streams() == streams - 1

@@ -46,6 +46,11 @@ std::unique_ptr<CudaDriver> CudaDriver::load(const std::string &path,
     missing += std::string(missing.empty() ? "" : ", ") + symbol;
   ADAMAS_CUDA_DRIVER_FUNCTIONS(ADAMAS_RESOLVE_DRIVER_MEMBER)
 #undef ADAMAS_RESOLVE_DRIVER_MEMBER
+#define ADAMAS_RESOLVE_OPTIONAL_MEMBER(member, symbol, ret, params)            \
+  driver->member =                                                             \
+      reinterpret_cast<ret(*) params>(dlsym(driver->handle_, symbol));
+  ADAMAS_CUDA_DRIVER_OPTIONAL_FUNCTIONS(ADAMAS_RESOLVE_OPTIONAL_MEMBER)
+#undef ADAMAS_RESOLVE_OPTIONAL_MEMBER
 
   // Ask for the version before complaining about symbols: a missing symbol
   // usually means an old driver, and the version says so plainly.

@@ -62,9 +62,19 @@ public:
   /// Failed driver calls seen by check() in this process.
   static uint64_t cudaErrorCount() { return errorCount.load(); }
 
+  /// Whether the optional stream-ordered allocator entry points
+  /// (cuMemAllocAsync, cuMemFreeAsync, cuDeviceGetDefaultMemPool,
+  /// cuMemPoolSetAttribute) were all found.
+  bool hasStreamOrderedAllocator() const {
+    return cuMemAllocAsync && cuMemFreeAsync && cuDeviceGetDefaultMemPool &&
+           cuMemPoolSetAttribute;
+  }
+
 #define ADAMAS_DECLARE_DRIVER_MEMBER(member, symbol, ret, params)              \
   ret(*member) params = nullptr;
   ADAMAS_CUDA_DRIVER_FUNCTIONS(ADAMAS_DECLARE_DRIVER_MEMBER)
+  /// Null when the driver lacks them (see CudaDriverApi.h).
+  ADAMAS_CUDA_DRIVER_OPTIONAL_FUNCTIONS(ADAMAS_DECLARE_DRIVER_MEMBER)
 #undef ADAMAS_DECLARE_DRIVER_MEMBER
 
 private:

@@ -3,7 +3,8 @@
 // Our own declarations of the few CUDA driver types, constants and entry
 // points the runtime calls, so that it builds without CUDA headers. Types and
 // values are those of cuda.h (CUDA 12/13); the entry points are listed once,
-// in ADAMAS_CUDA_DRIVER_FUNCTIONS, with the exported symbol each one is
+// in ADAMAS_CUDA_DRIVER_FUNCTIONS (required) and
+// ADAMAS_CUDA_DRIVER_OPTIONAL_FUNCTIONS, with the exported symbol each one is
 // resolved from (the "_v2" names are what cuda.h's macros map to).
 //
 // Shared by the runtime (which dlopen()s the driver) and by the fake driver
@@ -27,9 +28,11 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
+using CUmemoryPool = struct CUmemPoolHandle_st *;
 using CUjit_option = int;
 using CUdevice_attribute = int;
 using CUfunction_attribute = int;
+using CUmemPool_attribute = int;
 using CUtensorMapDataType = int;
 using CUtensorMapInterleave = int;
 using CUtensorMapSwizzle = int;
@@ -48,6 +51,8 @@ constexpr CUresult CUDA_ERROR_INVALID_PTX = 218;
 constexpr CUresult CUDA_ERROR_INVALID_HANDLE = 400;
 constexpr CUresult CUDA_ERROR_NOT_FOUND = 500;
 constexpr CUresult CUDA_ERROR_LAUNCH_FAILED = 719;
+constexpr CUresult CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE = 720;
+constexpr CUresult CUDA_ERROR_NOT_SUPPORTED = 801;
 
 constexpr unsigned CU_STREAM_NON_BLOCKING = 0x1;
 constexpr unsigned CU_EVENT_DISABLE_TIMING = 0x2;
@@ -61,13 +66,18 @@ constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr CUdevice_attribute
     CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
+constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED = 115;
 constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
     8;
+/// Bytes a memory pool keeps reserved before it returns memory to the OS
+/// at a synchronization (value: a cuuint64_t).
+constexpr CUmemPool_attribute CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 
 // cuLaunchKernelEx's configuration (cuda.h: CUlaunchConfig,
 // CUlaunchAttribute). The attribute value is a 64-byte union of which we use
-// the cluster dimension.
+// the cluster dimension and the cooperative flag.
 using CUlaunchAttributeID = int;
+constexpr CUlaunchAttributeID CU_LAUNCH_ATTRIBUTE_COOPERATIVE = 2;
 constexpr CUlaunchAttributeID CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4;
 
 struct CUlaunchAttribute {
@@ -78,6 +88,7 @@ struct CUlaunchAttribute {
     struct {
       unsigned x, y, z;
     } clusterDim;
+    int cooperative;
   } value;
 };
 static_assert(sizeof(CUlaunchAttribute) == 72, "layout of cuda.h");
@@ -116,6 +127,7 @@ constexpr int kMinimumDriverVersion = 12000;
     (CUcontext *, CUdevice))                                                   \
   X(cuCtxPushCurrent, "cuCtxPushCurrent_v2", CUresult, (CUcontext))            \
   X(cuCtxPopCurrent, "cuCtxPopCurrent_v2", CUresult, (CUcontext *))            \
+  X(cuCtxGetCurrent, "cuCtxGetCurrent", CUresult, (CUcontext *))               \
   X(cuModuleLoadData, "cuModuleLoadData", CUresult,                            \
     (CUmodule *, const void *))                                                \
   X(cuModuleLoadDataEx, "cuModuleLoadDataEx", CUresult,                        \
@@ -159,6 +171,19 @@ constexpr int kMinimumDriverVersion = 12000;
      const uint64_t *, const uint32_t *, const uint32_t *,                     \
      CUtensorMapInterleave, CUtensorMapSwizzle, CUtensorMapL2promotion,        \
      CUtensorMapFloatOOBfill))
+
+// Entry points used when present and worked around when not, so that the
+// loader does not refuse a driver for lacking them. The stream-ordered
+// allocator (CUDA 11.2) is in every driver kMinimumDriverVersion admits, but
+// a driver shim or a device without memory pools may still lack it.
+#define ADAMAS_CUDA_DRIVER_OPTIONAL_FUNCTIONS(X)                               \
+  X(cuMemAllocAsync, "cuMemAllocAsync", CUresult,                              \
+    (CUdeviceptr *, size_t, CUstream))                                         \
+  X(cuMemFreeAsync, "cuMemFreeAsync", CUresult, (CUdeviceptr, CUstream))       \
+  X(cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", CUresult,          \
+    (CUmemoryPool *, CUdevice))                                                \
+  X(cuMemPoolSetAttribute, "cuMemPoolSetAttribute", CUresult,                  \
+    (CUmemoryPool, CUmemPool_attribute, void *))
 
 } // namespace adamas::cuda
 

@@ -9,12 +9,21 @@ namespace adamas::rt {
 
 Status getPrimaryContext(const CudaDriver &driver, int device,
                          cuda::CUcontext *out) {
+  // Primary contexts are retained for the life of the process, so a thread
+  // may remember the last one it asked for without locking.
+  thread_local int lastDevice = -1;
+  thread_local cuda::CUcontext lastContext = nullptr;
+  if (device == lastDevice) {
+    *out = lastContext;
+    return Status::success();
+  }
   static std::mutex mutex;
   static auto *contexts = new std::unordered_map<int, cuda::CUcontext>();
   std::lock_guard<std::mutex> lock(mutex);
   auto it = contexts->find(device);
   if (it != contexts->end()) {
-    *out = it->second;
+    *out = lastContext = it->second;
+    lastDevice = device;
     return Status::success();
   }
   cuda::CUdevice handle = 0;
@@ -30,7 +39,8 @@ Status getPrimaryContext(const CudaDriver &driver, int device,
     return Status::error(status.code(), "device " + std::to_string(device) +
                                             ": " + status.message());
   contexts->emplace(device, context);
-  *out = context;
+  *out = lastContext = context;
+  lastDevice = device;
   return Status::success();
 }
 
@@ -38,6 +48,12 @@ ScopedContext::ScopedContext(const CudaDriver &driver, int device)
     : driver_(driver) {
   status_ = getPrimaryContext(driver, device, &context_);
   if (!status_.ok())
+    return;
+  // A failing query (it cannot, once the driver is initialized) just means
+  // pushing, which reports any real problem.
+  cuda::CUcontext current = nullptr;
+  if (driver.cuCtxGetCurrent(&current) == cuda::CUDA_SUCCESS &&
+      current == context_)
     return;
   status_ = driver.check(driver.cuCtxPushCurrent(context_), "cuCtxPushCurrent");
   pushed_ = status_.ok();

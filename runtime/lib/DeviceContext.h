@@ -3,7 +3,10 @@
 // Every driver call of the runtime runs in the primary context of a device,
 // the context PyTorch and the CUDA runtime use too, so modules, memory and
 // streams are shared with them. The context is pushed for the duration of a
-// call and popped after, leaving whatever the caller had current untouched.
+// call and popped after, leaving whatever the caller had current untouched;
+// when it already is the calling thread's current context (as on a thread
+// that has used PyTorch's CUDA), one cuCtxGetCurrent replaces the push and
+// the pop.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,7 +22,8 @@ namespace adamas::rt {
 Status getPrimaryContext(const CudaDriver &driver, int device,
                          cuda::CUcontext *out);
 
-/// Makes `device`'s primary context current until destruction.
+/// Makes `device`'s primary context current until destruction (pushing and
+/// popping it only if it is not current already).
 class ScopedContext {
 public:
   ScopedContext(const CudaDriver &driver, int device);

@@ -3,6 +3,7 @@
 #include "KernelLaunch.h"
 
 #include "DeviceContext.h"
+#include "FunctionCache.h"
 
 #include <atomic>
 #include <mutex>
@@ -83,7 +84,9 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
   if (!context.status().ok())
     return context.status();
 
-  if (launch.sharedMemBytes > kDefaultSharedMemoryLimit) {
+  // Once per kernel (and size increase) for kernels of the function cache.
+  if (launch.sharedMemBytes > kDefaultSharedMemoryLimit &&
+      sharedMemoryOptIn(launch.function) < launch.sharedMemBytes) {
     int limit = 0;
     Status status = sharedMemoryOptInLimit(driver, launch.device, &limit);
     if (!status.ok())
@@ -103,10 +106,11 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
         "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
     if (!status.ok())
       return status;
+    noteSharedMemoryOptIn(launch.function, launch.sharedMemBytes);
   }
 
   Status status = Status::success();
-  if (!clustered) {
+  if (!clustered && !launch.cooperative) {
     status = driver.check(
         driver.cuLaunchKernel(
             launch.function, unsigned(launch.grid[0]), unsigned(launch.grid[1]),
@@ -116,11 +120,20 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
             launch.extra),
         "cuLaunchKernel");
   } else {
-    cuda::CUlaunchAttribute attribute{};
-    attribute.id = cuda::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-    attribute.value.clusterDim.x = unsigned(launch.cluster[0]);
-    attribute.value.clusterDim.y = unsigned(launch.cluster[1]);
-    attribute.value.clusterDim.z = unsigned(launch.cluster[2]);
+    cuda::CUlaunchAttribute attributes[2] = {};
+    unsigned count = 0;
+    if (clustered) {
+      cuda::CUlaunchAttribute &attribute = attributes[count++];
+      attribute.id = cuda::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+      attribute.value.clusterDim.x = unsigned(launch.cluster[0]);
+      attribute.value.clusterDim.y = unsigned(launch.cluster[1]);
+      attribute.value.clusterDim.z = unsigned(launch.cluster[2]);
+    }
+    if (launch.cooperative) {
+      cuda::CUlaunchAttribute &attribute = attributes[count++];
+      attribute.id = cuda::CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
+      attribute.value.cooperative = 1;
+    }
     cuda::CUlaunchConfig config{};
     config.gridDimX = unsigned(launch.grid[0]);
     config.gridDimY = unsigned(launch.grid[1]);
@@ -130,11 +143,14 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
     config.blockDimZ = unsigned(launch.block[2]);
     config.sharedMemBytes = unsigned(launch.sharedMemBytes);
     config.hStream = launch.stream;
-    config.attrs = &attribute;
-    config.numAttrs = 1;
-    status = driver.check(driver.cuLaunchKernelEx(&config, launch.function,
-                                                  launch.params, launch.extra),
-                          "cuLaunchKernelEx (cluster launch)");
+    config.attrs = attributes;
+    config.numAttrs = count;
+    status = driver.check(
+        driver.cuLaunchKernelEx(&config, launch.function, launch.params,
+                                launch.extra),
+        !launch.cooperative ? "cuLaunchKernelEx (cluster launch)"
+        : clustered         ? "cuLaunchKernelEx (cooperative cluster launch)"
+                            : "cuLaunchKernelEx (cooperative launch)");
   }
   if (status.ok())
     ++launches;

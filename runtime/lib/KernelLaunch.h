@@ -1,9 +1,10 @@
 //===- KernelLaunch.h - Launching a kernel ----------------------*- C++ -*-===//
 //
-// The launch path shared by mgpuLaunchKernel, mgpuLaunchClusterKernel and
-// adamas_launch: checks the sizes (MLIR passes them as `index`, the driver
-// takes unsigned), opts into large dynamic shared memory, launches in the
-// device's primary context and counts successful launches.
+// The launch path shared by mgpuLaunchKernel, mgpuLaunchClusterKernel,
+// mgpuLaunchCooperativeKernel and adamas_launch: checks the sizes (MLIR
+// passes them as `index`, the driver takes unsigned), opts into large
+// dynamic shared memory, launches in the device's primary context and counts
+// successful launches.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +24,10 @@ struct KernelLaunch {
   int64_t block[3] = {1, 1, 1};
   /// All zero: an ordinary launch; otherwise a thread block cluster launch.
   int64_t cluster[3] = {0, 0, 0};
+  /// A cooperative launch (CU_LAUNCH_ATTRIBUTE_COOPERATIVE): all blocks are
+  /// resident at once, or the driver refuses the launch, so the kernel may
+  /// synchronize its whole grid.
+  bool cooperative = false;
   int64_t sharedMemBytes = 0;
   cuda::CUstream stream = nullptr;
   void **params = nullptr;

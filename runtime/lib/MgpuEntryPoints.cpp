@@ -11,8 +11,11 @@
 #include "adamas/mgpu.h"
 
 #include "CudaDriver.h"
+#include "CurrentStream.h"
 #include "DeviceContext.h"
+#include "DeviceMemory.h"
 #include "Diagnostics.h"
+#include "FunctionCache.h"
 #include "KernelLaunch.h"
 #include "ModuleLoader.h"
 
@@ -62,6 +65,19 @@ bool runInContext(const char *entryPoint, const char *callName, Call call) {
   if (!succeeded(context.status(), entryPoint))
     return false;
   return succeeded(driver->check(call(*driver), callName), entryPoint);
+}
+
+/// Runs `body` (returning Status) in the default device's context and
+/// reports a failure as `entryPoint`.
+template <typename Body>
+bool runStatusInContext(const char *entryPoint, Body body) {
+  const CudaDriver *driver = driverFor(entryPoint);
+  if (!driver)
+    return false;
+  ScopedContext context(*driver, defaultDevice);
+  if (!succeeded(context.status(), entryPoint))
+    return false;
+  return succeeded(body(*driver), entryPoint);
 }
 
 CUdeviceptr toDevicePointer(const void *pointer) {
@@ -146,13 +162,16 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
                 (name ? std::string(" looking up '") + name + "'" : ""));
     return nullptr;
   }
+  const CudaDriver *driver = driverFor("mgpuModuleGetFunction");
+  if (!driver)
+    return nullptr;
+  // Generated code looks the kernel up before every launch: cached.
   CUfunction function = nullptr;
-  std::string callName = std::string("cuModuleGetFunction('") + name + "')";
-  runInContext("mgpuModuleGetFunction", callName.c_str(),
-               [&](const CudaDriver &driver) {
-                 return driver.cuModuleGetFunction(
-                     &function, static_cast<CUmodule>(module), name);
-               });
+  if (!succeeded(getFunctionCached(*driver, defaultDevice,
+                                   static_cast<CUmodule>(module), name,
+                                   &function),
+                 "mgpuModuleGetFunction"))
+    return nullptr;
   return function;
 }
 
@@ -173,6 +192,27 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   launch.params = params;
   launch.extra = extra;
   (void)succeeded(launchKernel(*driver, launch), "mgpuLaunchKernel");
+}
+
+void mgpuLaunchCooperativeKernel(void *function, intptr_t gridX, intptr_t gridY,
+                                 intptr_t gridZ, intptr_t blockX,
+                                 intptr_t blockY, intptr_t blockZ, int32_t smem,
+                                 void *stream, void **params, void **extra,
+                                 size_t /*paramsCount*/) {
+  const CudaDriver *driver = driverFor("mgpuLaunchCooperativeKernel");
+  if (!driver)
+    return;
+  KernelLaunch launch;
+  launch.function = static_cast<CUfunction>(function);
+  launch.device = defaultDevice;
+  launch.grid[0] = gridX, launch.grid[1] = gridY, launch.grid[2] = gridZ;
+  launch.block[0] = blockX, launch.block[1] = blockY, launch.block[2] = blockZ;
+  launch.sharedMemBytes = smem;
+  launch.stream = static_cast<CUstream>(stream);
+  launch.params = params;
+  launch.extra = extra;
+  launch.cooperative = true;
+  (void)succeeded(launchKernel(*driver, launch), "mgpuLaunchCooperativeKernel");
 }
 
 void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
@@ -203,6 +243,10 @@ void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
 }
 
 void *mgpuStreamCreate(void) {
+  // The caller's stream, borrowed: the step is enqueued on it (no driver
+  // call, so this also works while the caller captures a CUDA graph).
+  if (CUstream current = currentStream())
+    return current;
   CUstream stream = nullptr;
   runInContext("mgpuStreamCreate", "cuStreamCreate",
                [&](const CudaDriver &driver) {
@@ -212,6 +256,8 @@ void *mgpuStreamCreate(void) {
 }
 
 void mgpuStreamDestroy(void *stream) {
+  if (isCurrentStream(static_cast<CUstream>(stream)))
+    return; // Borrowed by mgpuStreamCreate; the caller owns it.
   runInContext("mgpuStreamDestroy", "cuStreamDestroy",
                [&](const CudaDriver &driver) {
                  return driver.cuStreamDestroy(static_cast<CUstream>(stream));
@@ -219,6 +265,8 @@ void mgpuStreamDestroy(void *stream) {
 }
 
 void mgpuStreamSynchronize(void *stream) {
+  if (isCurrentStream(static_cast<CUstream>(stream)))
+    return; // The caller synchronizes its own stream when it needs to.
   runInContext("mgpuStreamSynchronize", "cuStreamSynchronize",
                [&](const CudaDriver &driver) {
                  return driver.cuStreamSynchronize(
@@ -266,7 +314,7 @@ void mgpuEventRecord(void *event, void *stream) {
                });
 }
 
-void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
+void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared) {
   if (sizeBytes == 0)
     return nullptr; // As upstream: nothing to allocate, nothing to free.
   CUdeviceptr pointer = 0;
@@ -277,17 +325,19 @@ void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
                                                    CU_MEM_ATTACH_GLOBAL);
                  });
   else
-    runInContext("mgpuMemAlloc", "cuMemAlloc", [&](const CudaDriver &driver) {
-      return driver.cuMemAlloc(&pointer, sizeBytes);
+    runStatusInContext("mgpuMemAlloc", [&](const CudaDriver &driver) {
+      return allocateDeviceMemory(driver, defaultDevice, sizeBytes,
+                                  static_cast<CUstream>(stream), &pointer);
     });
   return reinterpret_cast<void *>(uintptr_t(pointer));
 }
 
-void mgpuMemFree(void *ptr, void * /*stream*/) {
+void mgpuMemFree(void *ptr, void *stream) {
   if (!ptr)
     return;
-  runInContext("mgpuMemFree", "cuMemFree", [&](const CudaDriver &driver) {
-    return driver.cuMemFree(toDevicePointer(ptr));
+  runStatusInContext("mgpuMemFree", [&](const CudaDriver &driver) {
+    return freeDeviceMemory(driver, toDevicePointer(ptr),
+                            static_cast<CUstream>(stream));
   });
 }
 

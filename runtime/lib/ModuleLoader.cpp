@@ -4,6 +4,7 @@
 
 #include "DeviceContext.h"
 #include "Diagnostics.h"
+#include "FunctionCache.h"
 #include "ModuleCache.h"
 
 #include <cstdint>
@@ -82,12 +83,14 @@ Status releaseModule(const CudaDriver &driver, cuda::CUmodule module,
   ScopedContext context(driver, device);
   if (!context.status().ok())
     return context.status();
+  forgetModuleFunctions(module);
   return driver.check(driver.cuModuleUnload(module), "cuModuleUnload");
 }
 
 size_t trimModuleCache(const CudaDriver &driver) {
   return ModuleCache::global().trim([&](cuda::CUmodule module, int device) {
     ScopedContext context(driver, device);
+    forgetModuleFunctions(module);
     Status status =
         driver.check(driver.cuModuleUnload(module), "cuModuleUnload");
     if (!status.ok())

@@ -13,8 +13,10 @@
 
 #include "ArtifactCache.h"
 #include "CudaDriver.h"
+#include "CurrentStream.h"
 #include "DeviceContext.h"
 #include "Diagnostics.h"
+#include "FunctionCache.h"
 #include "KernelLaunch.h"
 #include "ModuleCache.h"
 #include "ModuleLoader.h"
@@ -410,14 +412,8 @@ adamas_status_t adamas_module_get_function(adamas_module_t *module,
   if (!driver)
     return fail(status);
   adamas::cuda::CUfunction function = nullptr;
-  {
-    ScopedContext context(*driver, module->device);
-    status = context.status();
-    if (status.ok())
-      status = driver->check(
-          driver->cuModuleGetFunction(&function, module->module, name),
-          (std::string("cuModuleGetFunction('") + name + "')").c_str());
-  }
+  status = getFunctionCached(*driver, module->device, module->module, name,
+                             &function);
   if (!status.ok())
     return fail(status);
   auto record = std::make_unique<adamas_function>();
@@ -494,6 +490,12 @@ adamas_status_t adamas_runtime_get_stats(const adamas_runtime_t *runtime,
   std::memcpy(out, &stats, bytes);
   return ADAMAS_OK;
 }
+
+void adamas_runtime_set_current_stream(void *cu_stream) {
+  setCurrentStream(static_cast<adamas::cuda::CUstream>(cu_stream));
+}
+
+void *adamas_runtime_current_stream(void) { return currentStream(); }
 
 size_t adamas_module_cache_trim(void) {
   const CudaDriver *driver = CudaDriver::get(nullptr);

@@ -44,6 +44,14 @@ struct CUstream_st {
 struct CUevent_st {
   unsigned flags;
 };
+/// A device's default memory pool: blocks it reserved from the "OS"
+/// (aligned_alloc), of which those not in use wait in `freeBlocks`.
+struct CUmemPoolHandle_st {
+  int device;
+  uint64_t releaseThreshold = 0; // The driver's default.
+  uint64_t reservedBytes = 0;
+  std::multimap<size_t, CUdeviceptr> freeBlocks; // size -> block
+};
 } // namespace adamas::cuda
 
 namespace {
@@ -56,11 +64,23 @@ std::set<CUdeviceptr> allocations;
 std::set<CUstream_st *> streams;
 std::set<CUevent_st *> events;
 std::set<void *> registeredHost;
+std::map<int, CUmemPoolHandle_st *> defaultPools;
+/// Pool blocks in use (also in `allocations`) and every pool block's size.
+std::map<CUdeviceptr, CUmemPoolHandle_st *> poolAllocations;
+std::map<CUdeviceptr, size_t> poolBlockSizes;
+uint64_t poolGrowths = 0, poolReleases = 0;
 bool haveLaunch = false;
 FakeLaunchRecord lastLaunch;
 bool haveTensorMap = false;
 FakeTensorMapRecord lastTensorMap;
 thread_local std::vector<CUctx_st *> contextStack;
+
+/// Null (the legacy default stream), the special handles CU_STREAM_LEGACY
+/// (0x1) and CU_STREAM_PER_THREAD (0x2), or a stream that exists.
+bool validStream(CUstream stream) {
+  uintptr_t value = reinterpret_cast<uintptr_t>(stream);
+  return value <= 2 || streams.count(stream);
+}
 
 int envInt(const char *name, int fallback) {
   const char *text = std::getenv(name);
@@ -155,6 +175,9 @@ const char *errorName(CUresult error) {
   case CUDA_ERROR_INVALID_HANDLE: return "CUDA_ERROR_INVALID_HANDLE";
   case CUDA_ERROR_NOT_FOUND: return "CUDA_ERROR_NOT_FOUND";
   case CUDA_ERROR_LAUNCH_FAILED: return "CUDA_ERROR_LAUNCH_FAILED";
+  case CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE:
+    return "CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE";
+  case CUDA_ERROR_NOT_SUPPORTED: return "CUDA_ERROR_NOT_SUPPORTED";
   }
   return nullptr;
 }
@@ -173,16 +196,20 @@ const char *errorString(CUresult error) {
   case CUDA_ERROR_INVALID_HANDLE: return "invalid resource handle";
   case CUDA_ERROR_NOT_FOUND: return "named symbol not found";
   case CUDA_ERROR_LAUNCH_FAILED: return "unspecified launch failure";
+  case CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE:
+    return "too many blocks in cooperative launch";
+  case CUDA_ERROR_NOT_SUPPORTED: return "operation not supported";
   }
   return nullptr;
 }
 
 CUresult recordLaunch(CUfunction f, const unsigned grid[3],
                       const unsigned block[3], const unsigned cluster[3],
-                      unsigned smem, CUstream stream, void **params) {
+                      unsigned smem, CUstream stream, void **params,
+                      bool cooperative = false) {
   if (!f || f->module == nullptr || !modules.count(f->module))
     return CUDA_ERROR_INVALID_HANDLE;
-  if (stream && !streams.count(stream))
+  if (!validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   for (int i = 0; i < 3; ++i)
     if (grid[i] == 0 || block[i] == 0)
@@ -204,6 +231,7 @@ CUresult recordLaunch(CUfunction f, const unsigned grid[3],
   lastLaunch.stream = stream;
   lastLaunch.params = params;
   lastLaunch.maxDynamicSharedBytes = f->maxDynamicSharedBytes;
+  lastLaunch.cooperative = cooperative;
   return runFakeKernel(f->name, grid, block, params) ? CUDA_SUCCESS
                                                      : CUDA_ERROR_LAUNCH_FAILED;
 }
@@ -269,6 +297,9 @@ FAKE_EXPORT CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribu
   case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN:
     *value = 232448; // An H100's 227 KiB.
     break;
+  case CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED:
+    *value = envInt("FAKECUDA_NO_MEMORY_POOLS", 0) ? 0 : 1;
+    break;
   default: return CUDA_ERROR_INVALID_VALUE;
   }
   return CUDA_SUCCESS;
@@ -306,6 +337,16 @@ FAKE_EXPORT CUresult cuCtxPopCurrent_v2(CUcontext *context) {
   if (context)
     *context = contextStack.back();
   contextStack.pop_back();
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuCtxGetCurrent(CUcontext *context) {
+  LOCKED;
+  if (CUresult r = enter("cuCtxGetCurrent"))
+    return r;
+  if (!context)
+    return CUDA_ERROR_INVALID_VALUE;
+  *context = contextStack.empty() ? nullptr : contextStack.back();
   return CUDA_SUCCESS;
 }
 
@@ -393,19 +434,38 @@ FAKE_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f
   unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
   unsigned block[3] = {config->blockDimX, config->blockDimY, config->blockDimZ};
   unsigned cluster[3] = {0, 0, 0};
+  bool clustered = false, cooperative = false;
   for (unsigned i = 0; i < config->numAttrs; ++i) {
     const CUlaunchAttribute &attribute = config->attrs[i];
+    if (attribute.id == CU_LAUNCH_ATTRIBUTE_COOPERATIVE) {
+      cooperative = attribute.value.cooperative != 0;
+      continue;
+    }
     if (attribute.id != CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
       return CUDA_ERROR_INVALID_VALUE;
+    clustered = true;
     cluster[0] = attribute.value.clusterDim.x;
     cluster[1] = attribute.value.clusterDim.y;
     cluster[2] = attribute.value.clusterDim.z;
   }
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; clustered && i < 3; ++i)
     if (cluster[i] == 0 || grid[i] % cluster[i] != 0)
       return CUDA_ERROR_INVALID_VALUE;
-  return recordLaunch(f, grid, block, cluster, config->sharedMemBytes,
-                      config->hStream, params);
+  if (cooperative) {
+    // Co-residency on 132 SMs (an H100 or H200) of 2048 threads, 32 blocks
+    // and 227 KiB of shared memory each.
+    uint64_t threads = uint64_t(block[0]) * block[1] * block[2];
+    uint64_t perSM = threads ? 2048 / threads : 0;
+    if (perSM > 32)
+      perSM = 32;
+    if (config->sharedMemBytes && 232448 / config->sharedMemBytes < perSM)
+      perSM = 232448 / config->sharedMemBytes;
+    if (uint64_t(grid[0]) * grid[1] * grid[2] > 132 * perSM)
+      return CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE;
+  }
+  return recordLaunch(f, grid, block, clustered ? cluster : nullptr,
+                      config->sharedMemBytes, config->hStream, params,
+                      cooperative);
 }
 
 FAKE_EXPORT CUresult cuStreamCreate(CUstream *stream, unsigned flags) {
@@ -427,12 +487,31 @@ FAKE_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
   return CUDA_SUCCESS;
 }
 
+/// What the driver does at a synchronization: pools holding more than their
+/// release threshold return unused blocks to the OS.
+static void releasePoolMemory() {
+  for (auto &entry : defaultPools) {
+    CUmemPoolHandle_st *pool = entry.second;
+    while (pool->reservedBytes > pool->releaseThreshold &&
+           !pool->freeBlocks.empty()) {
+      auto block = pool->freeBlocks.begin();
+      pool->reservedBytes -= block->first;
+      poolBlockSizes.erase(block->second);
+      std::free(reinterpret_cast<void *>(uintptr_t(block->second)));
+      pool->freeBlocks.erase(block);
+      ++poolReleases;
+    }
+  }
+}
+
 FAKE_EXPORT CUresult cuStreamSynchronize(CUstream stream) {
   LOCKED;
   if (CUresult r = enterInContext("cuStreamSynchronize"))
     return r;
-  return !stream || streams.count(stream) ? CUDA_SUCCESS
-                                          : CUDA_ERROR_INVALID_HANDLE;
+  if (!validStream(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  releasePoolMemory();
+  return CUDA_SUCCESS;
 }
 
 FAKE_EXPORT CUresult cuStreamWaitEvent(CUstream stream, CUevent event,
@@ -440,7 +519,7 @@ FAKE_EXPORT CUresult cuStreamWaitEvent(CUstream stream, CUevent event,
   LOCKED;
   if (CUresult r = enterInContext("cuStreamWaitEvent"))
     return r;
-  if ((stream && !streams.count(stream)) || !events.count(event) || flags)
+  if (!validStream(stream) || !events.count(event) || flags)
     return CUDA_ERROR_INVALID_HANDLE;
   return CUDA_SUCCESS;
 }
@@ -468,7 +547,7 @@ FAKE_EXPORT CUresult cuEventRecord(CUevent event, CUstream stream) {
   LOCKED;
   if (CUresult r = enterInContext("cuEventRecord"))
     return r;
-  if (!events.count(event) || (stream && !streams.count(stream)))
+  if (!events.count(event) || !validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   return CUDA_SUCCESS;
 }
@@ -477,7 +556,10 @@ FAKE_EXPORT CUresult cuEventSynchronize(CUevent event) {
   LOCKED;
   if (CUresult r = enterInContext("cuEventSynchronize"))
     return r;
-  return events.count(event) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+  if (!events.count(event))
+    return CUDA_ERROR_INVALID_HANDLE;
+  releasePoolMemory();
+  return CUDA_SUCCESS;
 }
 
 static CUresult allocate(CUdeviceptr *pointer, size_t bytes) {
@@ -512,18 +594,109 @@ FAKE_EXPORT CUresult cuMemFree_v2(CUdeviceptr pointer) {
   LOCKED;
   if (CUresult r = enterInContext("cuMemFree_v2"))
     return r;
-  if (!allocations.erase(pointer))
+  // Stricter than the driver (which would synchronize and free): the
+  // runtime must free pool memory with cuMemFreeAsync.
+  if (poolAllocations.count(pointer) || !allocations.erase(pointer))
     return CUDA_ERROR_INVALID_VALUE;
   std::free(reinterpret_cast<void *>(uintptr_t(pointer)));
   return CUDA_SUCCESS;
 }
+
+static CUmemPoolHandle_st *defaultPool(int device) {
+  CUmemPoolHandle_st *&pool = defaultPools[device];
+  if (!pool)
+    pool = new CUmemPoolHandle_st{device};
+  return pool;
+}
+
+// A build of the fake without the stream-ordered allocator stands in for a
+// driver that lacks it (libadamas_fake_cuda_no_mempool.so).
+#ifndef FAKECUDA_WITHOUT_STREAM_ORDERED_ALLOCATOR
+FAKE_EXPORT CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool,
+                                               CUdevice device) {
+  LOCKED;
+  if (CUresult r = enter("cuDeviceGetDefaultMemPool"))
+    return r;
+  if (!pool)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (device < 0 || device >= envInt("FAKECUDA_DEVICE_COUNT", 1))
+    return CUDA_ERROR_INVALID_DEVICE;
+  if (envInt("FAKECUDA_NO_MEMORY_POOLS", 0))
+    return CUDA_ERROR_NOT_SUPPORTED;
+  *pool = defaultPool(device);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemPoolSetAttribute(CUmemoryPool pool,
+                                           CUmemPool_attribute attribute,
+                                           void *value) {
+  LOCKED;
+  if (CUresult r = enter("cuMemPoolSetAttribute"))
+    return r;
+  bool known = false;
+  for (auto &entry : defaultPools)
+    known = known || entry.second == pool;
+  if (!known || !value)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (attribute != CU_MEMPOOL_ATTR_RELEASE_THRESHOLD)
+    return CUDA_ERROR_INVALID_VALUE; // Not modelled.
+  pool->releaseThreshold = *static_cast<uint64_t *>(value);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemAllocAsync(CUdeviceptr *pointer, size_t bytes,
+                                     CUstream stream) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemAllocAsync"))
+    return r;
+  if (!pointer || bytes == 0 || !validStream(stream))
+    return CUDA_ERROR_INVALID_VALUE;
+  if (envInt("FAKECUDA_NO_MEMORY_POOLS", 0))
+    return CUDA_ERROR_NOT_SUPPORTED;
+  CUmemPoolHandle_st *pool = defaultPool(contextStack.back()->device);
+  size_t size = (bytes + 255) / 256 * 256;
+  // Reuse the smallest free block that fits, else reserve a new one.
+  auto fit = pool->freeBlocks.lower_bound(size);
+  if (fit != pool->freeBlocks.end()) {
+    *pointer = fit->second;
+    pool->freeBlocks.erase(fit);
+  } else {
+    void *memory = std::aligned_alloc(256, size);
+    if (!memory)
+      return CUDA_ERROR_OUT_OF_MEMORY;
+    *pointer = CUdeviceptr(reinterpret_cast<uintptr_t>(memory));
+    poolBlockSizes[*pointer] = size;
+    pool->reservedBytes += size;
+    ++poolGrowths;
+  }
+  poolAllocations[*pointer] = pool;
+  allocations.insert(*pointer);
+  return CUDA_SUCCESS;
+}
+
+FAKE_EXPORT CUresult cuMemFreeAsync(CUdeviceptr pointer, CUstream stream) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuMemFreeAsync"))
+    return r;
+  if (!validStream(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  auto found = poolAllocations.find(pointer);
+  if (found == poolAllocations.end())
+    return CUDA_ERROR_INVALID_VALUE; // Not pool memory, or freed already.
+  CUmemPoolHandle_st *pool = found->second;
+  poolAllocations.erase(found);
+  allocations.erase(pointer);
+  pool->freeBlocks.emplace(poolBlockSizes[pointer], pointer);
+  return CUDA_SUCCESS;
+}
+#endif
 
 FAKE_EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
                                    CUstream stream) {
   LOCKED;
   if (CUresult r = enterInContext("cuMemcpyAsync"))
     return r;
-  if (stream && !streams.count(stream))
+  if (!validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   if (!dst || !src)
     return CUDA_ERROR_INVALID_VALUE;
@@ -548,7 +721,7 @@ FAKE_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value,
   LOCKED;
   if (CUresult r = enterInContext("cuMemsetD32Async"))
     return r;
-  if (stream && !streams.count(stream))
+  if (!validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   auto *words = reinterpret_cast<uint32_t *>(uintptr_t(dst));
   for (size_t i = 0; i < count; ++i)
@@ -561,7 +734,7 @@ FAKE_EXPORT CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value,
   LOCKED;
   if (CUresult r = enterInContext("cuMemsetD16Async"))
     return r;
-  if (stream && !streams.count(stream))
+  if (!validStream(stream))
     return CUDA_ERROR_INVALID_HANDLE;
   auto *halves = reinterpret_cast<uint16_t *>(uintptr_t(dst));
   for (size_t i = 0; i < count; ++i)
@@ -630,6 +803,7 @@ FAKE_EXPORT void fakecuda_reset(void) {
   injectedFailures.clear();
   haveLaunch = false;
   haveTensorMap = false;
+  poolGrowths = poolReleases = 0;
 }
 
 FAKE_EXPORT uint64_t fakecuda_call_count(const char *name) {
@@ -683,3 +857,25 @@ FAKE_EXPORT size_t fakecuda_registered_host_ranges(void) {
 }
 
 FAKE_EXPORT size_t fakecuda_context_depth(void) { return contextStack.size(); }
+
+FAKE_EXPORT uint64_t fakecuda_pool_growths(void) {
+  LOCKED;
+  return poolGrowths;
+}
+
+FAKE_EXPORT uint64_t fakecuda_pool_releases(void) {
+  LOCKED;
+  return poolReleases;
+}
+
+FAKE_EXPORT uint64_t fakecuda_pool_reserved_bytes(int device) {
+  LOCKED;
+  auto found = defaultPools.find(device);
+  return found == defaultPools.end() ? 0 : found->second->reservedBytes;
+}
+
+FAKE_EXPORT uint64_t fakecuda_pool_release_threshold(int device) {
+  LOCKED;
+  auto found = defaultPools.find(device);
+  return found == defaultPools.end() ? 0 : found->second->releaseThreshold;
+}

@@ -11,12 +11,26 @@
 // Images are accepted if they look like an ELF cubin, a fatbin, PTX, or the
 // test format "FAKE:<anything>" (NUL-terminated); an image containing
 // "FAKE-BAD" is rejected as invalid. A kernel name is found if it occurs in
-// the image's bytes. Launches are recorded; kernels named in
-// FakeKernels.cpp are emulated on the host so MLIR-lowered host code can run
-// end to end.
+// the image's bytes. Stream arguments may be null or the special handles
+// CU_STREAM_LEGACY (0x1) and CU_STREAM_PER_THREAD (0x2). Launches are recorded;
+// kernels named in FakeKernels.cpp are emulated on the host so MLIR-lowered
+// host code can run end to end. A cooperative launch fails with
+// CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE unless its blocks fit at once on
+// 132 SMs (2048 threads, 32 blocks, 227 KiB of shared memory per SM).
+//
+// Each device has a default memory pool for cuMemAllocAsync/cuMemFreeAsync
+// that models the driver's caching: freed blocks stay reserved in the pool
+// and are reused, and at every cuStreamSynchronize / cuEventSynchronize a
+// pool holding more than its release threshold (CU_MEMPOOL_ATTR_RELEASE_
+// THRESHOLD, default 0) returns unused blocks to the "OS". Stricter than the
+// driver: cuMemFree of pool memory and cuMemFreeAsync of other memory fail
+// with CUDA_ERROR_INVALID_VALUE. libadamas_fake_cuda_no_mempool.so is the
+// same fake without the four stream-ordered allocator entry points.
 //
 // Environment: FAKECUDA_DRIVER_VERSION (default 13000),
-// FAKECUDA_DEVICE_COUNT (default 1), FAKECUDA_INIT_ERROR (cuInit's result).
+// FAKECUDA_DEVICE_COUNT (default 1), FAKECUDA_INIT_ERROR (cuInit's result),
+// FAKECUDA_NO_MEMORY_POOLS (non-zero: devices report no memory pool support
+// and the pool calls fail with CUDA_ERROR_NOT_SUPPORTED).
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,6 +51,7 @@ struct FakeLaunchRecord {
   void *stream;
   void **params;
   int maxDynamicSharedBytes; // Last cuFuncSetAttribute value, or 0.
+  int cooperative;           // Launched with CU_LAUNCH_ATTRIBUTE_COOPERATIVE.
 };
 
 struct FakeTensorMapRecord {
@@ -69,6 +84,14 @@ size_t fakecuda_live_events(void);
 size_t fakecuda_registered_host_ranges(void);
 /// Depth of the calling thread's context stack (0: nothing current).
 size_t fakecuda_context_depth(void);
+/// Blocks the memory pools reserved from / returned to the "OS" since the
+/// last reset (a steady state reserves none).
+uint64_t fakecuda_pool_growths(void);
+uint64_t fakecuda_pool_releases(void);
+/// Bytes device `device`'s default pool holds reserved, and its release
+/// threshold (0 if the pool was never used).
+uint64_t fakecuda_pool_reserved_bytes(int device);
+uint64_t fakecuda_pool_release_threshold(int device);
 }
 
 #endif // ADAMAS_RUNTIME_TEST_FAKECUDADRIVERCONTROL_H

@@ -14,7 +14,9 @@
 #include "TestUtilities.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <set>
 #include <thread>
@@ -323,7 +325,8 @@ TEST_F(MgpuTest, MemoryRoundTrip) {
   EXPECT_EQ(mgpuMemAlloc(0, stream, false), nullptr);
   mgpuMemcpy(nullptr, nullptr, 0, stream);
   mgpuMemFree(nullptr, stream);
-  EXPECT_EQ(fakecuda_call_count("cuMemAlloc_v2"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocAsync"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAlloc_v2"), 0u);
   mgpuStreamDestroy(stream);
 }
 
@@ -430,4 +433,406 @@ TEST_F(MgpuTest, StatsCountLaunchesAndModules) {
   EXPECT_EQ(after.module_cache_hits - before.module_cache_hits, 1u);
   EXPECT_GT(after.module_load_ns_last, 0u);
   EXPECT_GT(after.module_hit_ns_last, 0u);
+}
+
+TEST_F(MgpuTest, CurrentStreamIsPerThreadAndUnsetByDefault) {
+  EXPECT_EQ(adamas_runtime_current_stream(), nullptr);
+  void *stream = mgpuStreamCreate();
+  ASSERT_NE(stream, nullptr) << lastError();
+  adamas_runtime_set_current_stream(stream);
+  EXPECT_EQ(adamas_runtime_current_stream(), stream);
+  void *seenElsewhere = stream;
+  void *createdElsewhere = nullptr;
+  std::thread other([&] {
+    seenElsewhere = adamas_runtime_current_stream();
+    // Without a current stream of its own, this thread creates one.
+    createdElsewhere = mgpuStreamCreate();
+  });
+  other.join();
+  EXPECT_EQ(seenElsewhere, nullptr);
+  EXPECT_NE(createdElsewhere, nullptr);
+  EXPECT_NE(createdElsewhere, stream);
+  adamas_runtime_set_current_stream(nullptr);
+  EXPECT_EQ(adamas_runtime_current_stream(), nullptr);
+  mgpuStreamDestroy(createdElsewhere);
+  mgpuStreamDestroy(stream);
+}
+
+TEST_F(MgpuTest, StreamFunctionsBorrowTheCurrentStream) {
+  void *callers = mgpuStreamCreate(); // The caller's own stream.
+  ASSERT_NE(callers, nullptr) << lastError();
+  size_t streamsBefore = fakecuda_live_streams();
+  fakecuda_reset();
+  void *function = mgpuModuleGetFunction(load(fakeImage("borrow")), "k0");
+  ASSERT_NE(function, nullptr);
+
+  adamas_runtime_set_current_stream(callers);
+  // What MLIR 22 emits for `gpu.wait async`, a launch and `gpu.wait [%t]`.
+  void *stream = mgpuStreamCreate();
+  EXPECT_EQ(stream, callers);
+  mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.stream, callers);
+  EXPECT_EQ(fakecuda_call_count("cuStreamCreate"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamSynchronize"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamDestroy_v2"), 0u);
+  EXPECT_EQ(fakecuda_live_streams(), streamsBefore); // Still alive.
+
+  // Other streams are still the driver's business while one is current.
+  void *other = mgpuStreamCreate();
+  EXPECT_EQ(other, callers); // mgpuStreamCreate never makes a second one...
+  adamas_runtime_set_current_stream(nullptr);
+  other = mgpuStreamCreate(); // ...until the current stream is cleared.
+  ASSERT_NE(other, nullptr);
+  adamas_runtime_set_current_stream(callers);
+  mgpuStreamSynchronize(other);
+  mgpuStreamDestroy(other);
+  EXPECT_EQ(fakecuda_call_count("cuStreamCreate"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamSynchronize"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamDestroy_v2"), 1u);
+
+  // Once cleared, the caller's stream is an ordinary stream again.
+  adamas_runtime_set_current_stream(nullptr);
+  mgpuStreamDestroy(callers);
+  EXPECT_EQ(fakecuda_live_streams(), streamsBefore - 1);
+}
+
+TEST_F(MgpuTest, LegacyDefaultStreamCanBeCurrent) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("legacy")), "k0");
+  ASSERT_NE(function, nullptr);
+  adamas_runtime_set_current_stream(ADAMAS_STREAM_LEGACY);
+  void *stream = mgpuStreamCreate();
+  EXPECT_EQ(stream, ADAMAS_STREAM_LEGACY);
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, stream, nullptr, nullptr, 0);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  adamas_runtime_set_current_stream(nullptr);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.stream, ADAMAS_STREAM_LEGACY);
+  EXPECT_EQ(fakecuda_call_count("cuStreamCreate"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamSynchronize"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuStreamDestroy_v2"), 0u);
+}
+
+TEST_F(MgpuTest, StreamAllocationsComeFromThePoolAndFreeTheirWay) {
+  void *stream = mgpuStreamCreate();
+  ASSERT_NE(stream, nullptr);
+  size_t allocationsBefore = fakecuda_live_allocations();
+  void *scratch = mgpuMemAlloc(4096, stream, false);
+  ASSERT_NE(scratch, nullptr) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocAsync"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAlloc_v2"), 0u);
+  // The pool keeps what it reserves across synchronizations.
+  EXPECT_EQ(fakecuda_pool_release_threshold(0), UINT64_MAX);
+  EXPECT_EQ(fakecuda_live_allocations(), allocationsBefore + 1);
+
+  // Without a stream, or for managed memory: cuMemAlloc*, as upstream.
+  void *plain = mgpuMemAlloc(64, nullptr, false);
+  void *managed = mgpuMemAlloc(64, nullptr, true);
+  ASSERT_TRUE(plain && managed) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuMemAlloc_v2"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocManaged"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocAsync"), 1u);
+
+  // Each pointer is freed the way it was allocated, whatever stream the
+  // free names (the fake rejects mismatched frees).
+  uint64_t errorsBefore = cudaErrors();
+  mgpuMemFree(plain, stream);
+  mgpuMemFree(managed, stream);
+  mgpuMemFree(scratch, stream);
+  EXPECT_EQ(cudaErrors(), errorsBefore) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuMemFree_v2"), 2u);
+  EXPECT_EQ(fakecuda_call_count("cuMemFreeAsync"), 1u);
+  EXPECT_EQ(fakecuda_live_allocations(), allocationsBefore);
+  mgpuStreamDestroy(stream);
+}
+
+TEST_F(MgpuTest, StreamAllocationFailuresNameTheCall) {
+  void *stream = mgpuStreamCreate();
+  fakecuda_fail_next("cuMemAllocAsync", 2); // CUDA_ERROR_OUT_OF_MEMORY
+  EXPECT_EQ(mgpuMemAlloc(1 << 20, stream, false), nullptr);
+  EXPECT_EQ(lastError(), "mgpuMemAlloc: cuMemAllocAsync failed: "
+                         "CUDA_ERROR_OUT_OF_MEMORY (out of memory)");
+  void *scratch = mgpuMemAlloc(1 << 20, stream, false);
+  ASSERT_NE(scratch, nullptr) << lastError();
+  fakecuda_fail_next("cuMemFreeAsync", 1); // CUDA_ERROR_INVALID_VALUE
+  mgpuMemFree(scratch, stream);
+  EXPECT_EQ(lastError(), "mgpuMemFree: cuMemFreeAsync failed: "
+                         "CUDA_ERROR_INVALID_VALUE (invalid argument)");
+  // Still recorded as pool memory: freeing again goes the same way.
+  uint64_t errorsBefore = cudaErrors();
+  mgpuMemFree(scratch, stream);
+  EXPECT_EQ(cudaErrors(), errorsBefore) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuMemFreeAsync"), 2u);
+  EXPECT_EQ(fakecuda_call_count("cuMemFree_v2"), 0u);
+  mgpuStreamDestroy(stream);
+}
+
+// The fake's pool entry points, to compare with the driver's default.
+extern "C" {
+int cuDeviceGetDefaultMemPool(adamas::cuda::CUmemoryPool *, int);
+int cuMemPoolSetAttribute(adamas::cuda::CUmemoryPool, int, void *);
+}
+
+TEST_F(MgpuTest, SteadyStateStepsReserveNoNewMemory) {
+  void *stream = mgpuStreamCreate();
+  auto step = [&] {
+    void *a = mgpuMemAlloc(3000, stream, false);
+    void *b = mgpuMemAlloc(1 << 16, stream, false);
+    EXPECT_TRUE(a && b) << lastError();
+    mgpuMemFree(b, stream);
+    mgpuMemFree(a, stream);
+    mgpuStreamSynchronize(stream); // Where the driver releases pool memory.
+  };
+  step(); // Warm-up: the pool reserves what a step needs.
+  fakecuda_reset();
+  for (int i = 0; i < 20; ++i)
+    step();
+  EXPECT_EQ(fakecuda_call_count("cuMemAllocAsync"), 40u);
+  EXPECT_EQ(fakecuda_pool_growths(), 0u);
+  EXPECT_EQ(fakecuda_pool_releases(), 0u);
+
+  // What the raised threshold buys: with the driver's default (0), every
+  // synchronization hands the memory back and every step reserves it anew.
+  adamas::cuda::CUmemoryPool pool = nullptr;
+  ASSERT_EQ(cuDeviceGetDefaultMemPool(&pool, 0), 0);
+  uint64_t threshold = 0;
+  ASSERT_EQ(cuMemPoolSetAttribute(pool, 4, &threshold), 0);
+  fakecuda_reset();
+  for (int i = 0; i < 20; ++i)
+    step();
+  // (The first step still found the blocks the pool had kept.)
+  EXPECT_EQ(fakecuda_pool_growths(), 2u * 19);
+  EXPECT_EQ(fakecuda_pool_releases(), 2u * 20);
+  threshold = UINT64_MAX;
+  ASSERT_EQ(cuMemPoolSetAttribute(pool, 4, &threshold), 0);
+  mgpuStreamDestroy(stream);
+}
+
+// Children of the fallback tests below: each needs a process whose driver
+// (or device) lacks the stream-ordered allocator; skipped otherwise.
+TEST(MgpuFallbackChild, AllocatesSynchronously) {
+  const char *which = getenv("ADAMAS_TEST_FALLBACK_CHILD");
+  if (!which)
+    GTEST_SKIP() << "runs only as a child of MgpuFallback.*";
+  void *stream = mgpuStreamCreate();
+  ASSERT_NE(stream, nullptr) << lastError();
+  // The driver the runtime loaded, whose counters are the ones that count.
+  void *driver = dlopen(getenv("ADAMAS_CUDA_DRIVER"), RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(driver, nullptr);
+  auto calls = reinterpret_cast<uint64_t (*)(const char *)>(
+      dlsym(driver, "fakecuda_call_count"));
+  ASSERT_NE(calls, nullptr);
+  EXPECT_EQ(dlsym(driver, "cuMemAllocAsync") != nullptr,
+            std::string(which) == "no-pools");
+  void *scratch = mgpuMemAlloc(4096, stream, false);
+  ASSERT_NE(scratch, nullptr) << lastError();
+  mgpuMemFree(scratch, stream);
+  EXPECT_EQ(lastError(), "");
+  EXPECT_EQ(calls("cuMemAlloc_v2"), 1u);
+  EXPECT_EQ(calls("cuMemFree_v2"), 1u);
+  EXPECT_EQ(calls("cuMemAllocAsync"), 0u);
+  mgpuStreamDestroy(stream);
+  dlclose(driver);
+}
+
+TEST(MgpuFallback, DriverWithoutTheStreamOrderedAllocator) {
+  EXPECT_EQ(
+      adamas::test::runSelf("MgpuFallbackChild.*",
+                            {std::string("ADAMAS_CUDA_DRIVER=") +
+                                 ADAMAS_NO_MEMPOOL_CUDA_DRIVER_PATH,
+                             "ADAMAS_TEST_KEEP_DRIVER=1",
+                             "ADAMAS_TEST_FALLBACK_CHILD=no-entry-points"}),
+      0);
+}
+
+TEST(MgpuFallback, DeviceWithoutMemoryPools) {
+  EXPECT_EQ(
+      adamas::test::runSelf(
+          "MgpuFallbackChild.*",
+          {std::string("ADAMAS_CUDA_DRIVER=") + ADAMAS_FAKE_CUDA_DRIVER_PATH,
+           "ADAMAS_TEST_KEEP_DRIVER=1", "FAKECUDA_NO_MEMORY_POOLS=1",
+           "ADAMAS_TEST_FALLBACK_CHILD=no-pools"}),
+      0);
+}
+
+TEST_F(MgpuTest, KernelLookupsAreCachedPerModuleAndName) {
+  void *module = load(fakeImage("lookup-cache"));
+  void *other = load(fakeImage("lookup-cache-other"));
+  ASSERT_TRUE(module && other);
+  fakecuda_reset();
+  void *k0 = mgpuModuleGetFunction(module, "k0");
+  ASSERT_NE(k0, nullptr) << lastError();
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(mgpuModuleGetFunction(module, "k0"), k0);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 1u);
+  // A hit touches neither the driver nor the context stack.
+  fakecuda_reset();
+  EXPECT_EQ(mgpuModuleGetFunction(module, "k0"), k0);
+  EXPECT_EQ(fakecuda_call_count("cuCtxGetCurrent"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPushCurrent_v2"), 0u);
+  // Other names and other modules are other entries.
+  void *k1 = mgpuModuleGetFunction(module, "k1");
+  void *otherK0 = mgpuModuleGetFunction(other, "k0");
+  EXPECT_TRUE(k1 && otherK0 && k1 != k0 && otherK0 != k0);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 2u);
+  // The name is compared by content, not by pointer.
+  std::string name = "k1";
+  EXPECT_EQ(mgpuModuleGetFunction(module, name.c_str()), k1);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 2u);
+  // Failures are not cached: each one asks the driver and is reported.
+  EXPECT_EQ(mgpuModuleGetFunction(module, "nope"), nullptr);
+  EXPECT_EQ(mgpuModuleGetFunction(module, "nope"), nullptr);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 4u);
+}
+
+TEST_F(MgpuTest, UnloadedModulesLeaveTheLookupCache) {
+  // Through the module cache: trimmed, loaded again (the driver may reuse
+  // the handle), looked up again from the driver.
+  std::string image = fakeImage("lookup-trim");
+  void *module = load(image);
+  ASSERT_NE(mgpuModuleGetFunction(module, "k0"), nullptr);
+  mgpuModuleUnload(module);
+  adamas_module_cache_trim();
+  fakecuda_reset();
+  void *again = load(image);
+  void *function = mgpuModuleGetFunction(again, "k0");
+  ASSERT_NE(function, nullptr) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 1u);
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  FakeLaunchRecord record;
+  EXPECT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  mgpuModuleUnload(again);
+
+  // A module loaded behind the runtime's back and unloaded through it.
+  adamas::cuda::CUcontext context = nullptr;
+  adamas::cuda::CUmodule foreign = nullptr;
+  std::string foreignImage = fakeImage("lookup-foreign");
+  ASSERT_EQ(cuDevicePrimaryCtxRetain(&context, 0), 0);
+  ASSERT_EQ(cuCtxPushCurrent_v2(context), 0);
+  ASSERT_EQ(cuModuleLoadData(&foreign, foreignImage.c_str()), 0);
+  ASSERT_EQ(cuCtxPopCurrent_v2(nullptr), 0);
+  ASSERT_NE(mgpuModuleGetFunction(foreign, "k0"), nullptr);
+  mgpuModuleUnload(foreign);
+  fakecuda_reset();
+  EXPECT_EQ(mgpuModuleGetFunction(foreign, "k0"), nullptr);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetFunction"), 1u);
+  EXPECT_TRUE(contains(lastError(), "CUDA_ERROR_INVALID_HANDLE"))
+      << lastError();
+}
+
+TEST_F(MgpuTest, NoContextPushWhenThePrimaryContextIsCurrent) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("ctx-current")), "k0");
+  ASSERT_NE(function, nullptr);
+  fakecuda_reset();
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPushCurrent_v2"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPopCurrent_v2"), 1u);
+
+  // As on a thread where PyTorch made the primary context current.
+  adamas::cuda::CUcontext primary = nullptr;
+  ASSERT_EQ(cuDevicePrimaryCtxRetain(&primary, 0), 0);
+  ASSERT_EQ(cuCtxPushCurrent_v2(primary), 0);
+  fakecuda_reset();
+  uint64_t errorsBefore = cudaErrors();
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  void *stream = mgpuStreamCreate();
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(cudaErrors(), errorsBefore) << lastError();
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernel"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxGetCurrent"), 3u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPushCurrent_v2"), 0u);
+  EXPECT_EQ(fakecuda_call_count("cuCtxPopCurrent_v2"), 0u);
+  EXPECT_EQ(fakecuda_context_depth(), 1u); // Left as it was.
+  ASSERT_EQ(cuCtxPopCurrent_v2(nullptr), 0);
+}
+
+TEST_F(MgpuTest, SharedMemoryOptInOncePerKernelAndSize) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("optin-once")), "k0");
+  ASSERT_NE(function, nullptr);
+  fakecuda_reset();
+  auto launch = [&](int32_t smem) {
+    mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, smem, nullptr, nullptr,
+                     nullptr, 0);
+  };
+  for (int i = 0; i < 5; ++i)
+    launch(100 * 1024);
+  EXPECT_EQ(fakecuda_call_count("cuFuncSetAttribute"), 1u);
+  launch(64 * 1024); // Covered by the earlier opt-in.
+  launch(120 * 1024);
+  launch(120 * 1024);
+  EXPECT_EQ(fakecuda_call_count("cuFuncSetAttribute"), 2u);
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernel"), 8u) << lastError();
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record));
+  EXPECT_EQ(record.maxDynamicSharedBytes, 120 * 1024);
+}
+
+TEST_F(MgpuTest, CooperativeLaunchSetsTheCooperativeAttribute) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("cooperative")), "k1");
+  ASSERT_NE(function, nullptr);
+  void *stream = mgpuStreamCreate();
+  int64_t argument = 7;
+  void *params[] = {&argument};
+  fakecuda_reset();
+  // 132 SMs x 8 blocks of 256 threads: exactly what fits at once.
+  mgpuLaunchCooperativeKernel(function, 132 * 8, 1, 1, 256, 1, 1, 1024, stream,
+                              params, nullptr, 1);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_STREQ(record.function, "k1");
+  EXPECT_EQ(record.cooperative, 1);
+  EXPECT_EQ(record.grid[0], 132u * 8);
+  EXPECT_EQ(record.block[0], 256u);
+  EXPECT_EQ(record.sharedMemBytes, 1024u);
+  EXPECT_EQ(record.stream, stream);
+  EXPECT_EQ(record.params, params);
+  EXPECT_EQ(record.cluster[0], 0u);
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernelEx"), 1u);
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernel"), 0u);
+  // Ordinary launches stay ordinary.
+  mgpuLaunchKernel(function, 1, 1, 1, 1, 1, 1, 0, stream, params, nullptr, 1);
+  ASSERT_TRUE(fakecuda_last_launch(&record));
+  EXPECT_EQ(record.cooperative, 0);
+
+  // Large shared memory is opted into first, then limits residency.
+  mgpuLaunchCooperativeKernel(function, 132, 1, 1, 128, 1, 1, 200 * 1024,
+                              stream, params, nullptr, 1);
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.cooperative, 1);
+  EXPECT_EQ(record.maxDynamicSharedBytes, 200 * 1024);
+  mgpuStreamDestroy(stream);
+}
+
+TEST_F(MgpuTest, CooperativeLaunchErrorsAreReported) {
+  void *function =
+      mgpuModuleGetFunction(load(fakeImage("cooperative-errors")), "k0");
+  ASSERT_NE(function, nullptr);
+  uint64_t errorsBefore = cudaErrors();
+  mgpuLaunchCooperativeKernel(function, 132 * 8 + 1, 1, 1, 256, 1, 1, 0,
+                              nullptr, nullptr, nullptr, 0);
+  EXPECT_EQ(lastError(),
+            "mgpuLaunchCooperativeKernel: cuLaunchKernelEx (cooperative "
+            "launch) failed: CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE (too "
+            "many blocks in cooperative launch)");
+  EXPECT_EQ(cudaErrors(), errorsBefore + 1);
+  mgpuLaunchCooperativeKernel(function, 2 * 132, 1, 1, 128, 1, 1, 200 * 1024,
+                              nullptr, nullptr, nullptr, 0);
+  EXPECT_TRUE(contains(lastError(), "COOPERATIVE_LAUNCH_TOO_LARGE"))
+      << lastError();
+  mgpuLaunchCooperativeKernel(function, -1, 1, 1, 1, 1, 1, 0, nullptr, nullptr,
+                              nullptr, 0);
+  EXPECT_EQ(lastError(), "mgpuLaunchCooperativeKernel: launch dimensions out "
+                         "of range: grid (-1, 1, 1), block (1, 1, 1)");
+  mgpuLaunchCooperativeKernel(nullptr, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr,
+                              nullptr, 0);
+  EXPECT_TRUE(contains(lastError(),
+                       "mgpuLaunchCooperativeKernel: null kernel function"))
+      << lastError();
+  FakeLaunchRecord record;
+  EXPECT_FALSE(fakecuda_last_launch(&record));
 }

@@ -4,8 +4,9 @@
 // environment says: the tests count the fake's calls, so it must be the
 // same library they link) before any test can load a driver, and keeps the
 // runtime's stderr diagnostics quiet (tests check messages through
-// adamas_runtime_last_error() instead). Only the child process of the
-// no-driver test keeps the driver path its parent gave it.
+// adamas_runtime_last_error() instead). Only child processes of tests that
+// need another driver (ADAMAS_TEST_NO_DRIVER_CHILD, ADAMAS_TEST_KEEP_DRIVER)
+// keep the driver path their parent gave them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,7 +14,8 @@
 #include <gtest/gtest.h>
 
 int main(int argc, char **argv) {
-  if (!getenv("ADAMAS_TEST_NO_DRIVER_CHILD"))
+  if (!getenv("ADAMAS_TEST_NO_DRIVER_CHILD") &&
+      !getenv("ADAMAS_TEST_KEEP_DRIVER"))
     setenv("ADAMAS_CUDA_DRIVER", ADAMAS_FAKE_CUDA_DRIVER_PATH, 1);
   setenv("ADAMAS_RUNTIME_QUIET", "1", /*overwrite=*/0);
   // The tests must not touch the user's real cache.

@@ -3,12 +3,22 @@
 |* The functions that MLIR 22's GPU-to-LLVM lowering (gpu-to-llvm,            *|
 |* SelectObjectAttr, nvgpu-to-nvvm) emits calls to, with the signatures that  *|
 |* lowering declares (integer widths included), implemented by                *|
-|* libadamas_runtime.so over the dlopen'ed CUDA driver. Drop-in compatible    *|
-|* with upstream's libmlir_cuda_runtime for these symbols, with two           *|
-|* differences that are the point of this runtime:                            *|
+|* libadamas_runtime.so over the dlopen'ed CUDA driver, plus                  *|
+|* mgpuLaunchCooperativeKernel. Drop-in compatible with upstream's            *|
+|* libmlir_cuda_runtime for these symbols, with differences that are the      *|
+|* point of this runtime:                                                     *|
 |*  - mgpuModuleLoad / mgpuModuleLoadJIT go through a process-wide module     *|
-|*    cache keyed by (SHA-256 of the image, device, context); mgpuModuleUnload *|
-|*    releases a reference and leaves the module cached.                     *|
+|*    cache keyed by (SHA-256 of the image, device, context);                 *|
+|*    mgpuModuleUnload releases a reference and leaves the module cached.     *|
+|*  - mgpuModuleGetFunction is cached per (module, name): generated code      *|
+|*    calls it before every launch, and a hit costs no driver call.           *|
+|*  - The calling thread's current stream (adamas_runtime_set_current_stream) *|
+|*    is borrowed: while one is set, mgpuStreamCreate returns it without      *|
+|*    creating a stream, and mgpuStreamSynchronize / mgpuStreamDestroy on it  *|
+|*    do nothing, so a whole step runs on the caller's stream.                *|
+|*  - mgpuMemAlloc with a stream allocates stream-ordered from a pool that    *|
+|*    keeps its memory (see below): steady-state steps make no OS allocation  *|
+|*    and no host synchronization, and can be captured in a CUDA graph.       *|
 |*  - A failed driver call is reported on stderr with the entry point, the    *|
 |*    driver call and the CUDA error, recorded as the thread's last error     *|
 |*    (adamas_runtime_last_error()) and counted (adamas_runtime_get_stats()); *|
@@ -16,8 +26,9 @@
 |*                                                                            *|
 |* Like upstream, every call runs in the primary context of the calling       *|
 |* thread's default device (mgpuSetDefaultDevice, default 0), pushed for the  *|
-|* duration of the call and popped after, so a caller's current context is   *|
-|* left alone. Streams are created non-blocking; events without timing.      *|
+|* duration of the call and popped after, so a caller's current context is    *|
+|* left alone; when it already is current, nothing is pushed. Streams are     *|
+|* created non-blocking; events without timing.                               *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 #ifndef ADAMAS_MGPU_H
@@ -49,6 +60,20 @@ ADAMAS_RUNTIME_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
                                             intptr_t blockZ, int32_t smem,
                                             void *stream, void **params,
                                             void **extra, size_t paramsCount);
+/* A cooperative launch (cuLaunchKernelEx with CU_LAUNCH_ATTRIBUTE_COOPERATIVE),
+ * same arguments as mgpuLaunchKernel: every block of the grid is resident at
+ * once, so a kernel may synchronize its whole grid (a grid-wide phase, e.g.
+ * through a global-memory barrier or cooperative_groups' grid sync). A grid
+ * larger than the device can hold at once fails with
+ * CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE, reported like any launch error.
+ * Not emitted by upstream's lowering: adamas's host code calls it for
+ * kernels that need it. The attribute is valid for graph kernel nodes
+ * (cuda.h), so stream capture can record it (not yet checked on a GPU). */
+ADAMAS_RUNTIME_EXPORT void
+mgpuLaunchCooperativeKernel(void *function, intptr_t gridX, intptr_t gridY,
+                            intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                            intptr_t blockZ, int32_t smem, void *stream,
+                            void **params, void **extra, size_t paramsCount);
 ADAMAS_RUNTIME_EXPORT void
 mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
                         intptr_t clusterZ, intptr_t gridX, intptr_t gridY,
@@ -56,7 +81,8 @@ mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
                         intptr_t blockZ, int32_t smem, void *stream,
                         void **params, void **extra);
 
-/* Streams and events. */
+/* Streams and events. mgpuStreamCreate returns the thread's current stream
+ * if one is set; synchronizing or destroying that stream is a no-op. */
 ADAMAS_RUNTIME_EXPORT void *mgpuStreamCreate(void);
 ADAMAS_RUNTIME_EXPORT void mgpuStreamDestroy(void *stream);
 ADAMAS_RUNTIME_EXPORT void mgpuStreamSynchronize(void *stream);
@@ -66,9 +92,18 @@ ADAMAS_RUNTIME_EXPORT void mgpuEventDestroy(void *event);
 ADAMAS_RUNTIME_EXPORT void mgpuEventSynchronize(void *event);
 ADAMAS_RUNTIME_EXPORT void mgpuEventRecord(void *event, void *stream);
 
-/* Memory. `isHostShared` (an i8 in the lowering) selects managed memory.
- * Allocation and free are synchronous, as upstream; copies and sets are
- * ordered on `stream`. `count` of the memsets is in elements. */
+/* Memory. `isHostShared` (an i8 in the lowering) selects managed memory
+ * (cuMemAllocManaged). Device memory with a non-null `stream` comes from the
+ * stream-ordered allocator: cuMemAllocAsync on `stream`, from the device's
+ * default memory pool, whose release threshold the runtime raises to
+ * UINT64_MAX once per device so freed memory stays reserved for the next
+ * step (no OS allocation in steady state, no host synchronization, and
+ * capturable in a CUDA graph). mgpuMemFree frees such memory with
+ * cuMemFreeAsync on its `stream` (NULL: the legacy default stream) and any
+ * other memory with cuMemFree. Device memory without a stream, or where the
+ * driver or device lacks memory pools (noted once on stderr), comes from
+ * cuMemAlloc as upstream. Copies and sets are ordered on `stream`. `count`
+ * of the memsets is in elements. */
 ADAMAS_RUNTIME_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void *stream,
                                          bool isHostShared);
 ADAMAS_RUNTIME_EXPORT void mgpuMemFree(void *ptr, void *stream);

@@ -316,6 +316,47 @@ adamas_launch(const adamas_function_t *function, const uint32_t grid[3],
               void **kernel_params);
 
 /*===--------------------------------------------------------------------===*
+ * The current stream: running generated host code on the caller's stream
+ *===--------------------------------------------------------------------===*/
+
+/**
+ * The driver's special stream handles (cuda.h's CU_STREAM_LEGACY and
+ * CU_STREAM_PER_THREAD), for naming a default stream as the current stream:
+ * NULL there means "no current stream". PyTorch's default stream (whose
+ * `cuda_stream` is 0) is the legacy default stream, ADAMAS_STREAM_LEGACY.
+ */
+#define ADAMAS_STREAM_LEGACY ((void *)0x1)
+#define ADAMAS_STREAM_PER_THREAD ((void *)0x2)
+
+/**
+ * Sets the calling thread's current stream: a CUstream of the device the
+ * thread's mgpu* calls use (mgpuSetDefaultDevice, default 0), or one of the
+ * handles above. NULL clears it. Never fails; costs a thread-local store.
+ *
+ * While a current stream is set on a thread, the host code adamas-gpu-
+ * pipeline produces runs a whole step on it (MLIR 22 lowers `gpu.wait async`
+ * to mgpuStreamCreate and the final `gpu.wait` to mgpuStreamSynchronize plus
+ * mgpuStreamDestroy):
+ *  - mgpuStreamCreate() returns the current stream and creates nothing;
+ *  - mgpuStreamSynchronize() and mgpuStreamDestroy() on the current stream
+ *    do nothing.
+ * The step's work therefore stays enqueued on the caller's stream, ordered
+ * after what the caller enqueued before and before what it enqueues after,
+ * with no host synchronization, and can be captured into a CUDA graph. The
+ * caller owns the stream: it must outlive the work, and the caller
+ * synchronizes before it reads results on the host (a step that copies to
+ * host memory has not necessarily done so when it returns) and sees a
+ * kernel's asynchronous errors at that synchronization.
+ *
+ * Without a current stream the mgpu* stream functions create, synchronize
+ * and destroy streams as upstream's do.
+ */
+ADAMAS_RUNTIME_EXPORT void adamas_runtime_set_current_stream(void *cu_stream);
+
+/** The calling thread's current stream, or NULL when none is set. */
+ADAMAS_RUNTIME_EXPORT void *adamas_runtime_current_stream(void);
+
+/*===--------------------------------------------------------------------===*
  * Statistics and the process-wide module cache
  *===--------------------------------------------------------------------===*/
 
