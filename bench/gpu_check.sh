@@ -182,7 +182,8 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
     seed=${CHECK_SEED:-$(( $(date +%s) % 100000 ))}
     : > "$out/steps.txt"
     for spec in $(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['specs']))" "$libs/manifest.json"); do
-      run steps env PYTHONUNBUFFERED=1 python3 "$root/bench/steps/check.py" "$libs" \
+      run steps env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+        python3 "$root/bench/steps/check.py" "$libs" \
         --seed "$seed" --only "$spec"
       rc=$?
       cat "$out/step.txt" >> "$out/steps.txt"
@@ -191,6 +192,27 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
           "${line#== GPU checks: }"
     done
     grep -h '^PASS\|^FAIL\|^seed' "$out/steps.txt" | sort -u | head -5
+    if [[ ${GPU_CHECK_SANITIZE:-1} == 1 ]] && command -v compute-sanitizer > /dev/null; then
+      # Small runs of every kernel family under memcheck and racecheck.
+      for tool in memcheck racecheck; do
+        run sanitize compute-sanitizer --tool "$tool" --error-exitcode 9 \
+          --target-processes all env PYTHONUNBUFFERED=1 python3 "$root/bench/steps/check.py" "$libs" \
+          --seed "$seed" --first-run --only mha_d128_k256 g7_d64_b3_m4_bf16
+        rc=$?
+        cp "$out/step.txt" "$out/$tool.txt"
+        summary_line=$(grep -h "ERROR SUMMARY\|RACECHECK SUMMARY" "$out/step.txt" | tail -1)
+        row "compute-sanitizer $tool (2 specs, all kernels)" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+            "${summary_line:-exit $rc}"
+      done
+    fi
+    if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then
+      run timing env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+        python3 "$root/bench/steps/timing.py" "$libs"
+      rc=$?
+      cp "$out/step.txt" "$out/timing.txt"
+      row "timing vs dense SDPA (bench/steps/timing.py)" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" \
+          "table in timing.txt"
+    fi
   else
     row "link generated step objects" FAIL "see $log"
   fi
@@ -208,5 +230,6 @@ fi
   [[ $failed == 0 ]] && echo "ALL CHECKS PASSED" || echo "SOME CHECKS FAILED"
 } | tee -a "$log" > "$out/summary.md"
 cat "$out/summary.md"
+[[ -f $out/timing.txt ]] && { echo; grep '^|' "$out/timing.txt"; }
 rm -f "$out/step.txt"
 exit $failed

@@ -335,6 +335,9 @@ def main():
     p.add_argument("libdir")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--only", nargs="*")
+    p.add_argument("--first-run", action="store_true",
+                   help="only each spec's first (smallest) run, e.g. under compute-sanitizer")
+    p.add_argument("--kinds", nargs="*", default=list(cases.KINDS))
     args = p.parse_args()
     seed = args.seed if args.seed is not None else int(time.time()) % 100000
     print(f"seed {seed}; GPU {torch.cuda.get_device_name()}", flush=True)
@@ -344,10 +347,10 @@ def main():
             continue
         spec = cases.SPECS[spec_name]
         lib = os.path.join(args.libdir, f"{spec_name}.so")
-        for B, N, pattern in cases.RUNS[spec_name]:
+        for B, N, pattern in cases.RUNS[spec_name][:1 if args.first_run else None]:
             rng = np.random.default_rng([seed, B, N])
             lengths = lengths_for(rng, B, N, pattern, spec.rows)
-            for kind in cases.KINDS:
+            for kind in args.kinds:
                 check, _ = CHECKS[kind]
                 fn = ac.Function(lib, cases.function_name(spec_name, kind))
                 name = f"{kind} {spec_name} B={B} N={N} {pattern}"
