@@ -76,3 +76,9 @@ def _has_cuda_gpu():
 
 if _has_cuda_gpu():
     config.available_features.add("cuda-gpu")
+
+# A CUDA toolkit with ptxas: adamas-gpu-pipeline{format=bin} can build cubins
+# (PTX, format=isa, needs none).
+_cuda_home = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+if os.path.exists(os.path.join(_cuda_home, "bin", "ptxas")):
+    config.available_features.add("cuda-toolkit")

@@ -38,14 +38,21 @@ std::string mlir::adamas::defaultCudaToolkit() {
   if (std::optional<std::string> home = llvm::sys::Process::GetEnv("CUDA_HOME"))
     if (!home->empty())
       return *home;
-  return "/usr/local/cuda";
+  // Without a toolkit PTX (format=isa) still builds: the kernels call no
+  // libdevice function. A cubin needs ptxas, and says so.
+  if (llvm::sys::fs::is_directory("/usr/local/cuda"))
+    return "/usr/local/cuda";
+  return "";
 }
 
 void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
+  std::string toolkit = options.toolkit.empty() ? defaultCudaToolkit()
+                                                : std::string(options.toolkit);
   AdamasLowerToGPUOptions lower;
   lower.chip = options.chip;
   lower.numMultiprocessors = options.numMultiprocessors;
+  lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -90,8 +97,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
     binary.compilationTarget = "fatbin";
     break;
   }
-  binary.toolkitPath = options.toolkit.empty() ? defaultCudaToolkit()
-                                               : std::string(options.toolkit);
+  binary.toolkitPath = toolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createCanonicalizerPass());

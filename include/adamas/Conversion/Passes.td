@@ -56,6 +56,9 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "Target chip (sm_80 or newer)">,
     Option<"numMultiprocessors", "num-sms", "int64_t", /*default=*/"0",
            "Multiprocessors the grids are sized for (0: the chip's usual)">,
+    Option<"toolkit", "toolkit", "std::string", /*default=*/"",
+           "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
+           "be a directory (upstream reports a missing one without failing)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

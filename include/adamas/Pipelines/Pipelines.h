@@ -28,7 +28,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "chip", llvm::cl::desc("Target chip, sm_80 or newer"),
       llvm::cl::init("sm_90")};
   PassOptions::Option<KernelFormat> format{
-      *this, "format", llvm::cl::desc("Kernel format embedded in the host code"),
+      *this, "format",
+      llvm::cl::desc("Kernel format embedded in the host code"),
       llvm::cl::init(KernelFormat::Bin),
       llvm::cl::values(
           clEnumValN(KernelFormat::Bin, "bin", "cubin"),
@@ -37,8 +38,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
           clEnumValN(KernelFormat::Fatbin, "fatbin", "fat binary"))};
   PassOptions::Option<std::string> toolkit{
       *this, "toolkit",
-      llvm::cl::desc("CUDA toolkit (ptxas, libdevice); default $CUDA_HOME, "
-                     "else /usr/local/cuda"),
+      llvm::cl::desc("CUDA toolkit (ptxas); default $CUDA_HOME, else "
+                     "/usr/local/cuda if it exists"),
       llvm::cl::init("")};
   PassOptions::Option<std::string> features{
       *this, "features",
@@ -60,7 +61,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 /// adamas-lower-to-gpu for the function contract.
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 
-/// $CUDA_HOME, else /usr/local/cuda.
+/// $CUDA_HOME, else /usr/local/cuda if it exists, else "" (PTX needs no
+/// toolkit: the kernels call no libdevice function).
 std::string defaultCudaToolkit();
 
 /// Registers `adamas-cpu-pipeline` and `adamas-gpu-pipeline` with the textual

@@ -34,6 +34,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/Support/FileSystem.h"
 
 namespace mlir::adamas {
 #define GEN_PASS_DEF_ADAMASLOWERTOGPU
@@ -116,8 +117,7 @@ LogicalResult StepLowering::validate() {
                               "by a non-adamas op");
   }
   DenseSet<Value> returned;
-  for (Value result :
-       func.getBody().front().getTerminator()->getOperands()) {
+  for (Value result : func.getBody().front().getTerminator()->getOperands()) {
     if (!returned.insert(result).second)
       return func.emitOpError("cannot be lowered to the GPU: a value is "
                               "returned twice");
@@ -346,9 +346,8 @@ LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
   a.indices = bufferOf(op.getIndices());
   a.result = resultBuffer(
       op.getResult(),
-      dynamicSizesOf(op.getType(),
-                     {dimOf(op.getQuery(), 0), Value(),
-                      dimOf(op.getQuery(), 2), Value()}));
+      dynamicSizesOf(op.getType(), {dimOf(op.getQuery(), 0), Value(),
+                                    dimOf(op.getQuery(), 2), Value()}));
   adamas::emitAttend(*host, name + "_attend" + std::to_string(ordinal), a);
   return success();
 }
@@ -389,8 +388,8 @@ LogicalResult StepLowering::run() {
                     builder.getUnitAttr());
   OpBuilder moduleBuilder(moduleOp.getBodyRegion());
   moduleBuilder.setInsertionPointToEnd(moduleOp.getBody());
-  auto kernels = gpu::GPUModuleOp::create(moduleBuilder, func.getLoc(),
-                                          name + "_kernels");
+  auto kernels =
+      gpu::GPUModuleOp::create(moduleBuilder, func.getLoc(), name + "_kernels");
 
   for (auto [arg, buffer] :
        llvm::zip(func.getArguments(), entry->getArguments()))
@@ -441,6 +440,12 @@ struct AdamasLowerToGPUPass
       getOperation().emitError()
           << "adamas-lower-to-gpu: unsupported chip '" << chip
           << "' (expected sm_80 or newer, e.g. sm_90)";
+      return signalPassFailure();
+    }
+    if (!toolkit.empty() && !llvm::sys::fs::is_directory(toolkit)) {
+      getOperation().emitError()
+          << "adamas-lower-to-gpu: CUDA toolkit '" << toolkit
+          << "' is not a directory (option 'toolkit')";
       return signalPassFailure();
     }
     SmallVector<func::FuncOp> steps;

@@ -10,7 +10,9 @@
 //    indices are per KV head (shared_group), one CTA serves the G query
 //    heads of the group and loads each selected K/V row once for all of
 //    them. The warps' states are merged through shared memory and written as
-//    the split's partial (acc[Dv], m, l), in f32.
+//    the split's partial (acc[Dv], m, l), in f32. Scores are kept in base 2
+//    (scale * log2(e) folded into one multiply), so every weight is one
+//    `ex2.approx`; no libdevice call, so PTX needs no CUDA toolkit.
 // 2. `<name>_merge`, a warp per (batch, head, row): the splits' partials
 //    rescaled to their common maximum and summed, divided by the total
 //    weight, rounded once to the element type. A row without a valid index
@@ -22,9 +24,9 @@
 #include "Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -65,8 +67,11 @@ private:
   SmallVector<Value> loadLaneSlice(Value buffer, Value row, int64_t width,
                                    int64_t perLane);
   Value negInf() { return kb.f32(-std::numeric_limits<float>::infinity()); }
-  Value exp(Value x) { return math::ExpOp::create(b, x); }
-  /// Weight e^(m - target) of a state with maximum m; 0 for an empty state.
+  /// Scores are kept in base-2 units (scale * log2(e) * q.k), so the
+  /// softmax weights are 2^(s - max): one ex2.approx each.
+  Value exp2(Value x) { return kb.exp2(x); }
+  Value fma(Value a, Value x, Value c) { return kb.fma(a, x, c); }
+  /// Weight 2^(m - target) of a state with maximum m; 0 for an empty state.
   Value rescale(Value m, Value target);
   int64_t partialWidth() const { return p.valueDims + 2; }
 
@@ -95,7 +100,7 @@ Value AttendKernels::rescale(Value m, Value target) {
   Value empty =
       arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf());
   return kb.select(empty, kb.f32(0.0f),
-                   exp(arith::SubFOp::create(b, m, target)));
+                   exp2(arith::SubFOp::create(b, m, target)));
 }
 
 void AttendKernels::buildPartial() {
@@ -115,29 +120,29 @@ void AttendKernels::buildPartial() {
   kb.ifThen(kb.cmp(Pred::ult, group, numGroups), [&] {
     // `group` is the row of the indices, <B x H' x M>.
     Value batch = kb.divu(group, kb.idx(indexHeads * p.rows));
-    Value indexHead = kb.remu(kb.divu(group, kb.idx(p.rows)),
-                              kb.idx(indexHeads));
+    Value indexHead =
+        kb.remu(kb.divu(group, kb.idx(p.rows)), kb.idx(indexHeads));
     Value m = kb.remu(group, kb.idx(p.rows));
-    Value kvHead = p.indicesPerKvHead
-                       ? indexHead
-                       : kb.divu(indexHead, kb.idx(groupSize));
+    Value kvHead =
+        p.indicesPerKvHead ? indexHead : kb.divu(indexHead, kb.idx(groupSize));
     SmallVector<Value> queryRows;
     SmallVector<SmallVector<Value>> q;
     for (int64_t g = 0; g < c.headsPerCta; ++g) {
       Value head = p.indicesPerKvHead
                        ? kb.add(kb.mul(kvHead, kb.idx(groupSize)), kb.idx(g))
                        : indexHead;
-      Value queryRow = kb.add(
-          kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), head),
-                 kb.idx(p.rows)),
-          m);
+      Value queryRow =
+          kb.add(kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), head),
+                        kb.idx(p.rows)),
+                 m);
       queryRows.push_back(queryRow);
-      q.push_back(loadLaneSlice(kb.arg(kQuery), queryRow, p.dims,
-                                c.dimsPerLane));
+      q.push_back(
+          loadLaneSlice(kb.arg(kQuery), queryRow, p.dims, c.dimsPerLane));
     }
     Value kvBase =
         kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead), capacity);
-    Value scale = kb.f32(a.scale);
+    // softmax(scale q.k) = 2^(scale log2(e) q.k - max) / sum: base-2 scores.
+    Value scale = kb.f32(a.scale * static_cast<float>(M_LOG2E));
 
     Value slotBegin = kb.mul(split, kb.idx(c.slotsPerSplit));
     Value slotEnd =
@@ -169,25 +174,23 @@ void AttendKernels::buildPartial() {
           SmallVector<Value> k =
               loadLaneSlice(kb.arg(kKeys), row, p.dims, c.dimsPerLane);
           SmallVector<Value> v = loadLaneSlice(kb.arg(kValues), row,
-                                               p.valueDims,
-                                               c.valueDimsPerLane);
+                                               p.valueDims, c.valueDimsPerLane);
           SmallVector<Value> next;
           for (int64_t g = 0; g < c.headsPerCta; ++g) {
             ValueRange old = carried.slice(g * stateSize, stateSize);
             Value dot = kb.f32(0.0f);
             for (int64_t e = 0; e < c.dimsPerLane; ++e)
-              dot = math::FmaOp::create(b, q[g][e], k[e], dot);
+              dot = fma(q[g][e], k[e], dot);
             Value score = arith::MulFOp::create(b, kb.warpSum(dot), scale);
             Value newMax = arith::MaximumFOp::create(b, old[0], score);
             Value alpha = rescale(old[0], newMax);
-            Value weight = exp(arith::SubFOp::create(b, score, newMax));
+            Value weight = exp2(arith::SubFOp::create(b, score, newMax));
             next.push_back(kb.select(valid, newMax, old[0]));
-            Value sum = math::FmaOp::create(b, old[1], alpha, weight);
+            Value sum = fma(old[1], alpha, weight);
             next.push_back(kb.select(valid, sum, old[1]));
             for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
-              Value acc = math::FmaOp::create(
-                  b, old[2 + e], alpha,
-                  arith::MulFOp::create(b, weight, v[e]));
+              Value acc = fma(old[2 + e], alpha,
+                              arith::MulFOp::create(b, weight, v[e]));
               next.push_back(kb.select(valid, acc, old[2 + e]));
             }
           }
@@ -197,10 +200,9 @@ void AttendKernels::buildPartial() {
     // Merge the warps' states into the split's partial.
     Value lane = kb.toIdx(kb.laneId());
     for (int64_t g = 0; g < c.headsPerCta; ++g) {
-      ArrayRef<Value> s = ArrayRef<Value>(state).slice(g * stateSize,
-                                                       stateSize);
-      Value slotIndex = kb.add(kb.mul(warp, kb.idx(c.headsPerCta)),
-                               kb.idx(g));
+      ArrayRef<Value> s =
+          ArrayRef<Value>(state).slice(g * stateSize, stateSize);
+      Value slotIndex = kb.add(kb.mul(warp, kb.idx(c.headsPerCta)), kb.idx(g));
       kb.ifThen(kb.cmp(Pred::eq, lane, kb.idx(0)), [&] {
         kb.store(s[0], sMax, slotIndex);
         kb.store(s[1], sSum, slotIndex);
@@ -223,8 +225,8 @@ void AttendKernels::buildPartial() {
       Value sum = kb.f32(0.0f);
       for (int64_t w = 0; w < warps; ++w) {
         factors.push_back(rescale(maxima[w], target));
-        sum = math::FmaOp::create(
-            b, factors[w], kb.load(sSum, kb.idx(w * c.headsPerCta + g)), sum);
+        sum =
+            fma(factors[w], kb.load(sSum, kb.idx(w * c.headsPerCta + g)), sum);
       }
       Value out = kb.mul(kb.add(kb.mul(queryRows[g], kb.idx(c.splits)), split),
                          kb.idx(partialWidth()));
@@ -232,15 +234,13 @@ void AttendKernels::buildPartial() {
         Value acc = kb.f32(0.0f);
         for (int64_t w = 0; w < warps; ++w) {
           Value at = kb.add(kb.idx((w * c.headsPerCta + g) * p.valueDims), d);
-          acc = math::FmaOp::create(b, factors[w], kb.load(sAcc, at), acc);
+          acc = fma(factors[w], kb.load(sAcc, at), acc);
         }
         kb.store(acc, kb.arg(kPartials), kb.add(out, d));
       });
       kb.ifThen(kb.cmp(Pred::eq, tid, kb.idx(0)), [&] {
-        kb.store(target, kb.arg(kPartials),
-                 kb.add(out, kb.idx(p.valueDims)));
-        kb.store(sum, kb.arg(kPartials),
-                 kb.add(out, kb.idx(p.valueDims + 1)));
+        kb.store(target, kb.arg(kPartials), kb.add(out, kb.idx(p.valueDims)));
+        kb.store(sum, kb.arg(kPartials), kb.add(out, kb.idx(p.valueDims + 1)));
       });
     }
   });
@@ -248,8 +248,8 @@ void AttendKernels::buildPartial() {
 
 void AttendKernels::buildMerge() {
   int64_t warps = c.warpsPerBlock;
-  Value row = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.idx(warps)),
-                     kb.warpId());
+  Value row =
+      kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.idx(warps)), kb.warpId());
   Value numRows = kb.mul(kb.arg(kBatches), kb.idx(p.queryHeads * p.rows));
   kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
     Value first = kb.mul(row, kb.idx(c.splits * partialWidth()));
@@ -262,25 +262,24 @@ void AttendKernels::buildMerge() {
       maxima.push_back(kb.load(kb.arg(kPartials), at(s, p.valueDims)));
       target = arith::MaximumFOp::create(b, target, maxima.back());
     }
-    Value laneFirst = kb.mul(kb.toIdx(kb.laneId()),
-                             kb.idx(c.valueDimsPerLane));
+    Value laneFirst = kb.mul(kb.toIdx(kb.laneId()), kb.idx(c.valueDimsPerLane));
     Value sum = kb.f32(0.0f);
     SmallVector<Value> acc(c.valueDimsPerLane, kb.f32(0.0f));
     for (int64_t s = 0; s < c.splits; ++s) {
       Value factor = rescale(maxima[s], target);
-      sum = math::FmaOp::create(
-          b, factor, kb.load(kb.arg(kPartials), at(s, p.valueDims + 1)), sum);
+      sum =
+          fma(factor, kb.load(kb.arg(kPartials), at(s, p.valueDims + 1)), sum);
       for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
         Value partial = kb.load(kb.arg(kPartials),
                                 kb.add(at(s, 0), kb.add(laneFirst, kb.idx(e))));
-        acc[e] = math::FmaOp::create(b, factor, partial, acc[e]);
+        acc[e] = fma(factor, partial, acc[e]);
       }
     }
     // No valid index anywhere: no weight, and the row is zeros.
     Value empty =
         arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, sum, kb.f32(0.0f));
-    Value inverse = kb.select(
-        empty, kb.f32(0.0f), arith::DivFOp::create(b, kb.f32(1.0f), sum));
+    Value inverse = kb.select(empty, kb.f32(0.0f),
+                              arith::DivFOp::create(b, kb.f32(1.0f), sum));
     Value out = kb.add(kb.mul(row, kb.idx(p.valueDims)), laneFirst);
     for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
       Value y = arith::MulFOp::create(b, acc[e], inverse);
@@ -302,8 +301,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
       arith::MulIOp::create(hb, batches, idx(p.queryHeads * p.rows));
   Value partials = host.allocScratch(
       hb.getF32Type(),
-      arith::MulIOp::create(hb, queryRows,
-                            idx(c.splits * (p.valueDims + 2))));
+      arith::MulIOp::create(hb, queryRows, idx(c.splits * (p.valueDims + 2))));
 
   SmallVector<Value> args(kNumArgs);
   args[kQuery] = host.flatten(a.query);

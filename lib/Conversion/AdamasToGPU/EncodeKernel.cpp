@@ -31,7 +31,7 @@ namespace {
 /// The kernel arguments of one job, in order, with their host values.
 struct JobArgs {
   unsigned input, headThresholds = 0, output, lengths = 0, rows, heads = 0,
-               innerRows = 0, capacity = 0;
+                  innerRows = 0, capacity = 0;
 };
 
 /// Collects kernel argument types and the matching host values.
@@ -48,10 +48,9 @@ struct ArgList {
 
 class EncodeRowBuilder {
 public:
-  EncodeRowBuilder(KernelBuilder &kb, const EncodeJob &job,
-                   const JobArgs &args)
-      : kb(kb), b(kb.builder()), job(job), args(args),
-        dims(job.problem.dims), perLane(job.config.valuesPerLane) {}
+  EncodeRowBuilder(KernelBuilder &kb, const EncodeJob &job, const JobArgs &args)
+      : kb(kb), b(kb.builder()), job(job), args(args), dims(job.problem.dims),
+        perLane(job.config.valuesPerLane) {}
 
   void build(Value row);
 
@@ -74,8 +73,8 @@ void EncodeRowBuilder::butterflies(SmallVector<Value> &v) {
   // the upper one x - y, where x is the lower's value.
   for (int64_t h = 1; h < 32; h *= 2) {
     Value lower = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::eq,
-        arith::AndIOp::create(b, lane, kb.i32(h)), kb.i32(0));
+        b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, lane, kb.i32(h)),
+        kb.i32(0));
     for (Value &x : v) {
       Value partner = kb.shuffleXor(x, h);
       Value sum = arith::AddFOp::create(b, x, partner);
@@ -102,8 +101,8 @@ SmallVector<Value> EncodeRowBuilder::thresholdsOf(Value row) {
     return values;
   }
   // Row r of a <B x H x R x D> input belongs to head (r / R) % H.
-  Value head = kb.remu(kb.divu(row, kb.arg(args.innerRows)),
-                       kb.arg(args.heads));
+  Value head =
+      kb.remu(kb.divu(row, kb.arg(args.innerRows)), kb.arg(args.heads));
   Value first = kb.mul(head, kb.idx(count));
   for (int64_t i = 0; i < count; ++i)
     values.push_back(
@@ -116,14 +115,14 @@ void EncodeRowBuilder::storeWords(ArrayRef<Value> words, Value row) {
   Value lane = kb.laneId();
   Value word = words[0];
   for (size_t w = 1; w < words.size(); ++w) {
-    Value mine = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
-                                       kb.i32(w));
+    Value mine =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, kb.i32(w));
     word = kb.select(mine, words[w], word);
   }
   Value laneIndex = kb.toIdx(lane);
   int64_t numWords = words.size();
-  Value stores =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::slt, lane, kb.i32(numWords));
+  Value stores = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, lane,
+                                       kb.i32(numWords));
   if (job.destination == EncodeJob::Destination::Codes) {
     kb.ifThen(stores, [&] {
       Value offset = kb.add(kb.mul(row, kb.idx(numWords)), laneIndex);
@@ -207,8 +206,8 @@ void mlir::adamas::emitEncode(HostBuilder &host, StringRef name,
       a.lengths = list.add(host.flatten(job.lengths));
     a.rows = list.add(host.leadingRows(job.input));
     auto inputType = cast<MemRefType>(job.input.getType());
-    bool needsHeads = job.headThresholds ||
-                      job.destination == EncodeJob::Destination::Cache;
+    bool needsHeads =
+        job.headThresholds || job.destination == EncodeJob::Destination::Cache;
     if (needsHeads) {
       int64_t rank = inputType.getRank();
       a.heads = list.add(host.dim(job.input, 1));
@@ -245,8 +244,7 @@ void mlir::adamas::emitEncode(HostBuilder &host, StringRef name,
     }
   }
   gpu::GPUFuncOp kernel = kb.finish();
-  kernel->setAttr("adamas.config",
-                  jobs.front().config.toAttr(hb.getContext()));
+  kernel->setAttr("adamas.config", jobs.front().config.toAttr(hb.getContext()));
 
   // Grid: the CTAs of every job, side by side.
   Value total = indexConst(hb, 0);

@@ -2,6 +2,7 @@
 
 #include "KernelBuilder.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -29,17 +30,16 @@ gpu::GPUFuncOp KernelBuilder::finish() {
 }
 
 Value KernelBuilder::sharedBuffer(Type elementType, int64_t size) {
-  auto space = gpu::AddressSpaceAttr::get(b.getContext(),
-                                          gpu::AddressSpace::Workgroup);
-  auto type = MemRefType::get({size}, elementType, MemRefLayoutAttrInterface(),
-                              space);
+  auto space =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto type =
+      MemRefType::get({size}, elementType, MemRefLayoutAttrInterface(), space);
   BlockArgument buffer = kernel.addWorkgroupAttribution(type, b.getLoc());
   // 16-byte aligned: LLVM's load/store vectorizer merges neighbouring
   // accesses into 16-byte ones (seen: ld.shared.v4 of per-warp sums), and
   // the NVPTX back end declares the buffer with the alignment given here.
-  kernel.setWorkgroupAttributionAttr(
-      kernel.getNumWorkgroupAttributions() - 1, "llvm.align",
-      b.getI64IntegerAttr(16));
+  kernel.setWorkgroupAttributionAttr(kernel.getNumWorkgroupAttributions() - 1,
+                                     "llvm.align", b.getI64IntegerAttr(16));
   return buffer;
 }
 
@@ -109,12 +109,25 @@ Value KernelBuilder::warpMax(Value value) {
   return value;
 }
 
+Value KernelBuilder::exp2(Value x) {
+  // convert-gpu-to-nvvm turns llvm.intr.exp2 into a libdevice call; the NVVM
+  // intrinsic is the instruction itself.
+  return LLVM::CallIntrinsicOp::create(
+             b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.f32"),
+             ValueRange{x})
+      .getResult(0);
+}
+
+Value KernelBuilder::fma(Value a, Value x, Value c) {
+  return LLVM::FMAOp::create(b, a, x, c);
+}
+
 Value KernelBuilder::warpInclusiveScan(Value value) {
   Value lane = laneId();
   for (int64_t delta = 1; delta < 32; delta *= 2) {
     Value other = shuffleUp(value, delta);
-    Value has = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, lane,
-                                      i32(delta));
+    Value has =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::sge, lane, i32(delta));
     value = arith::SelectOp::create(
         b, has, arith::AddIOp::create(b, value, other), value);
   }
@@ -217,8 +230,8 @@ SmallVector<Value> KernelBuilder::forLoop(
   auto loop = scf::ForOp::create(b, lb, ub, step, inits);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(loop.getBody());
-  SmallVector<Value> next = body(loop.getInductionVar(),
-                                 loop.getRegionIterArgs());
+  SmallVector<Value> next =
+      body(loop.getInductionVar(), loop.getRegionIterArgs());
   scf::YieldOp::create(b, next);
   return SmallVector<Value>(loop.getResults());
 }

@@ -1,4 +1,5 @@
-//===- KernelBuilder.h - The shared layer the kernels are built with -*- C++ -*-===//
+//===- KernelBuilder.h - The shared layer the kernels are built with -*- C++
+//-*-===//
 //
 // Every fused kernel of the GPU lowering is a `gpu.func` built with this
 // class (as SparseTensor's SparseGPUCodegen builds its kernels): thread and
@@ -63,6 +64,11 @@ public:
   /// Butterfly reductions: every lane gets the warp's sum / maximum.
   Value warpSum(Value value);
   Value warpMax(Value value);
+  /// 2^x (f32), `ex2.approx` through the LLVM intrinsic (a math dialect op
+  /// would become a libdevice call that needs the CUDA toolkit to link).
+  Value exp2(Value x);
+  /// a * x + c in one rounding (f32), the LLVM intrinsic for the same reason.
+  Value fma(Value a, Value x, Value c);
   /// Inclusive prefix sum of an i32 over the lanes.
   Value warpInclusiveScan(Value value);
   /// Mask of the lanes below this one: (1 << lane) - 1.

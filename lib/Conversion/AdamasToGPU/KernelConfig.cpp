@@ -65,9 +65,9 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   using Result = ConfigOr<SelectConfig>;
   std::optional<int64_t> numBins = numDistanceBins(p.words, p.bits);
   if (!numBins)
-    return Result::fail("W = " + str(p.words) +
-                        " code words do not hold whole groups of bits = " +
-                        str(p.bits));
+    return Result::fail(
+        "W = " + str(p.words) +
+        " code words do not hold whole groups of bits = " + str(p.bits));
   if (p.kvHeads <= 0 || p.queryHeads % p.kvHeads != 0)
     return Result::fail("the GPU select kernel needs static heads with Hq a "
                         "multiple of Hkv, got Hq = " +
@@ -100,8 +100,8 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                         " with bits = " + str(p.bits) + " has " +
                         str(c.numBins) +
                         " distance bins, too many for shared memory");
-  int64_t byRegisters = std::max<int64_t>(1, kMaxQueryWordsInRegisters /
-                                                 wordsPerRow);
+  int64_t byRegisters =
+      std::max<int64_t>(1, kMaxQueryWordsInRegisters / wordsPerRow);
   int64_t byShared = target.maxStaticSharedBytes / histBytes;
   c.rowsPerCta = std::min({c.rowsPerKvHead, byRegisters, byShared});
   c.rowGroups = llvm::divideCeil(c.rowsPerKvHead, c.rowsPerCta);

@@ -90,8 +90,8 @@ public:
 private:
   /// One selection row of the CTA.
   struct Row {
-    Value valid;          // i1: the row exists (the last group may be short)
-    Value index;          // global row of the result, <B x H' x M>
+    Value valid; // i1: the row exists (the last group may be short)
+    Value index; // global row of the result, <B x H' x M>
     Value freeBegin, freeEnd;
     SmallVector<SmallVector<Value>> queryWords; // [query head][word]
   };
@@ -110,25 +110,24 @@ HistogramKernel::Row HistogramKernel::makeRow(Value batch, Value kvHead,
   Value headOfRow = p.sharedGroup ? kvHead
                                   : kb.add(kb.mul(kvHead, kb.idx(c.groupSize)),
                                            kb.divu(r, kb.idx(p.rows)));
-  row.index = kb.add(
-      kb.mul(kb.add(kb.mul(batch, kb.idx(c.selectionHeads)), headOfRow),
-             kb.idx(p.rows)),
-      m);
-  Value visible = buildVisibleLength(b, length, kb.idx(p.rows), m,
-                                     kb.arg(kCapacity));
+  row.index =
+      kb.add(kb.mul(kb.add(kb.mul(batch, kb.idx(c.selectionHeads)), headOfRow),
+                    kb.idx(p.rows)),
+             m);
+  Value visible =
+      buildVisibleLength(b, length, kb.idx(p.rows), m, kb.arg(kCapacity));
   SelectionWindow window =
       buildSelectionWindow(b, visible, p.k, p.sink, p.recent);
   row.freeBegin = window.freeBegin;
   row.freeEnd = kb.select(row.valid, window.freeEnd, kb.idx(0));
   for (int64_t g = 0; g < c.queryHeadsPerRow; ++g) {
-    Value queryHead = p.sharedGroup
-                          ? kb.add(kb.mul(kvHead, kb.idx(c.groupSize)),
-                                   kb.idx(g))
-                          : headOfRow;
-    Value queryRow = kb.add(
-        kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), queryHead),
-               kb.idx(p.rows)),
-        m);
+    Value queryHead =
+        p.sharedGroup ? kb.add(kb.mul(kvHead, kb.idx(c.groupSize)), kb.idx(g))
+                      : headOfRow;
+    Value queryRow =
+        kb.add(kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), queryHead),
+                      kb.idx(p.rows)),
+               m);
     Value first = kb.mul(queryRow, kb.idx(p.words));
     SmallVector<Value> words;
     for (int64_t w = 0; w < p.words; ++w)
@@ -168,8 +167,8 @@ void HistogramKernel::build() {
     SmallVector<Row> rows;
     for (int64_t r = 0; r < c.rowsPerCta; ++r)
       rows.push_back(makeRow(
-          batch, kvHead,
-          kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), kb.idx(r)), length));
+          batch, kvHead, kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), kb.idx(r)),
+          length));
 
     Value threads = kb.idx(c.blockSize);
     Value histSize = kb.idx(c.rowsPerCta * c.numBins);
@@ -178,10 +177,10 @@ void HistogramKernel::build() {
     kb.barrier();
 
     // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
-    Value keyBase = kb.mul(
-        kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
-               kb.arg(kCapacity)),
-        kb.idx(p.words));
+    Value keyBase =
+        kb.mul(kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
+                      kb.arg(kCapacity)),
+               kb.idx(p.words));
     int64_t perIteration = c.blockSize * c.keysPerThread;
     Value capacity = kb.arg(kCapacity);
     kb.forLoop(kb.add(begin, tid), end, kb.idx(perIteration), [&](Value pos0) {
@@ -209,8 +208,7 @@ void HistogramKernel::build() {
           Value pos = positions[u];
           Value free = arith::AndIOp::create(
               b, inChunk[u],
-              arith::AndIOp::create(b,
-                                    kb.cmp(Pred::sge, pos, row.freeBegin),
+              arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, row.freeBegin),
                                     kb.cmp(Pred::slt, pos, row.freeEnd)));
           Value d = distance(row, keys[u]);
           kb.ifThen(free, [&] {
@@ -285,8 +283,8 @@ Value CompactKernel::blockScan(Value value, Value warpSums, Value &total) {
 void CompactKernel::writeAll(Value rowOut, Value visible) {
   // Every visible position, then -1 up to k.
   kb.forLoop(kb.threadId(), kb.idx(p.k), kb.idx(c.blockSize), [&](Value s) {
-    Value value = kb.select(kb.cmp(Pred::slt, s, visible), toI32(b, s),
-                            kb.i32(-1));
+    Value value =
+        kb.select(kb.cmp(Pred::slt, s, visible), toI32(b, s), kb.i32(-1));
     kb.store(value, kb.arg(kResult), kb.add(rowOut, s));
   });
 }
@@ -321,8 +319,8 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
     SmallVector<Value> sums = kb.forLoop(
         kb.idx(0), kb.arg(kChunks), kb.idx(1), {kb.i32(0), kb.i32(0)},
         [&](Value other, ValueRange acc) -> SmallVector<Value> {
-          Value at = kb.add(kb.add(histRow, kb.mul(other, kb.idx(c.numBins))),
-                            bin);
+          Value at =
+              kb.add(kb.add(histRow, kb.mul(other, kb.idx(c.numBins))), bin);
           Value count = kb.load(kb.arg(kHistograms), at);
           Value earlier = kb.cmp(Pred::ult, other, chunk);
           return {arith::AddIOp::create(b, acc[0], count),
@@ -370,9 +368,8 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
   Value below = kb.load(found, kb.idx(1));
   Value thresholdIndex = kb.toIdx(threshold);
   // The `skip` smallest positions at distance T lose to the larger ones.
-  Value skip = arith::SubIOp::create(
-      b, kb.load(total, thresholdIndex),
-      arith::SubIOp::create(b, take32, below));
+  Value skip = arith::SubIOp::create(b, kb.load(total, thresholdIndex),
+                                     arith::SubIOp::create(b, take32, below));
 
   // 3. This chunk's first slot: sink, plus what earlier chunks select.
   Value lessLocal = kb.i32(0);
@@ -381,8 +378,7 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
     Value counted = kb.cmp(Pred::ult, bin, thresholdIndex);
     Value safe = kb.minS(bin, kb.idx(c.numBins - 1));
     lessLocal = arith::AddIOp::create(
-        b, lessLocal,
-        kb.select(counted, kb.load(before, safe), kb.i32(0)));
+        b, lessLocal, kb.select(counted, kb.load(before, safe), kb.i32(0)));
   }
   Value lessBefore;
   (void)blockScan(lessLocal, warpSums, lessBefore);
@@ -440,8 +436,7 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
                 b, tie, arith::CmpIOp::create(b, Pred::sge, tieRank, skip)));
 
         Value chosen = kb.ballot(selected);
-        kb.ifThen(isLane0,
-                  [&] { kb.store(kb.popc(chosen), warpSums2, warp); });
+        kb.ifThen(isLane0, [&] { kb.store(kb.popc(chosen), warpSums2, warp); });
         kb.barrier();
         auto [slotOffset, tileSelected] = warpOffsets(warpSums2);
         kb.ifThen(selected, [&] {
@@ -466,8 +461,8 @@ void CompactKernel::build() {
     Value batch = kb.divu(row, rowsPerBatch);
     Value m = kb.remu(row, kb.idx(p.rows));
     Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
-    Value visible = buildVisibleLength(b, length, kb.idx(p.rows), m,
-                                       kb.arg(kCapacity));
+    Value visible =
+        buildVisibleLength(b, length, kb.idx(p.rows), m, kb.arg(kCapacity));
     Value rowOut = kb.mul(row, kb.idx(p.k));
     Value isFirstChunk = kb.cmp(Pred::eq, chunk, kb.idx(0));
     Value fits = kb.cmp(Pred::sle, visible, kb.idx(p.k));
@@ -522,8 +517,8 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
 
   Value rows = mul(batches, idx(c.selectionHeads * p.rows));
   Value distances = host.allocScratch(hb.getI16Type(), mul(rows, capacity));
-  Value histograms = host.allocScratch(
-      hb.getI32Type(), mul(mul(rows, chunks), idx(c.numBins)));
+  Value histograms = host.allocScratch(hb.getI32Type(),
+                                       mul(mul(rows, chunks), idx(c.numBins)));
 
   SmallVector<Value> args(kNumArgs);
   args[kQueryCodes] = host.flatten(s.queryCodes);
@@ -551,7 +546,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   gpu::GPUFuncOp compact = compactKernel.finish();
   compact->setAttr("adamas.config", c.toAttr(hb.getContext()));
 
-  host.launch(hist, chunks, idx(p.kvHeads * c.rowGroups), batches,
-              c.blockSize, args);
+  host.launch(hist, chunks, idx(p.kvHeads * c.rowGroups), batches, c.blockSize,
+              args);
   host.launch(compact, rows, chunks, idx(1), c.blockSize, args);
 }

@@ -1,4 +1,5 @@
-//===- KernelConfig.h - Launch configurations of the fused kernels -*- C++ -*-===//
+//===- KernelConfig.h - Launch configurations of the fused kernels -*- C++
+//-*-===//
 //
 // The configuration of each fused kernel (DESIGN.md section 4) is chosen here,
 // in plain C++ from static shapes and the target, apart from the code that
@@ -25,8 +26,7 @@
 namespace mlir::adamas {
 
 /// A configuration, or the reason the problem is not supported.
-template <typename Config>
-struct ConfigOr {
+template <typename Config> struct ConfigOr {
   std::optional<Config> config;
   std::string reason;
 

@@ -1,0 +1,137 @@
+// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --enable-var-scope
+
+// A whole decode step (GQA 4/2, D 128, 2 bits): tensor arguments become
+// memrefs, the output an extra trailing argument, the code cache is updated in
+// place; the host chains five launches on one stream with scratch from
+// gpu.alloc, freed before the final (non-blocking for a borrowed stream) wait.
+
+// CHECK-LABEL: func.func @step(
+//  CHECK-SAME:   %[[Q:[a-z0-9]+]]: memref<1x4x1x128xf16>, %[[NK:[a-z0-9]+]]: memref<1x2x1x128xf16>,
+//  CHECK-SAME:   %[[K:[a-z0-9]+]]: memref<1x2x?x128xf16>, %[[V:[a-z0-9]+]]: memref<1x2x?x128xf16>,
+//  CHECK-SAME:   %[[CACHE:[a-z0-9]+]]: memref<1x2x?x8xi32>, %[[LEN:[a-z0-9]+]]: memref<1xi32>,
+//  CHECK-SAME:   %[[OUT:[a-z0-9]+]]: memref<1x4x1x128xf16>) attributes {llvm.emit_c_interface} {
+//   CHECK-NOT:   memref.alloc
+//       CHECK:   %[[T0:.*]] = gpu.wait async
+//       CHECK:   gpu.alloc async [%[[T0]]] () : memref<1x4x1x8xi32>
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_encode
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_select0_hist
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_select0_compact
+//       CHECK:   %[[OUT_FLAT:.*]] = memref.collapse_shape %[[OUT]]
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge
+//  CHECK-SAME:     %[[OUT_FLAT]] : memref<512xf16>
+// CHECK-COUNT-5:   gpu.dealloc async
+//       CHECK:   gpu.wait [
+//  CHECK-NEXT:   return{{$}}
+//       CHECK: gpu.module @step_kernels
+// Encode: both jobs' rows in one kernel; the warp FWHT is 5 shuffle stages of
+// 4 values per lane for each job, the 8 code words of a row 8 ballots.
+//       CHECK:   gpu.func @step_encode(
+//  CHECK-SAME:     adamas.config = {values_per_lane = 4 : i64, warps_per_block = 4 : i64, words = 8 : i64}
+// CHECK-COUNT-20:   gpu.shuffle  xor
+//  CHECK-COUNT-8:   nvvm.vote.sync  ballot
+// CHECK-COUNT-20:   gpu.shuffle  xor
+//  CHECK-COUNT-8:   nvvm.vote.sync  ballot
+//   CHECK-NOT:     memref.alloc
+//       CHECK:     gpu.return
+// Select, kernel 1: both query heads of a KV head share the pass over the
+// codes (rows_per_cta 2); 16-byte loads; one shared histogram per row.
+//       CHECK:   gpu.func @step_select0_hist(
+//  CHECK-SAME:     workgroup(%{{.*}} : memref<770xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+//  CHECK-SAME:     adamas.config = {bins = 385 : i64, {{.*}}keys_per_thread = 2 : i64, load_words = 4 : i64,{{.*}} row_groups = 1 : i64, rows_per_cta = 2 : i64
+// CHECK-COUNT-4:   vector.load {{.*}} {alignment = 16 : i64} : memref<?xi32>, vector<4xi32>
+//       CHECK:     math.ctpop
+//       CHECK:     memref.atomic_rmw addi {{.*}} : (i32, memref<770xi32, #gpu.address_space<workgroup>>) -> i32
+//   CHECK-NOT:     memref.alloc
+//       CHECK:     gpu.return
+// Select, kernel 2: threshold by a block scan, ordered compaction by ballots.
+//       CHECK:   gpu.func @step_select0_compact(
+//       CHECK:     gpu.shuffle  up
+//       CHECK:     nvvm.vote.sync  ballot
+//       CHECK:     math.ctpop
+//       CHECK:     gpu.return
+//       CHECK:   gpu.func @step_attend0_partial(
+//  CHECK-SAME:     adamas.config = {dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, slots_per_split = 32 : i64, splits = 2 : i64
+//       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
+//       CHECK:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+//       CHECK:   gpu.func @step_attend0_merge(
+func.func @step(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x2x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
+                %values: tensor<1x2x?x128xf16>, %codes: tensor<1x2x?x8xi32>, %len: tensor<1xi32>)
+    -> (tensor<1x4x1x128xf16>, tensor<1x2x?x8xi32>) {
+  %hq = adamas.hadamard %q : tensor<1x4x1x128xf16>
+  %qc = adamas.bucketize %hq [-10.0, 0.0, 10.0] : tensor<1x4x1x128xf16> -> tensor<1x4x1x8xi32>
+  %hk = adamas.hadamard %newk : tensor<1x2x1x128xf16>
+  %kc = adamas.bucketize %hk [-10.0, 0.0, 10.0] : tensor<1x2x1x128xf16> -> tensor<1x2x1x8xi32>
+  %cache = adamas.cache_write %kc into %codes at %len : tensor<1x2x1x8xi32> into tensor<1x2x?x8xi32>, tensor<1xi32>
+  %idx = adamas.l1_topk %qc, %cache, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}
+      : tensor<1x4x1x8xi32>, tensor<1x2x?x8xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
+  %o = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x4x1x128xf16>, tensor<1x2x?x128xf16>, tensor<1x2x?x128xf16>, tensor<1x4x1x64xi32> -> tensor<1x4x1x128xf16>
+  return %o, %cache : tensor<1x4x1x128xf16>, tensor<1x2x?x8xi32>
+}
+
+// -----
+
+// The configuration follows the shapes. GQA 32/8 with 16 query rows: 64
+// selection rows per KV head, 8 of them per CTA (their query code words stay
+// in registers), 8 row groups. With shared_group the 4 heads of a group rank
+// one row together and the attend kernel serves them from one K/V load.
+
+// CHECK-LABEL: func.func @select_gqa_m16(
+//       CHECK: gpu.func @select_gqa_m16_select0_hist(
+//  CHECK-SAME:   adamas.config = {{{.*}}query_heads_per_row = 1 : i64, row_groups = 8 : i64, rows_per_cta = 8 : i64
+func.func @select_gqa_m16(%qc: tensor<?x32x16x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x32x16x256xi32> {
+  %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64} : tensor<?x32x16x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x32x16x256xi32>
+  return %idx : tensor<?x32x16x256xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @select_shared(
+//       CHECK: gpu.func @select_shared_select0_hist(
+//  CHECK-SAME:   adamas.config = {{{.*}}query_heads_per_row = 4 : i64, row_groups = 1 : i64, rows_per_cta = 1 : i64
+func.func @select_shared(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x8x1x256xi32> {
+  %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64, shared_group = true} : tensor<?x32x1x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x8x1x256xi32>
+  return %idx : tensor<?x8x1x256xi32>
+}
+
+// -----
+
+// D = 256 with 3 bits: 1793 bins, so two rows' histograms per CTA; the 24
+// code words of a key come in six 16-byte loads.
+// CHECK-LABEL: func.func @select_d256_b3(
+//       CHECK: gpu.func @select_d256_b3_select0_hist(
+//  CHECK-SAME:   workgroup(%{{.*}} : memref<3586xi32, #gpu.address_space<workgroup>>
+//  CHECK-SAME:   adamas.config = {bins = 1793 : i64, {{.*}}load_words = 4 : i64,{{.*}}row_groups = 2 : i64, rows_per_cta = 2 : i64
+// CHECK-COUNT-12: vector.load {{.*}} : memref<?xi32>, vector<4xi32>
+func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, %len: tensor<1xi32>) -> tensor<1x4x1x64xi32> {
+  %idx = adamas.l1_topk %qc, %kc, %len {k = 64 : i64, bits = 3 : i64} : tensor<1x4x1x24xi32>, tensor<1x1x?x24xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
+  return %idx : tensor<1x4x1x64xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @attend_shared(
+//       CHECK: gpu.func @attend_shared_attend0_partial(
+//  CHECK-SAME:   adamas.config = {dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, slots_per_split = 32 : i64, splits = 32 : i64, value_dims_per_lane = 2 : i64
+func.func @attend_shared(%q: tensor<?x32x1x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x64xbf16>, %i: tensor<?x8x1x1024xi32>) -> tensor<?x32x1x64xbf16> {
+  %o = adamas.sparse_attn %q, %k, %v, %i : tensor<?x32x1x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x1x1024xi32> -> tensor<?x32x1x64xbf16>
+  return %o : tensor<?x32x1x64xbf16>
+}
+
+// -----
+
+// A hadamard whose result is returned gets its own encode job (no codes), and
+// a bucketize with per-head thresholds reads them from an argument.
+
+// CHECK-LABEL: func.func @encode_only(
+//  CHECK-SAME:   %{{.*}}: memref<?x8x1x64xbf16>, %{{.*}}: memref<8x3xf32>, %{{.*}}: memref<?x8x1x64xbf16>, %{{.*}}: memref<?x8x1x4xi32>)
+//       CHECK:   gpu.launch_func async {{.*}} @encode_only_kernels::@encode_only_encode
+//   CHECK-NOT:   gpu.launch_func
+//       CHECK: gpu.func @encode_only_encode(
+//  CHECK-SAME:   adamas.config = {values_per_lane = 2 : i64, warps_per_block = 4 : i64, words = 0 : i64}
+func.func @encode_only(%x: tensor<?x8x1x64xbf16>, %t: tensor<8x3xf32>) -> (tensor<?x8x1x64xbf16>, tensor<?x8x1x4xi32>) {
+  %h = adamas.hadamard %x : tensor<?x8x1x64xbf16>
+  %c = adamas.bucketize %h [-1.0, 0.0, 1.0] per_head %t : tensor<?x8x1x64xbf16>, tensor<8x3xf32> -> tensor<?x8x1x4xi32>
+  return %h, %c : tensor<?x8x1x64xbf16>, tensor<?x8x1x4xi32>
+}
