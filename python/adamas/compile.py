@@ -1,10 +1,18 @@
-"""Driver over the compiler: decode-step IR in, host objects and libraries out.
+"""Driver over the compiler: decode-step IR in, cached compiled steps out.
 
     from adamas import compile as ac
     spec = ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256, dtype="f16")
-    ir = ac.decode_step_ir(spec)                 # the step as adamas ops on tensors
-    obj = ac.compile_ir(ir, chip="sm_90")        # x86-64 object embedding a cubin
-    lib = ac.link_shared(obj, "step.so")         # links libadamas_runtime.so
+    step = ac.decode_step(spec)                  # compiled once, then from the cache
+    with adamas.runtime.current_stream(torch.cuda.current_stream()):
+        step(query, new_keys, keys, values, code_cache, lengths, out)
+
+`decode_step` builds the step's IR, and asks the runtime's artifact cache
+(adamas.runtime, $ADAMAS_CACHE_DIR) for it: on a miss, where the compiler is
+(adamas-opt, llc, g++), it compiles the IR through adamas-gpu-pipeline into a
+shared library and stores it; where it is not (a GPU machine without MLIR),
+the library must come from a cache directory compiled elsewhere and carried
+over. The lower-level steps are public too: `decode_step_ir`, `compile_ir`
+(an x86-64 object embedding the kernels), `link_shared`.
 
 The step's contract is DESIGN.md section 4: arguments (query, new_keys, keys,
 values, code_cache, lengths[, query_thresholds, key_thresholds]), results
@@ -25,6 +33,10 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+
+# Part of every artifact key: bump it when the generated code changes, so that
+# cached steps compiled by an older compiler are not served.
+COMPILER_VERSION = "adamas 0.2 (adamas-gpu-pipeline, MLIR 22)"
 
 DTYPES = ("f16", "bf16", "f32")
 DEFAULT_THRESHOLDS = {1: (0.0,), 2: (-10.0, 0.0, 10.0),
@@ -219,10 +231,11 @@ def _checkout():
 
 
 def find_tool(name):
-    """adamas-opt: $ADAMAS_OPT, else the checkout's build/bin; LLVM tools:
-    /usr/lib/llvm-22/bin, else PATH."""
+    """adamas-opt: $ADAMAS_OPT, else $ADAMAS_BUILD_DIR/bin, else the
+    checkout's build/bin; LLVM tools: /usr/lib/llvm-22/bin, else PATH."""
     if name == "adamas-opt":
         candidates = [os.environ.get("ADAMAS_OPT"),
+                      os.path.join(os.environ.get("ADAMAS_BUILD_DIR", ""), "bin", "adamas-opt"),
                       os.path.join(_checkout(), "build", "bin", "adamas-opt")]
     else:
         candidates = [os.path.join(LLVM_BIN, name)]
@@ -276,10 +289,13 @@ def compile_ir(ir, **options):
             return fh.read()
 
 
-def link_shared(objects, output, runtime_dir=None):
-    """Links host objects (bytes or paths) into a shared library that finds
-    libadamas_runtime.so in `runtime_dir` (rpath)."""
-    runtime_dir = runtime_dir or os.path.join(_checkout(), "build", "lib")
+def link_shared(objects, output, runtime_dir=None, rpath=True):
+    """Links host objects (bytes or paths) into a shared library that needs
+    libadamas_runtime.so (from `runtime_dir`, also its rpath unless `rpath`
+    is False: a library to be carried elsewhere relies on the runtime being
+    loaded first, as adamas.runtime does)."""
+    runtime_dir = runtime_dir or os.path.join(
+        os.environ.get("ADAMAS_BUILD_DIR") or os.path.join(_checkout(), "build"), "lib")
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for i, o in enumerate(objects if isinstance(objects, (list, tuple)) else [objects]):
@@ -290,7 +306,8 @@ def link_shared(objects, output, runtime_dir=None):
                 o = p
             paths.append(o)
         _run(["g++", "-shared", "-o", output] + paths +
-             [f"-L{runtime_dir}", "-ladamas_runtime", f"-Wl,-rpath,{runtime_dir}"], "link")
+             [f"-L{runtime_dir}", "-ladamas_runtime"] +
+             ([f"-Wl,-rpath,{runtime_dir}"] if rpath else []), "link")
     return output
 
 
@@ -324,13 +341,105 @@ def descriptor(tensor):
 
 
 class Function:
-    """`_mlir_ciface_<name>` of a compiled library, called with tensors."""
+    """`_mlir_ciface_<name>` of a compiled library, called with tensors.
+
+    The memref descriptors of a call are kept (a few argument sets), so a
+    step called again on the same buffers (decode loops, CUDA graphs) costs
+    one dictionary lookup and the native call."""
+
+    _KEEP = 16
 
     def __init__(self, library, name):
+        from . import runtime  # the runtime must be loaded before the library
+        runtime.load_library()
         self._lib = ctypes.CDLL(library) if isinstance(library, str) else library
         self._fn = getattr(self._lib, f"_mlir_ciface_{name}")
         self._fn.restype = None
+        self._prepared = {}
 
     def __call__(self, *tensors):
-        descs = [descriptor(t) for t in tensors]
-        self._fn(*[ctypes.byref(d) for d in descs])
+        key = tuple((t.data_ptr(), tuple(t.shape)) for t in tensors)
+        args = self._prepared.get(key)
+        if args is None:
+            if len(self._prepared) >= self._KEEP:
+                self._prepared.clear()
+            descs = [descriptor(t) for t in tensors]
+            args = self._prepared[key] = (descs, [ctypes.byref(d) for d in descs])
+        self._fn(*args[1])
+
+
+# --- compiled, cached decode steps ----------------------------------------------
+
+def _compiler_available():
+    try:
+        for tool in ("adamas-opt", "mlir-translate", "llc", "g++"):
+            find_tool(tool)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _compile_library(ir, chip, format, toolkit, num_sms):
+    obj = compile_ir(ir, chip=chip, format=format, toolkit=toolkit, num_sms=num_sms)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = link_shared(obj, os.path.join(tmp, "step.so"), rpath=False)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+class Step:
+    """A compiled decode step: `step(query, new_keys, keys, values,
+    code_cache, lengths, out[, query_thresholds, key_thresholds])` on CUDA
+    tensors (anything with data_ptr() and shape) runs it on the runtime's
+    current stream (adamas.runtime.current_stream), writing `out` and the new
+    keys' codes into `code_cache`: one native call."""
+
+    def __init__(self, spec, library_path, name, key=None, source=None):
+        self.spec, self.library_path, self.name = spec, library_path, name
+        self.key, self.source = key, source
+        self._function = Function(library_path, name)
+
+    def __call__(self, *tensors):
+        self._function(*tensors)
+
+
+def decode_step(spec, chip="sm_90", format="bin", runtime=None, name="adamas_decode_step",
+                toolkit=None, num_sms=0):
+    """The compiled step for `spec`, from the runtime's caches or, on a miss,
+    from the compiler (which must then be installed). `format` "bin" embeds
+    cubins (needs ptxas), "isa" PTX the driver compiles when loaded."""
+    from . import runtime as rt_module
+    rt = runtime or rt_module.Runtime()
+    ir = decode_step_ir(spec, name)
+    # The key holds what determines the artifact, not where the toolkit is.
+    options = f"format={format}" + (f" num-sms={num_sms}" if num_sms else "")
+    if _compiler_available():
+        rt.set_compiler(lambda request, key: _compile_library(
+            request.ir.decode(), chip, format, toolkit, num_sms))
+    try:
+        artifact = rt.get_or_compile(ir, pipeline_options=options, chip=chip,
+                                     compiler_version=COMPILER_VERSION)
+    except rt_module.AdamasRuntimeError as e:
+        if e.status == "ADAMAS_ERROR_NOT_FOUND":
+            raise RuntimeError(f"decode step not in the cache ({rt.disk_cache_dir or 'memory only'}) "
+                               f"and no compiler here (adamas-opt, llc, g++): {e.message}") from e
+        raise
+    return Step(spec, _materialize(rt, artifact), name, artifact.key, artifact.source)
+
+
+def _materialize(rt, artifact):
+    """The artifact as a file the dynamic loader can open: <cache>/libs-v1/
+    <key>.so, written once (temporary name, then rename)."""
+    # Next to the artifact entries (artifacts-v1/), not among them.
+    base = (os.path.dirname(rt.disk_cache_dir) if rt.disk_cache_dir
+            else os.path.join(tempfile.gettempdir(), f"adamas-{os.getuid()}"))
+    directory = os.path.join(base, "libs-v1")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, artifact.key + ".so")
+    data = artifact.data
+    if not (os.path.exists(path) and os.path.getsize(path) == len(data)):
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    return path

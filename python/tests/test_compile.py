@@ -1,0 +1,136 @@
+"""adamas.compile: the decode step's IR, compiling it through the runtime's
+artifact cache, and calling compiled functions.
+
+The IR tests need nothing but Python; the compile tests need this checkout's
+build (adamas-opt, libadamas_runtime.so, the fake CUDA driver) and the LLVM
+tools, as scripts/test.sh provides. Kernels are compiled to PTX (format=isa),
+which needs no CUDA toolkit; nothing here runs on a GPU (bench/steps does).
+"""
+
+import ctypes
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from adamas import compile as ac
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _build():
+    build = os.environ.get("ADAMAS_BUILD_DIR") or os.path.join(REPO, "build")
+    opt = os.path.join(build, "bin", "adamas-opt")
+    runtime = os.path.join(build, "lib", "libadamas_runtime.so")
+    fake = os.path.join(build, "runtime", "test", "libadamas_fake_cuda.so")
+    missing = [p for p in (opt, runtime, fake) if not os.path.exists(p)]
+    if missing:
+        if os.environ.get("ADAMAS_BUILD_DIR"):
+            pytest.fail(f"ADAMAS_BUILD_DIR lacks {missing}")
+        pytest.skip(f"no build: {missing}")
+    return opt, runtime, fake
+
+
+# --- the decode step's IR ----------------------------------------------------------
+
+def test_spec_rejects_what_the_ops_would():
+    with pytest.raises(ValueError, match="needs 3 thresholds"):
+        ac.DecodeStep(bits=2, thresholds=(0.0,))
+    with pytest.raises(ValueError, match="dtype"):
+        ac.DecodeStep(dtype="f64")
+    with pytest.raises(ValueError, match="multiple of kv_heads"):
+        ac.DecodeStep(q_heads=28, kv_heads=8)
+
+
+def test_decode_step_ir_is_the_design_contract():
+    spec = ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256, sink=4, recent=16,
+                         shared_group=True, dtype="bf16", batch=2)
+    ir = ac.decode_step_ir(spec, "step")
+    # Arguments of DESIGN.md 4 in order, N (capacity) dynamic, W = 8 words.
+    assert ("func.func @step(%query: tensor<2x32x1x128xbf16>, %new_keys: tensor<2x8x1x128xbf16>, "
+            "%keys: tensor<2x8x?x128xbf16>, %values: tensor<2x8x?x128xbf16>, "
+            "%code_cache: tensor<2x8x?x8xi32>, %lengths: tensor<2xi32>) "
+            "-> (tensor<2x32x1x128xbf16>, tensor<2x8x?x8xi32>)") in ir
+    assert "adamas.cache_write" in ir
+    assert "k = 256 : i64, bits = 2 : i64, sink = 4 : i64, recent = 16 : i64, shared_group = true" in ir
+    # shared_group selects per KV head.
+    assert "-> tensor<2x8x1x256xi32>" in ir
+
+
+def test_decode_step_ir_verifies():
+    opt, _, _ = _build()
+    for spec in (ac.DecodeStep(), ac.DecodeStep(q_heads=28, kv_heads=4, dims=64, bits=3, rows=4,
+                                                 per_head_thresholds=True, dtype="f32")):
+        for ir in (ac.decode_step_ir(spec), ac.select_ir(spec), ac.attend_ir(spec),
+                   ac.encode_ir(spec, [None, spec.kv_heads, spec.rows], per_head=True)):
+            proc = subprocess.run([opt, "-verify-diagnostics", "-"], input=ir, text=True,
+                                  capture_output=True)
+            assert proc.returncode == 0, proc.stderr
+
+
+# --- descriptors ------------------------------------------------------------------
+
+class FakeTensor:
+    """What Function needs of a tensor: data_ptr() and shape."""
+
+    def __init__(self, array):
+        self.array = array
+        self.shape = array.shape
+
+    def data_ptr(self):
+        return self.array.ctypes.data
+
+
+def test_descriptor_is_mlirs_contiguous_layout():
+    a = FakeTensor(np.zeros((2, 3, 5), dtype=np.float32))
+    d = ac.descriptor(a)
+    assert d.allocated == d.aligned == a.data_ptr() and d.offset == 0
+    assert list(d.sizes) == [2, 3, 5] and list(d.strides) == [15, 5, 1]
+    # allocated, aligned, offset, then rank sizes and rank strides of i64.
+    assert ctypes.sizeof(d) == 8 * (3 + 2 * 3)
+
+
+# --- compiling through the cache ------------------------------------------------------
+
+@pytest.fixture
+def runtime_env(tmp_path, monkeypatch):
+    opt, runtime_path, fake = _build()
+    monkeypatch.setenv("ADAMAS_CUDA_DRIVER", fake)
+    monkeypatch.setenv("ADAMAS_RUNTIME_QUIET", "1")
+    monkeypatch.setenv("ADAMAS_RUNTIME_LIBRARY", runtime_path)
+    monkeypatch.setenv("ADAMAS_OPT", opt)
+    from adamas import runtime
+    runtime.load_library()
+    return runtime, tmp_path
+
+
+def test_decode_step_compiles_once_then_comes_from_disk(runtime_env):
+    runtime, tmp = runtime_env
+    spec = ac.DecodeStep(q_heads=8, kv_heads=2, dims=64, k=32, recent=4)
+    first = ac.decode_step(spec, format="isa", runtime=runtime.Runtime(cache_dir=str(tmp)))
+    assert first.source == "compiler"
+    # Another process (a new runtime) finds it on disk; same key, same library.
+    second = ac.decode_step(spec, format="isa", runtime=runtime.Runtime(cache_dir=str(tmp)))
+    assert second.source == "disk" and second.key == first.key
+    assert second.library_path == first.library_path
+    assert os.path.dirname(second.library_path) == os.path.join(str(tmp), "libs-v1")
+    lib = ctypes.CDLL(second.library_path)
+    assert hasattr(lib, "_mlir_ciface_adamas_decode_step")
+    # Every field of the request is in the key: another spec or format misses.
+    other = ac.decode_step(ac.DecodeStep(q_heads=8, kv_heads=2, dims=64, k=16, recent=4),
+                           format="isa", runtime=runtime.Runtime(cache_dir=str(tmp)))
+    assert other.source == "compiler" and other.key != first.key
+
+
+def test_decode_step_without_compiler_or_entry_says_so(runtime_env, monkeypatch):
+    runtime, tmp = runtime_env
+    monkeypatch.setattr(ac, "_compiler_available", lambda: False)
+    with pytest.raises(RuntimeError, match="not in the cache .* and no compiler here"):
+        ac.decode_step(ac.DecodeStep(q_heads=4, kv_heads=4, dims=64, k=8), format="isa",
+                       runtime=runtime.Runtime(cache_dir=str(tmp)))
+
+
+def test_compile_errors_name_the_tool(runtime_env):
+    with pytest.raises(RuntimeError, match="adamas-gpu-pipeline failed"):
+        ac.compile_ir("func.func @f() { %x = adamas.hadamard }", format="isa")
