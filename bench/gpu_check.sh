@@ -207,7 +207,7 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
     fi
     if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then
       run timing env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
-        python3 "$root/bench/steps/timing.py" "$libs"
+        python3 "$root/bench/steps/timing.py" "$libs" --cache "$steps_carry/cache"
       rc=$?
       cp "$out/step.txt" "$out/timing.txt"
       row "timing vs dense SDPA (bench/steps/timing.py)" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" \

@@ -47,6 +47,10 @@ RUNS = {
 
 KINDS = ("step", "encode", "select", "attend")
 
+# Specs also compiled into a carried artifact cache (adamas.compile.decode_step),
+# which timing.py loads from disk on the GPU machine.
+CACHED = ("mha_d128_k256", "gqa_d128_k256", "gqa_shared_d128_k256")
+
 
 def function_name(spec_name, kind):
     return f"{kind}_{spec_name}"

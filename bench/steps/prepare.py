@@ -58,6 +58,15 @@ def main():
         manifest["specs"][name] = {"spec": dataclasses.asdict(spec),
                                    "compile_seconds": round(seconds, 3)}
         print(f"{name}: 4 functions compiled in {seconds:.2f} s")
+    # The steps timing.py runs, through the runtime's artifact cache: the GPU
+    # machine (no compiler) serves them from this directory.
+    from adamas import runtime
+    cache = runtime.Runtime(cache_dir=os.path.join(args.out, "cache"))
+    for name in cases.CACHED:
+        if args.only and name not in args.only:
+            continue
+        step = ac.decode_step(cases.SPECS[name], chip=args.chip, runtime=cache)
+        print(f"{name}: decode_step {step.source} (key {step.key[:16]})")
     version = subprocess.run([ac.find_tool("adamas-opt"), "--version"],
                              capture_output=True, text=True).stdout
     manifest["compiler"] = " ".join(version.split())

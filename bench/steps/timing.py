@@ -97,7 +97,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("libdir")
     p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--cache", help="artifact cache with the decode steps (prepare.py)")
     args = p.parse_args()
+    rt = art.Runtime(cache_dir=args.cache) if args.cache else None
     torch.manual_seed(0)
     print(f"GPU {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
     rows = []
@@ -106,6 +108,12 @@ def main():
         lib = os.path.join(args.libdir, f"{spec_name}.so")
         fn = {kind: ac.Function(lib, cases.function_name(spec_name, kind))
               for kind in cases.KINDS}
+        if rt is not None:
+            # The step as a user gets it: adamas.compile.decode_step, served
+            # from the carried cache (this machine has no compiler).
+            cached = ac.decode_step(spec, runtime=rt)
+            print(f"{label}: decode_step from the {cached.source} cache", flush=True)
+            fn["step"] = cached
         T = {"f16": torch.float16, "bf16": torch.bfloat16}[spec.dtype]
         code_bytes = B * spec.kv_heads * N * spec.words * 4
         sets = max(2, math.ceil(4 * L2_BYTES / code_bytes))
