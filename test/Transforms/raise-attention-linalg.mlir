@@ -511,3 +511,86 @@ func.func @sqrt_scale_both_exp2(%q: tensor<4x1x64xf32>, %k: tensor<4x96x64xf32>,
   %o = linalg.batch_matmul ins(%p, %v : tensor<4x1x96xf32>, tensor<4x96x64xf32>) outs(%o_zero : tensor<4x1x64xf32>) -> tensor<4x1x64xf32>
   return %o : tensor<4x1x64xf32>
 }
+
+// -----
+
+// The first TOSA case of raise-attention-tosa.mlir after upstream
+// tosa-to-linalg-named, tosa-to-linalg and canonicalize: linalg.reduce
+// without keepdim, expand_shape of the reductions, broadcasting maps with
+// constant 0 results, the reciprocal as 1 / x in a generic.
+
+#tl_map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#tl_map1 = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, 0)>
+#tl_map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>
+// CHECK-LABEL: func.func @tosa_to_linalg_lowered(
+//  CHECK-SAME:     %[[Q:[^:]+]]: tensor<1x8x1x64xf32>, %[[K:[^:]+]]: tensor<1x8x128x64xf32>, %[[V:[^:]+]]: tensor<1x8x128x64xf32>)
+//       CHECK:   %[[O:.+]] = adamas.sparse_attn %[[Q]], %[[K]], %[[V]], %{{.+}} {scale = 1.250000e-01 : f32}
+//       CHECK:   return %[[O]]
+// REMARK: remark: [Passed] AttentionRaised {{.*}} Function=tosa_to_linalg_lowered
+func.func @tosa_to_linalg_lowered(%arg0: tensor<1x8x1x64xf32>, %arg1: tensor<1x8x128x64xf32>, %arg2: tensor<1x8x128x64xf32>) -> tensor<1x8x1x64xf32> {
+  %cst = arith.constant 1.000000e+00 : f32
+  %cst_0 = arith.constant -3.40282347E+38 : f32
+  %cst_1 = arith.constant 0.000000e+00 : f32
+  %cst_2 = arith.constant dense<1.250000e-01> : tensor<1x1x1x1xf32>
+  %0 = tensor.empty() : tensor<1x8x64x128xf32>
+  %transposed = linalg.transpose ins(%arg1 : tensor<1x8x128x64xf32>) outs(%0 : tensor<1x8x64x128xf32>) permutation = [0, 1, 3, 2] 
+  %collapsed = tensor.collapse_shape %arg0 [[0, 1], [2], [3]] : tensor<1x8x1x64xf32> into tensor<8x1x64xf32>
+  %collapsed_3 = tensor.collapse_shape %transposed [[0, 1], [2], [3]] : tensor<1x8x64x128xf32> into tensor<8x64x128xf32>
+  %1 = tensor.empty() : tensor<8x1x128xf32>
+  %2 = linalg.fill ins(%cst_1 : f32) outs(%1 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %3 = linalg.batch_matmul ins(%collapsed, %collapsed_3 : tensor<8x1x64xf32>, tensor<8x64x128xf32>) outs(%2 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %expanded = tensor.expand_shape %3 [[0, 1], [2], [3]] output_shape [1, 8, 1, 128] : tensor<8x1x128xf32> into tensor<1x8x1x128xf32>
+  %4 = tensor.empty() : tensor<1x8x1x128xf32>
+  %5 = linalg.generic {indexing_maps = [#tl_map, #tl_map1, #tl_map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded, %cst_2 : tensor<1x8x1x128xf32>, tensor<1x1x1x1xf32>) outs(%4 : tensor<1x8x1x128xf32>) {
+  ^bb0(%in: f32, %in_10: f32, %out: f32):
+    %21 = arith.mulf %in, %in_10 : f32
+    linalg.yield %21 : f32
+  } -> tensor<1x8x1x128xf32>
+  %6 = tensor.empty() : tensor<1x8x1xf32>
+  %7 = linalg.fill ins(%cst_0 : f32) outs(%6 : tensor<1x8x1xf32>) -> tensor<1x8x1xf32>
+  %reduced = linalg.reduce ins(%5 : tensor<1x8x1x128xf32>) outs(%7 : tensor<1x8x1xf32>) dimensions = [3] 
+    (%in: f32, %init: f32) {
+      %21 = arith.maximumf %in, %init : f32
+      linalg.yield %21 : f32
+    }
+  %expanded_4 = tensor.expand_shape %reduced [[0], [1], [2, 3]] output_shape [1, 8, 1, 1] : tensor<1x8x1xf32> into tensor<1x8x1x1xf32>
+  %8 = tensor.empty() : tensor<1x8x1x128xf32>
+  %9 = linalg.generic {indexing_maps = [#tl_map, #tl_map2, #tl_map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%5, %expanded_4 : tensor<1x8x1x128xf32>, tensor<1x8x1x1xf32>) outs(%8 : tensor<1x8x1x128xf32>) {
+  ^bb0(%in: f32, %in_10: f32, %out: f32):
+    %21 = arith.subf %in, %in_10 : f32
+    linalg.yield %21 : f32
+  } -> tensor<1x8x1x128xf32>
+  %10 = tensor.empty() : tensor<1x8x1x128xf32>
+  %11 = linalg.generic {indexing_maps = [#tl_map, #tl_map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%9 : tensor<1x8x1x128xf32>) outs(%10 : tensor<1x8x1x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %21 = math.exp %in : f32
+    linalg.yield %21 : f32
+  } -> tensor<1x8x1x128xf32>
+  %12 = tensor.empty() : tensor<1x8x1xf32>
+  %13 = linalg.fill ins(%cst_1 : f32) outs(%12 : tensor<1x8x1xf32>) -> tensor<1x8x1xf32>
+  %reduced_5 = linalg.reduce ins(%11 : tensor<1x8x1x128xf32>) outs(%13 : tensor<1x8x1xf32>) dimensions = [3] 
+    (%in: f32, %init: f32) {
+      %21 = arith.addf %in, %init : f32
+      linalg.yield %21 : f32
+    }
+  %expanded_6 = tensor.expand_shape %reduced_5 [[0], [1], [2, 3]] output_shape [1, 8, 1, 1] : tensor<1x8x1xf32> into tensor<1x8x1x1xf32>
+  %14 = tensor.empty() : tensor<1x8x1x1xf32>
+  %15 = linalg.generic {indexing_maps = [#tl_map, #tl_map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded_6 : tensor<1x8x1x1xf32>) outs(%14 : tensor<1x8x1x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %21 = arith.divf %cst, %in : f32
+    linalg.yield %21 : f32
+  } -> tensor<1x8x1x1xf32>
+  %16 = tensor.empty() : tensor<1x8x1x128xf32>
+  %17 = linalg.generic {indexing_maps = [#tl_map, #tl_map2, #tl_map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%11, %15 : tensor<1x8x1x128xf32>, tensor<1x8x1x1xf32>) outs(%16 : tensor<1x8x1x128xf32>) {
+  ^bb0(%in: f32, %in_10: f32, %out: f32):
+    %21 = arith.mulf %in, %in_10 : f32
+    linalg.yield %21 : f32
+  } -> tensor<1x8x1x128xf32>
+  %collapsed_7 = tensor.collapse_shape %17 [[0, 1], [2], [3]] : tensor<1x8x1x128xf32> into tensor<8x1x128xf32>
+  %collapsed_8 = tensor.collapse_shape %arg2 [[0, 1], [2], [3]] : tensor<1x8x128x64xf32> into tensor<8x128x64xf32>
+  %18 = tensor.empty() : tensor<8x1x64xf32>
+  %19 = linalg.fill ins(%cst_1 : f32) outs(%18 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  %20 = linalg.batch_matmul ins(%collapsed_7, %collapsed_8 : tensor<8x1x128xf32>, tensor<8x128x64xf32>) outs(%19 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  %expanded_9 = tensor.expand_shape %20 [[0, 1], [2], [3]] output_shape [1, 8, 1, 64] : tensor<8x1x64xf32> into tensor<1x8x1x64xf32>
+  return %expanded_9 : tensor<1x8x1x64xf32>
+}

@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Remarks.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -198,6 +199,55 @@ static void eraseDeadProducers(Operation *root,
   }
 }
 
+static void eraseDeadProducers(Operation *root, DenseSet<Operation *> &erased);
+
+static bool isReshape(Operation *op) {
+  return isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tosa::ReshapeOp>(
+      op);
+}
+
+/// The model usually reshapes the attention output straight back (to BHSD,
+/// or to [B, M, H * D]); `out` reaches it from `sparse` through reshapes
+/// only. A user reshape to the type of a value on that chain is that value
+/// (row-major reshapes compose). Returns the users left.
+static SmallVector<Operation *>
+foldReshapesOfResult(Value out, Value sparse, ArrayRef<Operation *> users,
+                     DenseSet<Operation *> &erased) {
+  SmallVector<Value> chain{out};
+  while (chain.back() != sparse) {
+    Operation *def = chain.back().getDefiningOp();
+    if (!def || !isReshape(def) ||
+        (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def)))
+      break;
+    chain.push_back(def->getOperand(0));
+  }
+  SmallVector<Operation *> left;
+  for (Operation *user : users) {
+    if (!isReshape(user) || user->getOperand(0) != out) {
+      left.push_back(user);
+      continue;
+    }
+    auto it = llvm::find_if(chain, [&](Value v) {
+      return v.getType() == user->getResult(0).getType();
+    });
+    if (it == chain.end()) {
+      left.push_back(user);
+      continue;
+    }
+    user->getResult(0).replaceAllUsesWith(*it);
+    // The shape operand of a tosa.reshape dies with it (`out` is left to
+    // the caller, it may be one of the ops just created).
+    SmallVector<Operation *> producers;
+    for (Value operand : user->getOperands().drop_front())
+      if (Operation *def = operand.getDefiningOp())
+        producers.push_back(def);
+    user->erase();
+    for (Operation *def : producers)
+      eraseDeadProducers(def, erased);
+  }
+  return left;
+}
+
 /// Folds the reshapes and transposes the rewrite created into each other and
 /// into their users (the model's own reshape back to BHSD, say): only these
 /// ops, so that the rest of the program stays as it was.
@@ -286,8 +336,9 @@ LogicalResult RaiseAttentionPass::rewrite(AttentionSite &site, int64_t k,
       {qType.getDimSize(0), qType.getDimSize(1), qType.getDimSize(2),
        vType.getDimSize(3)},
       t);
-  Value out = SparseAttnOp::create(b, loc, outType, q, kv, v, indices,
-                                   b.getF32FloatAttr(site.scale));
+  Value sparse = SparseAttnOp::create(b, loc, outType, q, kv, v, indices,
+                                      b.getF32FloatAttr(site.scale));
+  Value out = sparse;
 
   auto resultType = cast<RankedTensorType>(site.output.getType());
   out = convertElements(b, loc, out, resultType.getElementType());
@@ -301,8 +352,17 @@ LogicalResult RaiseAttentionPass::rewrite(AttentionSite &site, int64_t k,
 
   SmallVector<Operation *> users(site.output.getUsers());
   site.output.replaceAllUsesWith(out);
+  users = foldReshapesOfResult(out, sparse, users, erased);
   eraseDeadProducers(site.pv, erased);
-  cleanUp(recorder.created, users);
+  // What the folds left without users.
+  SmallVector<Operation *> live;
+  for (Operation *op : llvm::reverse(recorder.created)) {
+    if (op->use_empty() && isOpTriviallyDead(op))
+      op->erase();
+    else
+      live.push_back(op);
+  }
+  cleanUp(live, users);
   return success();
 }
 

@@ -368,6 +368,25 @@ Expr *ExprBuilder::buildDefined(Value value, AffineMap rootToValue) {
         return build(def->getOperand(0), m->compose(rootToValue));
     return makeLeaf(value, rootToValue);
   }
+  if (auto tile = dyn_cast<tosa::TileOp>(def)) {
+    // Tiling a unit dim is a broadcast (TOSA's repeat_kv); tiling anything
+    // else repeats data and stays a leaf.
+    auto inputType = cast<RankedTensorType>(tile.getInput1().getType());
+    SmallVector<AffineExpr> results;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      int64_t in = inputType.getDimSize(d), out = type.getDimSize(d);
+      if (in == out && !ShapedType::isDynamic(in)) {
+        results.push_back(rootToValue.getResult(d));
+        continue;
+      }
+      if (in != 1)
+        return makeLeaf(value, rootToValue);
+      results.push_back(getAffineConstantExpr(0, value.getContext()));
+    }
+    return build(tile.getInput1(),
+                 AffineMap::get(rootToValue.getNumDims(), 0, results,
+                                value.getContext()));
+  }
   if (auto transpose = dyn_cast<tosa::TransposeOp>(def)) {
     // result dim i is input dim perms[i].
     ArrayRef<int32_t> perms = transpose.getPerms();
