@@ -540,6 +540,7 @@ mlir::adamas::raise::matchAttention(Operation *pvOp, MatchFailure &failure) {
       failure.reason = "contraction chain without a softmax in between: '" +
                        producer->getName().getStringRef().str() +
                        "' feeds this contraction directly";
+      failure.producer = producer;
       return mlir::failure();
     }
     failure.report = false;
@@ -588,6 +589,7 @@ mlir::adamas::raise::matchAttention(Operation *pvOp, MatchFailure &failure) {
                 false);
 
   // 3. Layouts. Axes are the loops of q·Kᵀ, plus one for the value dim.
+  failure.qk = qkOp;
   Contraction qk = *getContraction(qkOp);
   unsigned qkLoops = qk.loopExtents.size();
   const int valueAxis = qkLoops;
@@ -696,8 +698,8 @@ mlir::adamas::raise::matchAttention(Operation *pvOp, MatchFailure &failure) {
       if (pvLayout[l]->empty())
         continue;
       if (normalize(*pvLayout[l]) != keyFactor)
-        return fail(failure, "P·V contracts an axis other than the softmax "
-                             "axis (softmax over the wrong axis)",
+        return fail(failure, "the softmax axis is not the axis P·V "
+                             "contracts (softmax over the wrong axis)",
                     true);
       ++reductions;
     } else if (!p && v && o) {
@@ -709,8 +711,8 @@ mlir::adamas::raise::matchAttention(Operation *pvOp, MatchFailure &failure) {
       pvLayout[l] = DimLayout{{valueAxis, 1, ext}};
     } else if (p && o) {
       if (normalize(*pvLayout[l]) == keyFactor)
-        return fail(failure, "P·V keeps the softmax axis instead of "
-                             "contracting it",
+        return fail(failure, "the softmax axis is not the axis P·V "
+                             "contracts (softmax over the wrong axis)",
                     true);
     } else if (ext != 1) {
       return fail(failure, "the contraction P·V does not have the shape of "

@@ -63,6 +63,10 @@ struct MatchFailure {
   std::string reason;
   bool attention = false;
   bool report = true; // false: not attention-like enough to remark on
+  /// The q·Kᵀ contraction, once found.
+  Operation *qk = nullptr;
+  /// For a chain of contractions without softmax: the one feeding `pv`.
+  Operation *producer = nullptr;
 };
 
 /// Matches the attention whose P·V contraction is `pv`. Limits (decode rows,
