@@ -45,6 +45,7 @@ void mlir::adamas::registerAdamasPasses() {
   registerAdamasConversionPasses();
   registerAdamasTransformsPasses();
   registerAdamasPipelines();
+  registerAdamasSparsifyPipeline();
 }
 
 void mlir::adamas::registerAllAdamasAndUpstream(DialectRegistry &registry) {

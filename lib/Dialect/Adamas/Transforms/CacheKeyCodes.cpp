@@ -125,8 +125,29 @@ static RankedTensorType codesType(RankedTensorType type, int64_t words,
   return RankedTensorType::get(shape, b.getI32Type());
 }
 
-static LogicalResult rewrite(Site &site, func::FuncOp func) {
+/// Codes already cached in this function, by what they encode: two sites
+/// that encode the same keys the same way share one code cache.
+using CachedCodes =
+    DenseMap<std::tuple<Operation *, Attribute, Value>, Value>;
+
+static LogicalResult rewrite(Site &site, func::FuncOp func,
+                             CachedCodes &cached) {
   BucketizeOp bucketize = site.bucketize;
+  auto key = std::make_tuple(site.combine,
+                             Attribute(bucketize.getThresholdsAttr()),
+                             bucketize.getHeadThresholds());
+  if (Value codes = cached.lookup(key)) {
+    OpBuilder b(bucketize);
+    Value result = codes;
+    if (codes.getType() != bucketize.getType())
+      result = tensor::CastOp::create(b, bucketize.getLoc(),
+                                      bucketize.getType(), codes);
+    bucketize.getResult().replaceAllUsesWith(result);
+    bucketize.erase();
+    if (site.hadamard->use_empty())
+      site.hadamard->erase();
+    return success();
+  }
   Location loc = bucketize.getLoc();
   OpBuilder b(bucketize);
   int64_t words =
@@ -175,6 +196,7 @@ static LogicalResult rewrite(Site &site, func::FuncOp func) {
   if (failed(func.insertResult(resultIndex, codes.getType(), marker)))
     return failure();
   ret.getOperandsMutable().append(codes);
+  cached[key] = codes;
   return success();
 }
 
@@ -205,6 +227,7 @@ void CacheKeyCodesPass::runOnOperation() {
                              "' is not a single block ending in func.return");
       continue;
     }
+    CachedCodes cached;
     for (Site &site : sites) {
       // The codes become a result: they must be computed in the entry
       // block, not inside a loop or branch.
@@ -214,7 +237,7 @@ void CacheKeyCodesPass::runOnOperation() {
                "the key codes are computed inside a region");
         continue;
       }
-      if (failed(rewrite(site, func))) {
+      if (failed(rewrite(site, func, cached))) {
         missed(site.bucketize, func, "could not add the code cache");
         continue;
       }
