@@ -8,10 +8,9 @@
 
 // BAD: error: adamas-raise-attention: option 'bits' must be 1, 2 or 3, got 5
 
-// adamas-sparsify = adamas-raise-attention + adamas-cache-key-codes + CSE:
-// one decode step of GQA attention over a cache grown by tensor.concat
-// becomes adamas ops with the key codes cached; the constant and lengths
-// the two layers share are computed once.
+// adamas-sparsify = adamas-raise-attention + adamas-cache-key-codes: two
+// attention layers of a decode step that read one cache grown by
+// tensor.concat become adamas ops; the key codes are cached once for both.
 
 // CHECK-LABEL: func.func @two_layer_step(
 //  CHECK-SAME:     %[[Q:[^:]+]]: tensor<1x4x1x64xf32>, %[[PK:[^:]+]]: tensor<1x2x?x64xf32>, %[[NK:[^:]+]]: tensor<1x2x1x64xf32>,
@@ -23,9 +22,9 @@
 //       CHECK:   %[[NH:.+]] = adamas.hadamard %[[NK]]
 //       CHECK:   %[[NC:.+]] = adamas.bucketize %[[NH]]
 //       CHECK:   %[[KC:.+]] = tensor.concat dim(2) %[[PC]], %[[NC]]
-//       CHECK:   %[[I1:.+]] = adamas.l1_topk %{{.+}}, %[[KC]], %[[LEN:[^ ]+]] {k = 64 : i64, sink = 2 : i64}
+//       CHECK:   %[[I1:.+]] = adamas.l1_topk %{{.+}}, %[[KC]], %{{.+}} {k = 64 : i64, sink = 2 : i64}
 //       CHECK:   %[[O1:.+]] = adamas.sparse_attn %[[Q]], %[[K]], %[[V]], %[[I1]] {scale = 1.250000e-01 : f32}
-//       CHECK:   adamas.l1_topk %{{.+}}, %[[KC]], %[[LEN]] {k = 64 : i64, sink = 2 : i64}
+//       CHECK:   adamas.l1_topk %{{.+}}, %[[KC]], %{{.+}} {k = 64 : i64, sink = 2 : i64}
 //       CHECK:   return %{{.+}}, %[[K]], %[[V]], %[[KC]]
 //   CHECK-NOT:   linalg.softmax
 #q = affine_map<(b, h, m, n, d) -> (b, h, m, d)>

@@ -59,6 +59,23 @@ func.func @insert_slice(%cache: tensor<1x2x512x64xf16>, %new: tensor<1x2x1x64xf1
 
 // -----
 
+// The same with TOSA's concat (a static cache of 127 past tokens).
+
+// CHECK-LABEL: func.func @tosa_concat(
+//  CHECK-SAME:     %[[PAST:[^:]+]]: tensor<1x4x127x64xf32>, %[[NEW:[^:]+]]: tensor<1x4x1x64xf32>,
+//  CHECK-SAME:     %[[CODES:[^:]+]]: tensor<1x4x127x4xi32> {adamas.key_codes_of = 0 : i64})
+//       CHECK:   %[[NC:.+]] = adamas.bucketize {{.+}} : tensor<1x4x1x64xf32> -> tensor<1x4x1x4xi32>
+//       CHECK:   %[[KC:.+]] = tensor.concat dim(2) %[[CODES]], %[[NC]] : (tensor<1x4x127x4xi32>, tensor<1x4x1x4xi32>) -> tensor<1x4x128x4xi32>
+//       CHECK:   return %[[KC]], %[[KC]]
+func.func @tosa_concat(%past: tensor<1x4x127x64xf32>, %new: tensor<1x4x1x64xf32>) -> tensor<1x4x128x4xi32> {
+  %k = tosa.concat %past, %new {axis = 2 : i32} : (tensor<1x4x127x64xf32>, tensor<1x4x1x64xf32>) -> tensor<1x4x128x64xf32>
+  %kh = adamas.hadamard %k : tensor<1x4x128x64xf32>
+  %kc = adamas.bucketize %kh [-1.0, 0.0, 1.0] : tensor<1x4x128x64xf32> -> tensor<1x4x128x4xi32>
+  return %kc : tensor<1x4x128x4xi32>
+}
+
+// -----
+
 // Two layers, two caches: each gets its own code cache.
 
 // CHECK-LABEL: func.func @two_layers(

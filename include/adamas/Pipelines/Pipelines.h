@@ -55,10 +55,10 @@ struct SparsifyPipelineOptions
       llvm::cl::init(0)};
 };
 
-/// Model IR in, decode attention as adamas ops out: adamas-raise-attention,
-/// adamas-cache-key-codes, then CSE (the raise already erases what it
-/// replaced and folds the reshapes it made, so the rest of the program is
-/// left as it was).
+/// Model IR in, decode attention as adamas ops out: adamas-raise-attention
+/// then adamas-cache-key-codes. The cleanup is the raise's own (it erases
+/// what it replaced and folds the reshapes it made); nothing program-wide
+/// runs, so the rest of the model is left exactly as it was.
 void buildSparsifyPipeline(OpPassManager &pm,
                            const SparsifyPipelineOptions &options);
 

@@ -4,7 +4,7 @@
 // only the new ones changed since the last step. Where the keys are built in
 // the function from a cache argument,
 //
-//   K = tensor.concat(past_keys, new_keys) along N    or
+//   K = tensor.concat / tosa.concat(past_keys, new_keys) along N    or
 //   K = tensor.insert_slice new_keys into cache[.., pos, ..]
 //
 // the codes get the same structure: a new function argument holds the codes
@@ -20,6 +20,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Remarks.h"
 #include "mlir/IR/SymbolTable.h"
@@ -92,6 +93,15 @@ static std::optional<Site> matchSite(BucketizeOp bucketize,
     return Site{bucketize, hadamard,
                 cast<BlockArgument>(concat.getInputs()[0]),
                 concat.getInputs()[1], concat};
+  }
+  if (auto concat = keys.getDefiningOp<tosa::ConcatOp>()) {
+    if (static_cast<int64_t>(concat.getAxis()) != tokens ||
+        concat.getInput1().size() != 2 ||
+        !isArgumentOf(concat.getInput1()[0], func))
+      return std::nullopt;
+    return Site{bucketize, hadamard,
+                cast<BlockArgument>(concat.getInput1()[0]),
+                concat.getInput1()[1], concat};
   }
   if (auto insert = keys.getDefiningOp<tensor::InsertSliceOp>()) {
     if (!isArgumentOf(insert.getDest(), func) ||
@@ -171,8 +181,9 @@ static LogicalResult rewrite(Site &site, func::FuncOp func,
       bucketize.getThresholdsAttr(), bucketize.getHeadThresholds());
 
   Value codes;
-  if (auto concat = dyn_cast<tensor::ConcatOp>(site.combine)) {
-    codes = tensor::ConcatOp::create(b, loc, concat.getDim(),
+  if (isa<tensor::ConcatOp, tosa::ConcatOp>(site.combine)) {
+    int64_t tokens = cacheType.getRank() - 2;
+    codes = tensor::ConcatOp::create(b, loc, tokens,
                                      ValueRange{cacheCodes, newCodes});
   } else {
     auto insert = cast<tensor::InsertSliceOp>(site.combine);

@@ -280,13 +280,12 @@ def gen_steps(args):
 
 def link(module_path, main_path):
     """MODULE's body, then MAIN's functions, as one module."""
-    text = open(module_path).read().rstrip()
-    if text.startswith("#") or "module {" not in text:
-        body = text
-    else:
-        head, rest = text.split("module {", 1)
-        body = head + rest[:rest.rstrip().rfind("}")]
-    return body + "\n" + open(main_path).read()
+    lines = open(module_path).read().rstrip().splitlines()
+    # A printed module: attribute aliases, then `module {`, its body, `}`.
+    start = next((i for i, line in enumerate(lines) if line.startswith("module")), None)
+    if start is not None and lines[-1] == "}":
+        lines = lines[:start] + lines[start + 1:-1]
+    return "\n".join(lines) + "\n" + open(main_path).read()
 
 
 def main():

@@ -68,7 +68,8 @@ def AdamasCacheKeyCodes : Pass<"adamas-cache-key-codes", "::mlir::ModuleOp"> {
   let summary = "Thread key codes through functions as a cache of their own";
   let description = [{
     Where the keys that `adamas.hadamard` -> `adamas.bucketize` encode are
-    `tensor.concat(past, new)` along N, or a `tensor.insert_slice` of new keys
+    `tensor.concat(past, new)` (or `tosa.concat`) along N, or a
+    `tensor.insert_slice` of new keys
     into a cache, and `past` (the cache) is an argument of the function, the
     codes get the same structure: a new function argument carries the codes
     of the past keys, only the new keys are encoded, and the combined codes
