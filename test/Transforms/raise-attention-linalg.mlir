@@ -594,3 +594,56 @@ func.func @tosa_to_linalg_lowered(%arg0: tensor<1x8x1x64xf32>, %arg1: tensor<1x8
   %expanded_9 = tensor.expand_shape %20 [[0, 1], [2], [3]] output_shape [1, 8, 1, 64] : tensor<8x1x64xf32> into tensor<1x8x1x64xf32>
   return %expanded_9 : tensor<1x8x1x64xf32>
 }
+
+// -----
+
+// GQA with the KV heads tiled rather than interleaved: query head h reads KV
+// head h % 2 (K broadcast over an outer group dim). l1_topk and sparse_attn
+// read KV head h / G, so the query heads are transposed into that order for
+// the adamas ops and the output is transposed back; the keys stay as they
+// are. The scale is folded into the body of the q·Kᵀ contraction.
+
+#tq = affine_map<(b, h, m, n, d) -> (b, h, m, d)>
+#tk = affine_map<(b, h, m, n, d) -> (b, h, n, d)>
+#ts = affine_map<(b, h, m, n, d) -> (b, h, m, n)>
+#tp = affine_map<(b, h, m, d, n) -> (b, h, m, n)>
+#tv = affine_map<(b, h, m, d, n) -> (b, h, n, d)>
+#to = affine_map<(b, h, m, d, n) -> (b, h, m, d)>
+// CHECK-LABEL: func.func @gqa_tiled_heads(
+//  CHECK-SAME:     %[[Q:[^:]+]]: tensor<1x8x1x64xf32>, %[[K:[^:]+]]: tensor<1x2x64x64xf32>, %[[V:[^:]+]]: tensor<1x2x64x64xf32>)
+//       CHECK:   %[[QT:.+]] = linalg.transpose ins(%{{.+}} : tensor<4x2x64xf32>) outs(%{{.+}} : tensor<2x4x64xf32>) permutation = [1, 0, 2]
+//       CHECK:   %[[Q4:.+]] = tensor.expand_shape %{{.+}} output_shape [1, 8, 1, 64]
+//       CHECK:   adamas.hadamard %[[Q4]]
+//       CHECK:   adamas.hadamard %[[K]] : tensor<1x2x64x64xf32>
+//       CHECK:   %[[O:.+]] = adamas.sparse_attn %[[Q4]], %[[K]], %[[V]], %{{.+}}
+//       CHECK:   linalg.transpose ins(%{{.+}} : tensor<2x4x64xf32>) outs(%{{.+}} : tensor<4x2x64xf32>) permutation = [1, 0, 2]
+// REMARK: remark: [Passed] AttentionRaised {{.*}} Function=gqa_tiled_heads
+func.func @gqa_tiled_heads(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x64x64xf32>,
+                           %v: tensor<1x2x64x64xf32>) -> tensor<1x8x1x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %scale = arith.constant 0.125 : f32
+  %kb_init = tensor.empty() : tensor<1x4x2x64x64xf32>
+  %kb = linalg.broadcast ins(%k : tensor<1x2x64x64xf32>) outs(%kb_init : tensor<1x4x2x64x64xf32>) dimensions = [1]
+  %kr = tensor.collapse_shape %kb [[0], [1, 2], [3], [4]] : tensor<1x4x2x64x64xf32> into tensor<1x8x64x64xf32>
+  %vb = linalg.broadcast ins(%v : tensor<1x2x64x64xf32>) outs(%kb_init : tensor<1x4x2x64x64xf32>) dimensions = [1]
+  %vr = tensor.collapse_shape %vb [[0], [1, 2], [3], [4]] : tensor<1x4x2x64x64xf32> into tensor<1x8x64x64xf32>
+  %s_init = tensor.empty() : tensor<1x8x1x64xf32>
+  %s_zero = linalg.fill ins(%zero : f32) outs(%s_init : tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32>
+  %s = linalg.generic {indexing_maps = [#tq, #tk, #ts], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %kr : tensor<1x8x1x64xf32>, tensor<1x8x64x64xf32>) outs(%s_zero : tensor<1x8x1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.mulf %0, %scale : f32
+    %2 = arith.addf %acc, %1 : f32
+    linalg.yield %2 : f32
+  } -> tensor<1x8x1x64xf32>
+  %p = linalg.softmax dimension(3) ins(%s : tensor<1x8x1x64xf32>) outs(%s_init : tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32>
+  %o = linalg.generic {indexing_maps = [#tp, #tv, #to], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %vr : tensor<1x8x1x64xf32>, tensor<1x8x64x64xf32>) outs(%s_zero : tensor<1x8x1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x8x1x64xf32>
+  return %o : tensor<1x8x1x64xf32>
+}

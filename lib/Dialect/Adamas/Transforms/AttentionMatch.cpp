@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -46,24 +47,57 @@ static Value throughExtF(Value v) {
   return v;
 }
 
-/// yield(out + a * b) with a, b the two inputs (either order, maybe widened).
-static bool isMulAddBody(linalg::LinalgOp op) {
+/// Collects the factors of a product tree of the body: the two inputs (each
+/// once, maybe widened) and constants, multiplied into `constant`.
+static bool productOf(Value v, Block *body, int &seen, double &constant) {
+  v = throughExtF(v);
+  if (v == body->getArgument(0) || v == body->getArgument(1)) {
+    int bit = v == body->getArgument(0) ? 1 : 2;
+    if (seen & bit)
+      return false;
+    seen |= bit;
+    return true;
+  }
+  if (auto mul = v.getDefiningOp<arith::MulFOp>())
+    return productOf(mul.getLhs(), body, seen, constant) &&
+           productOf(mul.getRhs(), body, seen, constant);
+  Attribute attr;
+  if (matchPattern(v, m_Constant(&attr)))
+    if (auto f = dyn_cast<FloatAttr>(attr)) {
+      constant *= f.getValueAsDouble();
+      return true;
+    }
+  // A constant converted in place (torch-mlir truncates its f64 literals).
+  if (auto trunc = v.getDefiningOp<arith::TruncFOp>())
+    if (matchPattern(trunc.getIn(), m_Constant(&attr)))
+      if (auto f = dyn_cast<FloatAttr>(attr)) {
+        APFloat x = f.getValue();
+        bool lost = false;
+        x.convert(cast<FloatType>(trunc.getType()).getFloatSemantics(),
+                  APFloat::rmNearestTiesToEven, &lost);
+        constant *= x.convertToDouble();
+        return true;
+      }
+  return false;
+}
+
+/// yield(out + a * b) with a, b the two inputs (either order, maybe widened,
+/// maybe times constants, whose product goes to `scale`).
+static bool isMulAddBody(linalg::LinalgOp op, double &scale) {
   Block *body = op.getBlock();
   if (body->getNumArguments() != 3)
     return false;
-  Value in0 = body->getArgument(0), in1 = body->getArgument(1),
-        out = body->getArgument(2);
+  Value out = body->getArgument(2);
   auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
   if (!add)
     return false;
   Value product = add.getLhs() == out   ? add.getRhs()
                   : add.getRhs() == out ? add.getLhs()
                                         : Value();
-  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
-  if (!mul)
-    return false;
-  Value a = throughExtF(mul.getLhs()), b = throughExtF(mul.getRhs());
-  return (a == in0 && b == in1) || (a == in1 && b == in0);
+  int seen = 0;
+  scale = 1.0;
+  return product && productOf(product, body, seen, scale) && seen == 3 &&
+         std::isfinite(scale) && scale != 0.0;
 }
 
 static bool isZeroTensor(Value v) {
@@ -111,7 +145,8 @@ std::optional<Contraction> mlir::adamas::raise::getContraction(Operation *op) {
       op->getNumResults() != 1 || linalgOp.getNumReductionLoops() == 0)
     return std::nullopt;
   SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
-  if (!llvm::all_of(maps, isDimOrZero) || !isMulAddBody(linalgOp))
+  double scale = 1.0;
+  if (!llvm::all_of(maps, isDimOrZero) || !isMulAddBody(linalgOp, scale))
     return std::nullopt;
   if (!isa<RankedTensorType>(linalgOp.getDpsInputs()[0].getType()) ||
       !isa<RankedTensorType>(linalgOp.getDpsInputs()[1].getType()))
@@ -128,6 +163,7 @@ std::optional<Contraction> mlir::adamas::raise::getContraction(Operation *op) {
   c.rhsMap = maps[1];
   c.outMap = maps[2];
   c.loopExtents = linalgOp.getStaticLoopRanges();
+  c.scale = scale;
   return c;
 }
 
@@ -547,6 +583,8 @@ mlir::adamas::raise::matchAttention(Operation *pvOp, MatchFailure &failure) {
     failure.reason = "no operand is a softmax";
     return mlir::failure();
   }
+  if (pv->scale != 1.0)
+    return fail(failure, "P·V multiplies by a constant", true);
   Value p0 = softmax->chain.end();
   SmallVector<int64_t> rootShape = shapeOf(p0);
 
@@ -768,7 +806,7 @@ mlir::adamas::raise::matchAttention(Operation *pvOp, MatchFailure &failure) {
     for (const Factor &f : *pvLayout[l])
       if (f.axis == valueAxis)
         site.valueDim = f.extent;
-  site.scale = site.q.scale * site.k.scale * sCoef;
+  site.scale = site.q.scale * site.k.scale * sCoef * qk.scale;
   if (isDynamic(site.headDim) || isDynamic(site.valueDim))
     return fail(failure, "the head dim is dynamic", true);
 

@@ -28,6 +28,7 @@ struct Contraction {
   Value lhs, rhs, result;
   AffineMap lhsMap, rhsMap, outMap; // loops -> operand dims
   SmallVector<int64_t> loopExtents;
+  double scale = 1.0; // a constant factor in the body: out += c * lhs * rhs
 };
 
 /// The contraction `op` is, if it is one.

@@ -47,6 +47,12 @@ class Form:
     model_rtol: Optional[float] = None
 
 
+def _tile_heads(x, kv_heads):
+    """BHND heads ordered (KV head, group) -> ordered (group, KV head)."""
+    B, H, M, D = x.shape
+    return x.reshape(B, kv_heads, H // kv_heads, M, D).transpose(0, 2, 1, 3, 4).reshape(B, H, M, D)
+
+
 def _f32(x):
     return float(np.float32(x))
 
@@ -65,6 +71,10 @@ FORMS = {
                            dynamic_n=True, model_rtol=2e-2),
     "gqa_repeat_kv": Form(LINALG, "gqa_repeat_kv", "f32", 1, 8, 2, 1, 64, 64, 64,
                           scale=0.125, lengths=64),
+    # Model head h = g * Hkv + kv reads KV head kv; BHND head kv * G + g.
+    "gqa_tiled_heads": Form(LINALG, "gqa_tiled_heads", "f32", 1, 8, 2, 1, 64, 64, 64,
+                            scale=0.125, lengths=64,
+                            q_arg=lambda x: _tile_heads(x, 2), output=lambda o: _tile_heads(o, 2)),
     "static_cache_position": Form(LINALG, "static_cache_position", "f32", 1, 8, 8, 1, 512, 64, 64,
                                   scale=0.125, lengths=301, extra=[("index", 300)]),
     "bf16_rows4_causal_constant": Form(LINALG, "bf16_rows4_causal_constant", "bf16",
