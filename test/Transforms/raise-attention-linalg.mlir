@@ -647,3 +647,69 @@ func.func @gqa_tiled_heads(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x64x64xf32>,
   } -> tensor<1x8x1x64xf32>
   return %o : tensor<1x8x1x64xf32>
 }
+
+// -----
+
+// masked_fill: two query rows (a chunked decode step) with a causal mask
+// computed as an i1 tensor from linalg.index in its own generic, applied by
+// arith.select with f32's lowest value on the scaled scores. Row m keeps
+// keys n <= m + 62: lengths = 64, all of the cache for the last row.
+
+#c4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#cm = affine_map<(d0, d1, d2, d3) -> (0, 0, d2, d3)>
+#cq = affine_map<(b, h, m, n, d) -> (b, h, m, d)>
+#ck = affine_map<(b, h, m, n, d) -> (b, h, n, d)>
+#cs = affine_map<(b, h, m, n, d) -> (b, h, m, n)>
+#cp = affine_map<(b, h, m, d, n) -> (b, h, m, n)>
+#cv = affine_map<(b, h, m, d, n) -> (b, h, n, d)>
+#co = affine_map<(b, h, m, d, n) -> (b, h, m, d)>
+// CHECK-LABEL: func.func @select_causal_rows2(
+//  CHECK-SAME:     %[[Q:[^:]+]]: tensor<1x4x2x64xf32>, %[[K:[^:]+]]: tensor<1x4x64x64xf32>, %[[V:[^:]+]]: tensor<1x4x64x64xf32>)
+//       CHECK:   %[[L:.+]] = arith.constant 64 : i32
+//       CHECK:   %[[LEN:.+]] = linalg.fill ins(%[[L]] : i32)
+//       CHECK:   %[[IDX:.+]] = adamas.l1_topk %{{.+}}, %{{.+}}, %[[LEN]] {k = 64 : i64} {{.+}} -> tensor<1x4x2x64xi32>
+//       CHECK:   adamas.sparse_attn %[[Q]], %[[K]], %[[V]], %[[IDX]] {scale = 1.250000e-01 : f32}
+//   CHECK-NOT:   arith.select
+// REMARK: remark: [Passed] AttentionRaised {{.*}} Function=select_causal_rows2 {{.*}}M = 2, N = 64
+func.func @select_causal_rows2(%q: tensor<1x4x2x64xf32>, %k: tensor<1x4x64x64xf32>,
+                               %v: tensor<1x4x64x64xf32>) -> tensor<1x4x2x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %lowest = arith.constant -3.40282347E+38 : f32
+  %scale = arith.constant 0.125 : f32
+  %c62 = arith.constant 62 : index
+  %m_init = tensor.empty() : tensor<1x1x2x64xi1>
+  %hidden = linalg.generic {indexing_maps = [#c4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%m_init : tensor<1x1x2x64xi1>) {
+  ^bb0(%out: i1):
+    %m = linalg.index 2 : index
+    %n = linalg.index 3 : index
+    %last = arith.addi %m, %c62 : index
+    %after = arith.cmpi sgt, %n, %last : index
+    linalg.yield %after : i1
+  } -> tensor<1x1x2x64xi1>
+  %s_init = tensor.empty() : tensor<1x4x2x64xf32>
+  %s_zero = linalg.fill ins(%zero : f32) outs(%s_init : tensor<1x4x2x64xf32>) -> tensor<1x4x2x64xf32>
+  %s = linalg.generic {indexing_maps = [#cq, #ck, #cs], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<1x4x2x64xf32>, tensor<1x4x64x64xf32>) outs(%s_zero : tensor<1x4x2x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x4x2x64xf32>
+  %x = linalg.generic {indexing_maps = [#c4, #cm, #c4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s, %hidden : tensor<1x4x2x64xf32>, tensor<1x1x2x64xi1>) outs(%s_init : tensor<1x4x2x64xf32>) {
+  ^bb0(%a: f32, %h: i1, %out: f32):
+    %0 = arith.mulf %a, %scale : f32
+    %1 = arith.select %h, %lowest, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x4x2x64xf32>
+  %p = linalg.softmax dimension(3) ins(%x : tensor<1x4x2x64xf32>) outs(%s_init : tensor<1x4x2x64xf32>) -> tensor<1x4x2x64xf32>
+  %o = linalg.generic {indexing_maps = [#cp, #cv, #co], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<1x4x2x64xf32>, tensor<1x4x64x64xf32>) outs(%s_zero : tensor<1x4x2x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x4x2x64xf32>
+  return %o : tensor<1x4x2x64xf32>
+}

@@ -80,6 +80,8 @@ FORMS = {
     "bf16_rows4_causal_constant": Form(LINALG, "bf16_rows4_causal_constant", "bf16",
                                        1, 4, 4, 4, 64, 64, 64, scale=0.125, lengths=64,
                                        model_rtol=6e-2),
+    "select_causal_rows2": Form(LINALG, "select_causal_rows2", "f32", 1, 4, 4, 2, 64, 64, 64,
+                                scale=0.125, lengths=64),
     "sqrt_scale_both_exp2": Form(
         LINALG, "sqrt_scale_both_exp2", "f32", 1, 4, 4, 1, 96, 64, 64,
         scale=_f32(0.353553390593273762) ** 2 * _f32(1.44269504088896341) * np.log(2.0),
