@@ -713,3 +713,74 @@ func.func @select_causal_rows2(%q: tensor<1x4x2x64xf32>, %k: tensor<1x4x64x64xf3
   } -> tensor<1x4x2x64xf32>
   return %o : tensor<1x4x2x64xf32>
 }
+
+// -----
+
+// The f16 form with a dynamic batch too: lengths get one row per batch row.
+
+#dbq = affine_map<(b, h, m, n, d) -> (b, h, m, d)>
+#dbk = affine_map<(b, h, m, n, d) -> (b, h, d, n)>
+#dbs = affine_map<(b, h, m, n, d) -> (b, h, m, n)>
+#dbp = affine_map<(b, h, m, d, n) -> (b, h, m, n)>
+#dbv = affine_map<(b, h, m, d, n) -> (b, h, n, d)>
+#dbo = affine_map<(b, h, m, d, n) -> (b, h, m, d)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dbid = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @dynamic_batch_and_keys(
+//  CHECK-SAME:     %[[Q:[^:]+]]: tensor<?x32x1x128xf16>, %[[K:[^:]+]]: tensor<?x32x?x128xf16>, %[[V:[^:]+]]: tensor<?x32x?x128xf16>)
+//       CHECK:   %[[B:.+]] = tensor.dim %[[Q]], %{{.+}} : tensor<?x32x1x128xf16>
+//       CHECK:   %[[E:.+]] = tensor.empty(%[[B]]) : tensor<?xi32>
+//       CHECK:   %[[LEN:.+]] = linalg.fill ins(%{{.+}} : i32) outs(%[[E]] : tensor<?xi32>)
+//       CHECK:   %[[IDX:.+]] = adamas.l1_topk %{{.+}}, %{{.+}}, %[[LEN]] {k = 256 : i64} : tensor<?x32x1x8xi32>, tensor<?x32x?x8xi32>, tensor<?xi32> -> tensor<?x32x1x256xi32>
+//       CHECK:   adamas.sparse_attn %[[Q]], %[[K]], %[[V]], %[[IDX]]
+func.func @dynamic_batch_and_keys(%q: tensor<?x32x1x128xf16>, %k: tensor<?x32x?x128xf16>,
+                          %v: tensor<?x32x?x128xf16>) -> tensor<?x32x1x128xf16> {
+  %c2 = arith.constant 2 : index
+  %zero = arith.constant 0.0 : f16
+  %scale64 = arith.constant 0.088388347648318433 : f64
+  %n = tensor.dim %k, %c2 : tensor<?x32x?x128xf16>
+  %c0 = arith.constant 0 : index
+  %bs = tensor.dim %q, %c0 : tensor<?x32x1x128xf16>
+  %kt_init = tensor.empty(%bs, %n) : tensor<?x32x128x?xf16>
+  %kt = linalg.transpose ins(%k : tensor<?x32x?x128xf16>) outs(%kt_init : tensor<?x32x128x?xf16>) permutation = [0, 1, 3, 2]
+  %s_init = tensor.empty(%bs, %n) : tensor<?x32x1x?xf16>
+  %s_zero = linalg.fill ins(%zero : f16) outs(%s_init : tensor<?x32x1x?xf16>) -> tensor<?x32x1x?xf16>
+  %s = linalg.generic {indexing_maps = [#dbq, #dbk, #dbs], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %kt : tensor<?x32x1x128xf16>, tensor<?x32x128x?xf16>) outs(%s_zero : tensor<?x32x1x?xf16>) {
+  ^bb0(%a: f16, %b: f16, %acc: f16):
+    %0 = arith.mulf %a, %b : f16
+    %1 = arith.addf %acc, %0 : f16
+    linalg.yield %1 : f16
+  } -> tensor<?x32x1x?xf16>
+  %ss = linalg.generic {indexing_maps = [#dbid, #dbid], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<?x32x1x?xf16>) outs(%s_init : tensor<?x32x1x?xf16>) {
+  ^bb0(%in: f16, %out: f16):
+    %c = arith.truncf %scale64 : f64 to f16
+    %0 = arith.mulf %in, %c : f16
+    linalg.yield %0 : f16
+  } -> tensor<?x32x1x?xf16>
+  %w_init = tensor.empty(%bs, %n) : tensor<?x32x1x?xf32>
+  %wide = linalg.generic {indexing_maps = [#dbid, #dbid], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%ss : tensor<?x32x1x?xf16>) outs(%w_init : tensor<?x32x1x?xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %0 = arith.extf %in : f16 to f32
+    linalg.yield %0 : f32
+  } -> tensor<?x32x1x?xf32>
+  %pw = linalg.softmax dimension(3) ins(%wide : tensor<?x32x1x?xf32>) outs(%w_init : tensor<?x32x1x?xf32>) -> tensor<?x32x1x?xf32>
+  %p = linalg.generic {indexing_maps = [#dbid, #dbid], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%pw : tensor<?x32x1x?xf32>) outs(%s_init : tensor<?x32x1x?xf16>) {
+  ^bb0(%in: f32, %out: f16):
+    %0 = arith.truncf %in : f32 to f16
+    linalg.yield %0 : f16
+  } -> tensor<?x32x1x?xf16>
+  %o_init = tensor.empty(%bs) : tensor<?x32x1x128xf16>
+  %o_zero = linalg.fill ins(%zero : f16) outs(%o_init : tensor<?x32x1x128xf16>) -> tensor<?x32x1x128xf16>
+  %o = linalg.generic {indexing_maps = [#dbp, #dbv, #dbo], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<?x32x1x?xf16>, tensor<?x32x?x128xf16>) outs(%o_zero : tensor<?x32x1x128xf16>) {
+  ^bb0(%a: f16, %b: f16, %acc: f16):
+    %0 = arith.mulf %a, %b : f16
+    %1 = arith.addf %acc, %0 : f16
+    linalg.yield %1 : f16
+  } -> tensor<?x32x1x128xf16>
+  return %o : tensor<?x32x1x128xf16>
+}

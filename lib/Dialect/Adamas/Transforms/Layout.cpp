@@ -308,9 +308,23 @@ static Value collapse(OpBuilder &b, Location loc, Value v,
   return tensor::CollapseShapeOp::create(b, loc, v, groups);
 }
 
+/// Whether an expand_shape can infer its output sizes: at most one dynamic
+/// dim per group.
+static bool inferable(ArrayRef<int64_t> shape,
+                      ArrayRef<ReassociationIndices> groups) {
+  return llvm::all_of(groups, [&](const ReassociationIndices &group) {
+    return llvm::count_if(group, [&](int64_t d) {
+             return ShapedType::isDynamic(shape[d]);
+           }) <= 1;
+  });
+}
+
+/// Null when the output sizes cannot be inferred.
 static Value expand(OpBuilder &b, Location loc, Value v,
                     ArrayRef<int64_t> shape,
                     ArrayRef<ReassociationIndices> groups) {
+  if (!v || !inferable(shape, groups))
+    return nullptr;
   auto type = RankedTensorType::get(
       shape, cast<RankedTensorType>(v.getType()).getElementType());
   return tensor::ExpandShapeOp::create(b, loc, type, v, groups);
@@ -359,7 +373,8 @@ Value mlir::adamas::raise::materialize(OpBuilder &b, Location loc,
       if (auto groups = getReassociationIndicesForReshape(vType, dstType))
         return tensor::CollapseShapeOp::create(b, loc, dstType, v, *groups);
     } else if (vType.getRank() < dstType.getRank()) {
-      if (auto groups = getReassociationIndicesForReshape(vType, dstType))
+      auto groups = getReassociationIndicesForReshape(vType, dstType);
+      if (groups && inferable(dstType.getShape(), *groups))
         return tensor::ExpandShapeOp::create(b, loc, dstType, v, *groups);
     }
   }
@@ -386,6 +401,8 @@ Value mlir::adamas::raise::materialize(OpBuilder &b, Location loc,
     for (const Factor &f : atoms)
       shape.push_back(f.extent);
     v = expand(b, loc, v, shape, groups);
+    if (!v)
+      return nullptr;
   }
 
   // 2. Transpose the factors into the target's order.
