@@ -170,13 +170,6 @@ static Value convertElements(OpBuilder &b, Location loc, Value v,
   return arith::TruncFOp::create(b, loc, target, v);
 }
 
-static Value dimOrConstant(OpBuilder &b, Location loc, Value v, int64_t dim) {
-  auto type = cast<RankedTensorType>(v.getType());
-  if (type.isDynamicDim(dim))
-    return tensor::DimOp::create(b, loc, v, dim);
-  return arith::ConstantIndexOp::create(b, loc, type.getDimSize(dim));
-}
-
 /// Erases `root` and, transitively, the producers only it kept alive.
 static void eraseDeadProducers(Operation *root,
                                DenseSet<Operation *> &erased) {
