@@ -4,6 +4,7 @@
 
 #include "adamas/Conversion/Passes.h"
 #include "adamas/Dialect/Adamas/IR/AdamasDialect.h"
+#include "adamas/Dialect/Adamas/Transforms/Passes.h"
 #include "adamas/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/Transforms/BufferDeallocationOpInterfaceImpl.h"
@@ -42,7 +43,9 @@ void mlir::adamas::registerAdamasDialects(DialectRegistry &registry) {
 
 void mlir::adamas::registerAdamasPasses() {
   registerAdamasConversionPasses();
+  registerAdamasTransformsPasses();
   registerAdamasPipelines();
+  registerAdamasSparsifyPipeline();
 }
 
 void mlir::adamas::registerAllAdamasAndUpstream(DialectRegistry &registry) {

@@ -1,5 +1,6 @@
 // Parses a file with adamas ops, runs adamas::buildCPUPipeline on it and
-// prints the result: what an embedding compiler does with the package.
+// prints the result: what an embedding compiler does with the package. With
+// a second argument "sparsify", runs adamas::buildSparsifyPipeline instead.
 
 #include "adamas/InitAllAdamas.h"
 #include "adamas/Pipelines/Pipelines.h"
@@ -12,13 +13,18 @@
 #include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    llvm::errs() << "usage: consumer FILE.mlir\n";
+  // With "sparsify": adamas::buildSparsifyPipeline on model IR (every
+  // upstream dialect registered to parse it), printed before lowering.
+  bool sparsify = argc == 3 && llvm::StringRef(argv[2]) == "sparsify";
+  if (argc != 2 && !sparsify) {
+    llvm::errs() << "usage: consumer FILE.mlir [sparsify]\n";
     return 2;
   }
   mlir::DialectRegistry registry;
   registry.insert<mlir::func::FuncDialect>();
   mlir::adamas::registerAdamasDialects(registry);
+  if (sparsify)
+    mlir::adamas::registerAllAdamasAndUpstream(registry);
   mlir::MLIRContext context(registry);
 
   mlir::OwningOpRef<mlir::ModuleOp> module =
@@ -26,7 +32,13 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
   mlir::PassManager pm(&context);
-  mlir::adamas::buildCPUPipeline(pm);
+  if (sparsify) {
+    mlir::adamas::SparsifyPipelineOptions options;
+    options.budget = 64;
+    mlir::adamas::buildSparsifyPipeline(pm, options);
+  } else {
+    mlir::adamas::buildCPUPipeline(pm);
+  }
   if (mlir::failed(pm.run(*module)))
     return 1;
   module->print(llvm::outs());
