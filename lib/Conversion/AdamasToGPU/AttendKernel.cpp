@@ -3,8 +3,10 @@
 // DESIGN.md section 4, stage 3, in two kernels:
 //
 // 1. `<name>_partial`, grid (splits, row groups): a CTA takes one split of a
-//    row's index slots; its warps stride over the slots, each keeping an
-//    online softmax (running max m, sum l, f32 accumulator) per query head.
+//    row's index slots, each warp a contiguous run of them (indices loaded
+//    once, one per lane, then broadcast by shuffles; K/V rows of several
+//    slots in flight), keeping an online softmax (running max m, sum l, f32
+//    accumulator) per query head.
 //    For a slot, lanes hold D / 32 contiguous elements of q, k and Dv / 32
 //    of v (one vector load each); the score is a warp sum of q.k. When the
 //    indices are per KV head (shared_group), one CTA serves the G query
@@ -26,6 +28,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -159,43 +162,65 @@ void AttendKernels::buildPartial() {
     }
     int64_t stateSize = 2 + c.valueDimsPerLane;
     Value hasKeys = kb.cmp(Pred::sgt, capacity, kb.idx(0));
-    SmallVector<Value> state = kb.forLoop(
-        kb.add(slotBegin, warp), slotEnd, kb.idx(warps), init,
-        [&](Value slot, ValueRange carried) -> SmallVector<Value> {
-          Value index = kb.load(kb.arg(kIndices),
-                                kb.add(kb.mul(group, kb.idx(p.slots)), slot));
-          Value pos = kb.toIdx(index);
-          Value valid = arith::AndIOp::create(
-              b, hasKeys,
-              arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, kb.idx(0)),
-                                    kb.cmp(Pred::slt, pos, capacity)));
-          // Invalid slots read row 0 and leave the state unchanged.
-          Value row = kb.add(kvBase, kb.select(valid, pos, kb.idx(0)));
-          SmallVector<Value> k =
-              loadLaneSlice(kb.arg(kKeys), row, p.dims, c.dimsPerLane);
-          SmallVector<Value> v = loadLaneSlice(kb.arg(kValues), row,
-                                               p.valueDims, c.valueDimsPerLane);
-          SmallVector<Value> next;
-          for (int64_t g = 0; g < c.headsPerCta; ++g) {
-            ValueRange old = carried.slice(g * stateSize, stateSize);
-            Value dot = kb.f32(0.0f);
-            for (int64_t e = 0; e < c.dimsPerLane; ++e)
-              dot = fma(q[g][e], k[e], dot);
-            Value score = arith::MulFOp::create(b, kb.warpSum(dot), scale);
-            Value newMax = arith::MaximumFOp::create(b, old[0], score);
-            Value alpha = rescale(old[0], newMax);
-            Value weight = exp2(arith::SubFOp::create(b, score, newMax));
-            next.push_back(kb.select(valid, newMax, old[0]));
-            Value sum = fma(old[1], alpha, weight);
-            next.push_back(kb.select(valid, sum, old[1]));
-            for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
-              Value acc = fma(old[2 + e], alpha,
-                              arith::MulFOp::create(b, weight, v[e]));
-              next.push_back(kb.select(valid, acc, old[2 + e]));
-            }
+    // Warp w takes slots [begin + w * S, + S) of the split, S = slotsPerWarp
+    // (<= 32): lane l loads the index of slot l once, and the slots are then
+    // walked unrolled, `slotsInFlight` at a time with all their K and V rows
+    // loaded before any is used, so the loads of a group overlap.
+    Value lane32 = kb.laneId();
+    Value warpBegin = kb.add(slotBegin, kb.mul(warp, kb.idx(c.slotsPerWarp)));
+    Value mySlot = kb.add(warpBegin, kb.toIdx(lane32));
+    Value mine = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, Pred::slt, lane32, kb.i32(c.slotsPerWarp)),
+        kb.cmp(Pred::slt, mySlot, slotEnd));
+    Value indexAt = kb.add(kb.mul(group, kb.idx(p.slots)),
+                           kb.select(mine, mySlot, kb.idx(0)));
+    Value myIndex =
+        kb.select(mine, kb.load(kb.arg(kIndices), indexAt), kb.i32(-1));
+
+    SmallVector<Value> state = init;
+    for (int64_t first = 0; first < c.slotsPerWarp; first += c.slotsInFlight) {
+      int64_t last = std::min(first + c.slotsInFlight, c.slotsPerWarp);
+      SmallVector<Value> valid;
+      SmallVector<SmallVector<Value>> keys, values;
+      for (int64_t slot = first; slot < last; ++slot) {
+        Value pos = kb.toIdx(kb.shuffleIdx(myIndex, kb.i32(slot)));
+        Value ok = arith::AndIOp::create(
+            b, hasKeys,
+            arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, kb.idx(0)),
+                                  kb.cmp(Pred::slt, pos, capacity)));
+        // Invalid slots (-1 padding, junk, past the split) read row 0 and
+        // leave the state unchanged.
+        Value row = kb.add(kvBase, kb.select(ok, pos, kb.idx(0)));
+        valid.push_back(ok);
+        keys.push_back(
+            loadLaneSlice(kb.arg(kKeys), row, p.dims, c.dimsPerLane));
+        values.push_back(loadLaneSlice(kb.arg(kValues), row, p.valueDims,
+                                       c.valueDimsPerLane));
+      }
+      for (size_t u = 0; u < valid.size(); ++u) {
+        SmallVector<Value> next;
+        for (int64_t g = 0; g < c.headsPerCta; ++g) {
+          ArrayRef<Value> old =
+              ArrayRef<Value>(state).slice(g * stateSize, stateSize);
+          Value dot = kb.f32(0.0f);
+          for (int64_t e = 0; e < c.dimsPerLane; ++e)
+            dot = fma(q[g][e], keys[u][e], dot);
+          Value score = arith::MulFOp::create(b, kb.warpSum(dot), scale);
+          Value newMax = arith::MaximumFOp::create(b, old[0], score);
+          Value alpha = rescale(old[0], newMax);
+          Value weight = exp2(arith::SubFOp::create(b, score, newMax));
+          next.push_back(kb.select(valid[u], newMax, old[0]));
+          Value sum = fma(old[1], alpha, weight);
+          next.push_back(kb.select(valid[u], sum, old[1]));
+          for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
+            Value acc = fma(old[2 + e], alpha,
+                            arith::MulFOp::create(b, weight, values[u][e]));
+            next.push_back(kb.select(valid[u], acc, old[2 + e]));
           }
-          return next;
-        });
+        }
+        state = next;
+      }
+    }
 
     // Merge the warps' states into the split's partial.
     Value lane = kb.toIdx(kb.laneId());

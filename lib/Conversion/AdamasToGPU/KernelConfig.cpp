@@ -163,13 +163,20 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   int64_t perSplit = kSlotsPerWarp * c.warpsPerBlock;
   c.splits = std::clamp<int64_t>(llvm::divideCeil(p.slots, perSplit), 1, 64);
   c.slotsPerSplit = llvm::divideCeil(p.slots, c.splits);
+  c.slotsPerWarp = llvm::divideCeil(c.slotsPerSplit, c.warpsPerBlock);
+  if (c.slotsPerWarp > target.warpSize)
+    return Result::fail("the GPU attend kernel takes at most 8192 indices per "
+                        "row, got " +
+                        str(p.slots));
   return {c, ""};
 }
 
 DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
   return dictionary(ctx, {{"dims_per_lane", dimsPerLane},
                           {"heads_per_cta", headsPerCta},
+                          {"slots_in_flight", slotsInFlight},
                           {"slots_per_split", slotsPerSplit},
+                          {"slots_per_warp", slotsPerWarp},
                           {"splits", splits},
                           {"value_dims_per_lane", valueDimsPerLane},
                           {"warps_per_block", warpsPerBlock}});

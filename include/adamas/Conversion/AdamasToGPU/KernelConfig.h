@@ -125,8 +125,11 @@ struct AttendConfig {
   int64_t headsPerCta = 1;
   /// Slot splits (CTAs) per row, each merged in f32 by the second kernel.
   int64_t splits = 1;
-  /// Slots per split.
+  /// Slots per split, per warp (<= 32: one index per lane), and walked at a
+  /// time with their K/V loads in flight together.
   int64_t slotsPerSplit = 0;
+  int64_t slotsPerWarp = 0;
+  int64_t slotsInFlight = 4;
   /// Elements of q/k (D) and of v (Dv) per lane, contiguous.
   int64_t dimsPerLane = 0, valueDimsPerLane = 0;
 
