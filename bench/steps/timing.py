@@ -75,6 +75,26 @@ def graph_time_us(make_calls, sets, reps):
     return statistics.median(times)
 
 
+def kernel_breakdown(call, reps=20):
+    """Mean device time per launch of each kernel a call runs (eager)."""
+    from torch.profiler import ProfilerActivity, profile
+    with art.current_stream(torch.cuda.current_stream()):
+        call()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(reps):
+                call()
+            torch.cuda.synchronize()
+    rows = []
+    for event in prof.key_averages():
+        total = getattr(event, "device_time_total", None)
+        if total is None:
+            total = getattr(event, "cuda_time_total", 0.0)
+        if total and event.count:
+            rows.append((event.key, total / event.count))
+    return sorted(rows, key=lambda r: -r[1])
+
+
 def dense_time_us(q, keys, values, sets, reps):
     from torch.nn.attention import SDPBackend, sdpa_kernel
     gqa = q[0].shape[1] != keys[0].shape[1]
@@ -155,6 +175,11 @@ def main():
                 fn["step"](q[0], nk[0], keys[0], values[0], codes[0], lengths, out)
             host_us = (time.perf_counter() - start) / calls * 1e6
             torch.cuda.synchronize()
+
+        # Per kernel (torch.profiler's CUDA activity): where the step's time goes.
+        kernels = kernel_breakdown(
+            lambda: fn["step"](q[0], nk[0], keys[0], values[0], codes[0], lengths, out))
+        print(f"{label}: kernels " + ", ".join(f"{n} {t:.1f} us" for n, t in kernels), flush=True)
 
         kv_row = 2 * spec.dims * 2
         floor = (code_bytes + B * spec.index_heads * spec.k * kv_row) / (COPY_TBPS * 1e12) * 1e6
