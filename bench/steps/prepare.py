@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -61,7 +62,9 @@ def main():
     # The steps timing.py runs, through the runtime's artifact cache: the GPU
     # machine (no compiler) serves them from this directory.
     from adamas import runtime
-    cache = runtime.Runtime(cache_dir=os.path.join(args.out, "cache"))
+    cache_dir = os.path.join(args.out, "cache")
+    shutil.rmtree(cache_dir, ignore_errors=True)   # carry only what is current
+    cache = runtime.Runtime(cache_dir=cache_dir)
     for name in cases.CACHED:
         if args.only and name not in args.only:
             continue

@@ -34,9 +34,34 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
-# Part of every artifact key: bump it when the generated code changes, so that
-# cached steps compiled by an older compiler are not served.
+# Part of every artifact key (with, in a checkout, a hash of the compiler's
+# sources: see compiler_version), so that a step compiled by another compiler
+# is never served.
 COMPILER_VERSION = "adamas 0.2 (adamas-gpu-pipeline, MLIR 22)"
+_fingerprint = None
+
+
+def compiler_version():
+    """COMPILER_VERSION plus, when running from a checkout, a SHA-256 of the
+    sources that generate code (include/, lib/): the same on every machine
+    that has the same tree, e.g. here and on a GPU machine with a copy of it,
+    and different as soon as a lowering changes."""
+    global _fingerprint
+    if _fingerprint is None:
+        import hashlib
+        digest = hashlib.sha256()
+        root = _checkout()
+        for top in ("include", "lib"):
+            for dirpath, dirnames, filenames in sorted(os.walk(os.path.join(root, top))):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    path = os.path.join(dirpath, name)
+                    digest.update(os.path.relpath(path, root).encode() + b"\0")
+                    with open(path, "rb") as fh:
+                        digest.update(fh.read())
+        found = os.path.isdir(os.path.join(root, "lib"))
+        _fingerprint = digest.hexdigest()[:16] if found else "installed"
+    return f"{COMPILER_VERSION} [{_fingerprint}]"
 
 DTYPES = ("f16", "bf16", "f32")
 DEFAULT_THRESHOLDS = {1: (0.0,), 2: (-10.0, 0.0, 10.0),
@@ -418,7 +443,7 @@ def decode_step(spec, chip="sm_90", format="bin", runtime=None, name="adamas_dec
             request.ir.decode(), chip, format, toolkit, num_sms))
     try:
         artifact = rt.get_or_compile(ir, pipeline_options=options, chip=chip,
-                                     compiler_version=COMPILER_VERSION)
+                                     compiler_version=compiler_version())
     except rt_module.AdamasRuntimeError as e:
         if e.status == "ADAMAS_ERROR_NOT_FOUND":
             raise RuntimeError(f"decode step not in the cache ({rt.disk_cache_dir or 'memory only'}) "

@@ -69,6 +69,20 @@ def test_decode_step_ir_verifies():
             assert proc.returncode == 0, proc.stderr
 
 
+def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "include").mkdir()
+    source = tmp_path / "lib" / "Kernel.cpp"
+    source.write_text("int x = 1;")
+    monkeypatch.setattr(ac, "_checkout", lambda: str(tmp_path))
+    monkeypatch.setattr(ac, "_fingerprint", None)
+    first = ac.compiler_version()
+    assert first == ac.compiler_version() and first.startswith(ac.COMPILER_VERSION)
+    source.write_text("int x = 2;")
+    monkeypatch.setattr(ac, "_fingerprint", None)
+    assert ac.compiler_version() != first
+
+
 # --- descriptors ------------------------------------------------------------------
 
 class FakeTensor:
