@@ -196,13 +196,15 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
       # Small runs of every kernel family under memcheck and racecheck.
       for tool in memcheck racecheck; do
         run sanitize compute-sanitizer --tool "$tool" --error-exitcode 9 \
-          --target-processes all env PYTHONUNBUFFERED=1 python3 "$root/bench/steps/check.py" "$libs" \
+          --target-processes all env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+          python3 "$root/bench/steps/check.py" "$libs" \
           --seed "$seed" --first-run --only mha_d128_k256 g7_d64_b3_m4_bf16
         rc=$?
         cp "$out/step.txt" "$out/$tool.txt"
         summary_line=$(grep -h "ERROR SUMMARY\|RACECHECK SUMMARY" "$out/step.txt" | tail -1)
+        checks_line=$(grep -h '^== GPU checks' "$out/step.txt" | tail -1)
         row "compute-sanitizer $tool (2 specs, all kernels)" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
-            "${summary_line:-exit $rc}"
+            "${summary_line:-exit $rc}; ${checks_line:-checks did not run}"
       done
     fi
     if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then

@@ -313,22 +313,38 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
   Value warpSums2 = kb.sharedBuffer(b.getI32Type(), numWarps());
   Value found = kb.sharedBuffer(b.getI32Type(), 2);
 
-  // 1. This row's histogram over all chunks, and over the earlier ones.
+  // 1. This row's histogram over all chunks, and over the earlier ones. The
+  // (chunk, bin) entries are spread over the threads, `kSumsInFlight` loads
+  // at a time, and added into shared memory (summing each bin's chunks in
+  // one thread was a chain of dependent L2 loads: most of this kernel).
+  constexpr int64_t kSumsInFlight = 4;
   Value histRow = kb.mul(kb.mul(row, kb.arg(kChunks)), kb.idx(c.numBins));
   kb.forLoop(tid, kb.idx(c.numBins), threads, [&](Value bin) {
-    SmallVector<Value> sums = kb.forLoop(
-        kb.idx(0), kb.arg(kChunks), kb.idx(1), {kb.i32(0), kb.i32(0)},
-        [&](Value other, ValueRange acc) -> SmallVector<Value> {
-          Value at =
-              kb.add(kb.add(histRow, kb.mul(other, kb.idx(c.numBins))), bin);
-          Value count = kb.load(kb.arg(kHistograms), at);
-          Value earlier = kb.cmp(Pred::ult, other, chunk);
-          return {arith::AddIOp::create(b, acc[0], count),
-                  kb.select(earlier, arith::AddIOp::create(b, acc[1], count),
-                            acc[1])};
-        });
-    kb.store(sums[0], total, bin);
-    kb.store(sums[1], before, bin);
+    kb.store(kb.i32(0), total, bin);
+    kb.store(kb.i32(0), before, bin);
+  });
+  kb.barrier();
+  Value entries = kb.mul(kb.arg(kChunks), kb.idx(c.numBins));
+  kb.forLoop(tid, entries, kb.idx(c.blockSize * kSumsInFlight), [&](Value i0) {
+    SmallVector<Value> at, counts;
+    for (int64_t u = 0; u < kSumsInFlight; ++u) {
+      Value i = kb.add(i0, kb.idx(u * c.blockSize));
+      Value inRange = kb.cmp(Pred::ult, i, entries);
+      Value safe = kb.minS(i, kb.sub(entries, kb.idx(1)));
+      Value count = kb.load(kb.arg(kHistograms), kb.add(histRow, safe));
+      at.push_back(safe);
+      counts.push_back(kb.select(inRange, count, kb.i32(0)));
+    }
+    for (int64_t u = 0; u < kSumsInFlight; ++u) {
+      Value nonzero = arith::CmpIOp::create(b, Pred::ne, counts[u], kb.i32(0));
+      kb.ifThen(nonzero, [&] {
+        Value other = kb.divu(at[u], kb.idx(c.numBins));
+        Value bin = kb.remu(at[u], kb.idx(c.numBins));
+        kb.atomicAdd(counts[u], total, bin);
+        kb.ifThen(kb.cmp(Pred::ult, other, chunk),
+                  [&] { kb.atomicAdd(counts[u], before, bin); });
+      });
+    }
   });
   kb.barrier();
 
