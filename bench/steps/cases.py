@@ -1,8 +1,8 @@
 """The GPU check's compiled functions and the shapes each is run at.
 
 Every spec is compiled once with dynamic B and N (`batch=None, capacity=None`)
-into four host functions: the whole decode step, and the encode, select and
-attend kernels alone (so a wrong index is caught by the select check exactly,
+into five host functions: the whole decode step, and the encode, select and
+attend kernels alone, and the encode kernel as a plain Hadamard transform (so a wrong index is caught by the select check exactly,
 not blurred by the attention). RUNS lists the (B, N, lengths) each spec is
 run at; `lengths` "full" is N for every batch row, "ragged" spreads the rows
 over [0, N] including 0 and a few below k.
@@ -45,7 +45,7 @@ RUNS = {
     "mha_d128_k64_f32": [(1, 1000, "full"), (4, 4096, "ragged")],
 }
 
-KINDS = ("step", "encode", "select", "attend")
+KINDS = ("step", "encode", "select", "attend", "hadamard")
 
 # Specs also compiled into a carried artifact cache (adamas.compile.decode_step),
 # which timing.py loads from disk on the GPU machine.

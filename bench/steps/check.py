@@ -14,6 +14,7 @@ is printed) with every output poisoned first:
           output within the element type's tolerance of an f64 computation
   encode  inputs whose Hadamard transform lies inside the buckets (so rounding
           cannot move a code) -> code words equal adamas.reference exactly
+  hadamard  the transform alone -> within the element type's tolerance
   step    encode + cache_write + select + attend: the whole code cache equal
           to reference.cache_write of the reference codes, the output within
           tolerance of f64 attention over the reference's indices
@@ -326,8 +327,23 @@ def check_step(fn, spec, B, N, lengths, rng, name):
                    attention_f64(q, keys, values, idx, spec), T)
 
 
+def check_hadamard(fn, spec, B, N, lengths, rng, name):
+    """The orthonormal transform alone: computed in f32, rounded once to T;
+    within an ulp of T (plus f32 rounding) of the float64 reference."""
+    T = spec.dtype
+    x_np = ref.round_to(rng.standard_normal((B, spec.kv_heads, spec.rows, spec.dims)), T)
+    out = torch.full((B, spec.kv_heads, spec.rows, spec.dims), float("nan"),
+                     device="cuda").to(TORCH_DTYPES[T])
+    torch.cuda.synchronize()
+    fn(to_device(x_np, T), out)
+    torch.cuda.synchronize()
+    expected = torch.from_numpy(np.asarray(ref.hadamard(x_np, dtype=T), dtype=np.float64)).cuda()
+    compare_output(name, out, expected, T)
+
+
 CHECKS = {"select": (check_select, 3), "attend": (check_attend, 5),
-          "encode": (check_encode, 2), "step": (check_step, 7)}
+          "encode": (check_encode, 2), "step": (check_step, 7),
+          "hadamard": (check_hadamard, 1)}
 
 
 def main():

@@ -226,6 +226,15 @@ def encode_ir(spec, rows_shape, name="adamas_encode", per_head=False):
     return f.text()
 
 
+def hadamard_ir(spec, rows_shape, name="adamas_hadamard"):
+    """hadamard alone (the encode kernel writing transformed rows)."""
+    f = _Function(name)
+    shape = list(rows_shape) + [spec.dims]
+    x = f.arg("x", shape, spec.dtype)
+    f.ret(f.op(f"adamas.hadamard {x[0]} : {x[1]}", x[1]))
+    return f.text()
+
+
 def select_ir(spec, name="adamas_select"):
     """l1_topk alone, on codes given as arguments."""
     B, N = spec.batch, spec.capacity

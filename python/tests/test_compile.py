@@ -63,7 +63,8 @@ def test_decode_step_ir_verifies():
     for spec in (ac.DecodeStep(), ac.DecodeStep(q_heads=28, kv_heads=4, dims=64, bits=3, rows=4,
                                                  per_head_thresholds=True, dtype="f32")):
         for ir in (ac.decode_step_ir(spec), ac.select_ir(spec), ac.attend_ir(spec),
-                   ac.encode_ir(spec, [None, spec.kv_heads, spec.rows], per_head=True)):
+                   ac.encode_ir(spec, [None, spec.kv_heads, spec.rows], per_head=True),
+                   ac.hadamard_ir(spec, [None, spec.kv_heads, spec.rows])):
             proc = subprocess.run([opt, "-verify-diagnostics", "-"], input=ir, text=True,
                                   capture_output=True)
             assert proc.returncode == 0, proc.stderr
