@@ -4,6 +4,7 @@
 #define ADAMAS_CONVERSION_PASSES_H
 
 #include "adamas/Conversion/AdamasToLinalg/AdamasToLinalg.h"
+#include "adamas/Conversion/AssertToLLVM/AssertToLLVM.h"
 
 namespace mlir::adamas {
 
