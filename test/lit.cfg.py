@@ -45,6 +45,7 @@ config.substitutions.append(
      "-shared-libs=%s,%s" % (runner_utils, c_runner_utils)))
 
 config.substitutions.append(("%adamas_obj_root", config.adamas_obj_root))
+config.substitutions.append(("%adamas_src_root", config.adamas_src_root))
 config.substitutions.append(
     ("%llvm_prefix", os.path.dirname(config.mlir_lib_dir)))
 config.substitutions.append(
