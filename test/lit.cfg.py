@@ -52,6 +52,15 @@ config.substitutions.append(
     ("%adamas_plugin",
      os.path.join(config.adamas_obj_root, "lib", "AdamasPlugin.so")))
 
+# In a sanitizer build the plugin is instrumented but upstream mlir-opt is
+# not, and the ASan runtime must come first in the process: preload it.
+plugin_env = ""
+if "asan" in config.available_features:
+    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                             capture_output=True, text=True).stdout.strip()
+    plugin_env = "env LD_PRELOAD=%s" % libasan
+config.substitutions.append(("%plugin_env", plugin_env))
+
 tool_dirs = [config.adamas_tools_dir, config.llvm_tools_dir]
 tools = [
     "adamas-opt",
