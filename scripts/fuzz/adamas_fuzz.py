@@ -264,7 +264,10 @@ def mutate_attribute(rng, text):
     for m in re.finditer(r"scale = [^:]+: f32", text):
         options.append((m, "scale = " + rng.choice(
             ["0.0", "-1.0", "1.0e+38", "0x7F800000", "0x7FC00000"]) + " : f32"))
-    for m in re.finditer(r"\[(-?[0-9.e+-]+(, )?)+\]", text):
+    # Number lists ([-1.0, 0.0, 1.0]). Each token is a maximal run of the
+    # class between ", ": no nested ambiguous repetition, so no
+    # catastrophic backtracking on long constants.
+    for m in re.finditer(r"\[[0-9.e+-]+(?:, [0-9.e+-]+)*\]", text):
         n = rng.choice([0, 1, 2, 3, 3, 7, 8])
         vals = sorted(rng.uniform(-20, 20) for _ in range(n))
         if vals and rng.random() < 0.3:
@@ -283,7 +286,8 @@ def mutate_attribute(rng, text):
 
 def mutate_operands(rng, text):
     # Drop or repeat an SSA operand of an adamas op (custom or generic form).
-    ops = list(re.finditer(r"adamas\.[a-z_0-9]+\"?\(?((%[\w#]+,? ?)+)", text))
+    ops = list(re.finditer(r"adamas\.[a-z_0-9]+\"?\(?((?:%[\w#]+(?:, )?)+)",
+                           text))
     if not ops:
         return text
     m = rng.choice(ops)
@@ -746,30 +750,53 @@ def main():
             return False
         return time.monotonic() - start < args.seconds
 
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        running = {}
-        while (more() and failure is None) or running:
-            while more() and failure is None and len(running) < args.jobs:
-                number = numbers.pop() if numbers is not None else next_number
-                next_number += 1
-                running[pool.submit(run_case, tools, args.seed, number,
-                                    corpus, args.run_share)] = number
-            done, _ = concurrent.futures.wait(
-                running, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                number = running.pop(future)
-                try:
-                    kind, counts = future.result()
-                except Failure as f:
-                    if failure is None or number < failed_case:
-                        failure, failed_case = f, number
-                    continue
-                results["cases"] = results.get("cases", 0) + 1
-                for stage, n in counts.items():
-                    results[stage] = results.get(stage, 0) + n
-    elapsed = time.monotonic() - start
+    # A case is bounded by its tool runs' time-outs; one that runs far past
+    # them means the fuzzer itself is stuck (e.g. a regular expression that
+    # backtracks forever): report it instead of hanging CI.
+    case_limit = 10 * args.timeout
+    pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
+    running = {}
+    while (more() and failure is None) or running:
+        while more() and failure is None and len(running) < args.jobs:
+            number = numbers.pop() if numbers is not None else next_number
+            next_number += 1
+            future = pool.submit(run_case, tools, args.seed, number, corpus,
+                                 args.run_share)
+            running[future] = (number, time.monotonic())
+        done, _ = concurrent.futures.wait(
+            running, timeout=10, return_when=concurrent.futures.FIRST_COMPLETED)
+        for future in done:
+            number, _ = running.pop(future)
+            try:
+                kind, counts = future.result()
+            except Failure as f:
+                if failure is None or number < failed_case:
+                    failure, failed_case = f, number
+                continue
+            results["cases"] = results.get("cases", 0) + 1
+            for stage, n in counts.items():
+                results[stage] = results.get(stage, 0) + n
+        stuck = [(n, t) for n, t in running.values()
+                 if time.monotonic() - t > case_limit]
+        if stuck:
+            number = stuck[0][0]
+            kind, payload = make_case(args.seed, number, corpus, args.run_share)
+            text = payload[0] if kind == "program" else SEPARATOR.join(payload)
+            failure, failed_case = Failure(
+                f"stuck (case ran over {case_limit:g} s)", text, ""), number
+            break
+    if failure is not None and failure.kind.startswith("stuck"):
+        status = report(args, results, failure, failed_case, start)
+        os._exit(status)  # The stuck thread cannot be joined.
+    pool.shutdown()
     shutil.rmtree(workdir, ignore_errors=True)
+    return report(args, results, failure, failed_case, start)
 
+
+def report(args, results, failure, failed_case, start):
+    """Prints the summary (and the failure), writes the JUnit report;
+    returns the exit status."""
+    elapsed = time.monotonic() - start
     summary = ", ".join(f"{k} {v}" for k, v in sorted(results.items()))
     print(f"adamas-fuzz: {elapsed:.0f} s, {summary}")
     if args.junit:
@@ -784,9 +811,8 @@ def main():
           f"{failure.kind}\n  input: {path}\n  replay: {sys.argv[0]} "
           f"--adamas-opt {args.adamas_opt} --seed {args.seed} --replay "
           f"{failed_case}\n--- input ---\n{failure.text}\n--- detail ---\n"
-          f"{failure.detail}")
+          f"{failure.detail}", flush=True)
     return 1
-
 
 if __name__ == "__main__":
     sys.exit(main())
