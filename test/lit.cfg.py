@@ -45,11 +45,21 @@ config.substitutions.append(
      "-shared-libs=%s,%s" % (runner_utils, c_runner_utils)))
 
 config.substitutions.append(("%adamas_obj_root", config.adamas_obj_root))
+config.substitutions.append(("%adamas_src_root", config.adamas_src_root))
 config.substitutions.append(
     ("%llvm_prefix", os.path.dirname(config.mlir_lib_dir)))
 config.substitutions.append(
     ("%adamas_plugin",
      os.path.join(config.adamas_obj_root, "lib", "AdamasPlugin.so")))
+
+# In a sanitizer build the plugin is instrumented but upstream mlir-opt is
+# not, and the ASan runtime must come first in the process: preload it.
+plugin_env = ""
+if "asan" in config.available_features:
+    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                             capture_output=True, text=True).stdout.strip()
+    plugin_env = "env LD_PRELOAD=%s" % libasan
+config.substitutions.append(("%plugin_env", plugin_env))
 
 tool_dirs = [config.adamas_tools_dir, config.llvm_tools_dir]
 tools = [

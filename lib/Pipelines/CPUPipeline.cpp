@@ -24,7 +24,11 @@
 
 using namespace mlir;
 
-void mlir::adamas::buildCPUPipeline(OpPassManager &pm) {
+void mlir::adamas::buildCPUPipeline(OpPassManager &pm,
+                                    const CPUPipelineOptions &options) {
+  // Checks of the input program's ops, before they are lowered away.
+  if (options.runtimeVerification >= 1)
+    pm.addPass(createGenerateRuntimeVerificationPass());
   pm.addPass(createAdamasLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
@@ -42,6 +46,10 @@ void mlir::adamas::buildCPUPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Bounds checks of every load and store of the lowered program: a failed
+  // one after the level-1 checks passed is a bug of a lowering.
+  if (options.runtimeVerification >= 2)
+    pm.addPass(createGenerateRuntimeVerificationPass());
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -57,17 +65,26 @@ void mlir::adamas::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
+  // Failed assertions print on stderr, unbuffered (upstream: stdout, lost
+  // on abort when it is a pipe).
+  pm.addPass(createAdamasAssertToLLVM());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::adamas::buildCPUPipeline(OpPassManager &pm) {
+  buildCPUPipeline(pm, CPUPipelineOptions());
+}
+
 void mlir::adamas::registerAdamasPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUPipelineOptions>(
       "adamas-cpu-pipeline",
       "Lower adamas ops and the surrounding tensor program to the LLVM "
       "dialect through the reference lowering (runnable with mlir-runner)",
-      buildCPUPipeline);
+      [](OpPassManager &pm, const CPUPipelineOptions &options) {
+        buildCPUPipeline(pm, options);
+      });
   PassPipelineRegistration<GPUPipelineOptions>(
       "adamas-gpu-pipeline",
       "Lower adamas decode steps to fused GPU kernels (a gpu.binary) and host "

@@ -1,9 +1,9 @@
 // Upstream mlir-opt gets the adamas dialect and passes from the plugin. Pass
 // plugins load after the command line is parsed, so passes are named in
 // --pass-pipeline rather than as flags.
-// RUN: mlir-opt %s --load-dialect-plugin=%adamas_plugin --load-pass-plugin=%adamas_plugin \
+// RUN: %plugin_env mlir-opt %s --load-dialect-plugin=%adamas_plugin --load-pass-plugin=%adamas_plugin \
 // RUN:   --pass-pipeline="builtin.module(adamas-lower-to-linalg)" | FileCheck %s
-// RUN: mlir-opt %s --load-dialect-plugin=%adamas_plugin --load-pass-plugin=%adamas_plugin \
+// RUN: %plugin_env mlir-opt %s --load-dialect-plugin=%adamas_plugin --load-pass-plugin=%adamas_plugin \
 // RUN:   --pass-pipeline="builtin.module(adamas-cpu-pipeline)" | FileCheck %s --check-prefix=LLVM
 
 // CHECK-LABEL: func @hadamard

@@ -5,6 +5,7 @@
 
 #include "adamas/Conversion/AdamasToGPU/AdamasToGPU.h"
 #include "adamas/Conversion/AdamasToLinalg/AdamasToLinalg.h"
+#include "adamas/Conversion/AssertToLLVM/AssertToLLVM.h"
 
 namespace mlir::adamas {
 

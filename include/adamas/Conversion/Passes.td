@@ -5,6 +5,22 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AdamasAssertToLLVM : Pass<"adamas-assert-to-llvm", "::mlir::ModuleOp"> {
+  let summary = "Lower cf.assert to a message on stderr and abort()";
+  let description = [{
+    Upstream's lowering of `cf.assert` prints the message with `puts`, to
+    stdout, and then calls `abort()`, which does not flush stdio: when stdout
+    is a pipe the message of a failed run-time check is lost. This pass
+    rewrites every `cf.assert` (in a function whose body is a CFG, i.e. after
+    SCF-to-CF) into a branch to a block that writes the message and a newline
+    to file descriptor 2 with `write` (unbuffered) and calls `abort()`.
+  }];
+  let dependentDialects = [
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::LLVM::LLVMDialect",
+  ];
+}
+
 def AdamasLowerToLinalg : Pass<"adamas-lower-to-linalg"> {
   let summary = "Lower adamas ops to portable linalg/scf/tensor/arith/math";
   let description = [{

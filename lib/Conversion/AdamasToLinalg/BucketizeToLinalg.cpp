@@ -36,8 +36,17 @@ struct BucketizeOpLowering : OpConversionPattern<BucketizeOp> {
     Value headThresholds = adaptor.getHeadThresholds();
     auto inputType = cast<RankedTensorType>(input.getType());
     int64_t rank = inputType.getRank();
-    int64_t numGroups = inputType.getDimSize(rank - 1) / 32;
     int64_t bits = op.getBits();
+    // The verifier guarantees a static, bounded multiple of 32; should an
+    // unverified op get here, fail with a diagnostic rather than build
+    // invalid reshapes.
+    int64_t dims = inputType.getDimSize(rank - 1);
+    if (ShapedType::isDynamic(dims) || !codeWordsPerRow(dims, bits))
+      return op.emitOpError("cannot be lowered: the last dimension of "
+                            "'input' (D) must be a static multiple of 32 in "
+                            "[32, ")
+             << kMaxCodeDims << "]";
+    int64_t numGroups = dims / kDimsPerGroup;
     ArrayRef<float> thresholds = op.getThresholds();
 
     // <... x D> -> <... x G x 32>, and the result <... x G x b>.

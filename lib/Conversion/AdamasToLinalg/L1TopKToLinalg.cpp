@@ -16,8 +16,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
-#include <limits>
-
 using namespace mlir;
 using namespace mlir::adamas;
 
@@ -26,11 +24,15 @@ namespace {
 /// result: distances and histogram, threshold, ordered compaction, padding.
 class TopKRowBuilder {
 public:
+  /// `groupSize` is G = floor(Hq / Hkv) (0 when Hkv = 0), `safeGroupSize`
+  /// max(G, 1), a divisor that is never 0.
   TopKRowBuilder(L1TopKOp op, Value queryCodes, Value keyCodes, Value dist,
-                 Value hist, int64_t numBins, Value groupSize)
+                 Value hist, int64_t numBins, Value groupSize,
+                 Value safeGroupSize, Value numKvHeads)
       : queryCodes(queryCodes), keyCodes(keyCodes), dist(dist), hist(hist),
-        numBins(numBins), groupSize(groupSize), k(op.getK()),
-        bits(op.getBits()), sink(op.getSink()), recent(op.getRecent()),
+        numBins(numBins), groupSize(groupSize), safeGroupSize(safeGroupSize),
+        numKvHeads(numKvHeads), k(op.getK()), bits(op.getBits()),
+        sink(op.getSink()), recent(op.getRecent()),
         sharedGroup(op.getSharedGroup()),
         numGroups(cast<RankedTensorType>(keyCodes.getType()).getDimSize(3) /
                   op.getBits()) {}
@@ -54,7 +56,7 @@ private:
 
   Value queryCodes, keyCodes, dist, hist;
   int64_t numBins;
-  Value groupSize;
+  Value groupSize, safeGroupSize, numKvHeads;
   int64_t k, bits, sink, recent;
   bool sharedGroup;
   int64_t numGroups;
@@ -126,12 +128,21 @@ Value TopKRowBuilder::build(ImplicitLocOpBuilder &b, Value out, Value batch,
 
   // The query heads whose minimum distance ranks a position, and the KV head
   // they read: one query head h reads KV head h / G; with shared_group the
-  // result row is KV head h for query heads h*G .. h*G+G-1.
+  // result row is KV head h for query heads h*G .. h*G+G-1 (all < Hq, as
+  // G = floor(Hq / Hkv)).
   Value kvHead =
-      sharedGroup ? head : arith::DivUIOp::create(b, head, groupSize);
+      sharedGroup ? head : arith::DivUIOp::create(b, head, safeGroupSize);
   Value firstQHead = sharedGroup
                          ? arith::MulIOp::create(b, head, groupSize).getResult()
                          : head;
+  // A query head without a KV head (only when Hq is not a positive multiple
+  // of Hkv, which verification rejects) sees no position, so no code of a
+  // head that does not exist is read.
+  if (!sharedGroup) {
+    Value hasKvHead =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, kvHead, numKvHeads);
+    visible = arith::SelectOp::create(b, hasKvHead, visible, c0);
+  }
 
   // Positions [0, freeBegin) and [freeEnd, visible) are forced (sink and
   // recent); `take` slots go to the free positions in between.
@@ -148,7 +159,9 @@ Value TopKRowBuilder::build(ImplicitLocOpBuilder &b, Value out, Value batch,
            [&](ImplicitLocOpBuilder &b, Value pos, ValueRange) {
              Value d;
              if (sharedGroup) {
-               Value maxDist = i32Const(b, std::numeric_limits<int32_t>::max());
+               // The minimum starts at the largest distance, a valid bin, so
+               // that even an empty group (Hq < Hkv) stays in the histogram.
+               Value maxDist = i32Const(b, numBins - 1);
                d = buildFor(
                        b, c0, groupSize, maxDist,
                        [&](ImplicitLocOpBuilder &b, Value g, ValueRange args) {
@@ -244,8 +257,17 @@ struct L1TopKOpLowering : OpConversionPattern<L1TopKOp> {
     auto keyType = cast<RankedTensorType>(keyCodes.getType());
     int64_t words = queryType.isDynamicDim(3) ? keyType.getDimSize(3)
                                               : queryType.getDimSize(3);
-    if (ShapedType::isDynamic(words))
-      return rewriter.notifyMatchFailure(op, "W must be static");
+    int64_t bits = op.getBits();
+    // Distances lie in [0, (2^b - 1) * D] with D = 32 * W / b. The verifier
+    // guarantees a static, bounded W; should an unverified op get here, the
+    // pass fails with a diagnostic rather than build an invalid histogram.
+    std::optional<int64_t> numBins;
+    if (!ShapedType::isDynamic(words))
+      numBins = numDistanceBins(words, bits);
+    if (!numBins)
+      return op.emitOpError("cannot be lowered: words per row (W) must be "
+                            "static, a multiple of 'bits' and at most ")
+             << maxCodeWordsPerRow(bits);
 
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     // The distance code reads W from the key codes' type.
@@ -255,19 +277,19 @@ struct L1TopKOpLowering : OpConversionPattern<L1TopKOp> {
       keyCodes = tensor::CastOp::create(
           b, RankedTensorType::get(shape, keyType.getElementType()), keyCodes);
     }
-    int64_t bits = op.getBits();
-    // Distances lie in [0, (2^b - 1) * D] with D = 32 * W / b.
-    std::optional<int64_t> numBins = numDistanceBins(words, bits);
-    if (!numBins)
-      return rewriter.notifyMatchFailure(
-          op, "W and bits give no valid number of distance bins");
 
     Value numBatches = dimSize(b, queryCodes, 0);
     Value numQHeads = dimSize(b, queryCodes, 1);
     Value numRows = dimSize(b, queryCodes, 2);
     Value numKvHeads = dimSize(b, keyCodes, 1);
     Value numPositions = dimSize(b, keyCodes, 2);
-    Value groupSize = arith::DivUIOp::create(b, numQHeads, numKvHeads);
+    // G = Hq / Hkv, dividing by max(Hkv, 1) and later by max(G, 1): sizes
+    // that break the heads rule (dynamic ones, unless run-time verification
+    // rejects them) must not make the program divide by zero.
+    Value c1 = indexConst(b, 1);
+    Value groupSize = arith::DivUIOp::create(
+        b, numQHeads, arith::MaxUIOp::create(b, numKvHeads, c1));
+    Value safeGroupSize = arith::MaxUIOp::create(b, groupSize, c1);
     Value numHeads = op.getSharedGroup() ? numKvHeads : numQHeads;
     Value init =
         emptyTensor(b, op.getType(),
@@ -276,7 +298,7 @@ struct L1TopKOpLowering : OpConversionPattern<L1TopKOp> {
     Value dist = allocScratch(b, b.getIndexType(), numPositions);
     Value hist = allocScratch(b, b.getIndexType(), indexConst(b, *numBins));
     TopKRowBuilder rowBuilder(op, queryCodes, keyCodes, dist, hist, *numBins,
-                              groupSize);
+                              groupSize, safeGroupSize, numKvHeads);
 
     Value result = buildRowNest(
         b, {numBatches, numHeads, numRows}, init,

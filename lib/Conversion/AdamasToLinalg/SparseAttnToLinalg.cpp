@@ -22,10 +22,11 @@ using namespace mlir;
 using namespace mlir::adamas;
 
 namespace {
-/// One (batch, query head, row) of `sparse_attn`, with the KV head it reads
-/// and the head of its index row.
+/// One (batch, query head, row) of `sparse_attn`, with the KV head it reads,
+/// the head of its index row and the number of index slots it reads (K, or
+/// 0 for a row whose heads do not exist).
 struct AttnRow {
-  Value batch, head, row, kvHead, indexHead;
+  Value batch, head, row, kvHead, indexHead, numSlots;
 };
 
 /// Builds the per-row code of `sparse_attn`: scores of the valid indices,
@@ -33,13 +34,13 @@ struct AttnRow {
 class AttnRowBuilder {
 public:
   /// `scores` (K f32) and `acc` (Dv f32) are the row scratch; the sizes are
-  /// K, N, D and Dv.
+  /// N, D and Dv (each row says how many of the K slots it reads).
   AttnRowBuilder(Value query, Value keys, Value values, Value indices,
-                 Value scores, Value acc, Value scale, Value numSlots,
-                 Value numPositions, Value headDim, Value valueDim)
+                 Value scores, Value acc, Value scale, Value numPositions,
+                 Value headDim, Value valueDim)
       : query(query), keys(keys), values(values), indices(indices),
-        scores(scores), acc(acc), scale(scale), numSlots(numSlots),
-        numPositions(numPositions), headDim(headDim), valueDim(valueDim) {}
+        scores(scores), acc(acc), scale(scale), numPositions(numPositions),
+        headDim(headDim), valueDim(valueDim) {}
 
   /// Fills the row of `out`; returns the updated tensor.
   Value build(ImplicitLocOpBuilder &b, Value out, const AttnRow &row) const;
@@ -61,7 +62,7 @@ private:
                   Value weight) const;
 
   Value query, keys, values, indices, scores, acc, scale;
-  Value numSlots, numPositions, headDim, valueDim;
+  Value numPositions, headDim, valueDim;
 };
 } // namespace
 
@@ -70,7 +71,7 @@ ValueRange AttnRowBuilder::forValidSlots(ImplicitLocOpBuilder &b,
                                          SlotBodyFn body) const {
   Value c0 = indexConst(b, 0);
   return buildFor(
-      b, c0, numSlots, inits,
+      b, c0, row.numSlots, inits,
       [&](ImplicitLocOpBuilder &b, Value slot, ValueRange args) {
         Value index = tensor::ExtractOp::create(
             b, indices, ValueRange{row.batch, row.indexHead, row.row, slot});
@@ -213,7 +214,15 @@ struct SparseAttnOpLowering : OpConversionPattern<SparseAttnOp> {
     Value numIndexHeads = dimSize(b, indices, 1);
     Value init = emptyTensor(b, op.getType(),
                              {numBatches, numQHeads, numRows, valueDim});
-    Value groupSize = arith::DivUIOp::create(b, numQHeads, numKvHeads);
+    // G = Hq / Hkv, dividing by max(Hkv, 1) and then by max(G, 1): sizes
+    // that break the heads rule (dynamic ones, unless run-time verification
+    // rejects them) must not make the program divide by zero.
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    Value groupSize = arith::MaxUIOp::create(
+        b,
+        arith::DivUIOp::create(b, numQHeads,
+                               arith::MaxUIOp::create(b, numKvHeads, c1)),
+        c1);
     // Indices have Hq heads, or Hkv when shared by a GQA group (then query
     // head h reads index row h / G). Decided at run time when H' is dynamic.
     Value perQueryHead = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
@@ -224,15 +233,26 @@ struct SparseAttnOpLowering : OpConversionPattern<SparseAttnOp> {
     Value scores = allocScratch(b, b.getF32Type(), numSlots);
     Value acc = allocScratch(b, b.getF32Type(), valueDim);
     AttnRowBuilder rowBuilder(query, keys, values, indices, scores, acc, scale,
-                              numSlots, numPositions, headDim, valueDim);
+                              numPositions, headDim, valueDim);
 
     Value result = buildRowNest(
         b, {numBatches, numQHeads, numRows}, init,
         [&](ImplicitLocOpBuilder &b, ValueRange ivs, Value out) {
-          AttnRow row{ivs[0], ivs[1], ivs[2], Value(), Value()};
+          AttnRow row{ivs[0], ivs[1], ivs[2], Value(), Value(), Value()};
           row.kvHead = arith::DivUIOp::create(b, row.head, groupSize);
           row.indexHead =
               arith::SelectOp::create(b, perQueryHead, row.head, row.kvHead);
+          // Where the heads rules fail (Hq not a positive multiple of Hkv,
+          // or H' neither Hq nor Hkv) a row may have no KV head or index
+          // row: it reads no slot and yields zeros, like a row without a
+          // valid index.
+          Value headsExist = arith::AndIOp::create(
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row.kvHead,
+                                    numKvHeads),
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row.indexHead,
+                                    numIndexHeads));
+          row.numSlots = arith::SelectOp::create(b, headsExist, numSlots, c0);
           return rowBuilder.build(b, out, row);
         });
     replaceWithResult(rewriter, op, result);

@@ -161,7 +161,10 @@ func.func @bucketize_3bit(%x: tensor<5x32xbf16>) -> tensor<5x3xi32> {
 //   CHECK-NOT:   adamas.
 //   CHECK-NOT:   sort
 //       CHECK:   %[[N:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<1x2x?x8xi32>
-//       CHECK:   %[[G:.*]] = arith.divui
+// G = max(Hq / max(Hkv, 1), 1): no division by zero whatever the sizes.
+//       CHECK:   %[[SAFEHKV:.*]] = arith.maxui %{{.*}}, %{{.*}} : index
+//       CHECK:   %[[GROUP:.*]] = arith.divui %{{.*}}, %[[SAFEHKV]]
+//       CHECK:   %[[G:.*]] = arith.maxui %[[GROUP]], %{{.*}} : index
 //       CHECK:   %[[EMPTY:.*]] = tensor.empty() : tensor<1x4x1x16xi32>
 //       CHECK:   %[[DIST:.*]] = memref.alloc(%[[N]]) : memref<?xindex>
 //       CHECK:   %[[HIST:.*]] = memref.alloc() : memref<385xindex>
@@ -173,6 +176,9 @@ func.func @bucketize_3bit(%x: tensor<5x32xbf16>) -> tensor<5x3xi32> {
 //       CHECK:         arith.maxsi
 //       CHECK:         arith.minsi %{{.*}}, %[[N]]
 //       CHECK:         %[[KVHEAD:.*]] = arith.divui %{{.*}}, %[[G]]
+// A query head without a KV head sees no position.
+//       CHECK:         %[[HASKV:.*]] = arith.cmpi ult, %[[KVHEAD]]
+//       CHECK:         arith.select %[[HASKV]]
 //       CHECK:         %[[ALL:.*]] = arith.cmpi sle
 //       CHECK:         %[[BEGIN:.*]] = arith.select %[[ALL]]
 //       CHECK:         %[[END:.*]] = arith.select %[[ALL]]
@@ -265,7 +271,9 @@ func.func @l1_topk_1bit(%q: tensor<1x1x1x2xi32>, %k: tensor<1x1x?x2xi32>, %len: 
 //   CHECK-NOT:   adamas.
 //       CHECK:   %[[N:.*]] = tensor.dim %[[K]]
 //       CHECK:   %[[EMPTY:.*]] = tensor.empty() : tensor<1x4x1x32xf16>
-//       CHECK:   %[[G:.*]] = arith.divui
+//       CHECK:   %[[SAFEHKV:.*]] = arith.maxui %{{.*}}, %{{.*}} : index
+//       CHECK:   %[[GROUP:.*]] = arith.divui %{{.*}}, %[[SAFEHKV]]
+//       CHECK:   %[[G:.*]] = arith.maxui %[[GROUP]], %{{.*}} : index
 //       CHECK:   %[[SCALE:.*]] = arith.constant 1.250000e-01 : f32
 //       CHECK:   %[[SCORES:.*]] = memref.alloc() : memref<16xf32>
 //       CHECK:   %[[ACC:.*]] = memref.alloc() : memref<32xf32>
@@ -274,7 +282,12 @@ func.func @l1_topk_1bit(%q: tensor<1x1x1x2xi32>, %k: tensor<1x1x?x2xi32>, %len: 
 //       CHECK:       scf.for
 //       CHECK:         %[[KVHEAD:.*]] = arith.divui %{{.*}}, %[[G]]
 //       CHECK:         %[[IHEAD:.*]] = arith.select %{{.*}}, %{{.*}}, %[[KVHEAD]] : index
-//       CHECK:         %[[MAX:.*]] = scf.for {{.*}} -> (f32)
+// A row whose KV head or index row does not exist reads no slot.
+//       CHECK:         arith.cmpi ult, %[[IHEAD]]
+//       CHECK:         arith.cmpi ult, %[[KVHEAD]]
+//       CHECK:         %[[EXIST:.*]] = arith.andi
+//       CHECK:         %[[SLOTS:.*]] = arith.select %[[EXIST]]
+//       CHECK:         %[[MAX:.*]] = scf.for %{{.*}} = %{{.*}} to %[[SLOTS]] {{.*}} -> (f32)
 //       CHECK:           %[[J:.*]] = tensor.extract %[[I]][%{{.*}}, %[[IHEAD]], %{{.*}}, %{{.*}}]
 //       CHECK:           %[[POS:.*]] = arith.index_cast %[[J]]
 //       CHECK:           arith.cmpi sge, %[[POS]]

@@ -194,6 +194,24 @@ func.func @bucketize_result_words(%x: tensor<2x128xf32>) {
 
 // -----
 
+// Issue 11: D * bits overflowed for a huge D (2^62 * 2 wraps), so the verifier
+// accepted a wrong W and rejected the right one (2^58). D is bounded first.
+func.func @bucketize_huge_d(%x: tensor<2x4611686018427387904xf32>) {
+  // expected-error @+1 {{'input' last dimension (D = 4611686018427387904) must be at most 32768}}
+  %0 = adamas.bucketize %x [-1.0, 0.0, 1.0] : tensor<2x4611686018427387904xf32> -> tensor<2x288230376151711744xi32>
+  return
+}
+
+// -----
+
+func.func @bucketize_d_above_bound(%x: tensor<2x32800xf32>) {
+  // expected-error @+1 {{'input' last dimension (D = 32800) must be at most 32768}}
+  %0 = adamas.bucketize %x [0.0] : tensor<2x32800xf32> -> tensor<2x1025xi32>
+  return
+}
+
+// -----
+
 func.func @bucketize_head_thresholds_rank3(%x: tensor<2x3x32xf32>, %t: tensor<2x1xf32>) {
   // expected-error @+1 {{'head_thresholds' requires a rank-4 BHND 'input', got rank 3}}
   %0 = adamas.bucketize %x [0.0] per_head %t : tensor<2x3x32xf32>, tensor<2x1xf32> -> tensor<2x3x1xi32>
@@ -351,8 +369,34 @@ func.func @l1_topk_recent(%q: tensor<1x4x1x8xi32>, %k: tensor<1x4x16x8xi32>, %l:
 // -----
 
 func.func @l1_topk_sink_recent_exceed_k(%q: tensor<1x4x1x8xi32>, %k: tensor<1x4x16x8xi32>, %l: tensor<1xi32>) {
-  // expected-error @+1 {{'sink' + 'recent' (5) must not exceed 'k' (4)}}
+  // expected-error @+1 {{'sink' (3) + 'recent' (2) must not exceed 'k' (4)}}
   %0 = adamas.l1_topk %q, %k, %l {k = 4 : i64, sink = 3 : i64, recent = 2 : i64} : tensor<1x4x1x8xi32>, tensor<1x4x16x8xi32>, tensor<1xi32> -> tensor<1x4x1x4xi32>
+  return
+}
+
+// -----
+
+// Issue 11: sink + recent overflowed (2^62 + 2^62 wraps negative), so this
+// verified and the lowered program wrote past slot k - 1.
+func.func @l1_topk_sink_recent_overflow(%q: tensor<1x4x1x8xi32>, %k: tensor<1x4x16x8xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{'sink' (4611686018427387904) + 'recent' (4611686018427387904) must not exceed 'k' (2)}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 2 : i64, sink = 4611686018427387904 : i64, recent = 4611686018427387904 : i64} : tensor<1x4x1x8xi32>, tensor<1x4x16x8xi32>, tensor<1xi32> -> tensor<1x4x1x2xi32>
+  return
+}
+
+// -----
+
+func.func @l1_topk_sink_exceeds_k(%q: tensor<1x4x1x8xi32>, %k: tensor<1x4x16x8xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{'sink' (9223372036854775807) + 'recent' (0) must not exceed 'k' (2)}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 2 : i64, sink = 9223372036854775807 : i64, recent = 0 : i64} : tensor<1x4x1x8xi32>, tensor<1x4x16x8xi32>, tensor<1xi32> -> tensor<1x4x1x2xi32>
+  return
+}
+
+// -----
+
+func.func @l1_topk_k_above_i32(%q: tensor<1x4x1x8xi32>, %k: tensor<1x4x16x8xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{'k' must be at most 2147483647 (positions are i32), got 2147483648}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 2147483648 : i64} : tensor<1x4x1x8xi32>, tensor<1x4x16x8xi32>, tensor<1xi32> -> tensor<1x4x1x2147483648xi32>
   return
 }
 
@@ -398,9 +442,55 @@ func.func @l1_topk_words_not_multiple_of_bits(%q: tensor<1x4x1x8xi32>, %k: tenso
 
 // -----
 
+// Issue 11: the histogram size (2^b - 1) * 32 * W / b + 1 overflowed for W
+// near 2^58 and the pipeline printed memref<-9223372036854775807xindex>.
+func.func @l1_topk_huge_words(%q: tensor<1x4x1x288230376151711744xi32>, %k: tensor<1x4x16x288230376151711744xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{'query_codes' words per row (W = 288230376151711744) must be at most 2048 (D = 32 * W / 'bits' at most 32768)}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 2 : i64} : tensor<1x4x1x288230376151711744xi32>, tensor<1x4x16x288230376151711744xi32>, tensor<1xi32> -> tensor<1x4x1x2xi32>
+  return
+}
+
+// -----
+
+func.func @l1_topk_words_above_bound(%q: tensor<1x4x1x?xi32>, %k: tensor<1x4x16x3075xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{'query_codes' words per row (W = 3075) must be at most 3072 (D = 32 * W / 'bits' at most 32768)}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 2 : i64, bits = 3 : i64} : tensor<1x4x1x?xi32>, tensor<1x4x16x3075xi32>, tensor<1xi32> -> tensor<1x4x1x2xi32>
+  return
+}
+
+// -----
+
+func.func @l1_topk_tokens_above_i32(%q: tensor<1x4x1x8xi32>, %k: tensor<1x4x2147483648x8xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{'key_codes' dimension 2 (N = 2147483648) must be at most 2147483647 (positions are i32)}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 2 : i64} : tensor<1x4x1x8xi32>, tensor<1x4x2147483648x8xi32>, tensor<1xi32> -> tensor<1x4x1x2xi32>
+  return
+}
+
+// -----
+
 func.func @l1_topk_heads(%q: tensor<1x6x1x8xi32>, %k: tensor<1x4x16x8xi32>, %l: tensor<1xi32>) {
   // expected-error @+1 {{'query_codes' heads (Hq = 6) must be a multiple of 'key_codes' heads (Hkv = 4)}}
   %0 = adamas.l1_topk %q, %k, %l {k = 4 : i64} : tensor<1x6x1x8xi32>, tensor<1x4x16x8xi32>, tensor<1xi32> -> tensor<1x6x1x4xi32>
+  return
+}
+
+// -----
+
+// Issue 11: Hq = 0 with shared_group wrote hist[2147483647] (the minimum over
+// an empty group).
+func.func @l1_topk_zero_query_heads(%q: tensor<1x0x1x8xi32>, %k: tensor<1x4x16x8xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{'query_codes' heads (Hq = 0) must be positive}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 4 : i64, shared_group = true} : tensor<1x0x1x8xi32>, tensor<1x4x16x8xi32>, tensor<1xi32> -> tensor<1x4x1x4xi32>
+  return
+}
+
+// -----
+
+// Issue 11: a static Hkv = 0 beside a dynamic Hq skipped the heads rule and
+// the lowered program divided by zero (SIGFPE).
+func.func @l1_topk_zero_kv_heads_dynamic_hq(%q: tensor<1x?x1x8xi32>, %k: tensor<1x0x16x8xi32>, %l: tensor<1xi32>) {
+  // expected-error @+1 {{'key_codes' heads (Hkv = 0) must be positive}}
+  %0 = adamas.l1_topk %q, %k, %l {k = 4 : i64} : tensor<1x?x1x8xi32>, tensor<1x0x16x8xi32>, tensor<1xi32> -> tensor<1x?x1x4xi32>
   return
 }
 
@@ -546,6 +636,14 @@ func.func @sparse_attn_dynamic_d(%q: tensor<1x4x1x?xf32>, %k: tensor<1x4x8x?xf32
 
 // -----
 
+func.func @sparse_attn_zero_d(%q: tensor<1x4x1x0xf32>, %k: tensor<1x4x8x0xf32>, %i: tensor<1x4x1x2xi32>) {
+  // expected-error @+1 {{'query' dimension 3 (D) must be positive}}
+  %0 = adamas.sparse_attn %q, %k, %k, %i : tensor<1x4x1x0xf32>, tensor<1x4x8x0xf32>, tensor<1x4x8x0xf32>, tensor<1x4x1x2xi32> -> tensor<1x4x1x0xf32>
+  return
+}
+
+// -----
+
 func.func @sparse_attn_keys_batch(%q: tensor<2x4x1x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %i: tensor<2x4x1x2xi32>) {
   // expected-error @+1 {{'keys' dimension 0 (B = 1) must equal B of 'query' (2)}}
   %0 = adamas.sparse_attn %q, %k, %v, %i : tensor<2x4x1x16xf32>, tensor<1x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x1x2xi32> -> tensor<2x4x1x16xf32>
@@ -602,6 +700,23 @@ func.func @sparse_attn_heads(%q: tensor<1x6x1x16xf32>, %k: tensor<1x4x8x16xf32>,
 
 // -----
 
+// Issue 11: a static Hkv = 0 beside a dynamic Hq divided by zero (SIGFPE).
+func.func @sparse_attn_zero_kv_heads_dynamic_hq(%q: tensor<1x?x1x16xf32>, %k: tensor<1x0x8x16xf32>, %i: tensor<1x?x1x2xi32>) {
+  // expected-error @+1 {{'keys' heads (Hkv = 0) must be positive}}
+  %0 = adamas.sparse_attn %q, %k, %k, %i : tensor<1x?x1x16xf32>, tensor<1x0x8x16xf32>, tensor<1x0x8x16xf32>, tensor<1x?x1x2xi32> -> tensor<1x?x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @sparse_attn_zero_query_heads(%q: tensor<1x0x1x16xf32>, %k: tensor<1x?x8x16xf32>, %i: tensor<1x0x1x2xi32>) {
+  // expected-error @+1 {{'query' heads (Hq = 0) must be positive}}
+  %0 = adamas.sparse_attn %q, %k, %k, %i : tensor<1x0x1x16xf32>, tensor<1x?x8x16xf32>, tensor<1x?x8x16xf32>, tensor<1x0x1x2xi32> -> tensor<1x0x1x16xf32>
+  return
+}
+
+// -----
+
 func.func @sparse_attn_indices_rows(%q: tensor<1x4x2x16xf32>, %k: tensor<1x4x8x16xf32>, %i: tensor<1x4x1x2xi32>) {
   // expected-error @+1 {{'indices' dimension 2 (M = 1) must equal M of 'query' (2)}}
   %0 = adamas.sparse_attn %q, %k, %k, %i : tensor<1x4x2x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x1x2xi32> -> tensor<1x4x2x16xf32>
@@ -613,6 +728,32 @@ func.func @sparse_attn_indices_rows(%q: tensor<1x4x2x16xf32>, %k: tensor<1x4x8x1
 func.func @sparse_attn_indices_heads(%q: tensor<1x8x1x16xf32>, %k: tensor<1x2x8x16xf32>, %i: tensor<1x4x1x2xi32>) {
   // expected-error @+1 {{'indices' heads (H' = 4) must equal the heads of 'query' (Hq = 8) or of 'keys' (Hkv = 2)}}
   %0 = adamas.sparse_attn %q, %k, %k, %i : tensor<1x8x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x4x1x2xi32> -> tensor<1x8x1x16xf32>
+  return
+}
+
+// -----
+
+// With Hkv dynamic, H' = Hkv would still have to divide Hq.
+func.func @sparse_attn_indices_heads_not_divisor(%q: tensor<1x8x1x16xf32>, %k: tensor<1x?x8x16xf32>, %i: tensor<1x3x1x2xi32>) {
+  // expected-error @+1 {{'indices' heads (H' = 3) must equal the heads of 'query' (Hq = 8) or of 'keys' (Hkv = ?)}}
+  %0 = adamas.sparse_attn %q, %k, %k, %i : tensor<1x8x1x16xf32>, tensor<1x?x8x16xf32>, tensor<1x?x8x16xf32>, tensor<1x3x1x2xi32> -> tensor<1x8x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @sparse_attn_indices_zero_heads(%q: tensor<1x?x1x16xf32>, %k: tensor<1x?x8x16xf32>, %i: tensor<1x0x1x2xi32>) {
+  // expected-error @+1 {{'indices' heads (H' = 0) must be positive}}
+  %0 = adamas.sparse_attn %q, %k, %k, %i : tensor<1x?x1x16xf32>, tensor<1x?x8x16xf32>, tensor<1x?x8x16xf32>, tensor<1x0x1x2xi32> -> tensor<1x?x1x16xf32>
+  return
+}
+
+// -----
+
+// With Hq dynamic, H' = Hq would still have to be a multiple of Hkv.
+func.func @sparse_attn_indices_heads_not_multiple(%q: tensor<1x?x1x16xf32>, %k: tensor<1x2x8x16xf32>, %i: tensor<1x3x1x2xi32>) {
+  // expected-error @+1 {{'indices' heads (H' = 3) must equal the heads of 'query' (Hq = ?) or of 'keys' (Hkv = 2)}}
+  %0 = adamas.sparse_attn %q, %k, %k, %i : tensor<1x?x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x3x1x2xi32> -> tensor<1x?x1x16xf32>
   return
 }
 

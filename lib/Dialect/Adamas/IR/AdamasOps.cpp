@@ -3,10 +3,18 @@
 // Verifiers check every rule of DESIGN.md section 2 and name the operand and
 // the rule in the diagnostic. Sizes may be dynamic where the contract allows
 // it (B, N, M); a rule is checked as soon as the sizes it relates are static.
+// The rules that relate dynamic sizes are checked at run time by the
+// RuntimeVerifiableOpInterface models (AdamasRuntimeVerification.cpp).
+//
+// Every size is an arbitrary int64_t from the IR, so sizes are compared
+// before they are multiplied or added, and derived sizes come from the
+// bounded helpers of CodeArithmetic.h: no verifier computes with a value
+// that can overflow.
 //
 //===----------------------------------------------------------------------===//
 
 #include "adamas/Dialect/Adamas/IR/AdamasOps.h"
+#include "adamas/Dialect/Adamas/Utils/CodeArithmetic.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
@@ -15,6 +23,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::adamas;
@@ -91,12 +100,27 @@ static LogicalResult verifyDim(Operation *op, const Named &v, int64_t i,
                            << sizeStr(expected) << ")";
 }
 
+/// A static head count must be positive: a size of 0 has no group size
+/// `Hq / Hkv` (and a `shared_group` selection of no query heads ranks
+/// nothing).
+static LogicalResult verifyHeadsPositive(Operation *op, const Named &v,
+                                         StringRef what) {
+  int64_t heads = v.dim(1);
+  if (!isStatic(heads) || heads > 0)
+    return success();
+  return op->emitOpError() << "'" << v.name << "' heads (" << what << " = "
+                           << heads << ") must be positive";
+}
+
+/// Hq and Hkv positive, Hq a multiple of Hkv; each rule as soon as its sizes
+/// are static, so a static 0 is rejected even beside a dynamic size.
 static LogicalResult verifyHeadsDivide(Operation *op, const Named &q,
                                        const Named &kv) {
+  if (failed(verifyHeadsPositive(op, q, "Hq")) ||
+      failed(verifyHeadsPositive(op, kv, "Hkv")))
+    return failure();
   int64_t hq = q.dim(1), hkv = kv.dim(1);
-  if (!isStatic(hq) || !isStatic(hkv))
-    return success();
-  if (hkv > 0 && hq % hkv == 0)
+  if (!isStatic(hq) || !isStatic(hkv) || hq % hkv == 0)
     return success();
   return op->emitOpError() << "'" << q.name << "' heads (Hq = " << hq
                            << ") must be a multiple of '" << kv.name
@@ -177,9 +201,14 @@ LogicalResult BucketizeOp::verify() {
   if (failed(verifyFloatElements(*this, input)))
     return failure();
   int64_t d = input.dim(rank - 1);
-  if (!isStatic(d) || d % 32 != 0 || d == 0)
+  if (!isStatic(d) || d % kDimsPerGroup != 0 || d == 0)
     return emitOpError() << "'input' last dimension (D = " << sizeStr(d)
                          << ") must be a static, positive multiple of 32";
+  // The head_dim bound of hadamard, whose output bucketize encodes; it keeps
+  // W, the distances of l1_topk and its histogram small.
+  if (d > kMaxCodeDims)
+    return emitOpError() << "'input' last dimension (D = " << d
+                         << ") must be at most " << kMaxCodeDims;
 
   ArrayRef<float> thresholds = getThresholds();
   size_t count = thresholds.size();
@@ -207,8 +236,9 @@ LogicalResult BucketizeOp::verify() {
     if (failed(verifyDim(*this, result, i, "size", input.dim(i),
                          "the same dimension of 'input'")))
       return failure();
-  if (failed(verifyDim(*this, result, rank - 1, "W", d * bits / 32,
-                       "D * bits / 32")))
+  // D is a bounded multiple of 32 here, so W = D / 32 * bits exists.
+  int64_t words = *codeWordsPerRow(d, bits);
+  if (failed(verifyDim(*this, result, rank - 1, "W", words, "D * bits / 32")))
     return failure();
 
   if (!getHeadThresholds())
@@ -225,7 +255,7 @@ LogicalResult BucketizeOp::verify() {
                          << heads.type.getElementType();
   if (failed(verifyDim(*this, heads, 0, "H", input.dim(1),
                        "the heads of 'input'")) ||
-      failed(verifyDim(*this, heads, 1, "thresholds", (1 << bits) - 1,
+      failed(verifyDim(*this, heads, 1, "thresholds", numThresholds(bits),
                        "2^b - 1 for b fixed by 'thresholds'")))
     return failure();
   if (!isStatic(heads.dim(1)))
@@ -266,14 +296,20 @@ LogicalResult L1TopKOp::verify() {
   int64_t k = getK(), bits = getBits(), sink = getSink(), recent = getRecent();
   if (k <= 0)
     return emitOpError() << "'k' must be positive, got " << k;
+  // Positions are i32, so no row can select more than 2^31 - 1 of them.
+  if (k > std::numeric_limits<int32_t>::max())
+    return emitOpError() << "'k' must be at most 2147483647 (positions are "
+                            "i32), got "
+                         << k;
   if (bits < 1 || bits > 3)
     return emitOpError() << "'bits' must be 1, 2 or 3, got " << bits;
   if (sink < 0)
     return emitOpError() << "'sink' must be non-negative, got " << sink;
   if (recent < 0)
     return emitOpError() << "'recent' must be non-negative, got " << recent;
-  if (sink + recent > k)
-    return emitOpError() << "'sink' + 'recent' (" << sink + recent
+  // `sink + recent <= k` without forming the sum (both may be near 2^63).
+  if (sink > k || recent > k - sink)
+    return emitOpError() << "'sink' (" << sink << ") + 'recent' (" << recent
                          << ") must not exceed 'k' (" << k << ")";
 
   if (failed(verifyDim(*this, kc, 0, "B", qc.dim(0), "B of 'query_codes'")) ||
@@ -289,6 +325,16 @@ LogicalResult L1TopKOp::verify() {
   if (w % bits != 0)
     return emitOpError() << "'query_codes' words per row (W = " << w
                          << ") must be a multiple of 'bits' (" << bits << ")";
+  if (!numDistanceBins(w, bits))
+    return emitOpError() << "'query_codes' words per row (W = " << w
+                         << ") must be at most " << maxCodeWordsPerRow(bits)
+                         << " (D = 32 * W / 'bits' at most " << kMaxCodeDims
+                         << ")";
+  // Positions are emitted as i32.
+  int64_t n = kc.dim(2);
+  if (isStatic(n) && n > std::numeric_limits<int32_t>::max())
+    return emitOpError() << "'key_codes' dimension 2 (N = " << n
+                         << ") must be at most 2147483647 (positions are i32)";
   if (failed(verifyHeadsDivide(*this, qc, kc)))
     return failure();
 
@@ -354,6 +400,9 @@ LogicalResult SparseAttnOp::verify() {
                            << operand.type.getElementType();
   if (!isStatic(q.dim(3)))
     return emitOpError("'query' dimension 3 (D) must be static");
+  // The default scale is 1/sqrt(D).
+  if (q.dim(3) == 0)
+    return emitOpError("'query' dimension 3 (D) must be positive");
 
   if (failed(verifyDim(*this, k, 0, "B", q.dim(0), "B of 'query'")) ||
       failed(verifyDim(*this, v, 0, "B", q.dim(0), "B of 'query'")) ||
@@ -364,13 +413,24 @@ LogicalResult SparseAttnOp::verify() {
       failed(verifyHeadsDivide(*this, q, k)) ||
       failed(verifyDim(*this, idx, 2, "M", q.dim(2), "M of 'query'")))
     return failure();
-  int64_t hIdx = idx.dim(1);
-  if (isStatic(hIdx) && isStatic(q.dim(1)) && isStatic(k.dim(1)) &&
-      hIdx != q.dim(1) && hIdx != k.dim(1))
+  // H' is Hq or Hkv, which are positive and Hkv divides Hq: where one of
+  // them is dynamic, H' can only be it if it is positive and divides, or is
+  // a multiple of, the static one.
+  int64_t hIdx = idx.dim(1), hq = q.dim(1), hkv = k.dim(1);
+  if (isStatic(hIdx) && hIdx <= 0)
     return emitOpError() << "'indices' heads (H' = " << hIdx
-                         << ") must equal the heads of 'query' (Hq = "
-                         << q.dim(1) << ") or of 'keys' (Hkv = " << k.dim(1)
-                         << ")";
+                         << ") must be positive";
+  if (isStatic(hIdx)) {
+    bool canBeHq =
+        isStatic(hq) ? hIdx == hq : !isStatic(hkv) || hIdx % hkv == 0;
+    bool canBeHkv =
+        isStatic(hkv) ? hIdx == hkv : !isStatic(hq) || hq % hIdx == 0;
+    if (!canBeHq && !canBeHkv)
+      return emitOpError() << "'indices' heads (H' = " << hIdx
+                           << ") must equal the heads of 'query' (Hq = "
+                           << sizeStr(hq)
+                           << ") or of 'keys' (Hkv = " << sizeStr(hkv) << ")";
+  }
 
   if (failed(verifyRank(*this, result, 4, "B x Hq x M x Dv")))
     return failure();

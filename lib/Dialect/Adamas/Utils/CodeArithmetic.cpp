@@ -6,7 +6,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "llvm/Support/CheckedArithmetic.h"
 
 #include <cassert>
 #include <cmath>
@@ -16,28 +15,28 @@ using namespace mlir::adamas;
 
 std::optional<int64_t> mlir::adamas::codeWordsPerRow(int64_t dims,
                                                      int64_t bits) {
-  if (dims <= 0 || dims % kDimsPerGroup != 0 || bits < 1 || bits > 3)
+  if (dims <= 0 || dims > kMaxCodeDims || dims % kDimsPerGroup != 0 ||
+      bits < 1 || bits > 3)
     return std::nullopt;
-  return llvm::checkedMul(dims / kDimsPerGroup, bits);
+  return dims / kDimsPerGroup * bits;
 }
 
 std::optional<int64_t> mlir::adamas::codeDimsOfWords(int64_t words,
                                                      int64_t bits) {
-  if (words <= 0 || bits < 1 || bits > 3 || words % bits != 0)
+  // Compare before multiplying: `words` may be any static size.
+  if (bits < 1 || bits > 3 || words <= 0 || words % bits != 0 ||
+      words > maxCodeWordsPerRow(bits))
     return std::nullopt;
-  return llvm::checkedMul(words / bits, kDimsPerGroup);
+  return words / bits * kDimsPerGroup;
 }
 
 std::optional<int64_t> mlir::adamas::numDistanceBins(int64_t words,
                                                      int64_t bits) {
+  // D <= kMaxCodeDims, so (2^b - 1) * D + 1 cannot overflow.
   std::optional<int64_t> dims = codeDimsOfWords(words, bits);
   if (!dims)
     return std::nullopt;
-  std::optional<int64_t> maxDistance =
-      llvm::checkedMul(numThresholds(bits), *dims);
-  if (!maxDistance)
-    return std::nullopt;
-  return llvm::checkedAdd(*maxDistance, int64_t(1));
+  return numThresholds(bits) * *dims + 1;
 }
 
 float mlir::adamas::hadamardNorm(int64_t d) {

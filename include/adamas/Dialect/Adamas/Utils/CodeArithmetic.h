@@ -34,6 +34,13 @@ namespace mlir::adamas {
 /// Dimensions per code word group: each group of 32 dims owns `bits` words.
 constexpr int64_t kDimsPerGroup = 32;
 
+/// Largest number of dimensions a code row may encode: the head_dim bound of
+/// `adamas.hadamard` (DESIGN.md section 2), whose output is what gets
+/// bucketized. Bounding D keeps every size derived from it (words per row,
+/// distances, histogram bins) small, so neither the verifiers nor the
+/// lowerings can overflow and a histogram always fits in memory.
+constexpr int64_t kMaxCodeDims = 32768;
+
 /// Number of thresholds of a b-bit code (2^b - 1), which is also the largest
 /// code and the largest per-dimension distance.
 constexpr int64_t numThresholds(int64_t bits) {
@@ -41,16 +48,24 @@ constexpr int64_t numThresholds(int64_t bits) {
 }
 
 /// Code words per row of `dims` dimensions, `dims / 32 * bits`; nullopt if
-/// `dims` is not a positive multiple of 32 or the count overflows.
+/// `dims` is not a positive multiple of 32, exceeds `kMaxCodeDims` or `bits`
+/// is not 1, 2 or 3.
 std::optional<int64_t> codeWordsPerRow(int64_t dims, int64_t bits);
 
 /// Dimensions encoded by `words` code words of `bits` planes, nullopt if
-/// `words` is not a positive multiple of `bits` or the count overflows.
+/// `words` is not a positive multiple of `bits` or encodes more than
+/// `kMaxCodeDims` dimensions.
 std::optional<int64_t> codeDimsOfWords(int64_t words, int64_t bits);
 
 /// Number of distinct L1 distances between rows of `words` code words,
-/// `(2^b - 1) * D + 1`; nullopt on overflow or a bad `words`.
+/// `(2^b - 1) * D + 1` (at most 7 * 32768 + 1); nullopt for a `words` that
+/// `codeDimsOfWords` rejects.
 std::optional<int64_t> numDistanceBins(int64_t words, int64_t bits);
+
+/// The largest `words` that `codeDimsOfWords` accepts for `bits` (1, 2 or 3).
+constexpr int64_t maxCodeWordsPerRow(int64_t bits) {
+  return kMaxCodeDims / kDimsPerGroup * bits;
+}
 
 /// `1/sqrt(d)` rounded to f32: the normalization of the orthonormal
 /// Walsh-Hadamard transform (exact for d a power of four).
