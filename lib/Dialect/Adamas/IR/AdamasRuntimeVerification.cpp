@@ -232,6 +232,23 @@ struct SparseAttnOpModel
     c.checkResultDim(result, 3, "Dv", v, 3, "Dv of 'values'");
   }
 };
+
+struct CacheWriteOpModel
+    : RuntimeVerifiableOpInterface::ExternalModel<CacheWriteOpModel,
+                                                  CacheWriteOp> {
+  void generateRuntimeVerification(Operation *op, OpBuilder &builder,
+                                   Location loc, MessageFn message) const {
+    auto write = cast<CacheWriteOp>(op);
+    CheckBuilder c(op, builder, loc, message);
+    Operand rows{"rows", write.getRows()};
+    Operand cache{"cache", write.getCache()};
+    Operand lengths{"lengths", write.getLengths()};
+    c.checkDimEquals(rows, 0, "B", cache, 0, "B of 'cache'");
+    c.checkDimEquals(lengths, 0, "B", cache, 0, "B of 'cache'");
+    c.checkDimEquals(rows, 1, "H", cache, 1, "H of 'cache'");
+    c.checkDimEquals(rows, 3, "F", cache, 3, "F of 'cache'");
+  }
+};
 } // namespace
 
 void mlir::adamas::registerRuntimeVerifiableOpInterfaceExternalModels(
@@ -241,6 +258,7 @@ void mlir::adamas::registerRuntimeVerifiableOpInterfaceExternalModels(
     BucketizeOp::attachInterface<BucketizeOpModel>(*ctx);
     L1TopKOp::attachInterface<L1TopKOpModel>(*ctx);
     SparseAttnOp::attachInterface<SparseAttnOpModel>(*ctx);
+    CacheWriteOp::attachInterface<CacheWriteOpModel>(*ctx);
     // The checks are built from these dialects' ops.
     ctx->loadDialect<arith::ArithDialect, cf::ControlFlowDialect,
                      tensor::TensorDialect>();
