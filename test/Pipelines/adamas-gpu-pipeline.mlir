@@ -37,8 +37,7 @@
 // PTX: atom.shared.add.u32
 // PTX-LABEL: .entry adamas_decode_step_select0_compact(
 // PTX: shfl.sync.up.b32
-// PTX: vote.sync.ballot.b32
-// PTX: popc.b32
+// PTX: ld.global.v4.b32
 // PTX-LABEL: .entry adamas_decode_step_attend0_partial(
 // PTX: ex2.approx.f32
 // PTX-LABEL: .entry adamas_decode_step_attend0_merge(

@@ -47,6 +47,7 @@ enum SelectArg : unsigned {
   kResult,
   kBatches,
   kCapacity,
+  kDistStride,
   kChunks,
   kNumArgs
 };
@@ -212,7 +213,7 @@ void HistogramKernel::build() {
                                     kb.cmp(Pred::slt, pos, row.freeEnd)));
           Value d = distance(row, keys[u]);
           kb.ifThen(free, [&] {
-            Value at = kb.add(kb.mul(row.index, capacity), pos);
+            Value at = kb.add(kb.mul(row.index, kb.arg(kDistStride)), pos);
             kb.store(arith::TruncIOp::create(b, b.getI16Type(), d),
                      kb.arg(kDistances), at);
             Value bin = kb.add(kb.idx(int64_t(r) * c.numBins), kb.toIdx(d));
@@ -310,41 +311,26 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
   Value total = kb.sharedBuffer(b.getI32Type(), c.numBins);
   Value before = kb.sharedBuffer(b.getI32Type(), c.numBins);
   Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
-  Value warpSums2 = kb.sharedBuffer(b.getI32Type(), numWarps());
   Value found = kb.sharedBuffer(b.getI32Type(), 2);
 
-  // 1. This row's histogram over all chunks, and over the earlier ones. The
-  // (chunk, bin) entries are spread over the threads, `kSumsInFlight` loads
-  // at a time, and added into shared memory (summing each bin's chunks in
-  // one thread was a chain of dependent L2 loads: most of this kernel).
-  constexpr int64_t kSumsInFlight = 4;
+  // 1. This row's histogram over all chunks, and over the earlier ones.
+  // (Spreading the (chunk, bin) entries over the threads with shared atomics
+  // was measured slower on the H200: NOTES.md.)
   Value histRow = kb.mul(kb.mul(row, kb.arg(kChunks)), kb.idx(c.numBins));
   kb.forLoop(tid, kb.idx(c.numBins), threads, [&](Value bin) {
-    kb.store(kb.i32(0), total, bin);
-    kb.store(kb.i32(0), before, bin);
-  });
-  kb.barrier();
-  Value entries = kb.mul(kb.arg(kChunks), kb.idx(c.numBins));
-  kb.forLoop(tid, entries, kb.idx(c.blockSize * kSumsInFlight), [&](Value i0) {
-    SmallVector<Value> at, counts;
-    for (int64_t u = 0; u < kSumsInFlight; ++u) {
-      Value i = kb.add(i0, kb.idx(u * c.blockSize));
-      Value inRange = kb.cmp(Pred::ult, i, entries);
-      Value safe = kb.minS(i, kb.sub(entries, kb.idx(1)));
-      Value count = kb.load(kb.arg(kHistograms), kb.add(histRow, safe));
-      at.push_back(safe);
-      counts.push_back(kb.select(inRange, count, kb.i32(0)));
-    }
-    for (int64_t u = 0; u < kSumsInFlight; ++u) {
-      Value nonzero = arith::CmpIOp::create(b, Pred::ne, counts[u], kb.i32(0));
-      kb.ifThen(nonzero, [&] {
-        Value other = kb.divu(at[u], kb.idx(c.numBins));
-        Value bin = kb.remu(at[u], kb.idx(c.numBins));
-        kb.atomicAdd(counts[u], total, bin);
-        kb.ifThen(kb.cmp(Pred::ult, other, chunk),
-                  [&] { kb.atomicAdd(counts[u], before, bin); });
-      });
-    }
+    SmallVector<Value> sums = kb.forLoop(
+        kb.idx(0), kb.arg(kChunks), kb.idx(1), {kb.i32(0), kb.i32(0)},
+        [&](Value other, ValueRange acc) -> SmallVector<Value> {
+          Value at =
+              kb.add(kb.add(histRow, kb.mul(other, kb.idx(c.numBins))), bin);
+          Value count = kb.load(kb.arg(kHistograms), at);
+          Value earlier = kb.cmp(Pred::ult, other, chunk);
+          return {arith::AddIOp::create(b, acc[0], count),
+                  kb.select(earlier, arith::AddIOp::create(b, acc[1], count),
+                            acc[1])};
+        });
+    kb.store(sums[0], total, bin);
+    kb.store(sums[1], before, bin);
   });
   kb.barrier();
 
@@ -404,67 +390,77 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
   Value firstSlot = arith::AddIOp::create(
       b, kb.i32(p.sink), arith::AddIOp::create(b, lessBefore, tiesTaken));
 
-  // 4. Ordered compaction of the free positions of the chunk, a tile of one
-  // position per thread at a time.
+  // 4. Ordered compaction of the free positions of the chunk. Thread t owns
+  // the run of kRun consecutive positions at first + t * kRun (one 16-byte
+  // load of their i16 distances), so a pass covers blockSize * kRun
+  // positions with two block scans: of the ties (their ranks decide which
+  // lose) and of the selected positions (their slots, in position order).
+  // Chunks start at multiples of 32 and distance rows are padded to
+  // multiples of kRun, so the loads are aligned.
+  constexpr int64_t kRun = 8;
   Value lo = kb.maxS(begin, freeBegin);
   Value hi = kb.minS(end, freeEnd);
-  Value lane = kb.laneId();
-  Value warp = kb.warpId();
-  Value lowerLanes = kb.lanesBelowMask();
-  Value isLane0 = arith::CmpIOp::create(b, Pred::eq, lane, kb.i32(0));
-  Value distRow = kb.mul(row, kb.arg(kCapacity));
-  // Sum of the per-warp counts of warps before this one, and of all.
-  auto warpOffsets = [&](Value sums) -> std::pair<Value, Value> {
-    Value offset = kb.i32(0), all = kb.i32(0);
-    for (int64_t w = 0; w < numWarps(); ++w) {
-      Value count = kb.load(sums, kb.idx(w));
-      offset = kb.select(kb.cmp(Pred::ult, kb.idx(w), warp),
-                         arith::AddIOp::create(b, offset, count), offset);
-      all = arith::AddIOp::create(b, all, count);
-    }
-    return {offset, all};
-  };
+  Value stride = kb.arg(kDistStride);
+  Value distRow = kb.mul(row, stride);
+  int64_t perPass = c.blockSize * kRun;
   kb.forLoop(
-      lo, hi, threads, {tiesBefore, firstSlot},
-      [&](Value tile, ValueRange carried) -> SmallVector<Value> {
+      begin, hi, kb.idx(perPass), {tiesBefore, firstSlot},
+      [&](Value pass, ValueRange carried) -> SmallVector<Value> {
         Value tieRank0 = carried[0], slot0 = carried[1];
-        Value pos = kb.add(tile, tid);
-        Value candidate = kb.cmp(Pred::ult, pos, hi);
-        Value safe = kb.minS(pos, kb.sub(hi, kb.idx(1)));
-        Value d = arith::ExtUIOp::create(
-            b, b.getI32Type(),
-            kb.load(kb.arg(kDistances), kb.add(distRow, safe)));
-        Value less = arith::AndIOp::create(
-            b, candidate, arith::CmpIOp::create(b, Pred::ult, d, threshold));
-        Value tie = arith::AndIOp::create(
-            b, candidate, arith::CmpIOp::create(b, Pred::eq, d, threshold));
-
-        Value ties = kb.ballot(tie);
-        kb.ifThen(isLane0, [&] { kb.store(kb.popc(ties), warpSums, warp); });
-        kb.barrier();
-        auto [tieOffset, tileTies] = warpOffsets(warpSums);
-        Value tieRank = arith::AddIOp::create(
-            b, arith::AddIOp::create(b, tieRank0, tieOffset),
-            kb.popc(arith::AndIOp::create(b, ties, lowerLanes)));
-        Value selected = arith::OrIOp::create(
-            b, less,
-            arith::AndIOp::create(
-                b, tie, arith::CmpIOp::create(b, Pred::sge, tieRank, skip)));
-
-        Value chosen = kb.ballot(selected);
-        kb.ifThen(isLane0, [&] { kb.store(kb.popc(chosen), warpSums2, warp); });
-        kb.barrier();
-        auto [slotOffset, tileSelected] = warpOffsets(warpSums2);
-        kb.ifThen(selected, [&] {
-          Value slot = arith::AddIOp::create(
-              b, arith::AddIOp::create(b, slot0, slotOffset),
-              kb.popc(arith::AndIOp::create(b, chosen, lowerLanes)));
-          kb.store(toI32(b, pos), kb.arg(kResult),
-                   kb.add(rowOut, kb.toIdx(slot)));
-        });
-        kb.barrier(); // The warp sums are rewritten by the next tile.
-        return {arith::AddIOp::create(b, tieRank0, tileTies),
-                arith::AddIOp::create(b, slot0, tileSelected)};
+        Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
+        // A run past the row reads the row's last run and selects nothing.
+        Value safe = kb.minS(first, kb.sub(stride, kb.idx(kRun)));
+        Value vec = kb.loadVector(kb.arg(kDistances), kb.add(distRow, safe),
+                                  kRun, 2 * kRun);
+        SmallVector<Value> positions, less, tie;
+        Value localTies = kb.i32(0);
+        for (int64_t e = 0; e < kRun; ++e) {
+          Value pos = kb.add(first, kb.idx(e));
+          Value candidate = arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, lo),
+                                                  kb.cmp(Pred::slt, pos, hi));
+          Value d = arith::ExtUIOp::create(
+              b, b.getI32Type(), vector::ExtractOp::create(b, vec, e));
+          positions.push_back(pos);
+          less.push_back(arith::AndIOp::create(
+              b, candidate, arith::CmpIOp::create(b, Pred::ult, d, threshold)));
+          tie.push_back(arith::AndIOp::create(
+              b, candidate, arith::CmpIOp::create(b, Pred::eq, d, threshold)));
+          localTies = arith::AddIOp::create(
+              b, localTies,
+              arith::ExtUIOp::create(b, b.getI32Type(), tie.back()));
+        }
+        Value passTies;
+        Value tiesThrough = blockScan(localTies, warpSums, passTies);
+        Value rank = arith::AddIOp::create(
+            b, tieRank0, arith::SubIOp::create(b, tiesThrough, localTies));
+        SmallVector<Value> selected;
+        Value localSelected = kb.i32(0);
+        for (int64_t e = 0; e < kRun; ++e) {
+          Value wins = arith::CmpIOp::create(b, Pred::sge, rank, skip);
+          selected.push_back(arith::OrIOp::create(
+              b, less[e], arith::AndIOp::create(b, tie[e], wins)));
+          rank = arith::AddIOp::create(
+              b, rank, arith::ExtUIOp::create(b, b.getI32Type(), tie[e]));
+          localSelected = arith::AddIOp::create(
+              b, localSelected,
+              arith::ExtUIOp::create(b, b.getI32Type(), selected.back()));
+        }
+        Value passSelected;
+        Value selectedThrough =
+            blockScan(localSelected, warpSums, passSelected);
+        Value slot = arith::AddIOp::create(
+            b, slot0, arith::SubIOp::create(b, selectedThrough, localSelected));
+        for (int64_t e = 0; e < kRun; ++e) {
+          Value at = slot;
+          kb.ifThen(selected[e], [&] {
+            kb.store(toI32(b, positions[e]), kb.arg(kResult),
+                     kb.add(rowOut, kb.toIdx(at)));
+          });
+          slot = arith::AddIOp::create(
+              b, slot, arith::ExtUIOp::create(b, b.getI32Type(), selected[e]));
+        }
+        return {arith::AddIOp::create(b, tieRank0, passTies),
+                arith::AddIOp::create(b, slot0, passSelected)};
       });
 }
 
@@ -532,7 +528,9 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   chunks = clamp(hb, chunks, idx(1), idx(c.maxChunks));
 
   Value rows = mul(batches, idx(c.selectionHeads * p.rows));
-  Value distances = host.allocScratch(hb.getI16Type(), mul(rows, capacity));
+  // Distance rows padded to multiples of 8 (16-byte loads in kernel 2).
+  Value distStride = mul(ceilDiv(capacity, idx(8)), idx(8));
+  Value distances = host.allocScratch(hb.getI16Type(), mul(rows, distStride));
   Value histograms = host.allocScratch(hb.getI32Type(),
                                        mul(mul(rows, chunks), idx(c.numBins)));
 
@@ -545,6 +543,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   args[kResult] = host.flatten(s.result);
   args[kBatches] = batches;
   args[kCapacity] = capacity;
+  args[kDistStride] = distStride;
   args[kChunks] = chunks;
   SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
 

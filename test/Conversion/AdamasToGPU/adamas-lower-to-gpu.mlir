@@ -44,11 +44,17 @@
 //       CHECK:     memref.atomic_rmw addi {{.*}} : (i32, memref<770xi32, #gpu.address_space<workgroup>>) -> i32
 //   CHECK-NOT:     memref.alloc
 //       CHECK:     gpu.return
-// Select, kernel 2: threshold by a block scan, ordered compaction by ballots.
+// Select, kernel 2: threshold by a block scan (warp scans by shuffles), then
+// the ordered compaction: each thread's run of 8 distances in one 16-byte
+// load, two block scans per pass (tie ranks, output slots).
 //       CHECK:   gpu.func @step_select0_compact(
 //       CHECK:     gpu.shuffle  up
-//       CHECK:     nvvm.vote.sync  ballot
-//       CHECK:     math.ctpop
+//       CHECK:     scf.for
+//       CHECK:       vector.load {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+// CHECK-COUNT-5:     gpu.shuffle  up
+//       CHECK:       gpu.barrier
+// CHECK-COUNT-5:     gpu.shuffle  up
+//       CHECK:       gpu.barrier
 //       CHECK:     gpu.return
 //       CHECK:   gpu.func @step_attend0_partial(
 //  CHECK-SAME:     adamas.config = {dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
