@@ -909,6 +909,10 @@ mlir::adamas::raise::matchAttention(Operation *pvOp, MatchFailure &failure) {
       return fail(failure, "the query rows are not one dim of the softmax",
                   true);
   }
+  // A dynamic number of rows is not raised (the caller says why: it cannot
+  // be proved a decode step); the mask arithmetic needs M, so stop here.
+  if (isDynamic(site.rows))
+    return site;
   std::string why;
   FailureOr<Lengths> lengths = analyzeMasks(d.masks, d.selects, ctx, why);
   if (failed(lengths))
