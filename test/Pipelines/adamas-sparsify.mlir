@@ -1,7 +1,7 @@
 // RUN: adamas-opt %s -adamas-sparsify="budget=64 sink=2" | FileCheck %s --enable-var-scope
 // Upstream mlir-opt gets the pipeline from the plugin (named in
 // --pass-pipeline: pass plugins load after the command line is parsed).
-// RUN: mlir-opt %s --load-dialect-plugin=%adamas_plugin --load-pass-plugin=%adamas_plugin \
+// RUN: %plugin_env mlir-opt %s --load-dialect-plugin=%adamas_plugin --load-pass-plugin=%adamas_plugin \
 // RUN:   --pass-pipeline="builtin.module(adamas-sparsify{budget=64 sink=2})" \
 // RUN:   | FileCheck %s --enable-var-scope
 // RUN: not adamas-opt %s -adamas-sparsify="bits=5" 2>&1 | FileCheck %s --check-prefix=BAD

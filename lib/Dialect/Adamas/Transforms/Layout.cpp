@@ -358,10 +358,11 @@ Value mlir::adamas::raise::materialize(OpBuilder &b, Location loc,
 
   DimLayout atoms = flatten(src);
   DimLayout targetAtoms = flatten(dst);
-  if (llvm::all_of(llvm::zip_equal(src, dst), [](auto p) {
+  // Sizes first: zip_equal asserts them equal.
+  if (src.size() == dst.size() &&
+      llvm::all_of(llvm::zip_equal(src, dst), [](auto p) {
         return normalize(std::get<0>(p)) == normalize(std::get<1>(p));
-      }) &&
-      src.size() == dst.size())
+      }))
     return v;
   // Same order of factors: one reshape, if it is a plain collapse or
   // expand of the shapes.
