@@ -215,6 +215,17 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
       row "timing vs dense SDPA (bench/steps/timing.py)" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" \
           "table in timing.txt"
     fi
+    if [[ ${GPU_CHECK_TORCH:-1} == 1 ]]; then
+      # adamas.torch: its steps come from the carried cache (no compiler here).
+      run torch env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+        ADAMAS_CACHE_DIR="$steps_carry/cache" CHECK_SEED="$seed" \
+        python3 "$root/bench/steps/torch_check.py"
+      rc=$?
+      cp "$out/step.txt" "$out/torch.txt"
+      line=$(grep '^== GPU checks' "$out/step.txt")
+      row "adamas.torch (steps, compile, CUDA graph, errors)" \
+          "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" "${line#== GPU checks: }"
+    fi
   else
     row "link generated step objects" FAIL "see $log"
   fi

@@ -54,3 +54,19 @@ CACHED = ("mha_d128_k256", "gqa_d128_k256", "gqa_shared_d128_k256")
 
 def function_name(spec_name, kind):
     return f"{kind}_{spec_name}"
+
+
+def torch_functions():
+    """(kind, spec, name) of what bench/steps/torch_check.py runs through
+    adamas.torch, built the way adamas.torch builds them (adamas.compile.step_spec),
+    so that prepare.py can compile them into the carried cache."""
+    from adamas import compile as ac
+    out = []
+    for per_head in (False, True):
+        step = ac.step_spec(32, 8, 128, 128, 1, "f16", 256, 2, None, sink=4, recent=16,
+                            per_head_thresholds=per_head)
+        encode = ac.step_spec(8, 8, 128, 128, 1, "f16", 1, 2, ac.DEFAULT_THRESHOLDS[2],
+                              recent=0, per_head_thresholds=per_head)
+        out.append(("step", step, "adamas_decode_step"))
+        out.append(("encode", encode, "adamas_encode_keys"))
+    return out

@@ -71,6 +71,12 @@ def main():
             continue
         step = ac.decode_step(cases.SPECS[name], chip=args.chip, runtime=cache)
         print(f"{name}: decode_step {step.source} (key {step.key[:16]})")
+    # What torch_check.py runs through adamas.torch ($ADAMAS_CACHE_DIR there).
+    if not args.only:
+        for kind, spec, fname in cases.torch_functions():
+            make = ac.decode_step_ir if kind == "step" else ac.prefill_encode_ir
+            f = ac.compile_cached(make(spec, fname), fname, spec, chip=args.chip, runtime=cache)
+            print(f"adamas.torch {kind}: {f.source} (key {f.key[:16]})")
     version = subprocess.run([ac.find_tool("adamas-opt"), "--version"],
                              capture_output=True, text=True).stdout
     manifest["compiler"] = " ".join(version.split())

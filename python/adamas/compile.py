@@ -51,7 +51,8 @@ def compiler_version():
         import hashlib
         digest = hashlib.sha256()
         root = _checkout()
-        for top in ("include", "lib"):
+        tops = ("include", "lib") if os.path.isdir(os.path.join(root, "include", "adamas")) else ()
+        for top in tops:
             for dirpath, dirnames, filenames in sorted(os.walk(os.path.join(root, top))):
                 dirnames.sort()
                 for name in sorted(filenames):
@@ -59,7 +60,7 @@ def compiler_version():
                     digest.update(os.path.relpath(path, root).encode() + b"\0")
                     with open(path, "rb") as fh:
                         digest.update(fh.read())
-        found = os.path.isdir(os.path.join(root, "lib"))
+        found = os.path.isdir(os.path.join(root, "include", "adamas"))
         _fingerprint = digest.hexdigest()[:16] if found else "installed"
     return f"{COMPILER_VERSION} [{_fingerprint}]"
 
@@ -114,6 +115,16 @@ class DecodeStep:
     @property
     def index_heads(self):
         return self.kv_heads if self.shared_group else self.q_heads
+
+
+def step_spec(q_heads, kv_heads, dims, value_dims, rows, dtype, k, bits=2, thresholds=None,
+              sink=0, recent=1, shared_group=False, scale=None, per_head_thresholds=False):
+    """The DecodeStep adamas.torch compiles for these settings: B and N
+    dynamic, so one compiled step serves every batch size and cache length."""
+    return DecodeStep(q_heads=q_heads, kv_heads=kv_heads, dims=dims, value_dims=value_dims,
+                      k=k, rows=rows, bits=bits, thresholds=thresholds, sink=sink,
+                      recent=recent, shared_group=shared_group, dtype=dtype, scale=scale,
+                      per_head_thresholds=per_head_thresholds)
 
 
 def _dim(d):
@@ -214,6 +225,13 @@ def decode_step_ir(spec, name="adamas_decode_step"):
     out = _sparse_attn(f, q, keys, values, idx, spec)
     f.ret(out, updated)
     return f.text()
+
+
+def prefill_encode_ir(spec, name="adamas_encode_keys"):
+    """The codes of a whole key buffer `<B x Hkv x N x D>` (B, N dynamic):
+    what adamas.torch.CodeCache.prefill runs."""
+    return encode_ir(spec, [None, spec.kv_heads, None], name,
+                     per_head=spec.per_head_thresholds)
 
 
 def encode_ir(spec, rows_shape, name="adamas_encode", per_head=False):
@@ -422,11 +440,12 @@ def _compile_library(ir, chip, format, toolkit, num_sms):
 
 
 class Step:
-    """A compiled decode step: `step(query, new_keys, keys, values,
-    code_cache, lengths, out[, query_thresholds, key_thresholds])` on CUDA
-    tensors (anything with data_ptr() and shape) runs it on the runtime's
-    current stream (adamas.runtime.current_stream), writing `out` and the new
-    keys' codes into `code_cache`: one native call."""
+    """A compiled function of adamas ops: `step(*tensors)` on CUDA tensors
+    (anything with data_ptr() and shape) runs it on the runtime's current
+    stream (adamas.runtime.current_stream): one native call. For a decode
+    step the arguments are (query, new_keys, keys, values, code_cache,
+    lengths[, query_thresholds, key_thresholds], out); it writes `out` and
+    the new keys' codes into `code_cache`."""
 
     def __init__(self, spec, library_path, name, key=None, source=None):
         self.spec, self.library_path, self.name = spec, library_path, name
@@ -437,14 +456,12 @@ class Step:
         self._function(*tensors)
 
 
-def decode_step(spec, chip="sm_90", format="bin", runtime=None, name="adamas_decode_step",
-                toolkit=None, num_sms=0):
-    """The compiled step for `spec`, from the runtime's caches or, on a miss,
-    from the compiler (which must then be installed). `format` "bin" embeds
-    cubins (needs ptxas), "isa" PTX the driver compiles when loaded."""
+def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None,
+                   toolkit=None, num_sms=0):
+    """The compiled function `name` of `ir`, from the runtime's caches or, on
+    a miss, from the compiler (which must then be installed)."""
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()
-    ir = decode_step_ir(spec, name)
     # The key holds what determines the artifact, not where the toolkit is.
     options = f"format={format}" + (f" num-sms={num_sms}" if num_sms else "")
     if _compiler_available():
@@ -455,10 +472,19 @@ def decode_step(spec, chip="sm_90", format="bin", runtime=None, name="adamas_dec
                                      compiler_version=compiler_version())
     except rt_module.AdamasRuntimeError as e:
         if e.status == "ADAMAS_ERROR_NOT_FOUND":
-            raise RuntimeError(f"decode step not in the cache ({rt.disk_cache_dir or 'memory only'}) "
+            raise RuntimeError(f"{name} not in the cache ({rt.disk_cache_dir or 'memory only'}) "
                                f"and no compiler here (adamas-opt, llc, g++): {e.message}") from e
         raise
     return Step(spec, _materialize(rt, artifact), name, artifact.key, artifact.source)
+
+
+def decode_step(spec, chip="sm_90", format="bin", runtime=None, name="adamas_decode_step",
+                toolkit=None, num_sms=0):
+    """The compiled decode step for `spec` (see compile_cached). `format`
+    "bin" embeds cubins (needs ptxas), "isa" PTX the driver compiles when
+    loaded."""
+    return compile_cached(decode_step_ir(spec, name), name, spec, chip=chip, format=format,
+                          runtime=runtime, toolkit=toolkit, num_sms=num_sms)
 
 
 def _materialize(rt, artifact):

@@ -21,9 +21,9 @@ Everything the library reports as a failure raises `RuntimeError`'s subclass
 (which names the failed CUDA call, or the missing cache key).
 
 Where the library comes from: the `library` argument of `load_library`, else
-$ADAMAS_RUNTIME_LIBRARY, else `adamas/lib/` next to this file (an installed
-package), else `build/lib/` of the checkout this file is in, else the system
-loader's search path. Only this module needs the native library; importing
+$ADAMAS_RUNTIME_LIBRARY, else $ADAMAS_LIB_DIR, else `adamas/lib/` next to this
+file (an installed package), else `build/lib/` of the checkout this file is
+in, else the system loader's search path. Only this module needs the native library; importing
 `adamas` does not load it.
 """
 
@@ -118,7 +118,9 @@ def _candidate_paths():
     env = os.environ.get("ADAMAS_RUNTIME_LIBRARY")
     if env:
         return [env]  # An explicit choice is not second-guessed.
-    return [os.path.join(here, "lib", LIBRARY_NAME),
+    lib_dir = os.environ.get("ADAMAS_LIB_DIR")
+    return ([os.path.join(lib_dir, LIBRARY_NAME)] if lib_dir else []) + [
+            os.path.join(here, "lib", LIBRARY_NAME),
             os.path.join(os.path.dirname(os.path.dirname(here)), "build", "lib",
                          LIBRARY_NAME),
             LIBRARY_NAME]

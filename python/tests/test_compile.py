@@ -72,7 +72,7 @@ def test_decode_step_ir_verifies():
 
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
-    (tmp_path / "include").mkdir()
+    (tmp_path / "include" / "adamas").mkdir(parents=True)
     source = tmp_path / "lib" / "Kernel.cpp"
     source.write_text("int x = 1;")
     monkeypatch.setattr(ac, "_checkout", lambda: str(tmp_path))
