@@ -300,7 +300,6 @@ class Policy:
         self.skip_layers = skip_layers
         self.method = None           # None: dense
         self.budget = None
-        self.bits = 2
         self.thresholds = {}         # layer -> <Hkv x (2^b-1)> tensor (calibrated)
         self.capture = None          # dict layer -> list of (q, k) or None
 
@@ -498,7 +497,7 @@ def hf_model(torch, path, policy, device):
 
     AttentionInterface.register("adamas_eval", attention)
     model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="adamas_eval",
-                                                 torch_dtype=torch.bfloat16).to(device).eval()
+                                                 dtype=torch.bfloat16).to(device).eval()
     head_dim = getattr(model.config, "head_dim", None) or \
         model.config.hidden_size // model.config.num_attention_heads
     if head_dim & (head_dim - 1) or head_dim < 32:
