@@ -1,0 +1,659 @@
+#!/usr/bin/env python3
+"""Accuracy of Hadamard sparse attention against dense attention (issue 9, item 4).
+
+Two parts:
+
+1. Attention recall and relative output error (numpy, any machine): the
+   methods of `adamas.eval` (exact top-k, Adamas with 1/2/3 bits and fixed or
+   calibrated thresholds, Quest, StreamingLLM) at budgets 16..4096 (those <= N)
+   on synthetic Q/K/V (`adamas.eval.synthetic_qkv`, several seeds pooled) or on
+   a dump (`--dump FILE.npz` with q, k, v in BHND).
+
+2. Perplexity (`--perplexity`; needs torch and a GPU; torch is imported only
+   in that code path, below the line marked PERPLEXITY): trains a small
+   byte-level causal LM (head_dim 128, RoPE, GQA) on the Python standard
+   library's sources for `--train-minutes`, or loads a Hugging Face checkpoint
+   (`--model PATH`), then measures perplexity on held-out text with the
+   attention of every layer past `--skip-layers` replaced by each method at
+   budgets 16/64/128/256, every row decoded (each query row attends to its
+   own selection among the positions before it, which is what token-by-token
+   decoding computes). A subset of rows is checked against the numpy
+   reference selections of `adamas.eval`.
+
+It prints the tables, writes them with the command to `bench/ACCURACY.md`
+(`--out`), and draws `bench/accuracy.png` (`--plot`) if matplotlib is
+importable.
+
+    python3 bench/accuracy.py                        # synthetic, seeds 0,1,2
+    python3 bench/accuracy.py --dump qkv.npz         # dumped Q/K/V
+    python3 bench/accuracy.py --perplexity           # on a GPU machine with torch
+"""
+
+import argparse
+import os
+import shlex
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import numpy as np  # noqa: E402
+
+from adamas import eval as ev  # noqa: E402
+
+PPL_BUDGETS = (16, 64, 128, 256)
+
+
+def int_list(text):
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dump", help="evaluate Q/K/V from this .npz (q, k, v in BHND; "
+                   "optional lengths, prefill) instead of synthetic data")
+    p.add_argument("--seeds", type=int_list, default=[0, 1, 2],
+                   help="synthetic cases to pool (default 0,1,2)")
+    p.add_argument("--tokens", type=int, default=8192, help="synthetic N (default 8192)")
+    p.add_argument("--rows", type=int, default=8, help="synthetic decode rows M (default 8)")
+    p.add_argument("--q-heads", type=int, default=8)
+    p.add_argument("--kv-heads", type=int, default=2)
+    p.add_argument("--dims", type=int, default=128)
+    p.add_argument("--budgets", type=int_list, default=list(ev.BUDGETS),
+                   help="budgets (those <= N are used)")
+    p.add_argument("--out", default=os.path.join(ROOT, "bench", "ACCURACY.md"),
+                   help="markdown file to write ('' to skip)")
+    p.add_argument("--plot", default=os.path.join(ROOT, "bench", "accuracy.png"),
+                   help="PNG to draw if matplotlib is importable ('' to skip)")
+    g = p.add_argument_group("perplexity (torch + GPU)")
+    g.add_argument("--perplexity", action="store_true",
+                   help="also measure perplexity (imports torch; needs a GPU)")
+    g.add_argument("--model", help="a Hugging Face checkpoint directory instead of "
+                   "training the byte-level LM")
+    g.add_argument("--byte-lm", help="checkpoint of the byte-level LM: loaded if it "
+                   "exists, else trained and saved there")
+    g.add_argument("--train-minutes", type=float, default=5.0)
+    g.add_argument("--context", type=int, default=2048, help="tokens per window")
+    g.add_argument("--eval-windows", type=int, default=16)
+    g.add_argument("--skip-layers", type=int, default=2,
+                   help="the first layers stay dense (default 2)")
+    g.add_argument("--ppl-budgets", type=int_list, default=list(PPL_BUDGETS))
+    g.add_argument("--seed", type=int, default=0, help="training seed")
+    return p.parse_args(argv)
+
+
+# --- recall and output error ----------------------------------------------------
+
+def describe(data):
+    B, Hq, Hkv, M, N, D = data.shape
+    std = ev.head_key_std(data.prefill_keys())
+    w = ev.dense_weights(data.q, data.k, data.lengths)
+    top16 = np.sort(w, axis=-1)[..., -16:].sum(axis=-1).mean()
+    return (f"B={B}, {Hq} query / {Hkv} KV heads, M={M} decode rows over N={N} tokens, "
+            f"D={D}; post-Hadamard prefill key std per KV head "
+            + ", ".join(f"{s:.2f}" for s in std)
+            + f"; the 16 largest dense weights of a row hold {top16:.2f} of its mass (mean)")
+
+
+def recall_results(args):
+    """Evaluate every method; returns (description lines, pooled results)."""
+    def progress(r):
+        print(f"  {r.method:28s} k={r.budget:<5d} recall {r.recall:.4f}  error {r.error:.4f}",
+              flush=True)
+
+    if args.dump:
+        cases = [("dump " + os.path.basename(args.dump), ev.load_qkv(args.dump))]
+    else:
+        cases = [(f"synthetic seed {s}",
+                  ev.synthetic_qkv(seed=s, q_heads=args.q_heads, kv_heads=args.kv_heads,
+                                   tokens=args.tokens, rows=args.rows, dims=args.dims))
+                 for s in args.seeds]
+    lines, runs = [], []
+    for name, data in cases:
+        text = describe(data)
+        print(f"{name}: {text}", flush=True)
+        lines.append(f"- {name}: {text}")
+        start = time.time()
+        runs.append(ev.evaluate(data, budgets=args.budgets, progress=progress))
+        print(f"  ({time.time() - start:.0f} s)", flush=True)
+    return lines, ev.merge_results(runs)
+
+
+METHODS_LEGEND = """\
+- exact top-k: the k largest true scores q.k per query head (the oracle: the
+  best recall any selection of k positions can have).
+- adamas Nb: Walsh-Hadamard transform of q and k, N-bit codes, the k keys of
+  smallest L1 code distance (`reference.l1_topk`: the last position always kept,
+  ties to the more recent). Thresholds: "fixed" = the published [-10,0,10] for 2
+  bits and the same grid (step 10) for 3; "calibrated a=0.5" = step 0.5 s with s
+  the std of the KV head's post-Hadamard prefill keys ([-s/2, 0, s/2] for 2
+  bits, s/2 * [-3..3] for 3); 1 bit is the sign ([0]) either way.
+- quest page 16: per page of 16 keys the bound sum_d max(q_d min_d, q_d max_d),
+  the k/16 pages of largest bound.
+- streamingllm sink 4: the first 4 positions and the last k - 4.
+"""
+
+
+def synthetic_note(args):
+    if args.dump:
+        return ""
+    return ("Synthetic data: `adamas.eval.synthetic_qkv` (its docstring says how it is "
+            "built): clustered keys with heavy-tailed noise, outlier channels at low "
+            "rotary frequencies, positional drift and RoPE; three attention-sink keys; "
+            "queries that retrieve two topics, the recent window and the sinks. It "
+            "imitates the structure of real post-RoPE keys; it is not a model's data, "
+            "and the levels depend on its parameters (see the docstring).\n\n")
+
+
+# --- output -----------------------------------------------------------------------
+
+def markdown(args, argv, lines, results, ppl_section):
+    command = "python3 bench/accuracy.py" + "".join(" " + shlex.quote(a) for a in argv)
+    return "\n".join([
+        "# Accuracy of sparse decode attention",
+        "",
+        "Written by `bench/accuracy.py` (numbers from one run of this command):",
+        "",
+        "    " + command,
+        "",
+        "Data (results pooled over all rows of all cases; means per row):",
+        "",
+        *lines,
+        "",
+        synthetic_note(args) + "Methods:",
+        "",
+        METHODS_LEGEND,
+        "## Attention recall",
+        "",
+        "Dense attention's softmax mass on the selected positions (1 = all of it).",
+        "",
+        ev.format_table(results, "recall"),
+        "",
+        "## Relative output error",
+        "",
+        "||o_sparse - o_dense|| / ||o_dense|| (`reference.sparse_attn` vs `reference.dense_attn`).",
+        "",
+        ev.format_table(results, "error"),
+        "",
+        "## Perplexity",
+        "",
+        ppl_section,
+        "",
+    ])
+
+
+NOT_RUN = """\
+Not run: the perplexity part needs torch and a GPU, which the machine that
+wrote this file does not have. On one, run
+
+    python3 bench/accuracy.py --perplexity [--model HF_CHECKPOINT_DIR]
+
+It trains a byte-level LM (6 layers, 4 query / 2 KV heads of dim 128, RoPE)
+on the Python standard library's sources for --train-minutes (or loads
+--model), calibrates per-head thresholds on a held-out window, and measures
+perplexity on held-out windows with every layer past --skip-layers (2) sparse,
+at budgets 16/64/128/256, every row decoded."""
+
+
+def draw(results, path, ppl=None):
+    """Recall and error against budget (log scale), one line per method."""
+    if not path:
+        return
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not importable here: no plot drawn")
+        return
+    panels = [("recall", "attention recall"), ("error", "relative output error")]
+    fig, axes = plt.subplots(1, len(panels) + (ppl is not None), figsize=(6 * (len(panels) + 1), 4.5))
+    for ax, (metric, label) in zip(axes, panels):
+        for method in dict.fromkeys(r.method for r in results):
+            rs = sorted((r for r in results if r.method == method), key=lambda r: r.budget)
+            ax.plot([r.budget for r in rs], [getattr(r, metric) for r in rs], marker="o",
+                    label=method)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("budget k")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    if ppl is not None:
+        ax = axes[-1]
+        dense, rows = ppl
+        for method, row in rows.items():
+            ax.plot(sorted(row), [row[b] for b in sorted(row)], marker="o", label=method)
+        ax.axhline(dense, color="k", linestyle="--", label="dense")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("budget k")
+        ax.set_ylabel("perplexity")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"plot: {path}")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    lines, results = recall_results(args)
+    print()
+    print("Attention recall")
+    print(ev.format_table(results, "recall"))
+    print()
+    print("Relative output error")
+    print(ev.format_table(results, "error"))
+    ppl_section, ppl = NOT_RUN, None
+    if args.perplexity:
+        ppl_section, ppl = perplexity(args)
+        print()
+        print(ppl_section)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(markdown(args, argv, lines, results, ppl_section))
+        print(f"wrote {args.out}")
+    draw(results, args.plot, ppl)
+
+
+# =================================================================================
+# PERPLEXITY (torch + GPU). Nothing above this line imports torch; everything
+# below imports it inside functions, so the recall part runs anywhere.
+# Not run on the machine that wrote this file (no torch, no GPU there).
+# =================================================================================
+
+PPL_METHODS = (
+    # (name, kind, bits, calibrated)
+    ("exact top-k", "exact", None, None),
+    ("adamas 2b calibrated a=0.5", "adamas", 2, True),
+    ("adamas 2b fixed [-10,0,10]", "adamas", 2, False),
+    ("adamas 1b [0]", "adamas", 1, False),
+    ("adamas 3b calibrated a=0.5", "adamas", 3, True),
+    ("quest page 16", "quest", None, None),
+    ("streamingllm sink 4", "streaming", None, None),
+)
+
+
+def stdlib_bytes():
+    """The Python standard library's .py sources (sorted by path, without
+    site-packages), joined: text every machine with Python has."""
+    import sysconfig
+    root = sysconfig.get_paths()["stdlib"]
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("site-packages", "__pycache__"))
+        files += [os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".py")]
+    chunks = []
+    for path in sorted(files):
+        with open(path, "rb") as f:
+            chunks.append(f.read())
+    return b"\n".join(chunks)
+
+
+class Policy:
+    """How attention is computed: dense, or one method at one budget for
+    every layer >= skip_layers. `capture` collects each layer's (q, k) when
+    set (a dense pass, for calibration and the reference check)."""
+
+    def __init__(self, skip_layers):
+        self.skip_layers = skip_layers
+        self.method = None           # None: dense
+        self.budget = None
+        self.thresholds = {}         # layer -> <Hkv x (2^b-1)> tensor (calibrated)
+        self.capture = None          # dict layer -> list of (q, k) or None
+
+    def attend(self, torch, layer, q, k, v, scale):
+        """q <B x Hq x T x D>, k, v <B x Hkv x T x D> (post-RoPE, every row a
+        decode row at its own position) -> <B x Hq x T x D>."""
+        if self.capture is not None:
+            self.capture.setdefault(layer, []).append((q.detach(), k.detach()))
+        dense = self.method is None or layer < self.skip_layers
+        thr = None
+        if not dense and self.method[1] == "adamas":
+            thr = self.thresholds[layer] if self.method[3] else \
+                torch.tensor(ev.fixed_thresholds(self.method[2]), device=q.device)
+        mask = selection_mask(torch, None if dense else self.method[1], q, k,
+                              self.budget, bits=self.method[2] if self.method else None,
+                              thresholds=thr)
+        G = q.shape[1] // k.shape[1]
+        kr, vr = k.float().repeat_interleave(G, 1), v.float().repeat_interleave(G, 1)
+        scores = (q.float() @ kr.transpose(-1, -2)) * scale
+        scores = scores.masked_fill(~mask, float("-inf"))
+        return (torch.softmax(scores, dim=-1) @ vr).to(q.dtype)
+
+
+def hadamard_tensor(torch, D, device):
+    H = torch.tensor(ev.ref.hadamard_matrix(D), dtype=torch.float32, device=device)
+    return H / D ** 0.5
+
+
+def selection_mask(torch, kind, q, k, budget, bits=None, thresholds=None,
+                   page=ev.QUEST_PAGE, sink=ev.STREAMING_SINK):
+    """Bool <B x Hq x T x T>: row i may attend to position j. Causal; a row
+    that sees at most `budget` positions keeps them all; otherwise the
+    method's selection (the same rules as adamas.eval's numpy selections,
+    except that exact top-k and Quest break exact float ties arbitrarily)."""
+    B, Hq, T, D = q.shape
+    Hkv = k.shape[1]
+    G = Hq // Hkv
+    dev = q.device
+    pos = torch.arange(T, device=dev)
+    causal = pos[None, :] <= pos[:, None]                       # (i, j)
+    if kind is None:
+        return causal.expand(B, Hq, T, T)
+    small = (pos + 1 <= budget)[:, None]                         # rows that keep all
+    if kind == "streaming":
+        keep = (pos[None, :] < sink) | (pos[None, :] >= pos[:, None] + 1 - (budget - sink))
+        return (causal & (keep | small)).expand(B, Hq, T, T)
+    qf, kf = q.float(), k.float().repeat_interleave(G, 1)
+    if kind == "exact":
+        key = (qf @ kf.transpose(-1, -2)).masked_fill(~causal, float("-inf"))
+    elif kind == "adamas":
+        # Thermometer bits u_t = [x > t]: |a - c| = sum_t u_t(a) + u_t(c) - 2 u_t(a) u_t(c),
+        # so the exact L1 of all pairs is one matrix product of 0/1 vectors
+        # (exact in f32: at most 7 * D).
+        H = hadamard_tensor(torch, D, dev)
+        thr = thresholds.float().to(dev).reshape(-1, 2 ** bits - 1)
+        if thr.shape[0] == 1:
+            thr = thr.expand(Hkv, -1)
+        thr_q = thr.repeat_interleave(G, 0)[None, :, None, None, :]
+        uq = ((qf @ H)[..., None] > thr_q).float().reshape(B, Hq, T, -1)
+        uk = ((kf @ H)[..., None] > thr_q).float().reshape(B, Hq, T, -1)
+        dist = uq.sum(-1)[..., :, None] + uk.sum(-1)[..., None, :] - 2 * (uq @ uk.transpose(-1, -2))
+        # Smaller distance first, then the larger position (exact in f32 for T <= 16K);
+        # the row's own position (recent = 1) always.
+        key = (-dist * T + pos[None, :].float()).masked_fill(~causal, float("-inf"))
+        key = torch.where(pos[None, :] == pos[:, None], torch.full_like(key, float("inf")), key)
+    elif kind == "quest":
+        P = -(-T // page)
+        kp = torch.nn.functional.pad(kf, (0, 0, 0, P * page - T)).reshape(B, Hq, P, page, D)
+        # Pages past the last token only hold padding; they are never visible.
+        hi, lo = kp.amax(3), kp.amin(3)                          # full pages <B x Hq x P x D>
+        if P * page > T:  # the last page's padding must not count
+            last = kf[:, :, (P - 1) * page:]
+            hi[:, :, -1], lo[:, :, -1] = last.amax(2), last.amin(2)
+        bound = qf.clamp(min=0) @ hi.transpose(-1, -2) + qf.clamp(max=0) @ lo.transpose(-1, -2)
+        # Row i's own page holds only positions <= i: bound from running min/max.
+        run_hi = torch.cummax(kp, dim=3).values.reshape(B, Hq, P * page, D)[:, :, :T]
+        run_lo = torch.cummin(kp, dim=3).values.reshape(B, Hq, P * page, D)[:, :, :T]
+        own = (qf.clamp(min=0) * run_hi + qf.clamp(max=0) * run_lo).sum(-1)   # <B x Hq x T>
+        page_of = pos // page
+        pages = torch.arange(P, device=dev)
+        bound = torch.where(pages[None, :] == page_of[:, None], own[..., None], bound)
+        bound = bound.masked_fill(pages[None, :] > page_of[:, None], float("-inf"))
+        top = bound.topk(min(budget // page, P), dim=-1).indices
+        chosen = torch.zeros(B, Hq, T, P, dtype=torch.bool, device=dev).scatter_(-1, top, True)
+        return causal & (chosen[..., page_of] | small)
+    else:
+        raise ValueError(f"unknown method {kind!r}")
+    top = key.topk(min(budget, T), dim=-1).indices
+    chosen = torch.zeros(B, Hq, T, T, dtype=torch.bool, device=dev).scatter_(-1, top, True)
+    return causal & (chosen | small)
+
+
+def rope(torch, x, base=10000.0):
+    """Llama's rotary embedding (half-split pairs) of x <B x H x T x D>."""
+    D, T = x.shape[-1], x.shape[-2]
+    inv = base ** (-torch.arange(0, D // 2, device=x.device, dtype=torch.float32) * 2 / D)
+    angle = torch.arange(T, device=x.device, dtype=torch.float32)[:, None] * inv[None, :]
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    a, b = x[..., :D // 2], x[..., D // 2:]
+    return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
+
+
+def byte_lm(torch, layers=6, q_heads=4, kv_heads=2, head_dim=128, mlp=1536):
+    """A small Llama-style byte-level LM: RMSNorm, RoPE, GQA, SwiGLU."""
+    nn, F = torch.nn, torch.nn.functional
+    width = q_heads * head_dim
+
+    class Block(nn.Module):
+        def __init__(self, index):
+            super().__init__()
+            self.index = index
+            self.n1, self.n2 = nn.RMSNorm(width), nn.RMSNorm(width)
+            self.q = nn.Linear(width, q_heads * head_dim, bias=False)
+            self.kv = nn.Linear(width, 2 * kv_heads * head_dim, bias=False)
+            self.o = nn.Linear(q_heads * head_dim, width, bias=False)
+            self.up = nn.Linear(width, 2 * mlp, bias=False)
+            self.down = nn.Linear(mlp, width, bias=False)
+
+        def forward(self, x, policy):
+            B, T, _ = x.shape
+            h = self.n1(x)
+            q = self.q(h).view(B, T, q_heads, head_dim).transpose(1, 2)
+            k, v = self.kv(h).view(B, T, 2, kv_heads, head_dim).permute(2, 0, 3, 1, 4)
+            q, k = rope(torch, q), rope(torch, k)
+            if policy is None:   # training: dense causal attention
+                a = F.scaled_dot_product_attention(q, k.repeat_interleave(q_heads // kv_heads, 1),
+                                                   v.repeat_interleave(q_heads // kv_heads, 1),
+                                                   is_causal=True)
+            else:
+                a = policy.attend(torch, self.index, q, k, v, head_dim ** -0.5)
+            x = x + self.o(a.transpose(1, 2).reshape(B, T, -1))
+            gate, up = self.up(self.n2(x)).chunk(2, dim=-1)
+            return x + self.down(F.silu(gate) * up)
+
+    class ByteLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(256, width)
+            self.blocks = nn.ModuleList(Block(i) for i in range(layers))
+            self.norm = nn.RMSNorm(width)
+            self.head = nn.Linear(width, 256, bias=False)
+
+        def forward(self, tokens, policy=None):
+            x = self.embed(tokens)
+            for block in self.blocks:
+                x = block(x, policy)
+            return self.head(self.norm(x))
+
+    return ByteLM()
+
+
+def train_byte_lm(torch, args, data, device):
+    """Train for args.train_minutes of wall clock (cosine schedule on time)."""
+    torch.manual_seed(args.seed)
+    model = byte_lm(torch).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
+    gen = torch.Generator(device="cpu").manual_seed(args.seed)
+    tokens = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    T, batch = args.context, 16
+    budget_s, start, step = 60 * args.train_minutes, time.time(), 0
+    while (elapsed := time.time() - start) < budget_s:
+        frac = elapsed / budget_s
+        lr = 1e-3 * min(1.0, (step + 1) / 200) * 0.5 * (1 + np.cos(np.pi * frac))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        starts = torch.randint(0, len(tokens) - T - 1, (batch,), generator=gen)
+        chunk = torch.stack([tokens[s:s + T + 1] for s in starts.tolist()]).long().to(device)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            logits = model(chunk[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, 256),
+                                                 chunk[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 500 == 0:
+            print(f"  step {step}  {elapsed:.0f} s  loss {loss.item():.3f} "
+                  f"({loss.item() / np.log(2):.3f} bits/byte)", flush=True)
+        step += 1
+    print(f"  trained {step} steps of {batch} x {T} bytes in {time.time() - start:.0f} s")
+    return model.eval()
+
+
+def hf_model(torch, path, policy, device):
+    """A Hugging Face causal LM whose attention calls `policy` (registered in
+    transformers' attention-function registry)."""
+    from transformers import AttentionInterface, AutoModelForCausalLM, AutoTokenizer
+
+    def attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+        # query <B x Hq x T x D>, key/value <B x Hkv x T x D>, post-RoPE; one
+        # unpadded sequence per row, so the causal mask is built here.
+        out = policy.attend(torch, module.layer_idx, query, key, value,
+                            scaling if scaling is not None else query.shape[-1] ** -0.5)
+        return out.transpose(1, 2).contiguous(), None
+
+    AttentionInterface.register("adamas_eval", attention)
+    model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="adamas_eval",
+                                                 dtype=torch.bfloat16).to(device).eval()
+    head_dim = getattr(model.config, "head_dim", None) or \
+        model.config.hidden_size // model.config.num_attention_heads
+    if head_dim & (head_dim - 1) or head_dim < 32:
+        raise SystemExit(f"head_dim {head_dim}: the Hadamard codes need a power of two >= 32")
+    return model, AutoTokenizer.from_pretrained(path)
+
+
+def perplexity(args):
+    """Returns (markdown section, (dense ppl, {method: {budget: ppl}}))."""
+    import torch
+    if not torch.cuda.is_available():
+        raise SystemExit("--perplexity needs a GPU")
+    device = "cuda"
+    # Exact f32 products: the codes and scores must not go through TF32.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    policy = Policy(args.skip_layers)
+    data = stdlib_bytes()
+    split = int(len(data) * 0.95)
+    T = args.context
+    if args.model:
+        model, tok = hf_model(torch, args.model, policy, device)
+        ids = tok(data[split:].decode("utf-8", errors="replace"), return_tensors="pt").input_ids[0]
+        unit = "token"
+        what = f"Hugging Face checkpoint `{args.model}`"
+
+        def forward(x):
+            return model(input_ids=x).logits
+    else:
+        if args.byte_lm and os.path.exists(args.byte_lm):
+            model = byte_lm(torch).to(device)
+            model.load_state_dict(torch.load(args.byte_lm, map_location=device))
+            model.eval()
+            print(f"loaded {args.byte_lm}")
+        else:
+            print(f"training the byte-level LM for {args.train_minutes} min on "
+                  f"{split} bytes of the standard library's sources", flush=True)
+            model = train_byte_lm(torch, args, data[:split], device)
+            if args.byte_lm:
+                torch.save(model.state_dict(), args.byte_lm)
+        ids = torch.frombuffer(bytearray(data[split:]), dtype=torch.uint8).long()
+        unit = "byte"
+        what = ("byte-level LM (6 layers, 4 query / 2 KV heads of dim 128, RoPE, SwiGLU) "
+                f"trained {args.train_minutes} min on the first 95% of the Python "
+                "standard library's sources")
+
+        def forward(x):
+            return model(x, policy)
+
+    # Window 0 calibrates (held out from the measurement); windows 1.. are measured.
+    count = min(args.eval_windows + 1, len(ids) // T)
+    windows = [ids[i * T:(i + 1) * T][None].to(device) for i in range(count)]
+    if count < 2:
+        raise SystemExit("not enough held-out text for one window")
+
+    @torch.no_grad()
+    def ppl():
+        total, n = 0.0, 0
+        for x in windows[1:]:
+            logits = forward(x).float()
+            total += torch.nn.functional.cross_entropy(logits[0, :-1], x[0, 1:],
+                                                       reduction="sum").item()
+            n += x.shape[1] - 1
+        return float(np.exp(total / n))
+
+    # Calibration: a dense pass over window 0 records every layer's keys.
+    policy.capture = {}
+    with torch.no_grad():
+        forward(windows[0])
+    captured, policy.capture = policy.capture, None
+    calibrated = {}
+    for bits in (1, 2, 3):
+        for layer, [(q, k)] in captured.items():
+            keys = k.float().cpu().numpy()
+            calibrated[bits, layer] = torch.tensor(ev.calibrate_thresholds(keys, bits),
+                                                   device=device)
+    dense = ppl()
+    print(f"dense perplexity {dense:.4f}", flush=True)
+    rows = {}
+    for method in PPL_METHODS:
+        rows[method[0]] = {}
+        for budget in args.ppl_budgets:
+            policy.method, policy.budget = method, budget
+            policy.thresholds = {layer: calibrated[method[2], layer]
+                                 for (bits, layer) in calibrated if bits == method[2]} \
+                if method[1] == "adamas" else {}
+            rows[method[0]][budget] = ppl()
+            print(f"  {method[0]:28s} k={budget:<4d} perplexity {rows[method[0]][budget]:.4f}",
+                  flush=True)
+    policy.method = None
+    check = reference_check(torch, policy, captured, calibrated, args)
+
+    names = list(rows)
+    budgets = list(args.ppl_budgets)
+    width = max(len(n) for n in names)
+    table = ["| " + "method".ljust(width) + " | " + " | ".join(f"{b:>13}" for b in budgets) + " |",
+             "|" + "-" * (width + 2) + "|" + "|".join("-" * 15 for _ in budgets) + "|",
+             "| " + "dense".ljust(width) + " | " + " | ".join(f"{dense:13.4f}" for _ in budgets) + " |"]
+    for n in names:
+        table.append("| " + n.ljust(width) + " | " + " | ".join(
+            f"{rows[n][b]:7.4f} {100 * (rows[n][b] / dense - 1):+5.1f}%" for b in budgets) + " |")
+    section = "\n".join([
+        f"Model: {what}. Perplexity per {unit} on {count - 1} held-out windows of {T} "
+        f"{unit}s; layers >= {args.skip_layers} sparse, every row decoded; per-head "
+        "thresholds calibrated on one more held-out window (dense pass). Cells: "
+        "perplexity and its change against dense.",
+        "",
+        *table,
+        "",
+        check,
+    ])
+    return section, (dense, rows)
+
+
+def reference_check(torch, policy, captured, calibrated, args, rows_to_check=8):
+    """The torch selections of the first sparse layer on the calibration
+    window against adamas.eval's numpy selections, row by row (that layer's
+    inputs do not depend on the method: every layer before it is dense)."""
+    layer = args.skip_layers
+    if layer not in captured:
+        return "Reference check: no sparse layer."
+    q, k = captured[layer][0]
+    T = q.shape[2]
+    picks = np.linspace(T // 4, T - 1, rows_to_check).astype(int)
+    qn, kn = q.float().cpu().numpy(), k.float().cpu().numpy()
+    lines = []
+    for method in PPL_METHODS:
+        for budget in args.ppl_budgets:
+            kind, bits = method[1], method[2]
+            thr = None
+            if kind == "adamas":
+                thr = calibrated[bits, layer] if method[3] else \
+                    torch.tensor(ev.fixed_thresholds(bits), device=q.device)
+            mask = selection_mask(torch, kind, q, k, budget, bits=bits, thresholds=thr)
+            agree = total = 0
+            for i in picks:
+                qi, ki = qn[:, :, i:i + 1], kn[:, :, :i + 1]
+                if kind == "exact":
+                    ref_idx = ev.select_exact(qi, ki, budget)
+                elif kind == "adamas":
+                    ref_idx = ev.select_adamas(qi, ki, budget, bits, thr.cpu().numpy())
+                elif kind == "quest":
+                    ref_idx = ev.select_quest(qi, ki, budget)
+                else:
+                    ref_idx = ev.select_streaming(qi, ki, budget)
+                got = mask[0, :, i, :i + 1].cpu().numpy()
+                for h in range(got.shape[0]):
+                    want = np.zeros(i + 1, dtype=bool)
+                    want[ref_idx[0, h, 0][ref_idx[0, h, 0] >= 0]] = True
+                    agree += int((got[h] == want).all())
+                    total += 1
+            lines.append(f"{method[0]} k={budget}: {agree}/{total}")
+    return ("Reference check (layer %d, %d rows x heads per case: rows whose torch selection "
+            "equals adamas.eval's numpy one exactly): " % (layer, rows_to_check)
+            + "; ".join(lines) + ".")
+
+
+if __name__ == "__main__":
+    main()
