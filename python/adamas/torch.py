@@ -208,12 +208,11 @@ def hadamard(x):
 
 def calibrated_thresholds(std, bits, a=0.5):
     """Per-head thresholds from the per-head std `s` of post-Hadamard keys:
-    2 bits [-a s, 0, a s] (DESIGN.md section 1); 1 bit [0]; 3 bits the
-    multiples -3 .. 3 of a s / 2 (the 2-bit ones plus their halves and
-    1.5x)."""
-    std = std.float().reshape(-1, 1)
-    steps = {1: [0.0], 2: [-1.0, 0.0, 1.0], 3: [-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5]}[bits]
-    return (a * std) * torch.tensor(steps, device=std.device)
+    adamas.eval.threshold_grid(bits, a * s), i.e. [-a s, 0, a s] for 2 bits
+    (DESIGN.md section 1), [0] for 1 bit, a s * [-3 .. 3] for 3 bits."""
+    from .eval import threshold_grid
+    unit = torch.from_numpy(threshold_grid(bits, 1.0)).to(std.device)
+    return (a * std.float().reshape(-1, 1)) * unit
 
 
 class CodeCache:
