@@ -209,12 +209,16 @@ def draw(results, path, ppl=None):
         print("matplotlib is not importable here: no plot drawn")
         return
     panels = [("recall", "attention recall"), ("error", "relative output error")]
+    # One colour per method in every panel (the perplexity panel has fewer).
+    methods = list(dict.fromkeys([r.method for r in results] +
+                                 (list(ppl[1]) if ppl is not None else [])))
+    color = {m: f"C{i % 10}" for i, m in enumerate(methods)}
     fig, axes = plt.subplots(1, len(panels) + (ppl is not None), figsize=(6 * (len(panels) + 1), 4.5))
     for ax, (metric, label) in zip(axes, panels):
         for method in dict.fromkeys(r.method for r in results):
             rs = sorted((r for r in results if r.method == method), key=lambda r: r.budget)
             ax.plot([r.budget for r in rs], [getattr(r, metric) for r in rs], marker="o",
-                    label=method)
+                    label=method, color=color[method])
         ax.set_xscale("log", base=2)
         ax.set_xlabel("budget k")
         ax.set_ylabel(label)
@@ -223,9 +227,11 @@ def draw(results, path, ppl=None):
         ax = axes[-1]
         dense, rows = ppl
         for method, row in rows.items():
-            ax.plot(sorted(row), [row[b] for b in sorted(row)], marker="o", label=method)
+            ax.plot(sorted(row), [row[b] for b in sorted(row)], marker="o", label=method,
+                    color=color[method])
         ax.axhline(dense, color="k", linestyle="--", label="dense")
         ax.set_xscale("log", base=2)
+        ax.set_yscale("log")   # Quest at k = 16 is an order of magnitude off
         ax.set_xlabel("budget k")
         ax.set_ylabel("perplexity")
         ax.grid(alpha=0.3)
