@@ -105,6 +105,23 @@ MemRefView viewMemRef(void *descriptor, int64_t rank,
   view.strides = view.sizes + rank;
   return view;
 }
+/// The launch of one of the mgpu*Launch* entry points, on the thread's
+/// default device.
+KernelLaunch makeLaunch(void *function, intptr_t gridX, intptr_t gridY,
+                        intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                        intptr_t blockZ, int32_t smem, void *stream,
+                        void **params, void **extra) {
+  KernelLaunch launch;
+  launch.function = static_cast<CUfunction>(function);
+  launch.device = defaultDevice;
+  launch.grid[0] = gridX, launch.grid[1] = gridY, launch.grid[2] = gridZ;
+  launch.block[0] = blockX, launch.block[1] = blockY, launch.block[2] = blockZ;
+  launch.sharedMemBytes = smem;
+  launch.stream = static_cast<CUstream>(stream);
+  launch.params = params;
+  launch.extra = extra;
+  return launch;
+}
 } // namespace
 
 extern "C" {
@@ -182,15 +199,8 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   const CudaDriver *driver = driverFor("mgpuLaunchKernel");
   if (!driver)
     return;
-  KernelLaunch launch;
-  launch.function = static_cast<CUfunction>(function);
-  launch.device = defaultDevice;
-  launch.grid[0] = gridX, launch.grid[1] = gridY, launch.grid[2] = gridZ;
-  launch.block[0] = blockX, launch.block[1] = blockY, launch.block[2] = blockZ;
-  launch.sharedMemBytes = smem;
-  launch.stream = static_cast<CUstream>(stream);
-  launch.params = params;
-  launch.extra = extra;
+  KernelLaunch launch = makeLaunch(function, gridX, gridY, gridZ, blockX,
+                                   blockY, blockZ, smem, stream, params, extra);
   (void)succeeded(launchKernel(*driver, launch), "mgpuLaunchKernel");
 }
 
@@ -202,15 +212,8 @@ void mgpuLaunchCooperativeKernel(void *function, intptr_t gridX, intptr_t gridY,
   const CudaDriver *driver = driverFor("mgpuLaunchCooperativeKernel");
   if (!driver)
     return;
-  KernelLaunch launch;
-  launch.function = static_cast<CUfunction>(function);
-  launch.device = defaultDevice;
-  launch.grid[0] = gridX, launch.grid[1] = gridY, launch.grid[2] = gridZ;
-  launch.block[0] = blockX, launch.block[1] = blockY, launch.block[2] = blockZ;
-  launch.sharedMemBytes = smem;
-  launch.stream = static_cast<CUstream>(stream);
-  launch.params = params;
-  launch.extra = extra;
+  KernelLaunch launch = makeLaunch(function, gridX, gridY, gridZ, blockX,
+                                   blockY, blockZ, smem, stream, params, extra);
   launch.cooperative = true;
   (void)succeeded(launchKernel(*driver, launch), "mgpuLaunchCooperativeKernel");
 }
@@ -224,17 +227,10 @@ void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
   const CudaDriver *driver = driverFor("mgpuLaunchClusterKernel");
   if (!driver)
     return;
-  KernelLaunch launch;
-  launch.function = static_cast<CUfunction>(function);
-  launch.device = defaultDevice;
+  KernelLaunch launch = makeLaunch(function, gridX, gridY, gridZ, blockX,
+                                   blockY, blockZ, smem, stream, params, extra);
   launch.cluster[0] = clusterX, launch.cluster[1] = clusterY,
   launch.cluster[2] = clusterZ;
-  launch.grid[0] = gridX, launch.grid[1] = gridY, launch.grid[2] = gridZ;
-  launch.block[0] = blockX, launch.block[1] = blockY, launch.block[2] = blockZ;
-  launch.sharedMemBytes = smem;
-  launch.stream = static_cast<CUstream>(stream);
-  launch.params = params;
-  launch.extra = extra;
   if (!launch.cluster[0] && !launch.cluster[1] && !launch.cluster[2]) {
     reportError("mgpuLaunchClusterKernel: cluster size (0, 0, 0)");
     return;
@@ -353,23 +349,21 @@ void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
 void mgpuMemset32(void *dst, uint32_t value, size_t count, void *stream) {
   if (count == 0)
     return;
-  runInContext("mgpuMemset32", "cuMemsetD32Async",
-               [&](const CudaDriver &driver) {
-                 return driver.cuMemsetD32Async(toDevicePointer(dst), value,
-                                                count,
-                                                static_cast<CUstream>(stream));
-               });
+  runInContext(
+      "mgpuMemset32", "cuMemsetD32Async", [&](const CudaDriver &driver) {
+        return driver.cuMemsetD32Async(toDevicePointer(dst), value, count,
+                                       static_cast<CUstream>(stream));
+      });
 }
 
 void mgpuMemset16(void *dst, uint16_t value, size_t count, void *stream) {
   if (count == 0)
     return;
-  runInContext("mgpuMemset16", "cuMemsetD16Async",
-               [&](const CudaDriver &driver) {
-                 return driver.cuMemsetD16Async(toDevicePointer(dst), value,
-                                                count,
-                                                static_cast<CUstream>(stream));
-               });
+  runInContext(
+      "mgpuMemset16", "cuMemsetD16Async", [&](const CudaDriver &driver) {
+        return driver.cuMemsetD16Async(toDevicePointer(dst), value, count,
+                                       static_cast<CUstream>(stream));
+      });
 }
 
 void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
@@ -427,7 +421,8 @@ void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
   // Bytes per element of CUtensorMapDataType UINT8 .. TFLOAT32_FTZ.
   static constexpr int64_t kElementBytes[] = {1, 2, 4, 4, 8, 8, 2,
                                               4, 8, 2, 4, 4, 4};
-  constexpr int64_t kNumTypes = sizeof(kElementBytes) / sizeof(kElementBytes[0]);
+  constexpr int64_t kNumTypes =
+      sizeof(kElementBytes) / sizeof(kElementBytes[0]);
   if (rank < 1 || rank > 5 || !descriptor || !boxDims || dataType < 0 ||
       dataType >= kNumTypes) {
     reportError("mgpuTensorMapEncodeTiledMemref: unsupported rank " +
