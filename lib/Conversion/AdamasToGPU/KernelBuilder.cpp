@@ -4,7 +4,6 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -89,10 +88,6 @@ Value KernelBuilder::ballot(Value pred) {
                                   NVVM::VoteSyncKind::ballot);
 }
 
-Value KernelBuilder::popc(Value value) {
-  return math::CtPopOp::create(b, value);
-}
-
 Value KernelBuilder::warpSum(Value value) {
   bool isFloat = isa<FloatType>(value.getType());
   for (int64_t mask = 16; mask >= 1; mask /= 2) {
@@ -100,12 +95,6 @@ Value KernelBuilder::warpSum(Value value) {
     value = isFloat ? arith::AddFOp::create(b, value, other).getResult()
                     : arith::AddIOp::create(b, value, other).getResult();
   }
-  return value;
-}
-
-Value KernelBuilder::warpMax(Value value) {
-  for (int64_t mask = 16; mask >= 1; mask /= 2)
-    value = arith::MaximumFOp::create(b, value, shuffleXor(value, mask));
   return value;
 }
 
@@ -134,11 +123,6 @@ Value KernelBuilder::warpInclusiveScan(Value value) {
   return value;
 }
 
-Value KernelBuilder::lanesBelowMask() {
-  Value bit = arith::ShLIOp::create(b, i32(1), laneId());
-  return arith::SubIOp::create(b, bit, i32(1));
-}
-
 void KernelBuilder::barrier() { gpu::BarrierOp::create(b); }
 
 //===----------------------------------------------------------------------===//
@@ -160,12 +144,6 @@ Value KernelBuilder::loadVector(Value memref, Value index, int64_t width,
   auto op = vector::LoadOp::create(b, type, memref, ValueRange{index});
   op.setAlignment(alignBytes);
   return op;
-}
-
-void KernelBuilder::storeVector(Value value, Value memref, Value index,
-                                int64_t alignBytes) {
-  auto op = vector::StoreOp::create(b, value, memref, ValueRange{index});
-  op.setAlignment(alignBytes);
 }
 
 void KernelBuilder::atomicAdd(Value value, Value memref, Value index) {
@@ -243,35 +221,12 @@ void KernelBuilder::ifThen(Value cond, function_ref<void()> thenFn) {
   thenFn();
 }
 
-SmallVector<Value>
-KernelBuilder::ifThenElse(Value cond, function_ref<SmallVector<Value>()> thenFn,
-                          function_ref<SmallVector<Value>()> elseFn) {
-  // Build both branches first to learn the result types.
-  auto op = scf::IfOp::create(b, TypeRange{}, cond, /*withElseRegion=*/true);
-  SmallVector<Value> thenValues, elseValues;
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(op.thenBlock()->getTerminator());
-    thenValues = thenFn();
-    b.setInsertionPoint(op.elseBlock()->getTerminator());
-    elseValues = elseFn();
-  }
-  if (thenValues.empty())
-    return {};
-  // Rebuild with results, moving the branch bodies over.
-  auto typed = scf::IfOp::create(b, ValueRange(thenValues).getTypes(), cond,
-                                 /*withElseRegion=*/true);
-  auto moveBody = [&](Block *from, Block *to, ValueRange yields) {
-    from->getTerminator()->erase();
-    to->getOperations().splice(to->begin(), from->getOperations());
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToEnd(to);
-    scf::YieldOp::create(b, yields);
-  };
-  typed.thenBlock()->clear();
-  typed.elseBlock()->clear();
-  moveBody(op.thenBlock(), typed.thenBlock(), thenValues);
-  moveBody(op.elseBlock(), typed.elseBlock(), elseValues);
-  op.erase();
-  return SmallVector<Value>(typed.getResults());
+void KernelBuilder::ifThenElse(Value cond, function_ref<void()> thenFn,
+                               function_ref<void()> elseFn) {
+  auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op.thenBlock()->getTerminator());
+  thenFn();
+  b.setInsertionPoint(op.elseBlock()->getTerminator());
+  elseFn();
 }

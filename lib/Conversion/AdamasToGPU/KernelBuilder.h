@@ -60,10 +60,8 @@ public:
   Value shuffleUp(Value value, int64_t delta);
   /// Bit l set iff `pred` (i1) holds on lane l.
   Value ballot(Value pred);
-  Value popc(Value value);
-  /// Butterfly reductions: every lane gets the warp's sum / maximum.
+  /// Butterfly reduction: every lane gets the warp's sum.
   Value warpSum(Value value);
-  Value warpMax(Value value);
   /// 2^x (f32), `ex2.approx` through the LLVM intrinsic (a math dialect op
   /// would become a libdevice call that needs the CUDA toolkit to link).
   Value exp2(Value x);
@@ -71,8 +69,6 @@ public:
   Value fma(Value a, Value x, Value c);
   /// Inclusive prefix sum of an i32 over the lanes.
   Value warpInclusiveScan(Value value);
-  /// Mask of the lanes below this one: (1 << lane) - 1.
-  Value lanesBelowMask();
   void barrier();
 
   // Memory.
@@ -82,7 +78,6 @@ public:
   /// guarantees, so a 16-byte access becomes one 128-bit load.
   Value loadVector(Value memref, Value index, int64_t width,
                    int64_t alignBytes);
-  void storeVector(Value value, Value memref, Value index, int64_t alignBytes);
   /// `memref[index] += value` (i32, shared or global), returns nothing.
   void atomicAdd(Value value, Value memref, Value index);
 
@@ -110,10 +105,9 @@ public:
           function_ref<SmallVector<Value>(Value iv, ValueRange args)> body);
   /// `if (cond) then()`.
   void ifThen(Value cond, function_ref<void()> thenFn);
-  /// `if (cond) then() else otherwise()` yielding what each returns.
-  SmallVector<Value> ifThenElse(Value cond,
-                                function_ref<SmallVector<Value>()> thenFn,
-                                function_ref<SmallVector<Value>()> elseFn);
+  /// `if (cond) then() else otherwise()`.
+  void ifThenElse(Value cond, function_ref<void()> thenFn,
+                  function_ref<void()> elseFn);
 
 private:
   ImplicitLocOpBuilder b;

@@ -482,18 +482,14 @@ void CompactKernel::build() {
         buildSelectionWindow(b, visible, p.k, p.sink, p.recent);
     kb.ifThenElse(
         fits,
-        [&]() -> SmallVector<Value> {
-          kb.ifThen(isFirstChunk, [&] { writeAll(rowOut, visible); });
-          return {};
-        },
-        [&]() -> SmallVector<Value> {
+        [&] { kb.ifThen(isFirstChunk, [&] { writeAll(rowOut, visible); }); },
+        [&] {
           kb.ifThen(isFirstChunk, [&] { writeForced(rowOut, visible); });
           auto [begin, end] = chunkRange(chunk, visibleAll(length));
           kb.ifThen(kb.cmp(Pred::sgt, window.take, kb.idx(0)), [&] {
             compact(row, rowOut, chunk, begin, end, window.freeBegin,
                     window.freeEnd, window.take);
           });
-          return {};
         });
   });
 }
