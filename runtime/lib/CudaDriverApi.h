@@ -75,10 +75,13 @@ constexpr CUmemPool_attribute CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 
 // cuLaunchKernelEx's configuration (cuda.h: CUlaunchConfig,
 // CUlaunchAttribute). The attribute value is a 64-byte union of which we use
-// the cluster dimension and the cooperative flag.
+// the cluster dimension, the cooperative flag and programmatic stream
+// serialization (programmatic dependent launch).
 using CUlaunchAttributeID = int;
 constexpr CUlaunchAttributeID CU_LAUNCH_ATTRIBUTE_COOPERATIVE = 2;
 constexpr CUlaunchAttributeID CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4;
+constexpr CUlaunchAttributeID
+    CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 
 struct CUlaunchAttribute {
   CUlaunchAttributeID id;
@@ -89,6 +92,7 @@ struct CUlaunchAttribute {
       unsigned x, y, z;
     } clusterDim;
     int cooperative;
+    int programmaticStreamSerializationAllowed;
   } value;
 };
 static_assert(sizeof(CUlaunchAttribute) == 72, "layout of cuda.h");
@@ -183,7 +187,9 @@ constexpr int kMinimumDriverVersion = 12000;
   X(cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", CUresult,          \
     (CUmemoryPool *, CUdevice))                                                \
   X(cuMemPoolSetAttribute, "cuMemPoolSetAttribute", CUresult,                  \
-    (CUmemoryPool, CUmemPool_attribute, void *))
+    (CUmemoryPool, CUmemPool_attribute, void *))                               \
+  X(cuModuleGetGlobal, "cuModuleGetGlobal_v2", CUresult,                       \
+    (CUdeviceptr *, size_t *, CUmodule, const char *))
 
 } // namespace adamas::cuda
 

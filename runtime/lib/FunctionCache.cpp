@@ -4,6 +4,8 @@
 
 #include "DeviceContext.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -16,7 +18,30 @@ struct Entry {
   std::string name; // The key of the module's map views this string.
   cuda::CUfunction function = nullptr;
   int64_t sharedMemoryOptIn = 0;
+  bool programmaticLaunch = false;
 };
+
+/// ADAMAS_PROGRAMMATIC_LAUNCH=0 turns programmatic dependent launch off (to
+/// measure what it gains, or to rule it out); read once.
+bool programmaticLaunchEnabled() {
+  static const bool enabled = [] {
+    const char *value = std::getenv("ADAMAS_PROGRAMMATIC_LAUNCH");
+    return !value || std::strcmp(value, "0") != 0;
+  }();
+  return enabled;
+}
+
+/// Whether `module` declares kGridDependencyMarker (the caller holds the
+/// module's context). A driver without cuModuleGetGlobal says no.
+bool declaresGridDependencyWait(const CudaDriver &driver,
+                                cuda::CUmodule module) {
+  if (!driver.cuModuleGetGlobal || !programmaticLaunchEnabled())
+    return false;
+  cuda::CUdeviceptr address = 0;
+  size_t bytes = 0;
+  return driver.cuModuleGetGlobal(&address, &bytes, module,
+                                  kGridDependencyMarker) == cuda::CUDA_SUCCESS;
+}
 
 struct Cache {
   std::mutex mutex;
@@ -51,6 +76,7 @@ Status getFunctionCached(const CudaDriver &driver, int device,
     }
   }
   cuda::CUfunction function = nullptr;
+  bool programmatic = false;
   {
     ScopedContext context(driver, device);
     if (!context.status().ok())
@@ -60,6 +86,7 @@ Status getFunctionCached(const CudaDriver &driver, int device,
         (std::string("cuModuleGetFunction('") + name + "')").c_str());
     if (!status.ok())
       return status;
+    programmatic = declaresGridDependencyWait(driver, module);
   }
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto &functions = cache.byModule[module];
@@ -67,6 +94,7 @@ Status getFunctionCached(const CudaDriver &driver, int device,
     auto entry = std::make_unique<Entry>();
     entry->name = name;
     entry->function = function;
+    entry->programmaticLaunch = programmatic;
     cache.byFunction[function] = entry.get();
     std::string_view key(entry->name);
     functions.emplace(key, std::move(entry));
@@ -89,6 +117,13 @@ void noteSharedMemoryOptIn(cuda::CUfunction function, int64_t bytes) {
   if (found != cache.byFunction.end() &&
       found->second->sharedMemoryOptIn < bytes)
     found->second->sharedMemoryOptIn = bytes;
+}
+
+bool programmaticLaunchAllowed(cuda::CUfunction function) {
+  Cache &cache = Cache::get();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto found = cache.byFunction.find(function);
+  return found != cache.byFunction.end() && found->second->programmaticLaunch;
 }
 
 void forgetModuleFunctions(cuda::CUmodule module) {

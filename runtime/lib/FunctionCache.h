@@ -7,6 +7,14 @@
 // opted into, so a launch above 48 KiB calls cuFuncSetAttribute once per
 // kernel (and size increase), not once per launch.
 //
+// It also remembers whether a kernel's module declares the global
+// `adamas_grid_dependency_wait` (kGridDependencyMarker): the compiler emits it
+// into modules whose every kernel executes `griddepcontrol.wait` before it
+// touches global memory, so they may be launched with programmatic stream
+// serialization (programmatic dependent launch: the kernel's launch overlaps
+// the tail of the one before it on the stream, and its wait still sees all of
+// that kernel's writes).
+//
 // A module's entries are dropped when the runtime unloads the module
 // (forgetModuleFunctions), because the driver may give a later module the
 // same handle. Kernels obtained elsewhere are unknown here: their opt-in is
@@ -34,6 +42,17 @@ int64_t sharedMemoryOptIn(cuda::CUfunction function);
 /// Records that `function` now allows `bytes` of dynamic shared memory; a
 /// no-op for kernels the cache does not know.
 void noteSharedMemoryOptIn(cuda::CUfunction function, int64_t bytes);
+
+/// The global a module declares when all its kernels wait on their grid
+/// dependencies before touching global memory.
+inline constexpr const char *kGridDependencyMarker =
+    "adamas_grid_dependency_wait";
+
+/// Whether a cached kernel may be launched with programmatic stream
+/// serialization: its module declares kGridDependencyMarker, the driver has
+/// cuModuleGetGlobal, and ADAMAS_PROGRAMMATIC_LAUNCH is not "0". False for
+/// kernels the cache does not know.
+bool programmaticLaunchAllowed(cuda::CUfunction function);
 
 /// Drops the entries of `module`; call before it is unloaded.
 void forgetModuleFunctions(cuda::CUmodule module);

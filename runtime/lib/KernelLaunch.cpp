@@ -54,6 +54,15 @@ Status sharedMemoryOptInLimit(const CudaDriver &driver, int device,
     limits->emplace(device, *limit);
   return status;
 }
+/// How cuLaunchKernelEx is named in an error.
+const char *launchKind(bool clustered, bool cooperative) {
+  if (cooperative)
+    return clustered ? "cuLaunchKernelEx (cooperative cluster launch)"
+                     : "cuLaunchKernelEx (cooperative launch)";
+  if (clustered)
+    return "cuLaunchKernelEx (cluster launch)";
+  return "cuLaunchKernelEx (programmatic dependent launch)";
+}
 } // namespace
 
 uint64_t kernelLaunchCount() { return launches.load(); }
@@ -110,7 +119,7 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
   }
 
   Status status = Status::success();
-  if (!clustered && !launch.cooperative) {
+  if (!clustered && !launch.cooperative && !launch.programmatic) {
     status = driver.check(
         driver.cuLaunchKernel(
             launch.function, unsigned(launch.grid[0]), unsigned(launch.grid[1]),
@@ -120,7 +129,7 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
             launch.extra),
         "cuLaunchKernel");
   } else {
-    cuda::CUlaunchAttribute attributes[2] = {};
+    cuda::CUlaunchAttribute attributes[3] = {};
     unsigned count = 0;
     if (clustered) {
       cuda::CUlaunchAttribute &attribute = attributes[count++];
@@ -133,6 +142,11 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
       cuda::CUlaunchAttribute &attribute = attributes[count++];
       attribute.id = cuda::CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
       attribute.value.cooperative = 1;
+    }
+    if (launch.programmatic) {
+      cuda::CUlaunchAttribute &attribute = attributes[count++];
+      attribute.id = cuda::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+      attribute.value.programmaticStreamSerializationAllowed = 1;
     }
     cuda::CUlaunchConfig config{};
     config.gridDimX = unsigned(launch.grid[0]);
@@ -148,9 +162,7 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
     status = driver.check(
         driver.cuLaunchKernelEx(&config, launch.function, launch.params,
                                 launch.extra),
-        !launch.cooperative ? "cuLaunchKernelEx (cluster launch)"
-        : clustered         ? "cuLaunchKernelEx (cooperative cluster launch)"
-                            : "cuLaunchKernelEx (cooperative launch)");
+        launchKind(clustered, launch.cooperative));
   }
   if (status.ok())
     ++launches;

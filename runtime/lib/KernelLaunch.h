@@ -28,6 +28,11 @@ struct KernelLaunch {
   /// resident at once, or the driver refuses the launch, so the kernel may
   /// synchronize its whole grid.
   bool cooperative = false;
+  /// Programmatic stream serialization (CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_
+  /// STREAM_SERIALIZATION): the kernel may start before the previous kernel
+  /// on the stream has finished; it must `griddepcontrol.wait` before it
+  /// touches global memory (FunctionCache.h: programmaticLaunchAllowed).
+  bool programmatic = false;
   int64_t sharedMemBytes = 0;
   cuda::CUstream stream = nullptr;
   void **params = nullptr;

@@ -120,6 +120,7 @@ KernelLaunch makeLaunch(void *function, intptr_t gridX, intptr_t gridY,
   launch.stream = static_cast<CUstream>(stream);
   launch.params = params;
   launch.extra = extra;
+  launch.programmatic = programmaticLaunchAllowed(launch.function);
   return launch;
 }
 } // namespace

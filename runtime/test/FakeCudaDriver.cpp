@@ -206,7 +206,7 @@ const char *errorString(CUresult error) {
 CUresult recordLaunch(CUfunction f, const unsigned grid[3],
                       const unsigned block[3], const unsigned cluster[3],
                       unsigned smem, CUstream stream, void **params,
-                      bool cooperative = false) {
+                      bool cooperative = false, bool programmatic = false) {
   if (!f || f->module == nullptr || !modules.count(f->module))
     return CUDA_ERROR_INVALID_HANDLE;
   if (!validStream(stream))
@@ -232,6 +232,7 @@ CUresult recordLaunch(CUfunction f, const unsigned grid[3],
   lastLaunch.params = params;
   lastLaunch.maxDynamicSharedBytes = f->maxDynamicSharedBytes;
   lastLaunch.cooperative = cooperative;
+  lastLaunch.programmatic = programmatic;
   return runFakeKernel(f->name, grid, block, params) ? CUDA_SUCCESS
                                                      : CUDA_ERROR_LAUNCH_FAILED;
 }
@@ -402,6 +403,24 @@ FAKE_EXPORT CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
   return CUDA_SUCCESS;
 }
 
+// A module has a global of every name its image mentions (as it has every
+// kernel it mentions).
+FAKE_EXPORT CUresult cuModuleGetGlobal_v2(CUdeviceptr *address, size_t *bytes,
+                                          CUmodule module, const char *name) {
+  LOCKED;
+  if (CUresult r = enterInContext("cuModuleGetGlobal_v2"))
+    return r;
+  if (!modules.count(module) || !name)
+    return CUDA_ERROR_INVALID_HANDLE;
+  if (!*name || module->image.find(name) == std::string::npos)
+    return CUDA_ERROR_NOT_FOUND;
+  if (address)
+    *address = CUdeviceptr(reinterpret_cast<uintptr_t>(module));
+  if (bytes)
+    *bytes = 4;
+  return CUDA_SUCCESS;
+}
+
 FAKE_EXPORT CUresult cuFuncSetAttribute(CUfunction function,
                                         CUfunction_attribute attribute, int value) {
   LOCKED;
@@ -434,11 +453,15 @@ FAKE_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f
   unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
   unsigned block[3] = {config->blockDimX, config->blockDimY, config->blockDimZ};
   unsigned cluster[3] = {0, 0, 0};
-  bool clustered = false, cooperative = false;
+  bool clustered = false, cooperative = false, programmatic = false;
   for (unsigned i = 0; i < config->numAttrs; ++i) {
     const CUlaunchAttribute &attribute = config->attrs[i];
     if (attribute.id == CU_LAUNCH_ATTRIBUTE_COOPERATIVE) {
       cooperative = attribute.value.cooperative != 0;
+      continue;
+    }
+    if (attribute.id == CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION) {
+      programmatic = attribute.value.programmaticStreamSerializationAllowed != 0;
       continue;
     }
     if (attribute.id != CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
@@ -465,7 +488,7 @@ FAKE_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f
   }
   return recordLaunch(f, grid, block, clustered ? cluster : nullptr,
                       config->sharedMemBytes, config->hStream, params,
-                      cooperative);
+                      cooperative, programmatic);
 }
 
 FAKE_EXPORT CUresult cuStreamCreate(CUstream *stream, unsigned flags) {

@@ -52,6 +52,7 @@ struct FakeLaunchRecord {
   void **params;
   int maxDynamicSharedBytes; // Last cuFuncSetAttribute value, or 0.
   int cooperative;           // Launched with CU_LAUNCH_ATTRIBUTE_COOPERATIVE.
+  int programmatic; // With CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.
 };
 
 struct FakeTensorMapRecord {

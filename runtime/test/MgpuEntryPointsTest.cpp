@@ -808,6 +808,44 @@ TEST_F(MgpuTest, CooperativeLaunchSetsTheCooperativeAttribute) {
   mgpuStreamDestroy(stream);
 }
 
+TEST_F(MgpuTest, KernelsOfAModuleThatWaitOnGridDependenciesLaunchProgrammatically) {
+  // The compiler declares adamas_grid_dependency_wait in modules whose
+  // kernels all wait (griddepcontrol.wait) before touching global memory.
+  void *marked = mgpuModuleGetFunction(
+      load(fakeImage("pdl") + ";globals=adamas_grid_dependency_wait"), "k1");
+  void *plain = mgpuModuleGetFunction(load(fakeImage("no-pdl")), "k1");
+  ASSERT_NE(marked, nullptr);
+  ASSERT_NE(plain, nullptr);
+  void *stream = mgpuStreamCreate();
+  int64_t argument = 7;
+  void *params[] = {&argument};
+  fakecuda_reset();
+  mgpuLaunchKernel(marked, 4, 1, 1, 128, 1, 1, 0, stream, params, nullptr, 1);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_STREQ(record.function, "k1");
+  EXPECT_EQ(record.programmatic, 1);
+  EXPECT_EQ(record.cooperative, 0);
+  EXPECT_EQ(record.grid[0], 4u);
+  EXPECT_EQ(record.stream, stream);
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernelEx"), 1u);
+  // Looked up once per module, not per launch.
+  mgpuLaunchKernel(marked, 4, 1, 1, 128, 1, 1, 0, stream, params, nullptr, 1);
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetGlobal_v2"), 0u);
+  // Kernels of other modules (e.g. upstream-generated ones) launch as before.
+  mgpuLaunchKernel(plain, 4, 1, 1, 128, 1, 1, 0, stream, params, nullptr, 1);
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.programmatic, 0);
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernel"), 1u);
+  // Both attributes when a waiting kernel is launched cooperatively.
+  mgpuLaunchCooperativeKernel(marked, 8, 1, 1, 256, 1, 1, 0, stream, params,
+                              nullptr, 1);
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.programmatic, 1);
+  EXPECT_EQ(record.cooperative, 1);
+  mgpuStreamDestroy(stream);
+}
+
 TEST_F(MgpuTest, CooperativeLaunchErrorsAreReported) {
   void *function =
       mgpuModuleGetFunction(load(fakeImage("cooperative-errors")), "k0");
