@@ -10,37 +10,49 @@
 // 128-bit loads of the codes, popcounts, warp shuffles and ballots, and no
 // local memory anywhere.
 
-// The host function: its stream (the runtime's current stream), scratch from
-// the runtime's pool, five launches (lowered to mgpuLaunchKernel when
-// translated to LLVM IR), the scratch freed, the stream released.
+// The host function: its stream (the runtime's current stream), one scratch
+// block from the runtime's pool, five launches back to back (lowered to
+// mgpuLaunchKernel when translated to LLVM IR), the scratch freed, the stream
+// released.
 // HOST-LABEL: llvm.func @adamas_decode_step(
 // HOST: llvm.call @mgpuStreamCreate
 // HOST: llvm.call @mgpuMemAlloc
+// HOST-NOT: llvm.call @mgpuMemAlloc
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_encode
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_hist
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_compact
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_partial
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_merge
-// HOST-COUNT-5: llvm.call @mgpuMemFree
+// HOST: llvm.call @mgpuMemFree
+// HOST-NOT: llvm.call @mgpuMemFree
 // HOST: llvm.call @mgpuStreamSynchronize
 // HOST: llvm.call @mgpuStreamDestroy
 // HOST-LABEL: llvm.func @_mlir_ciface_adamas_decode_step(
 // HOST: gpu.binary @adamas_decode_step_kernels
 
+// Programmatic dependent launch: the module tells the runtime (a global it
+// looks up) that every kernel waits on the kernel before it first thing.
 // PTX: .target sm_90
+// PTX: .visible .global .align 4 .u32 adamas_grid_dependency_wait = 1;
 // PTX-LABEL: .entry adamas_decode_step_encode(
+// PTX: griddepcontrol.wait;
+// PTX-NEXT: griddepcontrol.launch_dependents;
 // PTX: shfl.sync.bfly.b32
 // PTX: vote.sync.ballot.b32
 // PTX-LABEL: .entry adamas_decode_step_select0_hist(
+// PTX: griddepcontrol.wait;
 // PTX: ld.global.v4.b32
 // PTX: popc.b32
 // PTX: atom.shared.add.u32
 // PTX-LABEL: .entry adamas_decode_step_select0_compact(
+// PTX: griddepcontrol.wait;
 // PTX: shfl.sync.up.b32
 // PTX: ld.global.v4.b32
 // PTX-LABEL: .entry adamas_decode_step_attend0_partial(
+// PTX: griddepcontrol.wait;
 // PTX: ex2.approx.f32
 // PTX-LABEL: .entry adamas_decode_step_attend0_merge(
+// PTX: griddepcontrol.wait;
 
 // NOLOCAL-NOT: ld.local
 // NOLOCAL-NOT: st.local

@@ -390,6 +390,18 @@ LogicalResult StepLowering::run() {
   moduleBuilder.setInsertionPointToEnd(moduleOp.getBody());
   auto kernels =
       gpu::GPUModuleOp::create(moduleBuilder, func.getLoc(), name + "_kernels");
+  // Every kernel built into this module waits on its grid dependencies first
+  // (KernelBuilder): say so to the runtime, which then launches them as
+  // programmatic dependents. An external global survives to the cubin, where
+  // cuModuleGetGlobal finds it.
+  if (target.hasGridDependencyControl()) {
+    OpBuilder inModule = OpBuilder::atBlockBegin(kernels.getBody());
+    auto i32 = inModule.getI32Type();
+    LLVM::GlobalOp::create(inModule, func.getLoc(), i32, /*isConstant=*/true,
+                           LLVM::Linkage::External, kGridDependencyMarker,
+                           inModule.getI32IntegerAttr(1), /*alignment=*/4,
+                           /*addrSpace=*/1);
+  }
 
   for (auto [arg, buffer] :
        llvm::zip(func.getArguments(), entry->getArguments()))

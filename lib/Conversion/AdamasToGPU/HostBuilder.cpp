@@ -2,8 +2,10 @@
 
 #include "HostBuilder.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::adamas;
@@ -12,7 +14,8 @@ HostBuilder::HostBuilder(ImplicitLocOpBuilder &b, gpu::GPUModuleOp module,
                          const TargetInfo &target)
     : b(b), module(module), info(target) {
   auto tokenType = gpu::AsyncTokenType::get(b.getContext());
-  token = gpu::WaitOp::create(b, tokenType, ValueRange{}).getAsyncToken();
+  start = gpu::WaitOp::create(b, tokenType, ValueRange{});
+  token = start.getAsyncToken();
 }
 
 OpBuilder HostBuilder::moduleBuilder() {
@@ -57,7 +60,7 @@ Value HostBuilder::allocScratch(MemRefType type, ValueRange dynamicSizes) {
       b, type, gpu::AsyncTokenType::get(b.getContext()), ValueRange{token},
       dynamicSizes, ValueRange{}, /*hostShared=*/false);
   token = alloc.getAsyncToken();
-  scratch.push_back(alloc.getMemref());
+  scratch.push_back(alloc);
   return alloc.getMemref();
 }
 
@@ -79,10 +82,97 @@ void HostBuilder::launch(gpu::GPUFuncOp kernel, Value gridX, Value gridY,
   token = launch.getAsyncToken();
 }
 
+void HostBuilder::coalesceScratch() {
+  Block *block = start->getBlock();
+  // A later size may be a dimension of an earlier scratch buffer (e.g. the
+  // batch of the query codes): take it from the allocation's operands, so
+  // that no size depends on an allocation.
+  for (gpu::AllocOp alloc : scratch) {
+    MemRefType type = alloc.getType();
+    for (Operation *user : llvm::make_early_inc_range(alloc.getMemref().getUsers())) {
+      auto dim = dyn_cast<memref::DimOp>(user);
+      std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+      if (!index || *index < 0 || *index >= type.getRank())
+        continue;
+      ImplicitLocOpBuilder at(dim.getLoc(), dim);
+      Value size = type.isDynamicDim(*index)
+                       ? alloc.getDynamicSizes()[type.getDynamicDimIndex(*index)]
+                       : indexConst(at, type.getDimSize(*index));
+      dim.getResult().replaceAllUsesWith(size);
+      dim->erase();
+    }
+  }
+  // Everything the sizes are computed from must be side-effect free and
+  // movable in front of the chain (they are: memref.dim of the arguments
+  // and index arithmetic).
+  SetVector<Operation *> slice;
+  BackwardSliceOptions options;
+  options.inclusive = true;
+  options.filter = [&](Operation *op) { return op->getBlock() == block; };
+  for (gpu::AllocOp alloc : scratch)
+    for (Value size : alloc.getDynamicSizes())
+      if (Operation *def = size.getDefiningOp())
+        if (failed(getBackwardSlice(def, &slice, options)))
+          return;
+  for (Operation *op : slice)
+    if (!isMemoryEffectFree(op) || op->getNumRegions())
+      return;
+  SmallVector<Operation *> ordered(slice.begin(), slice.end());
+  llvm::sort(ordered, [](Operation *x, Operation *y) {
+    return x->isBeforeInBlock(y);
+  });
+  for (Operation *op : ordered)
+    if (start->isBeforeInBlock(op))
+      op->moveBefore(start);
+
+  // Byte offsets, each buffer 256-byte aligned (as cudaMalloc's are).
+  ImplicitLocOpBuilder at(start.getLoc(), b.getContext());
+  at.setInsertionPointAfter(start);
+  constexpr int64_t kAlign = 256;
+  Value total = indexConst(at, 0);
+  SmallVector<Value> offsets;
+  for (gpu::AllocOp alloc : scratch) {
+    MemRefType type = alloc.getType();
+    Value elements = indexConst(at, 1);
+    unsigned dynamic = 0;
+    for (int64_t size : type.getShape())
+      elements = arith::MulIOp::create(
+          at, elements,
+          ShapedType::isDynamic(size) ? alloc.getDynamicSizes()[dynamic++]
+                                      : indexConst(at, size));
+    Value bytes = arith::MulIOp::create(
+        at, elements, indexConst(at, type.getElementTypeBitWidth() / 8));
+    Value padded = arith::MulIOp::create(
+        at, arith::CeilDivUIOp::create(at, bytes, indexConst(at, kAlign)),
+        indexConst(at, kAlign));
+    offsets.push_back(total);
+    total = arith::AddIOp::create(at, total, padded);
+  }
+  auto bytesType = MemRefType::get({ShapedType::kDynamic}, at.getI8Type());
+  auto block0 = gpu::AllocOp::create(
+      at, bytesType, gpu::AsyncTokenType::get(b.getContext()),
+      ValueRange{start.getAsyncToken()}, ValueRange{total}, ValueRange{},
+      /*hostShared=*/false);
+  start.getAsyncToken().replaceAllUsesExcept(block0.getAsyncToken(), block0);
+  for (auto [alloc, offset] : llvm::zip(scratch, offsets)) {
+    Value view = memref::ViewOp::create(at, alloc.getType(), block0.getMemref(),
+                                        offset, alloc.getDynamicSizes());
+    alloc.getMemref().replaceAllUsesWith(view);
+    alloc.getAsyncToken().replaceAllUsesWith(alloc.getAsyncDependencies()[0]);
+    if (token == alloc.getAsyncToken())
+      token = alloc.getAsyncDependencies()[0];
+    alloc->erase();
+  }
+  scratch.assign({block0});
+}
+
 void HostBuilder::finish() {
+  if (!scratch.empty())
+    coalesceScratch();
   auto tokenType = gpu::AsyncTokenType::get(b.getContext());
-  for (Value buffer : scratch)
-    token = gpu::DeallocOp::create(b, tokenType, ValueRange{token}, buffer)
+  for (gpu::AllocOp buffer : scratch)
+    token = gpu::DeallocOp::create(b, tokenType, ValueRange{token},
+                                   buffer.getMemref())
                 .getAsyncToken();
   gpu::WaitOp::create(b, Type(), ValueRange{token});
 }

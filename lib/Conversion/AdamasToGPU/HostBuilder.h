@@ -41,7 +41,8 @@ public:
   Value leadingRows(Value memref);
 
   /// A 1-D scratch buffer of `numElements` elements for this step, freed
-  /// when the step ends.
+  /// when the step ends. finish() carves all of a step's scratch out of one
+  /// allocation made before the first launch (see coalesceScratch).
   Value allocScratch(Type elementType, Value numElements);
   /// A scratch buffer of `type` (identity layout), its dynamic sizes given.
   Value allocScratch(MemRefType type, ValueRange dynamicSizes);
@@ -55,11 +56,21 @@ public:
   void finish();
 
 private:
+  /// Replaces the step's scratch allocations by views of one `gpu.alloc`
+  /// made right after the chain starts, so that (1) the kernels follow each
+  /// other on the stream with nothing in between (a programmatic dependent
+  /// launch only overlaps a kernel with the kernel right before it), and (2)
+  /// an eager step makes one pool allocation and one free, not one per
+  /// buffer. Leaves the allocations as they are if a size depends on
+  /// something that cannot move before the first launch.
+  void coalesceScratch();
+
+  gpu::WaitOp start;
   ImplicitLocOpBuilder &b;
   gpu::GPUModuleOp module;
   const TargetInfo &info;
   Value token;
-  SmallVector<Value> scratch;
+  SmallVector<gpu::AllocOp> scratch;
 };
 
 } // namespace mlir::adamas

@@ -2,6 +2,8 @@
 
 #include "KernelBuilder.h"
 
+#include "adamas/Conversion/AdamasToGPU/TargetInfo.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -21,6 +23,15 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
   kernel.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({int32_t(blockSize), 1, 1}));
   b.setInsertionPointToStart(&kernel.getBody().front());
+  // In a module that promises it (TargetInfo.h: kGridDependencyMarker), the
+  // kernel waits for the kernels before it on the stream first thing, and
+  // lets the next one launch at once: that one's CTAs are scheduled as this
+  // grid's last CTAs start, and wait in turn, which hides the launch gap.
+  if (module.lookupSymbol(kGridDependencyMarker)) {
+    NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+    NVVM::GriddepcontrolOp::create(b,
+                                   NVVM::GridDepActionKind::launch_dependents);
+  }
 }
 
 gpu::GPUFuncOp KernelBuilder::finish() {

@@ -2,8 +2,12 @@
 
 // A whole decode step (GQA 4/2, D 128, 2 bits): tensor arguments become
 // memrefs, the output an extra trailing argument, the code cache is updated in
-// place; the host chains five launches on one stream with scratch from
-// gpu.alloc, freed before the final (non-blocking for a borrowed stream) wait.
+// place; the host chains five launches on one stream with nothing between
+// them: all scratch is carved (memref.view, 256-byte aligned offsets) out of
+// one gpu.alloc made before the first launch and freed after the last, before
+// the final (non-blocking for a borrowed stream) wait. For sm_90 the kernel
+// module declares adamas_grid_dependency_wait and every kernel starts with
+// griddepcontrol wait + launch_dependents (programmatic dependent launch).
 
 // CHECK-LABEL: func.func @step(
 //  CHECK-SAME:   %[[Q:[a-z0-9]+]]: memref<1x4x1x128xf16>, %[[NK:[a-z0-9]+]]: memref<1x2x1x128xf16>,
@@ -12,22 +16,33 @@
 //  CHECK-SAME:   %[[OUT:[a-z0-9]+]]: memref<1x4x1x128xf16>) attributes {llvm.emit_c_interface} {
 //   CHECK-NOT:   memref.alloc
 //       CHECK:   %[[T0:.*]] = gpu.wait async
-//       CHECK:   gpu.alloc async [%[[T0]]] () : memref<1x4x1x8xi32>
-//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_encode
-//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_select0_hist
-//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_select0_compact
+//       CHECK:   %[[SCRATCH:.*]], %[[T1:.*]] = gpu.alloc async [%[[T0]]] (%{{.*}}) : memref<?xi8>
+//       CHECK:   memref.view %[[SCRATCH]][%c0{{.*}}][] : memref<?xi8> to memref<1x4x1x8xi32>
+//       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<1x4x1x64xi32>
+//       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi16>
+//       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi32>
+//       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xf32>
+//   CHECK-NOT:   gpu.alloc
+//       CHECK:   %[[L0:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_encode
+//   CHECK-NOT:   gpu.alloc
+//       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[L0]]] @step_kernels::@step_select0_hist
+//       CHECK:   gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_compact
 //       CHECK:   %[[OUT_FLAT:.*]] = memref.collapse_shape %[[OUT]]
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge
 //  CHECK-SAME:     %[[OUT_FLAT]] : memref<512xf16>
-// CHECK-COUNT-5:   gpu.dealloc async
-//       CHECK:   gpu.wait [
+//   CHECK-NOT:   gpu.alloc
+//       CHECK:   %[[FREED:.*]] = gpu.dealloc async [%{{.*}}] %[[SCRATCH]] : memref<?xi8>
+//  CHECK-NEXT:   gpu.wait [%[[FREED]]]
 //  CHECK-NEXT:   return{{$}}
 //       CHECK: gpu.module @step_kernels
+//  CHECK-NEXT:   llvm.mlir.global external constant @adamas_grid_dependency_wait(1 : i32) {addr_space = 1 : i32
 // Encode: both jobs' rows in one kernel; the warp FWHT is 5 shuffle stages of
 // 4 values per lane for each job, the 8 code words of a row 8 ballots.
 //       CHECK:   gpu.func @step_encode(
 //  CHECK-SAME:     adamas.config = {values_per_lane = 4 : i64, warps_per_block = 4 : i64, words = 8 : i64}
+//  CHECK-NEXT:     nvvm.griddepcontrol  wait
+//  CHECK-NEXT:     nvvm.griddepcontrol  launch_dependents
 // CHECK-COUNT-20:   gpu.shuffle  xor
 //  CHECK-COUNT-8:   nvvm.vote.sync  ballot
 // CHECK-COUNT-20:   gpu.shuffle  xor

@@ -17,6 +17,13 @@
 
 namespace mlir::adamas {
 
+/// The global a kernel module declares when every kernel in it executes
+/// `griddepcontrol.wait` before it touches global memory; the runtime
+/// (runtime/lib/FunctionCache.h, the same name) then launches its kernels
+/// with programmatic stream serialization.
+inline constexpr llvm::StringLiteral kGridDependencyMarker =
+    "adamas_grid_dependency_wait";
+
 struct TargetInfo {
   /// `sm_XY`.
   std::string chip;
@@ -28,6 +35,10 @@ struct TargetInfo {
   int64_t warpSize = 32;
   /// Static shared memory a kernel may declare without opting in.
   int64_t maxStaticSharedBytes = 48 * 1024;
+
+  /// `griddepcontrol` (sm_90): kernels wait on the kernel before them in the
+  /// kernel, so the runtime may launch them as programmatic dependents.
+  bool hasGridDependencyControl() const { return computeCapability >= 90; }
 
   /// The target for `chip` ("sm_80", "sm_90", ...); nullopt if the chip is
   /// not an NVIDIA `sm_XY` of compute capability 8.0 or newer (the kernels
