@@ -75,24 +75,28 @@ def build_model(m, dtype, seed=0, vocab=32000, attn="sdpa"):
     return model.to(dtype).eval()
 
 
-class StepTimes:
+def step_times():
     """A stopping criterion that never stops and timestamps every step
     (after a device synchronization: generate calls it once per token)."""
+    import torch
+    from transformers import StoppingCriteria
 
-    def __init__(self):
-        self.stamps = []
+    class StepTimes(StoppingCriteria):
+        def __init__(self):
+            self.stamps = []
 
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-        torch.cuda.synchronize()
-        self.stamps.append(time.perf_counter())
-        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        def __call__(self, input_ids, scores, **kwargs):
+            torch.cuda.synchronize()
+            self.stamps.append(time.perf_counter())
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+    return StepTimes()
 
 
 def generate(model, ids, new_tokens, cache, compile_static):
     import torch
     from transformers import StoppingCriteriaList
-    times = StepTimes()
+    times = step_times()
     kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
                   stopping_criteria=StoppingCriteriaList([times]), pad_token_id=0,
                   attention_mask=torch.ones_like(ids))

@@ -175,10 +175,11 @@ def check_reference(name, model, m, ids, new):
 
 def check_static(name, model, m, ids, new, dynamic, compile_static):
     """(c): the static cache, eager and compiled, against the dynamic cache's
-    run with the same settings (the dense prefill differs in rounding: sdpa
-    over the masked static buffer vs causal sdpa, so logits are compared
-    within tolerance, tokens up to near ties)."""
-    tol = 2e-2 if m["dtype"] == "bf16" else 5e-3
+    run with the same settings. The dense prefill differs in rounding (sdpa
+    over the masked static buffer vs causal sdpa; compiled vs eager
+    kernels), which can move a code across a threshold and swap a few of the
+    k selected keys: logits within 5%, tokens equal up to near ties."""
+    tol = 5e-2
     ahf.enable(model, budget=64, skip_layers=SKIP)
     tokens, logits = generate(model, ids, new, "static")
     stats = ahf.layer_stats(model)
