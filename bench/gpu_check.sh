@@ -62,7 +62,9 @@ else
 fi
 lib=$build/lib
 
-# GPU_CHECK_ONLY=steps skips the runtime sections (a quicker kernel check).
+# GPU_CHECK_ONLY=steps runs only the generated-kernel sections (a quicker
+# kernel check), GPU_CHECK_ONLY=hf only the transformers integration
+# (bench/steps/hf_check.py; HF_CHECK_ARGS, e.g. "--no-compile", go to it).
 only=${GPU_CHECK_ONLY:-all}
 steps_carry=${STEPS_CARRY_DIR:-$root/.carry/steps}
 
@@ -167,6 +169,7 @@ fi
 
 fi # only == all
 
+if [[ $only == all || $only == steps ]]; then
 say "== generated kernels (adamas-gpu-pipeline) against the reference"
 if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null; then
   libs=$build/steps
@@ -232,6 +235,31 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
 else
   row "generated kernels vs reference" "skipped" "no $steps_carry/manifest.json (bench/gpu_prepare.sh) or no torch"
 fi
+fi # only == all or steps
+
+if [[ $only == all || $only == hf ]]; then
+say "== Hugging Face transformers: attn_implementation=\"adamas\" (bench/steps/hf_check.py)"
+if [[ -d $steps_carry/cache ]] && python3 -c "import torch, transformers" 2> /dev/null; then
+  # Its kernels come from the carried cache (cases.hf_functions()).
+  run hf env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+    ADAMAS_CACHE_DIR="$steps_carry/cache" CHECK_SEED="${seed:-${CHECK_SEED:-$(( $(date +%s) % 100000 ))}}" \
+    python3 "$root/bench/steps/hf_check.py" ${HF_CHECK_ARGS:-}
+  rc=$?
+  cp "$out/step.txt" "$out/hf.txt"
+  cat "$out/step.txt"
+  while IFS= read -r line; do
+    check=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  //; s/: .*$//')
+    detail=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  [^:]*: //')
+    row "hf: $check" "$(echo "$line" | awk '{print $1}')" "$detail"
+  done < <(grep '^PASS  \|^FAIL  ' "$out/step.txt")
+  line=$(grep '^== GPU checks' "$out/step.txt")
+  row "adamas.torch.hf with transformers (hf_check.py)" \
+      "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" "${line#== GPU checks: }"
+else
+  row "adamas.torch.hf with transformers" "skipped" \
+      "no $steps_carry/cache (bench/gpu_prepare.sh) or no torch/transformers"
+fi
+fi # only == all or hf
 
 {
   echo

@@ -8,6 +8,8 @@ run at; `lengths` "full" is N for every batch row, "ragged" spreads the rows
 over [0, N] including 0 and a few below k.
 """
 
+import os
+
 from adamas.compile import DecodeStep
 
 # name -> spec. Together they cover (issue 7): Hq/Hkv 32/32, 32/8, 28/4; D 64
@@ -69,4 +71,59 @@ def torch_functions():
                               recent=0, per_head_thresholds=per_head)
         out.append(("step", step, "adamas_decode_step"))
         out.append(("encode", encode, "adamas_encode_keys"))
+    return out
+
+
+# --- adamas.torch.hf (bench/steps/hf_check.py, examples/hf_generate.py) ----------
+
+# Tiny random-weight Llama-family models of hf_check.py: MHA and GQA (G = 4
+# and 7), D = 128 and 64, fp16 and bf16.
+HF_CHECK_MODELS = {
+    "llama_mha": dict(arch="llama", hidden=512, heads=4, kv_heads=4, head_dim=128, layers=4,
+                      dtype="f16"),
+    "mistral_gqa": dict(arch="mistral", hidden=1024, heads=8, kv_heads=2, head_dim=128,
+                        layers=4, dtype="f16"),
+    "qwen2_gqa": dict(arch="qwen2", hidden=896, heads=14, kv_heads=2, head_dim=64, layers=4,
+                      dtype="bf16"),
+}
+# 64: sparse; 256: the default Settings (attn_implementation="adamas" without
+# enable()); 2048: at least the whole context of the check (equals dense).
+HF_CHECK_BUDGETS = (64, 256, 2048)
+
+
+def _example_module():
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                        "examples", "hf_generate.py")
+    spec = importlib.util.spec_from_file_location("hf_generate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def hf_functions():
+    """(kind, spec, name) of everything adamas.torch.hf runs in hf_check.py
+    and in examples/hf_generate.py's presets and budgets (the default
+    Settings otherwise), as adamas.hf_settings.kernel_functions lists them,
+    without duplicates."""
+    from adamas.hf_settings import Settings, kernel_functions
+    wanted = []
+    for m in HF_CHECK_MODELS.values():
+        for budget in HF_CHECK_BUDGETS:
+            wanted.append((m, m["dtype"], Settings(budget=budget)))
+    example = _example_module()
+    for m in example.PRESETS.values():
+        for budget in example.BUDGETS:
+            for dtype in example.DTYPES:
+                wanted.append((m, dtype, Settings(budget=budget)))
+        # --no-calibrate (fixed thresholds) at the default budget.
+        wanted.append((m, "f16", Settings(budget=256, calibrate=False)))
+    out, seen = [], set()
+    for m, dtype, settings in wanted:
+        for kind, spec, name in kernel_functions(m["heads"], m["kv_heads"], m["head_dim"],
+                                                 dtype, settings):
+            key = (kind, repr(spec))
+            if key not in seen:
+                seen.add(key)
+                out.append((kind, spec, name))
     return out

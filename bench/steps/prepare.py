@@ -71,12 +71,19 @@ def main():
             continue
         step = ac.decode_step(cases.SPECS[name], chip=args.chip, runtime=cache)
         print(f"{name}: decode_step {step.source} (key {step.key[:16]})")
-    # What torch_check.py runs through adamas.torch ($ADAMAS_CACHE_DIR there).
+    # What torch_check.py runs through adamas.torch and hf_check.py /
+    # examples/hf_generate.py through adamas.torch.hf ($ADAMAS_CACHE_DIR there).
     if not args.only:
-        for kind, spec, fname in cases.torch_functions():
-            make = ac.decode_step_ir if kind == "step" else ac.prefill_encode_ir
-            f = ac.compile_cached(make(spec, fname), fname, spec, chip=args.chip, runtime=cache)
-            print(f"adamas.torch {kind}: {f.source} (key {f.key[:16]})")
+        for label, functions in (("adamas.torch", cases.torch_functions()),
+                                 ("adamas.torch.hf", cases.hf_functions())):
+            start = time.time()
+            for kind, spec, fname in functions:
+                make = ac.decode_step_ir if kind == "step" else ac.prefill_encode_ir
+                f = ac.compile_cached(make(spec, fname), fname, spec, chip=args.chip,
+                                      runtime=cache)
+                print(f"{label} {kind} Hq {spec.q_heads} Hkv {spec.kv_heads} D {spec.dims} "
+                      f"{spec.dtype} k {spec.k} M {spec.rows}: {f.source} (key {f.key[:16]})")
+            print(f"{label}: {len(functions)} functions in {time.time() - start:.1f} s")
     version = subprocess.run([ac.find_tool("adamas-opt"), "--version"],
                              capture_output=True, text=True).stdout
     manifest["compiler"] = " ".join(version.split())

@@ -21,7 +21,8 @@ def test_pip_install_offline_and_import_without_torch(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (target / "adamas" / "__init__.py").exists()
     assert (target / "adamas" / "compile.py").exists()
-    assert (target / "adamas" / "torch.py").exists()
+    assert (target / "adamas" / "torch" / "__init__.py").exists()
+    assert (target / "adamas" / "torch" / "hf.py").exists()
     # A clean interpreter with only the installed package on its path: no
     # checkout, no torch (a stub that fails to import stands in for it).
     stub = tmp_path / "stub"

@@ -27,8 +27,8 @@ from typing import List, Optional
 import numpy as np
 import torch
 
-from . import compile as ac
-from . import runtime as art
+from .. import compile as ac
+from .. import runtime as art
 
 DTYPES = {torch.float16: "f16", torch.bfloat16: "bf16"}
 _lock = threading.Lock()
@@ -210,7 +210,7 @@ def calibrated_thresholds(std, bits, a=0.5):
     """Per-head thresholds from the per-head std `s` of post-Hadamard keys:
     adamas.eval.threshold_grid(bits, a * s), i.e. [-a s, 0, a s] for 2 bits
     (DESIGN.md section 1), [0] for 1 bit, a s * [-3 .. 3] for 3 bits."""
-    from .eval import threshold_grid
+    from ..eval import threshold_grid
     unit = torch.from_numpy(threshold_grid(bits, 1.0)).to(std.device)
     return (a * std.float().reshape(-1, 1)) * unit
 

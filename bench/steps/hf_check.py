@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""adamas.torch.hf on the GPU: transformers models decoding with adamas.
+
+    hf_check.py [--only llama_mha mistral_gqa qwen2_gqa] [--prompt 1500] [--new 16]
+    ($ADAMAS_CACHE_DIR: the cache prepare.py filled, cases.hf_functions())
+
+For each tiny random-weight model of cases.HF_CHECK_MODELS (Llama MHA,
+Mistral GQA 8/2, Qwen2 GQA 14/2 with D = 64 in bf16), a random prompt of
+--prompt tokens and --new greedy tokens:
+
+ (a) budget >= context: adamas equals dense. With the default min_context
+     (dense while the context fits the budget) the logits are bit-identical
+     to attn_implementation="sdpa"; with min_context=0 (the kernels on every
+     decode step, selecting everything) the tokens are identical and the
+     logits within fp16/bf16 tolerance (a divergence is accepted only where
+     dense's top-2 logits are a near tie, and said so).
+ (b) small budget (k = 64): every sparse call of one decode step (each layer
+     >= skip_layers) against an independent reference: the code cache equals
+     adamas.reference's codes of the cached keys, and the output equals f64
+     attention over adamas.reference.l1_topk's selection (query codes from
+     adamas.reference with the layer's calibrated thresholds).
+ (c) the static cache (cache_implementation="static"): greedy generate()
+     runs, gives the dynamic cache's tokens (same selection), and again with
+     generate()'s auto-compile (torch.compile + CUDA graphs).
+ (d) skip_layers: layers < skip_layers never run sparse and their attention
+     outputs equal dense bit for bit on the first decode step; layer
+     skip_layers runs sparse and differs.
+ (e) (Llama) attn_implementation="adamas" at load time; clear errors for bad
+     enable() arguments and for a kernel missing from the artifact cache.
+Prints PASS/FAIL lines and a summary; exit status 0 iff all passed.
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import torch
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, os.pardir, os.pardir, "python"))
+sys.path.insert(0, here)
+
+import adamas.torch as at  # noqa: E402
+import adamas.torch.hf as ahf  # noqa: E402
+from adamas import reference as ref  # noqa: E402
+import cases  # noqa: E402
+import check  # noqa: E402  (record, finish, attention_f64, compare_output)
+
+TORCH = {"f16": torch.float16, "bf16": torch.bfloat16}
+VOCAB = 1024
+SKIP = 2
+
+
+def build(m, seed, attn="sdpa"):
+    example = cases._example_module()
+    return example.build_model(m, TORCH[m["dtype"]], seed=seed, vocab=VOCAB, attn=attn)
+
+
+def generate(model, ids, new, cache="dynamic", compile_static=False):
+    kwargs = dict(max_new_tokens=new, min_new_tokens=new, do_sample=False, pad_token_id=0,
+                  attention_mask=torch.ones_like(ids), output_logits=True,
+                  return_dict_in_generate=True)
+    if cache == "static":
+        kwargs.update(cache_implementation="static", disable_compile=not compile_static)
+    with torch.no_grad():
+        out = model.generate(ids, **kwargs)
+    return out.sequences[:, ids.shape[1]:], torch.stack(out.logits, 1).float()
+
+
+def compare_runs(name, tokens, logits, ref_tokens, ref_logits, tol):
+    """Tokens equal, logits close while they are; a divergence passes only
+    at a near tie of the reference's top-2 logits."""
+    same = (tokens == ref_tokens).all(0)
+    first = int((~same).nonzero()[0]) if not bool(same.all()) else tokens.shape[1]
+    upto = first + 1 if first < tokens.shape[1] else first
+    scale = float(ref_logits[:, :upto].abs().max())
+    err = float((logits[:, :upto] - ref_logits[:, :upto]).abs().max()) / max(scale, 1e-30)
+    if first == tokens.shape[1]:
+        check.record(name, err <= tol, f"{tokens.shape[1]} tokens identical, logits max rel "
+                     f"err {err:.2e} (tolerance {tol:.0e})")
+        return
+    top2 = ref_logits[:, first].topk(2, dim=-1).values
+    margin = float((top2[:, 0] - top2[:, 1]).min()) / max(scale, 1e-30)
+    tie = margin <= 2 * err + 1e-3
+    check.record(name, tie and err <= tol,
+                 f"tokens diverge at step {first} of {tokens.shape[1]}, where dense's top-2 "
+                 f"margin is {margin:.2e} of the logits' scale ({'a near tie' if tie else 'NOT a tie'}); "
+                 f"logits max rel err {err:.2e} up to there")
+
+
+def check_equal_dense(name, model, m, ids, new, dense):
+    tokens_d, logits_d = dense
+    ahf.enable(model, budget=2048, skip_layers=SKIP)
+    tokens, logits = generate(model, ids, new)
+    stats = ahf.layer_stats(model)
+    same = torch.equal(tokens, tokens_d) and torch.equal(logits, logits_d)
+    check.record(f"{name} (a) k=2048, dense while the context fits, equals sdpa bit for bit",
+                 same and all(s["sparse"] == 0 for s in stats.values()),
+                 "identical tokens and logits" if same else "differs")
+    ahf.enable(model, budget=2048, skip_layers=SKIP, min_context=0)
+    tokens, logits = generate(model, ids, new)
+    sparse = sum(s["sparse"] for s in ahf.layer_stats(model).values())
+    tol = 2e-2 if m["dtype"] == "bf16" else 5e-3
+    if sparse != new * (m["layers"] - SKIP) - (m["layers"] - SKIP):
+        check.record(f"{name} (a) kernels on every decode step", False,
+                     f"{sparse} sparse calls, expected {(new - 1) * (m['layers'] - SKIP)}")
+    compare_runs(f"{name} (a) k=2048 >= context through the kernels vs sdpa",
+                 tokens, logits, tokens_d, logits_d, tol)
+
+
+class Recorder:
+    """Wraps adamas.torch.hf.decode_attention and keeps copies of the inputs
+    and output of the calls numbered in `keep`."""
+
+    def __init__(self, keep):
+        self.keep, self.calls, self.kept = set(keep), 0, []
+        self.inner = ahf.decode_attention
+
+    def __call__(self, query, new_keys, keys, values, codes, lengths, **kw):
+        out = self.inner(query, new_keys, keys, values, codes, lengths, **kw)
+        if self.calls in self.keep:
+            L = int(lengths.max())
+            self.kept.append(dict(q=query.clone(), keys=keys[:, :, :L].clone(),
+                                  values=values[:, :, :L].clone(), codes=codes[:, :, :L].clone(),
+                                  lengths=lengths.clone(), kw=dict(kw), out=out.clone()))
+        self.calls += 1
+        return out
+
+
+def check_reference(name, model, m, ids, new):
+    """(b): one decode step of every sparse layer against the reference."""
+    k = 64
+    sparse_layers = m["layers"] - SKIP
+    step = 3
+    ahf.enable(model, budget=k, skip_layers=SKIP)
+    rec = Recorder(range(step * sparse_layers, (step + 1) * sparse_layers))
+    ahf.decode_attention = rec
+    try:
+        run = generate(model, ids, new)
+    finally:
+        ahf.decode_attention = rec.inner
+    if len(rec.kept) != sparse_layers:
+        check.record(f"{name} (b) captured calls", False, f"{len(rec.kept)} of {sparse_layers}")
+        return run
+    elem = m["dtype"]
+    for i, c in enumerate(rec.kept):
+        layer = SKIP + i
+        kw = c["kw"]
+        q_thr = kw["query_thresholds"].cpu().numpy()
+        k_thr = kw["key_thresholds"].cpu().numpy()
+        keys_np = c["keys"].float().cpu().numpy()
+        kc = ref.bucketize(ref.hadamard(keys_np, dtype=elem), kw["thresholds"],
+                           head_thresholds=k_thr)
+        got = c["codes"].cpu().numpy()
+        wrong = int((got != kc).sum())
+        check.record(f"{name} (b) layer {layer} code cache vs adamas.reference", wrong == 0,
+                     f"{wrong} of {kc.size} code words differ ({kc.shape[2]} keys)")
+        qc = ref.bucketize(ref.hadamard(c["q"].float().cpu().numpy(), dtype=elem),
+                           kw["thresholds"], head_thresholds=q_thr)
+        lengths = c["lengths"].cpu().numpy()
+        idx = ref.l1_topk(qc, kc, lengths, kw["k"], bits=kw["bits"], sink=kw["sink"],
+                          recent=kw["recent"], shared_group=kw["shared_group"])
+        spec = at.step_spec(m["heads"], m["kv_heads"], m["head_dim"], m["head_dim"], 1, elem,
+                            kw["k"], kw["bits"], kw["thresholds"], sink=kw["sink"],
+                            recent=kw["recent"], scale=kw["scale"])
+        expected = check.attention_f64(c["q"], c["keys"], c["values"],
+                                       torch.from_numpy(idx).cuda(), spec)
+        check.compare_output(f"{name} (b) layer {layer} output vs f64 attention over "
+                             f"reference l1_topk (k={k} of {int(lengths.max())})",
+                             c["out"], expected, elem)
+    return run
+
+
+def check_static(name, model, m, ids, new, dynamic, compile_static):
+    """(c): the static cache, eager and compiled, against the dynamic cache's
+    run with the same settings. The dense prefill differs in rounding (sdpa
+    over the masked static buffer vs causal sdpa; compiled vs eager
+    kernels), which can move a code across a threshold and swap a few of the
+    k selected keys: logits within 5%, tokens equal up to near ties."""
+    tol = 5e-2
+    ahf.enable(model, budget=64, skip_layers=SKIP)
+    tokens, logits = generate(model, ids, new, "static")
+    stats = ahf.layer_stats(model)
+    sparse = sum(s["sparse"] for s in stats.values())
+    expected = (new - 1) * (m["layers"] - SKIP)
+    check.record(f"{name} (c) static cache, k=64, every decode step of layers >= {SKIP} sparse",
+                 sparse == expected, f"{sparse} sparse calls, expected {expected}")
+    compare_runs(f"{name} (c) static cache vs dynamic cache, k=64", tokens, logits, *dynamic,
+                 tol)
+    if not compile_static:
+        return
+    try:
+        ahf.enable(model, budget=64, skip_layers=SKIP)
+        start = time.time()
+        compiled, compiled_logits = generate(model, ids, new, "static", compile_static=True)
+        seconds = time.time() - start
+        compare_runs(f"{name} (c) static cache + generate()'s torch.compile vs eager "
+                     f"({seconds:.0f} s incl. compile)", compiled, compiled_logits, tokens,
+                     logits, tol)
+    except Exception as e:  # noqa: BLE001
+        check.record(f"{name} (c) static cache + generate()'s torch.compile", False,
+                     f"{type(e).__name__}: {str(e)[:300]}")
+
+
+def check_skip_layers(name, model, m, ids):
+    """(d): attention outputs per layer on the first decode step."""
+    outputs = {}
+    hooks = []
+    layers = model.model.layers
+    for i, layer in enumerate(layers):
+        def hook(module, args, output, i=i):
+            outputs.setdefault(i, []).append(output[0].detach().clone())
+        hooks.append(layer.self_attn.register_forward_hook(hook))
+    try:
+        ahf.disable(model)
+        generate(model, ids, 2)
+        dense = {i: v[1] for i, v in outputs.items()}
+        outputs.clear()
+        ahf.enable(model, budget=64, skip_layers=SKIP, min_context=0)
+        generate(model, ids, 2)
+        sparse = {i: v[1] for i, v in outputs.items()}
+    finally:
+        for h in hooks:
+            h.remove()
+    stats = ahf.layer_stats(model)
+    kept = all(torch.equal(dense[i], sparse[i]) for i in range(SKIP))
+    dense_layers = all(stats[i]["sparse"] == 0 and stats[i]["dense"] > 0 for i in range(SKIP))
+    sparse_layers = all(stats[i]["sparse"] > 0 for i in range(SKIP, m["layers"]))
+    changed = not torch.equal(dense[SKIP], sparse[SKIP])
+    check.record(f"{name} (d) skip_layers={SKIP}", kept and dense_layers and sparse_layers and
+                 changed,
+                 f"layers 0..{SKIP - 1} {'equal' if kept else 'DIFFER from'} dense and "
+                 f"{'never' if dense_layers else 'SOMETIMES'} sparse; layers {SKIP}.. "
+                 f"{'all' if sparse_layers else 'NOT all'} sparse, layer {SKIP} "
+                 f"{'differs from dense' if changed else 'equals dense'}; calls "
+                 + ", ".join(f"{i}: {s['sparse']} sparse/{s['dense']} dense"
+                             for i, s in sorted(stats.items())))
+
+
+def check_load_and_errors(m, ids, new):
+    name = "llama_mha"
+    ahf.register()
+    model = build(m, seed=1, attn="adamas")
+    impl = model.config._attn_implementation
+    tokens, _ = generate(model, ids, new)
+    stats = ahf.layer_stats(model)
+    sparse = sum(s["sparse"] for s in stats.values())
+    check.record(f"{name} (e) attn_implementation=\"adamas\" at load (default Settings, k=256)",
+                 impl == "adamas" and sparse > 0, f"implementation {impl!r}, {sparse} sparse calls")
+
+    cases_ = [
+        ("budget 0", dict(budget=0), ValueError, "budget"),
+        ("budget over 4096", dict(budget=5000), ValueError, "4096"),
+        ("bits 4", dict(bits=4), ValueError, "bits"),
+        ("sink + recent > budget", dict(budget=32, sink=16, recent=32), ValueError,
+         "sink + recent"),
+        ("negative skip_layers", dict(skip_layers=-1), ValueError, "skip_layers"),
+        ("skip_layers = layers", dict(skip_layers=m["layers"]), ValueError, "skip_layers"),
+        ("thresholds not increasing", dict(thresholds=(1.0, 0.0, 2.0)), ValueError,
+         "increasing"),
+        ("unknown setting", dict(budgte=64), TypeError, "unknown setting"),
+        ("budget not an int", dict(budget=64.0), TypeError, "budget"),
+        ("kernel not in the artifact cache (budget 100)", dict(budget=100), RuntimeError,
+         "not available"),
+    ]
+    attn = model.model.layers[SKIP].self_attn
+    before = (model.config._attn_implementation, attn._adamas.settings)
+    for label, kwargs, error, text in cases_:
+        try:
+            ahf.enable(model, **kwargs)
+            check.record(f"(e) enable() {label}", False, "no exception")
+        except error as e:
+            check.record(f"(e) enable() {label}", text in str(e), f"{type(e).__name__}: {e}")
+        except Exception as e:  # noqa: BLE001
+            check.record(f"(e) enable() {label}", False, f"wrong exception {type(e).__name__}: {e}")
+    after = (model.config._attn_implementation, attn._adamas.settings)
+    check.record("(e) a failed enable() leaves the model as it was", after == before,
+                 f"{after[0]}, budget {after[1].budget}")
+    for label, target, error, text in [
+            ("not a transformers model", object(), TypeError, "transformers model"),
+            ("head_dim 96", dict(m, hidden=384, head_dim=96), ValueError, "head_dim")]:
+        try:
+            if isinstance(target, dict):
+                target = build(target, seed=1)
+            ahf.enable(target)
+            check.record(f"(e) enable() {label}", False, "no exception")
+        except error as e:
+            check.record(f"(e) enable() {label}", text in str(e), f"{type(e).__name__}: {e}")
+        except Exception as e:  # noqa: BLE001
+            check.record(f"(e) enable() {label}", False, f"wrong exception {type(e).__name__}: {e}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--only", nargs="*")
+    p.add_argument("--prompt", type=int, default=1500)
+    p.add_argument("--new", type=int, default=16)
+    p.add_argument("--no-compile", action="store_true",
+                   help="skip the static cache under generate()'s auto-compile")
+    args = p.parse_args()
+    seed = int(os.environ.get("CHECK_SEED", int(time.time()) % 100000))
+    print(f"seed {seed}; cache {os.environ.get('ADAMAS_CACHE_DIR')}; "
+          f"{torch.cuda.get_device_name()}", flush=True)
+    import transformers
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}", flush=True)
+    warnings.simplefilter("ignore")
+    gen = torch.Generator().manual_seed(seed)
+    for name, m in cases.HF_CHECK_MODELS.items():
+        if args.only and name not in args.only:
+            continue
+        try:
+            model = build(m, seed)
+            ids = torch.randint(0, VOCAB, (1, args.prompt), generator=gen).cuda()
+            dense = generate(model, ids, args.new)
+            check_equal_dense(name, model, m, ids, args.new, dense)
+            dynamic = check_reference(name, model, m, ids, args.new)
+            check_static(name, model, m, ids, args.new, dynamic, not args.no_compile)
+            check_skip_layers(name, model, m, ids)
+            if name == "llama_mha":
+                check_load_and_errors(m, ids, args.new)
+            del model
+            torch.cuda.empty_cache()
+        except Exception as e:  # noqa: BLE001
+            import traceback
+            traceback.print_exc()
+            check.record(f"{name} ran to the end", False, f"{type(e).__name__}: {str(e)[:400]}")
+    return check.finish(seed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
