@@ -62,9 +62,11 @@ else
 fi
 lib=$build/lib
 
-# GPU_CHECK_ONLY=steps runs only the generated-kernel sections (a quicker
-# kernel check), GPU_CHECK_ONLY=hf only the transformers integration
-# (bench/steps/hf_check.py; HF_CHECK_ARGS, e.g. "--no-compile", go to it).
+# GPU_CHECK_ONLY selects one part: =steps the generated-kernel sections (a
+# quicker kernel check), =hf the transformers integration
+# (bench/steps/hf_check.py; HF_CHECK_ARGS, e.g. "--no-compile", go to it),
+# =bench and =e2e the benchmark or the end-to-end decoding (issue 10); the
+# default (all) runs every section (longer than one 10-minute device call).
 only=${GPU_CHECK_ONLY:-all}
 steps_carry=${STEPS_CARRY_DIR:-$root/.carry/steps}
 
@@ -261,6 +263,48 @@ else
 fi
 fi # only == all or hf
 
+# The benchmark and the end-to-end decoding (issue 10): kernels from the
+# carried artifact cache, nothing compiled here. BENCH_QUICK=1 / E2E_QUICK=1
+# for shorter runs; BENCH_ARGS / E2E_ARGS are passed through.
+have_steps_cache() { [[ -d $steps_carry/cache ]] && python3 -c "import torch" 2> /dev/null; }
+if [[ $only == all || $only == bench ]]; then
+  say "== decode-step benchmark (bench/steps/bench.py)"
+  if have_steps_cache; then
+    # shellcheck disable=SC2046,SC2086
+    run bench env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+      python3 "$root/bench/steps/bench.py" --cache "$steps_carry/cache" --out "$out" \
+      $([[ ${BENCH_QUICK:-0} == 1 ]] && echo --quick) ${BENCH_ARGS:-}
+    rc=$?
+    cp "$out/step.txt" "$out/bench.txt"
+    line=$(grep -E '^[0-9]+ cases timed' "$out/bench.txt" | tail -1)
+    row "decode-step benchmark (bench/steps/bench.py)" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" \
+        "${line:-exit $rc, see bench.txt}; tables in bench.md"
+  else
+    row "decode-step benchmark" "skipped" "no $steps_carry/cache (bench/gpu_prepare.sh) or no torch"
+  fi
+fi
+if [[ $only == all || $only == e2e ]]; then
+  say "== end-to-end decoding, Llama-2-7B shape (bench/steps/e2e.py)"
+  if have_steps_cache; then
+    # shellcheck disable=SC2046,SC2086
+    run e2e env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+      python3 "$root/bench/steps/e2e.py" --cache "$steps_carry/cache" --out "$out" \
+      $([[ ${E2E_QUICK:-0} == 1 ]] && echo --quick) ${E2E_ARGS:-}
+    rc=$?
+    cp "$out/step.txt" "$out/e2e.txt"
+    while IFS= read -r line; do
+      name=${line#* }   # "PASS|FAIL <check>\t<detail>"
+      row "e2e: ${name%%$'\t'*}" "${line%% *}" "${name#*$'\t'}"
+    done < <(grep -P '^(PASS|FAIL) .*\t' "$out/e2e.txt")
+    speed=$(grep -E '^\| (mha|gqa) \([0-9/]+\) \| [0-9]+K \|.*x \|' "$out/e2e.txt" |
+      awk -F' *[|] *' '{printf "%s%s %s %s: %s", sep, $2, $3, $5, $8; sep="; "}')
+    row "e2e decoding (bench/steps/e2e.py)" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" \
+        "${speed:-exit $rc, see e2e.txt}; tables in e2e.md"
+  else
+    row "e2e decoding" "skipped" "no $steps_carry/cache (bench/gpu_prepare.sh) or no torch"
+  fi
+fi
+
 {
   echo
   echo "== summary ($gpu)"
@@ -272,5 +316,7 @@ fi # only == all or hf
 } | tee -a "$log" > "$out/summary.md"
 cat "$out/summary.md"
 [[ -f $out/timing.txt ]] && { echo; grep '^|' "$out/timing.txt"; }
+[[ $only == all || $only == bench ]] && [[ -f $out/bench.md ]] && { echo; cat "$out/bench.md"; }
+[[ $only == all || $only == e2e ]] && [[ -f $out/e2e.md ]] && { echo; cat "$out/e2e.md"; }
 rm -f "$out/step.txt"
 exit $failed

@@ -126,4 +126,130 @@ def hf_functions():
             if key not in seen:
                 seen.add(key)
                 out.append((kind, spec, name))
+
+
+def module_ir(name, spec, kinds=KINDS):
+    """The spec's functions (`kinds` of KINDS) in one module, named
+    function_name(name, kind)."""
+    from adamas import compile as ac
+    rows_shape = [None, spec.kv_heads, spec.rows]
+    make = {
+        "step": lambda n: ac.decode_step_ir(spec, n),
+        "encode": lambda n: ac.encode_ir(spec, rows_shape, n, per_head=spec.per_head_thresholds),
+        "select": lambda n: ac.select_ir(spec, n),
+        "attend": lambda n: ac.attend_ir(spec, n),
+        "hadamard": lambda n: ac.hadamard_ir(spec, rows_shape, n),
+    }
+    return "\n".join(make[kind](function_name(name, kind)) for kind in kinds)
+
+
+# --- bench/steps/bench.py (issue 10): the sweeps ---------------------------------------
+
+# Three families at D = 128, fp16, 2 bits, M = 1; sink/recent as the DESIGN 8
+# specs above (the k = 256 members are those specs).
+BENCH_K = (64, 256, 1024, 4096)
+BENCH_N = (8192, 32768, 131072, 524288)
+BENCH_B = (1, 4, 16, 64)
+BENCH_FAMILIES = {  # family -> (label, spec for a k)
+    "mha": ("32/32", lambda k: DecodeStep(q_heads=32, kv_heads=32, dims=128, k=k, sink=4,
+                                          recent=16)),
+    "gqa": ("32/8 per head", lambda k: DecodeStep(q_heads=32, kv_heads=8, dims=128, k=k)),
+    "gqa_shared": ("32/8 shared", lambda k: DecodeStep(q_heads=32, kv_heads=8, dims=128, k=k,
+                                                       shared_group=True, sink=4, recent=16)),
+}
+# The functions bench.py times per spec, compiled into one module each.
+BENCH_KINDS = ("step", "encode", "select", "attend")
+
+
+def bench_spec_name(family, k):
+    return f"{family}_d128_k{k}"
+
+
+BENCH_SPECS = {bench_spec_name(f, k): make(k)
+               for f, (_, make) in BENCH_FAMILIES.items() for k in BENCH_K}
+for _name, _spec in BENCH_SPECS.items():   # one name, one spec
+    assert _name not in SPECS or SPECS[_name] == _spec, _name
+
+
+def bench_module_name(spec_name):
+    return f"bench_{spec_name}"
+
+
+def _kilo(n):
+    return f"{n // 1024}K" if n % 1024 == 0 else str(n)
+
+
+def bench_label(spec_name, B, N):
+    family, k = spec_name.rsplit("_d128_k", 1)
+    return f"B={B} {BENCH_FAMILIES[family][0]} N={_kilo(N)} k={k}"
+
+
+def bench_shape(spec_name, B, N):
+    """What the inputs of a case depend on: (q heads, kv heads, B, N)."""
+    spec = BENCH_SPECS[spec_name]
+    return (spec.q_heads, spec.kv_heads, B, N)
+
+
+def bench_cases(quick=False):
+    """[(spec name, B, N, groups)] in the order bench.py runs them (grouped by
+    the input shape, so one set of inputs serves every spec of a shape).
+    Groups: "design" (DESIGN 8), "k" (k sweep, N = 32K), "N" (N sweep,
+    k = 256), "B" (B sweep, 32/8, N = 32K, k = 256), "grid" (the plot:
+    k x N at B = 1 for 32/32 and 32/8 per head; only the step is timed for
+    a case that is in no other group). quick: the design cases and the N
+    sweep up to 128K."""
+    name = bench_spec_name
+    wanted = []  # (spec, B, N, group)
+    for f, N in (("mha", 32768), ("mha", 131072), ("gqa", 32768), ("gqa_shared", 32768)):
+        wanted.append((name(f, 256), 1, N, "design"))
+    for f in ("gqa", "gqa_shared"):
+        wanted.append((name(f, 256), 16, 32768, "design"))
+    for f in BENCH_FAMILIES:
+        for N in BENCH_N:
+            if not quick or N <= 131072:
+                wanted.append((name(f, 256), 1, N, "N"))
+    if not quick:
+        for f in BENCH_FAMILIES:
+            for k in BENCH_K:
+                wanted.append((name(f, k), 1, 32768, "k"))
+        for f in ("gqa", "gqa_shared"):
+            for B in BENCH_B:
+                wanted.append((name(f, 256), B, 32768, "B"))
+        for f in ("mha", "gqa"):
+            for k in BENCH_K:
+                for N in BENCH_N:
+                    wanted.append((name(f, k), 1, N, "grid"))
+    merged = {}
+    for spec, B, N, group in wanted:
+        merged.setdefault((spec, B, N), []).append(group)
+    # By input shape, shapes in order of first appearance (the design cases
+    # first: a run cut short by its time budget still has them).
+    shapes = {}
+    for key in merged:
+        shapes.setdefault(bench_shape(*key), []).append(key)
+    order = [key for keys in shapes.values() for key in keys]
+    return [(spec, B, N, tuple(dict.fromkeys(merged[(spec, B, N)]))) for spec, B, N in order]
+
+
+# --- bench/steps/e2e.py (issue 10): what the model runs through adamas.torch --------
+
+E2E_K, E2E_SINK, E2E_RECENT = 256, 4, 16
+E2E_CHECK_K = 1024          # the k >= context check (context 512)
+
+
+def e2e_functions():
+    """(kind, spec, name) that e2e.py's adamas.torch calls need in the cache:
+    the steps (32/32; 32/8 per head and shared_group) at E2E_K and at
+    E2E_CHECK_K, and CodeCache.prefill's encode for 32 and 8 KV heads."""
+    from adamas import compile as ac
+    out = []
+    for kv, shared in ((32, False), (8, False), (8, True)):
+        for k in (E2E_K, E2E_CHECK_K):
+            out.append(("step", ac.step_spec(32, kv, 128, 128, 1, "f16", k, 2, None,
+                                             sink=E2E_SINK, recent=E2E_RECENT,
+                                             shared_group=shared), "adamas_decode_step"))
+    for kv in (32, 8):
+        out.append(("encode", ac.step_spec(kv, kv, 128, 128, 1, "f16", 1, 2,
+                                           ac.DEFAULT_THRESHOLDS[2], recent=0),
+                    "adamas_encode_keys"))
     return out

@@ -5,7 +5,10 @@ CUDA toolkit are, into one x86-64 object per spec for the GPU machine.
     bench/steps/prepare.py OUTPUT_DIR [--chip sm_90] [--only NAME...]
 
 Writes OUTPUT_DIR/<spec>.o and OUTPUT_DIR/manifest.json (the specs, function
-names, compile times, tool versions).
+names, compile times, tool versions), and the artifact cache OUTPUT_DIR/cache
+that the GPU machine serves from disk: timing.py's decode steps, what
+torch_check.py, bench.py (cases.BENCH_SPECS: one module per spec) and e2e.py
+(cases.e2e_functions) run. --no-bench leaves out the last two.
 """
 
 import argparse
@@ -25,31 +28,21 @@ from adamas import compile as ac  # noqa: E402
 import cases  # noqa: E402
 
 
-def module_ir(name, spec):
-    """The spec's functions (cases.KINDS) in one module."""
-    rows_shape = [None, spec.kv_heads, spec.rows]
-    return "\n".join([
-        ac.decode_step_ir(spec, cases.function_name(name, "step")),
-        ac.encode_ir(spec, rows_shape, cases.function_name(name, "encode"),
-                     per_head=spec.per_head_thresholds),
-        ac.select_ir(spec, cases.function_name(name, "select")),
-        ac.attend_ir(spec, cases.function_name(name, "attend")),
-        ac.hadamard_ir(spec, rows_shape, cases.function_name(name, "hadamard")),
-    ])
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
     p.add_argument("--chip", default="sm_90")
     p.add_argument("--only", nargs="*")
+    p.add_argument("--no-bench", action="store_true",
+                   help="skip bench.py's and e2e.py's functions (the cache gets only what "
+                        "timing.py and torch_check.py need)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     manifest = {"chip": args.chip, "specs": {}}
     for name, spec in cases.SPECS.items():
         if args.only and name not in args.only:
             continue
-        ir = module_ir(name, spec)
+        ir = cases.module_ir(name, spec)
         with open(os.path.join(args.out, f"{name}.mlir"), "w") as fh:
             fh.write(ir)
         start = time.time()
@@ -84,6 +77,27 @@ def main():
                 print(f"{label} {kind} Hq {spec.q_heads} Hkv {spec.kv_heads} D {spec.dims} "
                       f"{spec.dtype} k {spec.k} M {spec.rows}: {f.source} (key {f.key[:16]})")
             print(f"{label}: {len(functions)} functions in {time.time() - start:.1f} s")
+    if not args.only and not args.no_bench:
+        # bench.py: one module per spec (step, encode, select, attend).
+        start = time.time()
+        for name, spec in cases.BENCH_SPECS.items():
+            t = time.time()
+            module = cases.bench_module_name(name)
+            f = ac.compile_cached(cases.module_ir(module, spec, cases.BENCH_KINDS),
+                                  cases.function_name(module, "step"), spec, chip=args.chip,
+                                  runtime=cache)
+            manifest.setdefault("bench", {})[name] = {
+                "spec": dataclasses.asdict(spec), "key": f.key,
+                "compile_seconds": round(time.time() - t, 3)}
+            print(f"bench {name}: {f.source} in {time.time() - t:.2f} s (key {f.key[:16]})")
+        # e2e.py: what its adamas.torch calls build (steps, CodeCache.prefill's encode).
+        for kind, spec, fname in cases.e2e_functions():
+            t = time.time()
+            make = ac.decode_step_ir if kind == "step" else ac.prefill_encode_ir
+            f = ac.compile_cached(make(spec, fname), fname, spec, chip=args.chip, runtime=cache)
+            print(f"e2e {kind} kv={spec.kv_heads} k={spec.k} shared={spec.shared_group}: "
+                  f"{f.source} in {time.time() - t:.2f} s (key {f.key[:16]})")
+        print(f"bench + e2e functions: {time.time() - start:.1f} s")
     version = subprocess.run([ac.find_tool("adamas-opt"), "--version"],
                              capture_output=True, text=True).stdout
     manifest["compiler"] = " ".join(version.split())

@@ -7,7 +7,8 @@ For each case, in the same run and the same way for both sides: one CUDA
 graph holds one step per input set, rotating through enough sets that one
 round reads past the 60 MB L2; the time per step is the median replay time
 over the number of sets. Dense is PyTorch's scaled_dot_product_attention with
-its fastest backend here (each backend is timed, the best kept). The adamas
+its fastest backend here (each backend is timed, the best kept). The method
+lives in measure.py, shared with bench.py. The adamas
 step runs on PyTorch's stream (adamas.runtime.current_stream). Also timed:
 each kernel family alone (the encode, select and attend functions), a
 read-only pass over the code cache (torch sum of the same bytes, a lower
@@ -16,15 +17,12 @@ Python. Prints a table last.
 """
 
 import argparse
-import ctypes
 import math
 import os
-import statistics
 import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, os.pardir, os.pardir, "python"))
@@ -33,6 +31,8 @@ sys.path.insert(0, here)
 from adamas import compile as ac  # noqa: E402
 from adamas import runtime as art  # noqa: E402
 import cases  # noqa: E402
+from measure import (COPY_TBPS, L2_BYTES, dense_time_us, graph_time_us,  # noqa: E402
+                     kernel_breakdown)
 
 # (label, spec name, B, N): DESIGN.md section 8.
 CASES = [
@@ -43,74 +43,6 @@ CASES = [
     ("B=16 32/8 N=32K per head", "gqa_d128_k256", 16, 32768),
     ("B=16 32/8 N=32K shared", "gqa_shared_d128_k256", 16, 32768),
 ]
-L2_BYTES = 60 * 2**20
-COPY_TBPS = 4.23  # measured device-to-device copy, read + write (DESIGN 8)
-
-
-def graph_time_us(make_calls, sets, reps):
-    """Median over `reps` replays of a graph running every set once, per set."""
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        with art.current_stream(torch.cuda.current_stream()):
-            for s in range(sets):      # warm-up outside capture: lookups, pool
-                make_calls(s)
-    torch.cuda.current_stream().wait_stream(stream)
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        with art.current_stream(torch.cuda.current_stream()):
-            for s in range(sets):
-                make_calls(s)
-    graph.replay()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1e3 / sets)
-    return statistics.median(times)
-
-
-def kernel_breakdown(call, reps=20):
-    """Mean device time per launch of each kernel a call runs (eager)."""
-    from torch.profiler import ProfilerActivity, profile
-    with art.current_stream(torch.cuda.current_stream()):
-        call()
-        torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            for _ in range(reps):
-                call()
-            torch.cuda.synchronize()
-    rows = []
-    for event in prof.key_averages():
-        total = getattr(event, "device_time_total", None)
-        if total is None:
-            total = getattr(event, "cuda_time_total", 0.0)
-        if total and event.count:
-            rows.append((event.key, total / event.count))
-    return sorted(rows, key=lambda r: -r[1])
-
-
-def dense_time_us(q, keys, values, sets, reps):
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    gqa = q[0].shape[1] != keys[0].shape[1]
-    best = None
-    for backend in (SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION,
-                    SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH):
-        try:
-            with sdpa_kernel([backend]):
-                def calls(s):
-                    F.scaled_dot_product_attention(q[s], keys[s], values[s], enable_gqa=gqa)
-                t = graph_time_us(calls, sets, reps)
-        except Exception:  # backend unavailable for this shape
-            continue
-        if best is None or t < best[0]:
-            best = (t, backend.name)
-    return best
 
 
 def main():
@@ -179,7 +111,8 @@ def main():
         # Per kernel (torch.profiler's CUDA activity): where the step's time goes.
         kernels = kernel_breakdown(
             lambda: fn["step"](q[0], nk[0], keys[0], values[0], codes[0], lengths, out))
-        print(f"{label}: kernels " + ", ".join(f"{n} {t:.1f} us" for n, t in kernels), flush=True)
+        print(f"{label}: kernels " + ", ".join(f"{n} {t:.1f} us" for n, t, _ in kernels),
+              flush=True)
 
         kv_row = 2 * spec.dims * 2
         floor = (code_bytes + B * spec.index_heads * spec.k * kv_row) / (COPY_TBPS * 1e12) * 1e6

@@ -1,0 +1,149 @@
+"""The timing method of DESIGN.md section 8, shared by timing.py and bench.py.
+
+One CUDA graph per side holds one call per input set, rotating through
+enough sets that one round reads past the 60 MB L2; the time per call is the
+median replay time (CUDA events) over the number of sets. Dense attention is
+PyTorch's scaled_dot_product_attention with its fastest backend here (each
+backend timed the same way, the best kept). Per-kernel device times come from
+torch.profiler over eager calls; the eager host overhead is the wall time per
+call of many eager calls (synchronized at the end) minus the graph time.
+
+Everything that needs torch imports it inside the function, so the constants
+and the byte arithmetic are usable (and testable) without torch.
+"""
+
+import math
+import statistics
+import time
+
+L2_BYTES = 60 * 2**20
+COPY_TBPS = 4.23   # measured device-to-device copy, read + write (DESIGN 8)
+KEEP_SETS = 16     # adamas.compile.Function keeps descriptors for 16 argument sets
+
+
+def code_bytes(spec, B, N):
+    """Bytes of the code cache one step reads: B x Hkv x N x W x 4."""
+    return B * spec.kv_heads * N * spec.words * 4
+
+
+def rotation_sets(nbytes, factor=4, cap=None):
+    """Input sets so that one round of `nbytes` each reads `factor` x the L2."""
+    sets = max(2, math.ceil(factor * L2_BYTES / max(nbytes, 1)))
+    return min(sets, cap) if cap else sets
+
+
+def byte_floor_us(spec, B, N, tbps=COPY_TBPS):
+    """DESIGN 8: code cache read once + k rows of K and V per query head (per
+    KV head with shared_group), at the copy bandwidth. k is capped at N."""
+    kv_row = (spec.dims + spec.value_dims) * (4 if spec.dtype == "f32" else 2)
+    rows = min(spec.k, N)
+    return (code_bytes(spec, B, N) + B * spec.index_heads * spec.rows * rows * kv_row) \
+        / (tbps * 1e12) * 1e6
+
+
+def graph_time_us(make_calls, sets, reps):
+    """Median over `reps` replays of a graph running every set once, per set."""
+    import torch
+    from adamas import runtime as art
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        with art.current_stream(torch.cuda.current_stream()):
+            for s in range(sets):      # warm-up outside capture: lookups, pool, JIT
+                make_calls(s)
+    torch.cuda.current_stream().wait_stream(stream)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        with art.current_stream(torch.cuda.current_stream()):
+            for s in range(sets):
+                make_calls(s)
+    graph.replay()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1e3 / sets)
+    del graph
+    return statistics.median(times)
+
+
+def eager_time_us(make_calls, sets, calls=200, warmup=None):
+    """Eager calls from Python on PyTorch's stream, rotating over min(sets,
+    KEEP_SETS) input sets: (wall time per call with a synchronize at the end,
+    host time per call to issue them). The host overhead of a step is the
+    first minus the graph time."""
+    import torch
+    from adamas import runtime as art
+    sets = max(1, min(sets, KEEP_SETS))
+    warmup = 2 * sets if warmup is None else warmup
+    with art.current_stream(torch.cuda.current_stream()):
+        for i in range(warmup):
+            make_calls(i % sets)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for i in range(calls):
+            make_calls(i % sets)
+        issued = time.perf_counter()
+        torch.cuda.synchronize()
+        done = time.perf_counter()
+    return (done - start) / calls * 1e6, (issued - start) / calls * 1e6
+
+
+def kernel_breakdown(call, reps=20):
+    """Mean device time per launch of each kernel a call runs (eager), as
+    [(name, us, launches per call)], longest first."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    from adamas import runtime as art
+    with art.current_stream(torch.cuda.current_stream()):
+        call()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(reps):
+                call()
+            torch.cuda.synchronize()
+    rows = []
+    for event in prof.key_averages():
+        total = getattr(event, "device_time_total", None)
+        if total is None:
+            total = getattr(event, "cuda_time_total", 0.0)
+        if total and event.count:
+            rows.append((event.key, total / event.count, event.count / reps))
+    return sorted(rows, key=lambda r: -r[1])
+
+
+def sdpa_backends():
+    from torch.nn.attention import SDPBackend
+    return (SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION,
+            SDPBackend.EFFICIENT_ATTENTION)
+
+
+def dense_time_us(q, keys, values, sets, reps):
+    """(us, backend name) of the fastest SDPA backend, each timed by
+    graph_time_us; MATH only when no fused backend runs the shape."""
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    gqa = q[0].shape[1] != keys[0].shape[1]
+    best = None
+    errors = []
+    for backend in sdpa_backends() + (SDPBackend.MATH,):
+        if backend == SDPBackend.MATH and best is not None:
+            break
+        try:
+            with sdpa_kernel([backend]):
+                def calls(s):
+                    F.scaled_dot_product_attention(q[s], keys[s], values[s], enable_gqa=gqa)
+                t = graph_time_us(calls, sets, reps)
+        except Exception as e:  # backend unavailable for this shape
+            errors.append(f"{backend.name}: {type(e).__name__}")
+            continue
+        if best is None or t < best[0]:
+            best = (t, backend.name)
+    if best is None:
+        raise RuntimeError("no SDPA backend ran: " + "; ".join(errors))
+    return best
