@@ -126,6 +126,7 @@ def hf_functions():
             if key not in seen:
                 seen.add(key)
                 out.append((kind, spec, name))
+    return out
 
 
 def module_ir(name, spec, kinds=KINDS):
