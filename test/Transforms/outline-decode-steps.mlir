@@ -129,3 +129,16 @@ func.func @taken(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
   %h = adamas.hadamard %y : tensor<2x64xf32>
   return %h : tensor<2x64xf32>
 }
+
+// -----
+
+// A group of one op.
+
+// CHECK-LABEL: func.func @single(
+//       CHECK:   %[[R:.+]] = call @single_adamas_step_0(%{{.+}}) : (tensor<2x64xf32>) -> tensor<2x64xf32>
+//       CHECK:   return %[[R]]
+func.func @single(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  %y = arith.addf %x, %x : tensor<2x64xf32>
+  %h = adamas.hadamard %y : tensor<2x64xf32>
+  return %h : tensor<2x64xf32>
+}

@@ -167,8 +167,7 @@ OutlineDecodeStepsPass::outlineGroup(func::FuncOp func,
   auto call = func::CallOp::create(builder, loc, step, inputs.getArrayRef());
   DenseSet<Operation *> dependent(members);
   SmallVector<Operation *> toMove;
-  for (Operation *op = group.front()->getNextNode(); op != last;
-       op = op->getNextNode()) {
+  for (Operation *op = group.front(); op != last; op = op->getNextNode()) {
     if (members.contains(op))
       continue;
     if (llvm::any_of(usedValues(op), [&](Value v) {
