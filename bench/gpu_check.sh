@@ -65,10 +65,11 @@ lib=$build/lib
 # GPU_CHECK_ONLY selects one part: =steps the generated-kernel sections (a
 # quicker kernel check), =hf the transformers integration
 # (bench/steps/hf_check.py; HF_CHECK_ARGS, e.g. "--no-compile", go to it),
-# =bench and =e2e the benchmark or the end-to-end decoding (issue 10); the
+# =examples the example decoder layers, =bench and =e2e the benchmark or the end-to-end decoding (issue 10); the
 # default (all) runs every section (longer than one 10-minute device call).
 only=${GPU_CHECK_ONLY:-all}
 steps_carry=${STEPS_CARRY_DIR:-$root/.carry/steps}
+examples_carry=${EXAMPLES_CARRY_DIR:-$root/.carry/examples}
 
 if [[ $only == all ]]; then
 say "== unit tests (fake driver)"
@@ -304,6 +305,40 @@ if [[ $only == all || $only == e2e ]]; then
     row "e2e decoding" "skipped" "no $steps_carry/cache (bench/gpu_prepare.sh) or no torch"
   fi
 fi
+
+if [[ $only == all || $only == examples ]]; then
+say "== example decoder layers (examples/*.mlir, adamas-gpu-pipeline) against numpy"
+# Whole Llama layers: the fused adamas steps plus the upstream-mapped kernels
+# of projections, norms, RoPE, MLP and cache growth, one host function each.
+if [[ -f $examples_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null; then
+  libs=$build/examples
+  mkdir -p "$libs"
+  linked=1
+  for obj in "$examples_carry"/*.o; do
+    run link g++ -shared -o "$libs/$(basename "${obj%.o}").so" "$obj" \
+      -L"$lib" -ladamas_runtime -Wl,-rpath,"$lib" || linked=0
+  done
+  if [[ $linked == 1 ]]; then
+    seed=${CHECK_SEED:-$(( $(date +%s) % 100000 ))}
+    : > "$out/examples.txt"
+    for variant in $(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['variants']))" "$examples_carry/manifest.json"); do
+      # One process per layer: a kernel fault loses its CUDA context only.
+      run examples env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+        python3 "$root/bench/steps/examples.py" check "$libs" --seed "$seed" --only "$variant"
+      rc=$?
+      cat "$out/step.txt" >> "$out/examples.txt"
+      grep '^PASS\|^FAIL' "$out/step.txt"
+      line=$(grep '^== example layers' "$out/step.txt")
+      row "example layer: $variant" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+          "${line:-exit $rc: $(tail -1 "$out/step.txt")}"
+    done
+  else
+    row "link example layer objects" FAIL "see $log"
+  fi
+else
+  row "example decoder layers" "skipped" "no $examples_carry/manifest.json (bench/gpu_prepare.sh) or no torch"
+fi
+fi # only == all or examples
 
 {
   echo

@@ -79,6 +79,8 @@ fi
 if [[ $FORMAT == bin ]]; then
   # The generated decode-step kernels and their host code (bench/steps).
   /usr/bin/python3 "$here/steps/prepare.py" "$(dirname "$out")/steps" --chip "$CHIP"
+  # The example decoder layers, whole (bench/steps/examples.py).
+  /usr/bin/python3 "$here/steps/examples.py" prepare "$(dirname "$out")/examples" --chip "$CHIP"
 fi
 
 {

@@ -1,10 +1,23 @@
 //===- GPUPipeline.cpp - adamas-gpu-pipeline ------------------------------===//
 //
-// Decode steps on tensors to a `gpu.binary` of fused kernels plus host code
-// in the LLVM dialect that calls the runtime's mgpu* entry points. After
-// adamas-lower-to-gpu it follows upstream's gpu-lower-to-nvvm-pipeline,
-// except that the CUDA toolkit is always given to gpu-module-to-binary (else
-// libdevice math stays unresolved) and sm_90 gets a PTX ISA that knows it.
+// Decode steps on tensors, or whole model functions around them (a decoder
+// layer after adamas-sparsify), to `gpu.binary`s of kernels plus host code in
+// the LLVM dialect that calls the runtime's mgpu* entry points:
+//
+//  1. TOSA to linalg (a no-op without TOSA); the adamas ops of model
+//     functions outlined into decode-step functions
+//     (adamas-outline-decode-steps);
+//  2. the steps to fused kernels (adamas-lower-to-gpu), their calls to
+//     buffers;
+//  3. the rest of the model through upstream passes only: one-shot
+//     bufferization (results become output arguments like the steps'),
+//     buffers in device memory (adamas-host-to-device-buffers), linalg to
+//     parallel loops, loops mapped to blocks and threads, gpu.launch,
+//     kernels outlined, the host's GPU ops chained on one stream
+//     (gpu-async-region: gpu-to-llvm makes it the runtime's current stream);
+//  4. upstream's gpu-lower-to-nvvm-pipeline, except that the CUDA toolkit is
+//     always given to gpu-module-to-binary (else libdevice math stays
+//     unresolved) and sm_90 gets a PTX ISA that knows it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,12 +32,19 @@
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
+#include "mlir/Conversion/TosaToArith/TosaToArith.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "adamas/Dialect/Adamas/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -49,11 +69,42 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
   std::string toolkit = options.toolkit.empty() ? defaultCudaToolkit()
                                                 : std::string(options.toolkit);
+  // 1. Model functions: TOSA to linalg, adamas ops into decode steps.
+  pm.addNestedPass<func::FuncOp>(tosa::createTosaToLinalgNamed());
+  pm.addNestedPass<func::FuncOp>(tosa::createTosaToLinalg());
+  pm.addNestedPass<func::FuncOp>(createTosaToArithPass());
+  pm.addNestedPass<func::FuncOp>(createTosaToTensorPass());
+  pm.addPass(createAdamasOutlineDecodeSteps());
+
+  // 2. The steps.
   AdamasLowerToGPUOptions lower;
   lower.chip = options.chip;
   lower.numMultiprocessors = options.numMultiprocessors;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
+
+  // 3. The rest of the model (nothing to do for a module of steps).
+  // Results become output arguments, as those of the steps: the caller's
+  // device buffers.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createAdamasHostToDeviceBuffers());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  AdamasHostToDeviceBuffersOptions verify;
+  verify.verifyOnly = true;
+  pm.addPass(createAdamasHostToDeviceBuffers(verify));
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 

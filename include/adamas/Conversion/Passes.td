@@ -66,6 +66,12 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
     argument, which updates that argument in place. Scratch comes from
     `gpu.alloc` on the step's stream (the runtime's pool) and is freed at the
     end. What a kernel cannot do is reported on the op, never miscompiled.
+
+    Calls of a step on tensors in other functions (see
+    adamas-outline-decode-steps) are rewritten to the new signature:
+    arguments through `bufferization.to_buffer`, outputs `memref.alloc`ed at
+    the call and read back through `bufferization.to_tensor restrict
+    writable`, ready for one-shot bufferization of the caller.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
@@ -78,13 +84,40 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::func::FuncDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
+  ];
+}
+
+def AdamasHostToDeviceBuffers
+    : Pass<"adamas-host-to-device-buffers", "::mlir::ModuleOp"> {
+  let summary = "Put every buffer of the host functions in device memory";
+  let description = [{
+    For host functions on memrefs whose linalg ops are to become GPU kernels
+    (adamas-gpu-pipeline, after bufferization): `memref.alloc` becomes
+    `gpu.alloc` (freed by `gpu.dealloc` at the end of the function),
+    `memref.dealloc` `gpu.dealloc`, `memref.copy` `gpu.memcpy` between
+    identity layouts or else `linalg.copy` (a kernel), and
+    `memref.get_global` a device buffer filled from the global. Anything else
+    that would access a buffer on the host is an error naming the op. With
+    `verify-only` (after gpu-kernel-outlining) it only checks that no op but
+    the GPU runtime ops, views and calls touches a buffer on the host.
+  }];
+  let options = [
+    Option<"verifyOnly", "verify-only", "bool", /*default=*/"false",
+           "Only check that no host op accesses a buffer (after the loops "
+           "became kernels)">,
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
   ];
 }
 

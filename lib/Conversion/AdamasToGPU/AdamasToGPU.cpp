@@ -14,6 +14,15 @@
 // body is then a chain of `gpu.launch_func async` with scratch from
 // `gpu.alloc`, all on one stream.
 //
+// Calls of a step on tensors (a model function that calls the steps
+// adamas-outline-decode-steps made) are rewritten to the new signature on
+// the caller's side: the arguments become buffers (`bufferization.to_buffer`,
+// read-only but for a cache the step updates in place), the outputs fresh
+// buffers (`memref.alloc`, sized from the arguments), and the results
+// tensors over them (`bufferization.to_tensor restrict writable`), so that
+// one-shot bufferization of the caller, later in adamas-gpu-pipeline, joins
+// them up without copies.
+//
 //===----------------------------------------------------------------------===//
 
 #include "adamas/Conversion/AdamasToGPU/AdamasToGPU.h"
@@ -25,6 +34,7 @@
 #include "adamas/Dialect/Adamas/IR/AdamasOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -33,7 +43,9 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/Support/FileSystem.h"
 
 namespace mlir::adamas {
@@ -75,6 +87,9 @@ private:
   LogicalResult emitSelect(L1TopKOp op, int64_t ordinal);
   LogicalResult emitAttend(SparseAttnOp op, int64_t ordinal);
   Value dimOf(Value tensor, int64_t i);
+  /// Rewrites the tensor calls of the step to the new signature.
+  LogicalResult rewriteCalls(ArrayRef<func::CallOp> calls,
+                             ArrayRef<Value> outputValues);
 
   func::FuncOp func;
   const TargetInfo &target;
@@ -356,6 +371,20 @@ LogicalResult StepLowering::run() {
   name = func.getSymName().str();
   if (failed(validate()) || failed(planEncode()))
     return failure();
+  SmallVector<func::CallOp> calls;
+  auto moduleOfFunc = func->getParentOfType<ModuleOp>();
+  if (std::optional<SymbolTable::UseRange> uses =
+          SymbolTable::getSymbolUses(func, moduleOfFunc)) {
+    for (const SymbolTable::SymbolUse &use : *uses) {
+      auto call = dyn_cast<func::CallOp>(use.getUser());
+      if (!call)
+        return use.getUser()->emitOpError(
+            "cannot use decode step '")
+               << name << "' lowered by adamas-lower-to-gpu other than by "
+                          "func.call";
+      calls.push_back(call);
+    }
+  }
 
   // The new signature: arguments as memrefs, then one output argument per
   // returned tensor that is not an in-place update of an argument.
@@ -432,7 +461,104 @@ LogicalResult StepLowering::run() {
   }
   host->finish();
   func::ReturnOp::create(*b);
+  if (failed(rewriteCalls(calls, outputValues))) {
+    newFunc.erase();
+    kernels.erase();
+    return failure();
+  }
   func.erase();
+  return success();
+}
+
+/// Dimension `dim` of `value` in the step, as (argument, dimension) of the
+/// step: what the lowering sizes the value's buffer from.
+static std::optional<std::pair<unsigned, int64_t>> traceDim(Value value,
+                                                            int64_t dim) {
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    return std::make_pair(arg.getArgNumber(), dim);
+  Operation *op = value.getDefiningOp();
+  int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
+  if (auto hadamard = dyn_cast_or_null<HadamardOp>(op))
+    return traceDim(hadamard.getInput(), dim);
+  if (auto bucketize = dyn_cast_or_null<BucketizeOp>(op))
+    return dim + 1 < rank ? traceDim(bucketize.getInput(), dim) : std::nullopt;
+  if (auto write = dyn_cast_or_null<CacheWriteOp>(op))
+    return traceDim(write.getCache(), dim);
+  if (auto select = dyn_cast_or_null<L1TopKOp>(op))
+    return dim == 0 || dim == 2 ? traceDim(select.getQueryCodes(), dim)
+                                : std::nullopt;
+  if (auto attend = dyn_cast_or_null<SparseAttnOp>(op)) {
+    if (dim == 0 || dim == 2)
+      return traceDim(attend.getQuery(), dim);
+    if (dim == 3)
+      return traceDim(attend.getValues(), dim);
+  }
+  return std::nullopt;
+}
+
+LogicalResult StepLowering::rewriteCalls(ArrayRef<func::CallOp> calls,
+                                         ArrayRef<Value> outputValues) {
+  auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  // Arguments the step writes: the caches of cache_writes.
+  DenseSet<unsigned> written;
+  for (auto write : func.getOps<CacheWriteOp>())
+    if (auto arg = dyn_cast<BlockArgument>(write.getCache()))
+      written.insert(arg.getArgNumber());
+  for (func::CallOp call : calls) {
+    if (call.getNumOperands() != func.getNumArguments() ||
+        call.getNumResults() != returnOp.getNumOperands())
+      return call.emitOpError("does not match the decode step it calls");
+    ImplicitLocOpBuilder cb(call.getLoc(), call);
+    SmallVector<Value> operands;
+    for (auto [i, operand] : llvm::enumerate(call.getOperands()))
+      operands.push_back(bufferization::ToBufferOp::create(
+          cb, bufferType(operand.getType()), operand,
+          /*read_only=*/!written.contains(i)));
+    SmallVector<Value> outBuffers;
+    for (Value result : outputValues) {
+      auto type = cast<RankedTensorType>(result.getType());
+      SmallVector<Value> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        if (!type.isDynamicDim(d))
+          continue;
+        std::optional<std::pair<unsigned, int64_t>> source =
+            traceDim(result, d);
+        if (!source)
+          return call.emitOpError("cannot size the output buffer of decode "
+                                  "step '")
+                 << name << "': dimension " << d
+                 << " of a result is not that of an argument";
+        sizes.push_back(tensor::DimOp::create(
+            cb, call.getOperand(source->first), source->second));
+      }
+      outBuffers.push_back(
+          memref::AllocOp::create(cb, bufferType(type), sizes));
+    }
+    SmallVector<Value> newOperands(operands);
+    llvm::append_range(newOperands, outBuffers);
+    func::CallOp::create(cb, newFunc, newOperands);
+    // Results: tensors over the output buffers, or over the cache argument
+    // a cache_write updated in place.
+    unsigned next = 0;
+    for (auto [result, returned] :
+         llvm::zip(call.getResults(), returnOp.getOperands())) {
+      Value buffer;
+      if (auto write = returned.getDefiningOp<CacheWriteOp>()) {
+        auto arg = dyn_cast<BlockArgument>(write.getCache());
+        if (!arg)
+          return write.emitOpError("cannot be lowered to the GPU: a step "
+                                   "that returns an updated cache must take "
+                                   "the cache as an argument");
+        buffer = operands[arg.getArgNumber()];
+      } else {
+        buffer = outBuffers[next++];
+      }
+      result.replaceAllUsesWith(bufferization::ToTensorOp::create(
+          cb, result.getType(), buffer, /*restrict=*/true,
+          /*writable=*/true));
+    }
+    call.erase();
+  }
   return success();
 }
 

@@ -9,6 +9,7 @@ namespace mlir {
 namespace adamas {
 
 #define GEN_PASS_DECL_ADAMASLOWERTOGPU
+#define GEN_PASS_DECL_ADAMASHOSTTODEVICEBUFFERS
 #include "adamas/Conversion/Passes.h.inc"
 
 } // namespace adamas

@@ -84,4 +84,41 @@ def AdamasCacheKeyCodes : Pass<"adamas-cache-key-codes", "::mlir::ModuleOp"> {
   ];
 }
 
+def AdamasOutlineDecodeSteps
+    : Pass<"adamas-outline-decode-steps", "::mlir::ModuleOp"> {
+  let summary = "Outline the adamas ops of model functions into decode-step "
+                "functions";
+  let description = [{
+    adamas-lower-to-gpu compiles decode-step functions: functions whose body
+    holds adamas ops only, every tensor an argument or an adamas result. A
+    model function (a whole decoder layer: projections, norms, RoPE, MLP,
+    a KV cache grown by `tensor.concat`) holds the adamas ops among other
+    ops. This pass moves each group of them into a private function
+    `@<function>_adamas_step_<i>` (i = 0, 1, ... in program order) that the
+    model calls with `func.call`, so that the steps get the fused kernels and
+    the rest of the model any other lowering.
+
+    A group is a maximal set of adamas ops none of which depends on another
+    through a non-adamas op: where a non-adamas op sits between two adamas
+    ops (e.g. the `tensor.concat` that appends the new keys' codes to the
+    code cache adamas-cache-key-codes threads through the function, between
+    the encode of the new keys and the `l1_topk` that reads the grown
+    cache), the later op starts a new group. Such a model gets two steps:
+    encode (query and new keys), then select and attend. The step's
+    arguments are the values its ops use from outside (first use first), its
+    results the values of its ops used outside (first definition first).
+    Non-adamas ops that use a step's results and sat between its ops move
+    after the call (they cannot feed the step, by construction).
+
+    The model function gets `llvm.emit_c_interface` (a host entry point
+    callable from C, like the steps). Functions whose body already is a
+    decode step are left alone. An adamas op in a nested region or a
+    function of several blocks is an error.
+  }];
+  let dependentDialects = [
+    "::mlir::adamas::AdamasDialect",
+    "::mlir::func::FuncDialect",
+  ];
+}
+
 #endif // ADAMAS_DIALECT_ADAMAS_TRANSFORMS_PASSES_TD
