@@ -53,7 +53,8 @@ bool mayTakeDeviceBuffers(Operation *op, bool afterKernels) {
   if (!afterKernels && isa<linalg::LinalgDialect>(op->getDialect()))
     return true;
   return isa<func::CallOp, func::ReturnOp, memref::DimOp, memref::RankOp,
-             memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
+             memref::SubViewOp, memref::ViewOp, memref::CollapseShapeOp,
+             memref::ExpandShapeOp,
              memref::CastOp, memref::ReinterpretCastOp,
              memref::ExtractStridedMetadataOp,
              memref::ExtractAlignedPointerAsIndexOp, memref::AssumeAlignmentOp,
