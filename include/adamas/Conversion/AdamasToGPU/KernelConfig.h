@@ -96,7 +96,7 @@ struct SelectConfig {
   /// i32 words per vector load of a key's codes (4 = 16 bytes).
   int64_t loadWords = 4;
   /// Chunks per row: the host takes
-  /// clamp(min(ceil(N / minChunk), ceil(targetCtas / CTAs per chunk)), 1,
+  /// clamp(min(ceil(N / minChunk), floor(targetCtas / CTAs per chunk)), 1,
   /// maxChunks) so the grid fills the chip without tiny chunks.
   int64_t minChunk = 1024;
   int64_t maxChunks = 32;
