@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Runs one benchmark case's decode step a few times, for a profiler
+(ncu / nsys) wrapped around it:
+
+    ADAMAS_PROGRAMMATIC_LAUNCH=0 ncu -k regex:select0 --launch-skip 10 \\
+        --launch-count 2 --section SpeedOfLight ... \\
+        python3 bench/steps/profile_step.py --cache DIR mha_d128_k256 1 32768
+
+Inputs as bench.py makes them (fp16, lengths = N, rotated sets); the step
+comes from the carried artifact cache. Prints nothing but what it ran.
+"""
+
+import argparse
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, os.pardir, os.pardir, "python"))
+sys.path.insert(0, here)
+
+import bench  # noqa: E402
+import cases  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("spec", choices=sorted(cases.BENCH_SPECS))
+    p.add_argument("B", type=int)
+    p.add_argument("N", type=int)
+    p.add_argument("--cache", required=True)
+    p.add_argument("--steps", type=int, default=8)
+    args = p.parse_args()
+    import torch
+    from adamas import runtime as art
+    spec = cases.BENCH_SPECS[args.spec]
+    functions = bench.Functions(args.spec, art.Runtime(cache_dir=args.cache))
+    x = bench.Inputs(spec.q_heads, spec.kv_heads, args.B, args.N, spec.words)
+    with art.current_stream(torch.cuda.current_stream()):
+        for i in range(args.steps):
+            s = i % x.sets
+            functions.fn["step"](x.q[s], x.nk[s], x.keys[s], x.values[s], x.codes[s],
+                                 x.lengths, x.out)
+    torch.cuda.synchronize()
+    print(f"{args.spec} B={args.B} N={args.N}: {args.steps} steps ({functions.source})")
+
+
+if __name__ == "__main__":
+    main()
