@@ -20,6 +20,17 @@ Two parts:
    decoding computes). A subset of rows is checked against the numpy
    reference selections of `adamas.eval`.
 
+3. Kernel check (part of `--perplexity` for the byte-level LM unless
+   `--no-kernel-check`; alone with `--kernel-check`, which trains for
+   `--train-minutes` or loads `--byte-lm` and writes `--kernel-out`,
+   bench/ACCURACY-kernels.md, leaving ACCURACY.md alone): the Adamas 2-bit
+   rows (calibrated and fixed) at each budget decoded token by token through
+   the generated kernels (`adamas.torch.decode_attention` with a `CodeCache`,
+   kernels precompiled by bench/steps/cases.accuracy_functions) against the
+   torch-mask path, per token (log-probability of the next byte) and, on the
+   first sparse layer, selections, codes and outputs. Exit status 1 if it
+   fails.
+
 It prints the tables, writes them with the command to `bench/ACCURACY.md`
 (`--out`), and draws `bench/accuracy.png` (`--plot`) if matplotlib is
 importable.
@@ -27,6 +38,7 @@ importable.
     python3 bench/accuracy.py                        # synthetic, seeds 0,1,2
     python3 bench/accuracy.py --dump qkv.npz         # dumped Q/K/V
     python3 bench/accuracy.py --perplexity           # on a GPU machine with torch
+    python3 bench/accuracy.py --kernel-check --train-minutes 0.5   # the kernels only
 """
 
 import argparse
@@ -232,7 +244,9 @@ It trains a byte-level LM (6 layers, 4 query / 2 KV heads of dim 128, RoPE)
 on the Python standard library's sources for --train-minutes (or loads
 --model), calibrates per-head thresholds on a held-out window, and measures
 perplexity on held-out windows with every layer past --skip-layers (2) sparse,
-at budgets 16/64/128/256, every row decoded."""
+at budgets 16/64/128/256, every row decoded; then decodes held-out bytes token
+by token through the generated kernels and compares them with these masks
+(--kernel-check alone: that check only, into bench/ACCURACY-kernels.md)."""
 
 
 def draw(results, path, ppl=None):
