@@ -20,6 +20,17 @@ Two parts:
    decoding computes). A subset of rows is checked against the numpy
    reference selections of `adamas.eval`.
 
+3. Kernel check (part of `--perplexity` for the byte-level LM unless
+   `--no-kernel-check`; alone with `--kernel-check`, which trains for
+   `--train-minutes` or loads `--byte-lm` and writes `--kernel-out`,
+   bench/ACCURACY-kernels.md, leaving ACCURACY.md alone): the Adamas 2-bit
+   rows (calibrated and fixed) at each budget decoded token by token through
+   the generated kernels (`adamas.torch.decode_attention` with a `CodeCache`,
+   kernels precompiled by bench/steps/cases.accuracy_functions) against the
+   torch-mask path, per token (log-probability of the next byte) and, on the
+   first sparse layer, selections, codes and outputs. Exit status 1 if it
+   fails.
+
 It prints the tables, writes them with the command to `bench/ACCURACY.md`
 (`--out`), and draws `bench/accuracy.png` (`--plot`) if matplotlib is
 importable.
@@ -27,6 +38,7 @@ importable.
     python3 bench/accuracy.py                        # synthetic, seeds 0,1,2
     python3 bench/accuracy.py --dump qkv.npz         # dumped Q/K/V
     python3 bench/accuracy.py --perplexity           # on a GPU machine with torch
+    python3 bench/accuracy.py --kernel-check --train-minutes 0.5   # the kernels only
 """
 
 import argparse
@@ -43,6 +55,10 @@ import numpy as np  # noqa: E402
 from adamas import eval as ev  # noqa: E402
 
 PPL_BUDGETS = (16, 64, 128, 256)
+# The byte-level LM's attention shape (byte_lm); bench/steps/cases.py
+# precompiles the kernels of --kernel-check for it (accuracy_functions).
+BYTE_LM_Q_HEADS, BYTE_LM_KV_HEADS, BYTE_LM_HEAD_DIM = 4, 2, 128
+KERNEL_OUT = os.path.join(ROOT, "bench", "ACCURACY-kernels.md")
 
 
 def int_list(text):
@@ -81,7 +97,41 @@ def parse_args(argv):
                    help="the first layers stay dense (default 2)")
     g.add_argument("--ppl-budgets", type=int_list, default=list(PPL_BUDGETS))
     g.add_argument("--seed", type=int, default=0, help="training seed")
-    return p.parse_args(argv)
+    c = p.add_argument_group(
+        "kernel check (torch + GPU + the generated kernels, byte-level LM only): part of "
+        "--perplexity unless --no-kernel-check; alone with --kernel-check")
+    c.add_argument("--kernel-check", action="store_true",
+                   help="only the kernel check (no recall tables, no perplexity tables): "
+                   "trains for --train-minutes (or loads --byte-lm), decodes --check-tokens "
+                   "tokens token by token through adamas.torch.decode_attention and compares "
+                   "them with the torch selection masks; writes --kernel-out")
+    c.add_argument("--no-kernel-check", action="store_true",
+                   help="--perplexity without the kernel check")
+    c.add_argument("--check-windows", type=int, default=2,
+                   help="held-out windows decoded at once (the batch, default 2)")
+    c.add_argument("--check-context", type=int, default=1024,
+                   help="tokens per checked window (default 1024)")
+    c.add_argument("--check-tokens", type=int, default=64,
+                   help="the last tokens of each window decoded one by one (default 64)")
+    c.add_argument("--check-rows", type=int, default=4,
+                   help="decode steps whose selections are compared exactly (default 4)")
+    c.add_argument("--check-tolerance", type=float, default=0.01,
+                   help="mean |delta log-prob| allowed (nats; the max may be 20x; default 0.01)")
+    c.add_argument("--kernel-out", default=KERNEL_OUT,
+                   help="markdown file the kernel check writes with --kernel-check alone "
+                   "('' to skip; with --perplexity it goes into --out)")
+    args = p.parse_args(argv)
+    if args.kernel_check and args.no_kernel_check:
+        p.error("--kernel-check and --no-kernel-check exclude each other")
+    if args.kernel_check and args.model:
+        p.error("--kernel-check decodes the byte-level LM; it does not take --model")
+    if args.check_windows < 1 or args.check_rows < 1:
+        p.error("--check-windows and --check-rows must be at least 1")
+    if not 1 <= args.check_tokens < args.check_context:
+        p.error("need 1 <= --check-tokens < --check-context")
+    if args.check_tolerance <= 0:
+        p.error("--check-tolerance must be positive")
+    return args
 
 
 # --- recall and output error ----------------------------------------------------
@@ -194,7 +244,9 @@ It trains a byte-level LM (6 layers, 4 query / 2 KV heads of dim 128, RoPE)
 on the Python standard library's sources for --train-minutes (or loads
 --model), calibrates per-head thresholds on a held-out window, and measures
 perplexity on held-out windows with every layer past --skip-layers (2) sparse,
-at budgets 16/64/128/256, every row decoded."""
+at budgets 16/64/128/256, every row decoded; then decodes held-out bytes token
+by token through the generated kernels and compares them with these masks
+(--kernel-check alone: that check only, into bench/ACCURACY-kernels.md)."""
 
 
 def draw(results, path, ppl=None):
@@ -241,9 +293,34 @@ def draw(results, path, ppl=None):
     print(f"plot: {path}")
 
 
+def kernel_markdown(argv, section):
+    command = "python3 bench/accuracy.py" + "".join(" " + shlex.quote(a) for a in argv)
+    return "\n".join([
+        "# Generated kernels against the perplexity path's selection masks",
+        "",
+        "Written by `bench/accuracy.py --kernel-check` (numbers from one run of this "
+        "command; `--perplexity` puts the same section into ACCURACY.md):",
+        "",
+        "    " + command,
+        "",
+        section,
+        "",
+    ])
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.kernel_check and not args.perplexity:
+        # The kernel check alone: no recall tables, ACCURACY.md left as it is.
+        section, ok = kernel_check_only(args)
+        print()
+        print(section)
+        if args.kernel_out:
+            with open(args.kernel_out, "w") as f:
+                f.write(kernel_markdown(argv, section))
+            print(f"wrote {args.kernel_out}")
+        return 0 if ok else 1
     lines, results = recall_results(args)
     print()
     print("Attention recall")
@@ -251,9 +328,9 @@ def main(argv=None):
     print()
     print("Relative output error")
     print(ev.format_table(results, "error"))
-    ppl_section, ppl = NOT_RUN, None
+    ppl_section, ppl, ok = NOT_RUN, None, True
     if args.perplexity:
-        ppl_section, ppl = perplexity(args)
+        ppl_section, ppl, ok = perplexity(args)
         print()
         print(ppl_section)
     if args.out:
@@ -261,6 +338,7 @@ def main(argv=None):
             f.write(markdown(args, argv, lines, results, ppl_section))
         print(f"wrote {args.out}")
     draw(results, args.plot, ppl)
+    return 0 if ok else 1
 
 
 # =================================================================================
@@ -398,17 +476,20 @@ def selection_mask(torch, kind, q, k, budget, bits=None, thresholds=None,
     return causal & (chosen | small)
 
 
-def rope(torch, x, base=10000.0):
-    """Llama's rotary embedding (half-split pairs) of x <B x H x T x D>."""
+def rope(torch, x, base=10000.0, offset=0):
+    """Llama's rotary embedding (half-split pairs) of x <B x H x T x D>, whose
+    rows are positions offset .. offset + T - 1."""
     D, T = x.shape[-1], x.shape[-2]
     inv = base ** (-torch.arange(0, D // 2, device=x.device, dtype=torch.float32) * 2 / D)
-    angle = torch.arange(T, device=x.device, dtype=torch.float32)[:, None] * inv[None, :]
+    # Integer positions are exact in f32: the same angles as a whole-window pass.
+    angle = (torch.arange(T, device=x.device, dtype=torch.float32) + offset)[:, None] * inv[None, :]
     cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
     a, b = x[..., :D // 2], x[..., D // 2:]
     return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
 
 
-def byte_lm(torch, layers=6, q_heads=4, kv_heads=2, head_dim=128, mlp=1536):
+def byte_lm(torch, layers=6, q_heads=BYTE_LM_Q_HEADS, kv_heads=BYTE_LM_KV_HEADS,
+            head_dim=BYTE_LM_HEAD_DIM, mlp=1536):
     """A small Llama-style byte-level LM: RMSNorm, RoPE, GQA, SwiGLU."""
     nn, F = torch.nn, torch.nn.functional
     width = q_heads * head_dim
@@ -429,7 +510,9 @@ def byte_lm(torch, layers=6, q_heads=4, kv_heads=2, head_dim=128, mlp=1536):
             h = self.n1(x)
             q = self.q(h).view(B, T, q_heads, head_dim).transpose(1, 2)
             k, v = self.kv(h).view(B, T, 2, kv_heads, head_dim).permute(2, 0, 3, 1, 4)
-            q, k = rope(torch, q), rope(torch, k)
+            # A decoding policy (KernelDecoder) says where the rows are.
+            offset = getattr(policy, "offset", 0) if policy is not None else 0
+            q, k = rope(torch, q, offset=offset), rope(torch, k, offset=offset)
             if policy is None:   # training: dense causal attention
                 a = F.scaled_dot_product_attention(q, k.repeat_interleave(q_heads // kv_heads, 1),
                                                    v.repeat_interleave(q_heads // kv_heads, 1),
@@ -511,8 +594,31 @@ def hf_model(torch, path, policy, device):
     return model, AutoTokenizer.from_pretrained(path)
 
 
+def load_byte_lm(torch, args, data, split, device):
+    """(model, held-out byte ids, description): --byte-lm loaded if it exists,
+    else trained for --train-minutes (and saved there when given)."""
+    if args.byte_lm and os.path.exists(args.byte_lm):
+        model = byte_lm(torch).to(device)
+        model.load_state_dict(torch.load(args.byte_lm, map_location=device))
+        model.eval()
+        print(f"loaded {args.byte_lm}")
+        trained = f"loaded from `{args.byte_lm}`"
+    else:
+        print(f"training the byte-level LM for {args.train_minutes} min on "
+              f"{split} bytes of the standard library's sources", flush=True)
+        model = train_byte_lm(torch, args, data[:split], device)
+        if args.byte_lm:
+            torch.save(model.state_dict(), args.byte_lm)
+        trained = f"trained {args.train_minutes} min"
+    ids = torch.frombuffer(bytearray(data[split:]), dtype=torch.uint8).long()
+    what = ("byte-level LM (6 layers, 4 query / 2 KV heads of dim 128, RoPE, SwiGLU) "
+            f"{trained} on the first 95% of the Python standard library's sources")
+    return model, ids, what
+
+
 def perplexity(args):
-    """Returns (markdown section, (dense ppl, {method: {budget: ppl}}))."""
+    """Returns (markdown section, (dense ppl, {method: {budget: ppl}}), kernel
+    check passed)."""
     import torch
     if not torch.cuda.is_available():
         raise SystemExit("--perplexity needs a GPU")
@@ -533,22 +639,8 @@ def perplexity(args):
         def forward(x):
             return model(input_ids=x).logits
     else:
-        if args.byte_lm and os.path.exists(args.byte_lm):
-            model = byte_lm(torch).to(device)
-            model.load_state_dict(torch.load(args.byte_lm, map_location=device))
-            model.eval()
-            print(f"loaded {args.byte_lm}")
-        else:
-            print(f"training the byte-level LM for {args.train_minutes} min on "
-                  f"{split} bytes of the standard library's sources", flush=True)
-            model = train_byte_lm(torch, args, data[:split], device)
-            if args.byte_lm:
-                torch.save(model.state_dict(), args.byte_lm)
-        ids = torch.frombuffer(bytearray(data[split:]), dtype=torch.uint8).long()
+        model, ids, what = load_byte_lm(torch, args, data, split, device)
         unit = "byte"
-        what = ("byte-level LM (6 layers, 4 query / 2 KV heads of dim 128, RoPE, SwiGLU) "
-                f"trained {args.train_minutes} min on the first 95% of the Python "
-                "standard library's sources")
 
         def forward(x):
             return model(x, policy)
@@ -615,7 +707,16 @@ def perplexity(args):
         "",
         check,
     ])
-    return section, (dense, rows)
+    ok = True
+    if args.no_kernel_check:
+        pass
+    elif args.model:
+        section += ("\n\nKernel check: not run (it decodes the byte-level LM; a Hugging "
+                    "Face model goes through bench/steps/hf_check.py).")
+    else:
+        text, ok = kernel_check(torch, model, ids, args, calibrated)
+        section += "\n\n### Generated kernels, decoded token by token\n\n" + text
+    return section, (dense, rows), ok
 
 
 def reference_check(torch, policy, captured, calibrated, args, rows_to_check=8):
@@ -661,5 +762,317 @@ def reference_check(torch, policy, captured, calibrated, args, rows_to_check=8):
             + "; ".join(lines) + ".")
 
 
+# --- the generated kernels, decoded token by token (issue 9, must-have 4) ---------
+
+def cases_module():
+    """bench/steps/cases.py (what prepare.py precompiles for the check)."""
+    sys.path.insert(0, os.path.join(ROOT, "bench", "steps"))
+    try:
+        import cases
+    finally:
+        sys.path.pop(0)
+    return cases
+
+
+def kernel_methods():
+    """The perplexity methods the generated kernels run: the Adamas rows with
+    the bits cases.accuracy_functions() compiles (2: calibrated and fixed)."""
+    bits = cases_module().ACCURACY_BITS
+    return [m for m in PPL_METHODS if m[1] == "adamas" and m[2] == bits]
+
+
+class HalfPolicy(Policy):
+    """Policy at one method and budget whose attention inputs are rounded to
+    fp16 (the kernels' dtype) first; the rest of the model stays f32. Records
+    (q, k, v, out) of `record_layer` (fp16) when set."""
+
+    def __init__(self, skip_layers, method, budget, thresholds, record_layer=None):
+        super().__init__(skip_layers)
+        self.method, self.budget, self.thresholds = method, budget, thresholds
+        self.record_layer, self.recorded = record_layer, None
+
+    def attend(self, torch, layer, q, k, v, scale):
+        q16, k16, v16 = (x.to(torch.float16) for x in (q, k, v))
+        out = super().attend(torch, layer, q16, k16, v16, scale)
+        if layer == self.record_layer:
+            self.recorded = (q16, k16, v16, out)
+        return out.to(q.dtype)
+
+
+class KernelDecoder:
+    """The byte-level LM's attention as a decoder with static KV caches: mode
+    "prefill" runs the prompt through `prefill_policy` (the torch masks, every
+    row decoded, as the perplexity pass does), stores its K/V (fp16) and
+    encodes the sparse layers' keys with CodeCache.prefill; mode "decode"
+    takes one token at position `offset`, appends its K/V and calls
+    adamas.torch.decode_attention (M = 1) in the sparse layers, dense
+    attention over the cache in the others."""
+
+    def __init__(self, torch, at, layers, batch, capacity, skip_layers, method, budget,
+                 thresholds, device, record_layer):
+        cases = cases_module()
+        self.torch, self.at = torch, at
+        self.skip, self.budget = skip_layers, budget
+        self.sink, self.recent = cases.ACCURACY_SINK, cases.ACCURACY_RECENT
+        self.offset, self.mode = 0, "prefill"
+        self.record_layer, self.recorded = record_layer, []   # decode: (q16, out16) per step
+        Hkv, D = BYTE_LM_KV_HEADS, BYTE_LM_HEAD_DIM
+        shape = (batch, Hkv, capacity, D)
+        self.keys = [torch.zeros(shape, dtype=torch.float16, device=device) for _ in range(layers)]
+        self.values = [torch.zeros(shape, dtype=torch.float16, device=device)
+                       for _ in range(layers)]
+        self.caches = {}
+        for layer in range(skip_layers, layers):
+            cache = at.CodeCache(batch, Hkv, capacity, dims=D, bits=method[2], device=device)
+            if method[3]:   # calibrated: the perplexity path's per-KV-head thresholds
+                cache.key_thresholds = thresholds[layer].float().to(device).contiguous()
+            self.caches[layer] = cache
+        self.lengths = torch.zeros(batch, dtype=torch.int32, device=device)
+        self.prefill_policy = HalfPolicy(skip_layers, method, budget, thresholds)
+
+    def attend(self, torch, layer, q, k, v, scale):
+        q16, k16, v16 = (x.to(torch.float16).contiguous() for x in (q, k, v))
+        if self.mode == "prefill":
+            P = k16.shape[2]
+            self.keys[layer][:, :, :P] = k16
+            self.values[layer][:, :, :P] = v16
+            if layer in self.caches:
+                self.caches[layer].prefill(k16)
+            return self.prefill_policy.attend(torch, layer, q, k, v, scale)
+        t = self.offset
+        if q16.shape[2] != 1:
+            raise ValueError(f"decode mode takes one row, got {tuple(q16.shape)}")
+        self.keys[layer][:, :, t] = k16[:, :, 0]
+        self.values[layer][:, :, t] = v16[:, :, 0]
+        if layer in self.caches:
+            out = self.at.decode_attention(q16, k16, self.keys[layer], self.values[layer],
+                                           self.caches[layer], self.lengths, k=self.budget,
+                                           sink=self.sink, recent=self.recent)
+        else:   # dense, as Policy.attend computes it, over positions 0..t
+            G = q16.shape[1] // k16.shape[1]
+            kr = self.keys[layer][:, :, :t + 1].float().repeat_interleave(G, 1)
+            vr = self.values[layer][:, :, :t + 1].float().repeat_interleave(G, 1)
+            scores = (q16.float() @ kr.transpose(-1, -2)) * scale
+            out = (torch.softmax(scores, dim=-1) @ vr).to(torch.float16)
+        if layer == self.record_layer:
+            self.recorded.append((q16, out))
+        return out.to(q.dtype)
+
+
+def check_one(torch, at, model, x, y, args, method, budget, thresholds):
+    """One (method, budget): the full-window torch-mask pass (what the
+    perplexity tables compute, attention inputs in fp16) against prefill +
+    token-by-token decoding of the last --check-tokens positions through the
+    generated kernels. Returns a dict of the measurements."""
+    B, T = x.shape
+    n, skip = args.check_tokens, args.skip_layers
+    P = T - n
+    device = x.device
+    layers = len(model.blocks)
+    with torch.no_grad():
+        ref = HalfPolicy(skip, method, budget, thresholds, record_layer=skip)
+        ref_lp = torch.log_softmax(model(x, ref).float(), dim=-1)          # <B x T x 256>
+        ref_out = ref.recorded[3]                                          # <B x Hq x T x D>
+        dec = KernelDecoder(torch, at, layers, B, T, skip, method, budget, thresholds,
+                            device, record_layer=skip)
+        dec.mode, dec.offset = "prefill", 0
+        model(x[:, :P], dec)
+        dec.mode = "decode"
+        got = []
+        for t in range(P, T):
+            dec.offset = t
+            dec.lengths.fill_(t + 1)
+            got.append(torch.log_softmax(model(x[:, t:t + 1], dec).float()[:, 0], dim=-1))
+        torch.cuda.synchronize()
+    got_lp = torch.stack(got, dim=1)                                       # <B x n x 256>
+    target = y[:, P:T, None]
+    delta = (got_lp.gather(-1, target) - ref_lp[:, P:T].gather(-1, target)).abs()[..., 0]
+    kernel_out = torch.cat([o for _, o in dec.recorded], dim=2)            # <B x Hq x n x D>
+    out_delta = (kernel_out.float() - ref_out[:, :, P:T].float()).abs().max().item()
+
+    # Exact checks on the first sparse layer, on the kernels' own inputs: its
+    # code cache against numpy's codes of the same fp16 keys; at --check-rows
+    # decode steps the torch mask (selection_mask on that step's query and the
+    # cached keys) against reference.l1_topk on the kernel-written code cache,
+    # and the kernel's output against reference.sparse_attn of that selection.
+    bits = method[2]
+    thr = thresholds[skip] if method[3] else \
+        torch.tensor(ev.fixed_thresholds(bits), device=device)
+    thr_np = thr.float().cpu().numpy() if method[3] else None
+    keys = dec.keys[skip]
+    codes = dec.caches[skip].codes.cpu().numpy()
+    Hq = kernel_out.shape[1]
+    _, np_codes = ev.adamas_codes(np.zeros((B, Hq, 1, keys.shape[3]), np.float32),
+                                  keys.float().cpu().numpy(), bits, thr_np)
+    code_diff = int(((codes.astype(np.int64) & 0xFFFFFFFF) !=
+                     (np_codes.astype(np.int64) & 0xFFFFFFFF)).any(-1).sum())
+    steps = sorted(set(np.linspace(0, n - 1, min(args.check_rows, n)).astype(int).tolist()))
+    same_sel = total_sel = out_bad = 0
+    out_err = 0.0
+    for s in steps:
+        t = P + s
+        q16, o16 = dec.recorded[s]
+        k16, v16 = keys[:, :, :t + 1], dec.values[skip][:, :, :t + 1]
+        rows = torch.zeros((B, Hq, t + 1, q16.shape[3]), dtype=q16.dtype, device=device)
+        rows[:, :, t] = q16[:, :, 0]
+        mask = selection_mask(torch, method[1], rows, k16, budget, bits=bits,
+                              thresholds=thr)[:, :, t].cpu().numpy()      # <B x Hq x t+1>
+        qn = q16.cpu().numpy()
+        qcodes, _ = ev.adamas_codes(qn.astype(np.float32), k16[:, :, :1].float().cpu().numpy(),
+                                    bits, thr_np)
+        idx = ev.ref.l1_topk(qcodes, codes[:, :, :t + 1], np.full(B, t + 1), budget,
+                             bits=bits, sink=dec.sink, recent=dec.recent)  # <B x Hq x 1 x k>
+        for b in range(B):
+            for h in range(Hq):
+                want = np.zeros(t + 1, dtype=bool)
+                chosen = idx[b, h, 0]
+                want[chosen[chosen >= 0]] = True
+                same_sel += int((mask[b, h] == want).all())
+                total_sel += 1
+        expect = ev.ref.sparse_attn(qn, k16.cpu().numpy(), v16.cpu().numpy(), idx)
+        have = o16.cpu().numpy().astype(np.float64)
+        err = np.abs(have - expect.astype(np.float64))
+        out_bad += int((err > 2e-3 + 1e-2 * np.abs(expect.astype(np.float64))).sum())
+        out_err = max(out_err, float(err.max()))
+    mean, peak = delta.mean().item(), delta.max().item()
+    tol = args.check_tolerance
+    ok = (mean <= tol and peak <= 20 * tol and same_sel == total_sel and out_bad == 0)
+    return dict(method=method[0], budget=budget, tokens=int(delta.numel()), max=peak,
+                mean=mean, out_delta=out_delta, same_sel=same_sel, total_sel=total_sel,
+                out_err=out_err, out_bad=out_bad, code_diff=code_diff,
+                code_total=int(codes.shape[0] * codes.shape[1] * codes.shape[2]), ok=ok)
+
+
+def kernel_table(results):
+    """Markdown rows of the kernel check: one per (method, budget), an error
+    row (check_one raised) with empty measurements."""
+    width = max([len("method")] + [len(r["method"]) for r in results])
+    table = ["| " + "method".ljust(width) + " |    k | tokens | max abs dlogp | mean abs dlogp "
+             "| layer out max diff | selections equal | same-input out err | codes differ "
+             "| result |",
+             "|" + "-" * (width + 2) + "|-----:|-------:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        if "error" in r:
+            table.append("| " + r["method"].ljust(width) + f" | {r['budget']:4d} |"
+                         + " |" * 7 + f" FAIL: {r['error'].replace('|', '/')} |")
+            continue
+        table.append(
+            "| " + r["method"].ljust(width) + f" | {r['budget']:4d} | {r['tokens']:6d} "
+            f"| {r['max']:.2e} | {r['mean']:.2e} | {r['out_delta']:.2e} "
+            f"| {r['same_sel']}/{r['total_sel']} | {r['out_err']:.1e} "
+            f"| {r['code_diff']}/{r['code_total']} | {'PASS' if r['ok'] else 'FAIL'} |")
+    return table
+
+
+def kernel_check(torch, model, ids, args, calibrated=None):
+    """Decodes --check-windows held-out windows (a batch) of --check-context
+    bytes, the last --check-tokens one at a time, through the generated
+    kernels for each kernel method and budget. `calibrated` ((bits, layer)
+    -> thresholds) from the perplexity pass, else calibrated here the same
+    way (a dense pass over the first held-out window). Returns (markdown
+    text, all passed); a case that raises is a FAIL row with its error."""
+    import traceback
+    device = "cuda"
+    T, W, skip = args.check_context, args.check_windows, args.skip_layers
+    cases = cases_module()
+    lines, results, ok = [], [], True
+    try:
+        import adamas.torch as at
+        layers = len(model.blocks)
+        if skip >= layers:
+            raise ValueError(f"--skip-layers {skip}: no sparse layer among {layers}")
+        # The windows follow the calibration window (--context bytes in the
+        # perplexity pass, --check-context bytes here).
+        start = args.context if calibrated is not None else T
+        if len(ids) < start + W * (T + 1):
+            raise ValueError(f"{len(ids)} held-out tokens: fewer than {start} + {W} x {T + 1}")
+        chunk = torch.stack([ids[start + i * (T + 1):start + (i + 1) * (T + 1)]
+                             for i in range(W)]).to(device)
+        x, y = chunk[:, :T].contiguous(), chunk[:, 1:].contiguous()
+        if calibrated is None:
+            policy = Policy(skip)
+            policy.capture = {}
+            with torch.no_grad():
+                model(ids[:T][None].to(device), policy)
+            calibrated = {(cases.ACCURACY_BITS, layer): torch.tensor(
+                ev.calibrate_thresholds(k.float().cpu().numpy(), cases.ACCURACY_BITS),
+                device=device) for layer, [(_, k)] in policy.capture.items()}
+    except Exception:
+        text = traceback.format_exc()
+        print(text, flush=True)
+        error = text.strip().splitlines()[-1].replace("|", "/")
+        print(f"FAIL  kernel check setup: {error}", flush=True)
+        return ("Kernel check: FAIL before any case ran:\n\n    "
+                + "\n    ".join(text.strip().splitlines()[-6:])), False
+    for method in kernel_methods():
+        thresholds = {layer: thr for (bits, layer), thr in calibrated.items()
+                      if bits == method[2]} if method[3] else {}
+        for budget in args.ppl_budgets:
+            name = f"{method[0]} k={budget}"
+            start_s = time.time()
+            try:
+                r = check_one(torch, at, model, x, y, args, method, budget, thresholds)
+            except Exception:
+                text = traceback.format_exc()
+                print(text, flush=True)
+                error = text.strip().splitlines()[-1].replace("|", "/")
+                print(f"FAIL  {name}: {error}", flush=True)
+                results.append(dict(method=method[0], budget=budget, error=error, ok=False))
+                ok = False
+                continue
+            ok = ok and r["ok"]
+            results.append(r)
+            print(f"{'PASS' if r['ok'] else 'FAIL'}  {name}: {r['tokens']} tokens, "
+                  f"abs dlogp max {r['max']:.2e} mean {r['mean']:.2e}; selections "
+                  f"{r['same_sel']}/{r['total_sel']}; same-input out err {r['out_err']:.1e}; "
+                  f"codes differ {r['code_diff']}/{r['code_total']} "
+                  f"({time.time() - start_s:.1f} s)", flush=True)
+    table = kernel_table(results)
+    lines += [
+        f"{W} held-out windows of {T} bytes (a batch of {W}); the last {args.check_tokens} "
+        f"bytes of each decoded one at a time through `adamas.torch.decode_attention` "
+        f"(M = 1, k = the budget, sink {cases.ACCURACY_SINK}, recent "
+        f"{cases.ACCURACY_RECENT}: the perplexity policy's rule, the row's own position "
+        "always, ties to the more recent) with a static fp16 KV cache and a `CodeCache` per "
+        f"sparse layer (layers >= {skip}), its prompt keys encoded by `CodeCache.prefill` "
+        "(per-KV-head thresholds of the calibrated method, or the fixed [-10, 0, 10]); the "
+        "prompt itself goes through the torch masks, as in the perplexity pass. The "
+        "reference is the perplexity pass over the whole window (`selection_mask`, every "
+        "row decoded). Both round the attention inputs to fp16 (the kernels' dtype); the "
+        "rest of the model is f32.",
+        "",
+        "Columns: |delta log-prob| of the next byte per decoded token; the first sparse "
+        f"layer's ({skip}) attention output, kernel against the whole-window pass; at "
+        f"{args.check_rows} decode steps x {W} windows x {BYTE_LM_Q_HEADS} heads, that "
+        "layer's torch selection (`selection_mask` on the step's own query and cached keys) "
+        "against `reference.l1_topk` on the kernel-written code cache, and the kernel's "
+        "output against `reference.sparse_attn` of that selection (max abs error); key "
+        "positions x KV heads whose kernel-written codes differ from `adamas.eval`'s codes of "
+        "the same fp16 keys. PASS: mean |delta| <= "
+        f"{args.check_tolerance:g}, max <= {20 * args.check_tolerance:g} nats, every selection "
+        "equal, every same-input output within 2e-3 + 1e-2 |ref|.",
+        "",
+        *table,
+    ]
+    return "\n".join(lines), ok
+
+
+def kernel_check_only(args):
+    """--kernel-check without --perplexity: the model (trained briefly or
+    --byte-lm) and the check, nothing else. Returns (markdown, passed)."""
+    import torch
+    if not torch.cuda.is_available():
+        raise SystemExit("--kernel-check needs a GPU")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    data = stdlib_bytes()
+    split = int(len(data) * 0.95)
+    model, ids, what = load_byte_lm(torch, args, data, split, "cuda")
+    start = time.time()
+    text, ok = kernel_check(torch, model, ids, args)
+    print(f"kernel check: {time.time() - start:.1f} s", flush=True)
+    return f"Model: {what}.\n\n" + text, ok
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -65,7 +65,9 @@ lib=$build/lib
 # GPU_CHECK_ONLY selects one part: =steps the generated-kernel sections (a
 # quicker kernel check), =hf the transformers integration
 # (bench/steps/hf_check.py; HF_CHECK_ARGS, e.g. "--no-compile", go to it),
-# =examples the example decoder layers, =bench and =e2e the benchmark or the end-to-end decoding (issue 10); the
+# =examples the example decoder layers, =bench and =e2e the benchmark or the end-to-end decoding (issue 10),
+# =accuracy the generated kernels decoding bench/accuracy.py's byte-level LM
+# (--kernel-check; ACCURACY_TRAIN_MINUTES, default 0.5, ACCURACY_ARGS go to it); the
 # default (all) runs every section (longer than one 10-minute device call).
 only=${GPU_CHECK_ONLY:-all}
 steps_carry=${STEPS_CARRY_DIR:-$root/.carry/steps}
@@ -264,6 +266,33 @@ else
 fi
 fi # only == all or hf
 
+if [[ $only == all || $only == accuracy ]]; then
+say "== accuracy: the byte-level LM decoded through the generated kernels (bench/accuracy.py --kernel-check)"
+if [[ -d $steps_carry/cache ]] && python3 -c "import torch" 2> /dev/null; then
+  # Trains the LM briefly, decodes held-out bytes token by token through
+  # adamas.torch (kernels from the carried cache: cases.accuracy_functions())
+  # and compares them with the perplexity path's torch selection masks.
+  # shellcheck disable=SC2086
+  run accuracy env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+    ADAMAS_CACHE_DIR="$steps_carry/cache" \
+    python3 "$root/bench/accuracy.py" --kernel-check \
+    --train-minutes "${ACCURACY_TRAIN_MINUTES:-0.5}" --kernel-out "$out/ACCURACY-kernels.md" \
+    ${ACCURACY_ARGS:-}
+  rc=$?
+  cp "$out/step.txt" "$out/accuracy.txt"
+  cat "$out/step.txt"
+  while IFS= read -r line; do
+    check=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  //; s/: .*$//')
+    detail=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  [^:]*: //')
+    row "accuracy: $check" "$(echo "$line" | awk '{print $1}')" "$detail"
+  done < <(grep '^PASS  \|^FAIL  ' "$out/step.txt")
+  row "bench/accuracy.py --kernel-check" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+      "exit $rc; $(grep -c '^PASS  ' "$out/step.txt") cases passed, $(grep -c '^FAIL  ' "$out/step.txt") failed; table in ACCURACY-kernels.md"
+else
+  row "bench/accuracy.py --kernel-check" "skipped" "no $steps_carry/cache (bench/gpu_prepare.sh) or no torch"
+fi
+fi # only == all or accuracy
+
 # The benchmark and the end-to-end decoding (issue 10): kernels from the
 # carried artifact cache, nothing compiled here. BENCH_QUICK=1 / E2E_QUICK=1
 # for shorter runs; BENCH_ARGS / E2E_ARGS are passed through.
@@ -353,5 +382,6 @@ cat "$out/summary.md"
 [[ -f $out/timing.txt ]] && { echo; grep '^|' "$out/timing.txt"; }
 [[ $only == all || $only == bench ]] && [[ -f $out/bench.md ]] && { echo; cat "$out/bench.md"; }
 [[ $only == all || $only == e2e ]] && [[ -f $out/e2e.md ]] && { echo; cat "$out/e2e.md"; }
+[[ $only == all || $only == accuracy ]] && [[ -f $out/ACCURACY-kernels.md ]] && { echo; cat "$out/ACCURACY-kernels.md"; }
 rm -f "$out/step.txt"
 exit $failed

@@ -254,3 +254,37 @@ def e2e_functions():
                                            ac.DEFAULT_THRESHOLDS[2], recent=0),
                     "adamas_encode_keys"))
     return out
+
+
+# --- bench/accuracy.py --kernel-check (issue 9): the byte-level LM's decode --------
+
+# The byte-level LM of bench/accuracy.py (byte_lm): 4 query / 2 KV heads of
+# dim 128. Its kernel check decodes in fp16 with the perplexity policy's
+# selection rule: no sink, the row's own position always (recent = 1), k =
+# each perplexity budget; 2 bits, calibrated (per KV head) and fixed thresholds.
+ACCURACY_Q_HEADS, ACCURACY_KV_HEADS, ACCURACY_HEAD_DIM = 4, 2, 128
+ACCURACY_BUDGETS = (16, 64, 128, 256)
+ACCURACY_DTYPE, ACCURACY_BITS = "f16", 2
+ACCURACY_SINK, ACCURACY_RECENT = 0, 1
+
+
+def accuracy_functions(budgets=ACCURACY_BUDGETS):
+    """(kind, spec, name) that bench/accuracy.py --kernel-check requests
+    through adamas.torch: decode_attention's step (M = 1, scale default) per
+    budget, and CodeCache.prefill's encode, each with per-head (calibrated)
+    and fixed thresholds. Built exactly as adamas.torch builds them: a
+    CodeCache brings its thresholds (the fixed default) as floats."""
+    from adamas import compile as ac
+    fixed = [float(t) for t in ac.DEFAULT_THRESHOLDS[ACCURACY_BITS]]
+    Hq, Hkv, D = ACCURACY_Q_HEADS, ACCURACY_KV_HEADS, ACCURACY_HEAD_DIM
+    out = []
+    for per_head in (True, False):
+        for k in budgets:
+            out.append(("step", ac.step_spec(Hq, Hkv, D, D, 1, ACCURACY_DTYPE, k, ACCURACY_BITS,
+                                             fixed, ACCURACY_SINK, ACCURACY_RECENT, False, None,
+                                             per_head), "adamas_decode_step"))
+        out.append(("encode", ac.step_spec(Hkv, Hkv, D, D, 1, ACCURACY_DTYPE, 1, ACCURACY_BITS,
+                                           tuple(fixed), recent=0,
+                                           per_head_thresholds=per_head),
+                    "adamas_encode_keys"))
+    return out

@@ -7,7 +7,8 @@ CUDA toolkit are, into one x86-64 object per spec for the GPU machine.
 Writes OUTPUT_DIR/<spec>.o and OUTPUT_DIR/manifest.json (the specs, function
 names, compile times, tool versions), and the artifact cache OUTPUT_DIR/cache
 that the GPU machine serves from disk: timing.py's decode steps, what
-torch_check.py, bench.py (cases.BENCH_SPECS: one module per spec) and e2e.py
+torch_check.py, accuracy.py --kernel-check (cases.accuracy_functions),
+bench.py (cases.BENCH_SPECS: one module per spec) and e2e.py
 (cases.e2e_functions) run. --no-bench leaves out the last two.
 """
 
@@ -64,11 +65,13 @@ def main():
             continue
         step = ac.decode_step(cases.SPECS[name], chip=args.chip, runtime=cache)
         print(f"{name}: decode_step {step.source} (key {step.key[:16]})")
-    # What torch_check.py runs through adamas.torch and hf_check.py /
-    # examples/hf_generate.py through adamas.torch.hf ($ADAMAS_CACHE_DIR there).
+    # What torch_check.py runs through adamas.torch, hf_check.py /
+    # examples/hf_generate.py through adamas.torch.hf and bench/accuracy.py
+    # --kernel-check through adamas.torch ($ADAMAS_CACHE_DIR there).
     if not args.only:
         for label, functions in (("adamas.torch", cases.torch_functions()),
-                                 ("adamas.torch.hf", cases.hf_functions())):
+                                 ("adamas.torch.hf", cases.hf_functions()),
+                                 ("accuracy.py --kernel-check", cases.accuracy_functions())):
             start = time.time()
             for kind, spec, fname in functions:
                 make = ac.decode_step_ir if kind == "step" else ac.prefill_encode_ir
