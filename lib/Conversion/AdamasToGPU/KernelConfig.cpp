@@ -107,12 +107,6 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   c.rowGroups = llvm::divideCeil(c.rowsPerKvHead, c.rowsPerCta);
 
   c.loadWords = p.words % 4 == 0 ? 4 : p.words % 2 == 0 ? 2 : 1;
-  // Keys in flight per thread: the pass over the codes is short of memory
-  // parallelism with two 16-byte keys at one row per CTA (ncu at 32K MHA:
-  // 58% of DRAM bandwidth, NOTES.md); four fit the registers of 4 CTAs per
-  // SM there. With more query words (G rows or shared groups) the distance
-  // arithmetic is the bound and the registers are taken: two.
-  c.keysPerThread = c.rowsPerCta * wordsPerRow <= 8 ? 4 : 2;
   c.targetCtas = 4 * target.numMultiprocessors;
   return {c, ""};
 }

@@ -108,22 +108,6 @@ func.func @select_gqa_m16(%qc: tensor<?x32x16x8xi32>, %kc: tensor<?x8x?x8xi32>, 
 
 // -----
 
-// MHA at D = 128, 2 bits: one row of 8 query words per CTA leaves the
-// registers for four keys in flight per thread (eight 16-byte loads a pass
-// iteration) -- the pass is short of memory parallelism with two.
-// CHECK-LABEL: func.func @select_mha(
-//       CHECK: gpu.func @select_mha_select0_hist(
-//  CHECK-SAME:   adamas.config = {bins = 385 : i64, {{.*}}keys_per_thread = 4 : i64, load_words = 4 : i64,{{.*}} row_groups = 1 : i64, rows_per_cta = 1 : i64
-// CHECK-COUNT-8: vector.load {{.*}} {alignment = 16 : i64} : memref<?xi32>, vector<4xi32>
-//   CHECK-NOT: vector.load {{.*}} : memref<?xi32>, vector<4xi32>
-//       CHECK: gpu.return
-func.func @select_mha(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x32x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x32x1x256xi32> {
-  %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64} : tensor<?x32x1x8xi32>, tensor<?x32x?x8xi32>, tensor<?xi32> -> tensor<?x32x1x256xi32>
-  return %idx : tensor<?x32x1x256xi32>
-}
-
-// -----
-
 // CHECK-LABEL: func.func @select_shared(
 //       CHECK: gpu.func @select_shared_select0_hist(
 //  CHECK-SAME:   adamas.config = {{{.*}}query_heads_per_row = 4 : i64, row_groups = 1 : i64, rows_per_cta = 1 : i64
