@@ -337,16 +337,20 @@ def _per_head_rows(thresholds, heads, bits):
     return np.ascontiguousarray(t)
 
 
-def adamas_codes(q, k, bits=2, thresholds=None):
+def adamas_codes(q, k, bits=2, thresholds=None, dtype=np.float32):
     """Packed codes of queries and keys: `bucketize(hadamard(x))` with the
     thresholds of each KV head (a query head uses its KV head's row).
 
     `thresholds`: None (fixed, `fixed_thresholds(bits)`), one row
     `<2^b - 1>`, or per KV head `<Hkv x (2^b - 1)>` (e.g. calibrated).
+    `dtype`: the element type of q and k; `adamas.hadamard` rounds its result
+    to it, so np.float16 gives the codes the generated kernels compute from
+    fp16 rows (a value within an fp16 rounding of a threshold may bucket
+    differently than in float32).
     Returns (query_codes `<B x Hq x M x W>`, key_codes `<B x Hkv x N x W>`).
     """
-    q = np.asarray(q, dtype=np.float32)
-    k = np.asarray(k, dtype=np.float32)
+    q = np.asarray(q, dtype=dtype)
+    k = np.asarray(k, dtype=dtype)
     Hq, Hkv = q.shape[1], k.shape[1]
     rows = _per_head_rows(fixed_thresholds(bits) if thresholds is None else thresholds, Hkv, bits)
     # The attribute only fixes b here: every head's values come from `rows`.
