@@ -774,13 +774,18 @@ def reference_check(torch, policy, captured, calibrated, args, rows_to_check=8):
 # --- the generated kernels, decoded token by token (issue 9, must-have 4) ---------
 
 def cases_module():
-    """bench/steps/cases.py (what prepare.py precompiles for the check)."""
-    sys.path.insert(0, os.path.join(ROOT, "bench", "steps"))
-    try:
-        import cases
-    finally:
-        sys.path.pop(0)
-    return cases
+    """bench/steps/cases.py (what prepare.py precompiles for the check),
+    loaded from its path under a name of its own: a process may have another
+    `cases` module (pytest runs test/Integration/CPU/Inputs' in the same one)."""
+    import importlib.util
+    name = "adamas_bench_steps_cases"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(ROOT, "bench", "steps", "cases.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def kernel_methods():

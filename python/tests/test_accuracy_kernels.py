@@ -4,7 +4,6 @@ into the carried cache) and its table. The check itself needs a GPU."""
 
 import os
 import runpy
-import sys
 
 import pytest
 
@@ -21,12 +20,8 @@ def accuracy():
 
 @pytest.fixture(scope="module")
 def cases():
-    sys.path.insert(0, os.path.join(REPO, "bench", "steps"))
-    try:
-        import cases
-    finally:
-        sys.path.pop(0)
-    return cases
+    from conftest import load_bench_cases
+    return load_bench_cases()
 
 
 def test_kernel_check_arguments(accuracy):

@@ -100,11 +100,8 @@ def test_kernel_functions_are_what_adamas_torch_compiles():
 
 
 def test_carried_cache_covers_the_check_and_the_example():
-    sys.path.insert(0, os.path.join(REPO, "bench", "steps"))
-    try:
-        import cases
-    finally:
-        sys.path.pop(0)
+    from conftest import load_bench_cases
+    cases = load_bench_cases()
     functions = cases.hf_functions()
     keys = [(kind, repr(spec)) for kind, spec, _ in functions]
     assert len(keys) == len(set(keys))
