@@ -540,9 +540,24 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
       hb, idx(c.targetCtas), arith::MaxUIOp::create(hb, ctasPerChunk, idx(1)));
   Value byLength = ceilDiv(capacity, idx(c.minChunk));
   Value chunks = arith::MinUIOp::create(hb, byFill, byLength);
+  // The compaction runs rows x chunks CTAs, G times the histogram grid with
+  // G query heads per KV head: keep it to one wave too while that leaves at
+  // least kMinCompactionChunks chunks (B = 1 per-head GQA at 32K: 32 chunks
+  // made 1024 compaction CTAs, two waves of a latency-bound kernel). With
+  // more rows (B >= 4, M > 1) one wave would mean walking most of N per CTA,
+  // and the bound is not applied.
+  constexpr int64_t kMinCompactionChunks = 8;
+  Value rows = mul(batches, idx(c.selectionHeads * p.rows));
+  Value byCompaction = arith::DivUIOp::create(
+      hb, idx(c.targetCtas), arith::MaxUIOp::create(hb, rows, idx(1)));
+  Value compactionBound = arith::SelectOp::create(
+      hb,
+      arith::CmpIOp::create(hb, arith::CmpIPredicate::uge, byCompaction,
+                            idx(kMinCompactionChunks)),
+      byCompaction, idx(c.maxChunks));
+  chunks = arith::MinUIOp::create(hb, chunks, compactionBound);
   chunks = clamp(hb, chunks, idx(1), idx(c.maxChunks));
 
-  Value rows = mul(batches, idx(c.selectionHeads * p.rows));
   // Distance rows padded to multiples of 8 (16-byte loads in kernel 2).
   Value distStride = mul(ceilDiv(capacity, idx(8)), idx(8));
   Value distances = host.allocScratch(hb.getI16Type(), mul(rows, distStride));

@@ -96,8 +96,10 @@ struct SelectConfig {
   /// i32 words per vector load of a key's codes (4 = 16 bytes).
   int64_t loadWords = 4;
   /// Chunks per row: the host takes
-  /// clamp(min(ceil(N / minChunk), floor(targetCtas / CTAs per chunk)), 1,
-  /// maxChunks) so the grid fills the chip without tiny chunks.
+  /// clamp(min(ceil(N / minChunk), floor(targetCtas / CTAs per chunk),
+  /// floor(targetCtas / rows) if that is >= 8), 1, maxChunks), so both
+  /// kernels' grids fill the chip in one wave where they can, without tiny
+  /// chunks (SelectKernel.cpp, emitSelect).
   int64_t minChunk = 1024;
   int64_t maxChunks = 32;
   int64_t targetCtas = 0;
