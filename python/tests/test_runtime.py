@@ -45,6 +45,8 @@ def rtmod():
 
 
 class FakeLaunch(ctypes.Structure):
+    # runtime/test/FakeCudaDriverControl.h's FakeLaunchRecord, field for field:
+    # fakecuda_last_launch writes the whole C struct into this buffer.
     _fields_ = [("function", ctypes.c_char * 128),
                 ("grid", ctypes.c_uint * 3),
                 ("block", ctypes.c_uint * 3),
@@ -53,7 +55,8 @@ class FakeLaunch(ctypes.Structure):
                 ("stream", ctypes.c_void_p),
                 ("params", ctypes.POINTER(ctypes.c_void_p)),
                 ("maxDynamicSharedBytes", ctypes.c_int),
-                ("cooperative", ctypes.c_int)]
+                ("cooperative", ctypes.c_int),
+                ("programmatic", ctypes.c_int)]
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +71,10 @@ def fake(rtmod):
     lib.fakecuda_last_launch.restype = ctypes.c_bool
     lib.fakecuda_last_launch.argtypes = [ctypes.POINTER(FakeLaunch)]
     lib.fakecuda_live_streams.restype = ctypes.c_size_t
+    lib.fakecuda_launch_record_size.restype = ctypes.c_size_t
+    # A mirror shorter than the C struct would let fakecuda_last_launch write
+    # past the ctypes buffer (it did once: a crash in a later GC).
+    assert ctypes.sizeof(FakeLaunch) == lib.fakecuda_launch_record_size()
     lib.fakecuda_reset()
     return lib
 

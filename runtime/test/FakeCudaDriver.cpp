@@ -847,6 +847,10 @@ FAKE_EXPORT bool fakecuda_last_launch(FakeLaunchRecord *out) {
   return haveLaunch;
 }
 
+FAKE_EXPORT size_t fakecuda_launch_record_size(void) {
+  return sizeof(FakeLaunchRecord);
+}
+
 FAKE_EXPORT bool fakecuda_last_tensor_map(FakeTensorMapRecord *out) {
   LOCKED;
   if (haveTensorMap)

@@ -74,6 +74,9 @@ uint64_t fakecuda_call_count(const char *name);
 void fakecuda_fail_next(const char *name, int error);
 /// The most recent launch; false if there was none since the reset.
 bool fakecuda_last_launch(FakeLaunchRecord *out);
+/// sizeof(FakeLaunchRecord), for bindings that mirror it (Python's ctypes
+/// tests check theirs against it before passing a buffer).
+size_t fakecuda_launch_record_size(void);
 /// The most recent cuTensorMapEncodeTiled call; false if none.
 bool fakecuda_last_tensor_map(FakeTensorMapRecord *out);
 /// Modules currently loaded, allocations currently live, streams and events

@@ -5,15 +5,12 @@
 // the pipeline says which op and why instead of compiling it.
 
 // CHECK: error: 'memref.store' op cannot run on the host of a GPU program: it accesses a buffer, and every buffer is device memory (a loop nest that was not mapped to a GPU kernel?)
-func.func @model(%x: tensor<64xf32>, %q: tensor<1x1x1x64xf32>) -> (tensor<f32>, tensor<1x1x1x64xf32>) {
+func.func @model(%q: tensor<1x1x1x64xf32>) -> (tensor<f32>, tensor<1x1x1x64xf32>) {
   %c0 = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<f32>
-  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<f32>) -> tensor<f32>
-  %s = linalg.reduce ins(%x : tensor<64xf32>) outs(%z : tensor<f32>) dimensions = [0]
-    (%a: f32, %b: f32) {
-      %r = arith.addf %a, %b : f32
-      linalg.yield %r : f32
-    }
+  // A 0-d fill (not a reduction: linalg.reduce's upstream parser crashes on
+  // the fuzzer's mutations of this file, which is in its corpus).
+  %s = linalg.fill ins(%c0 : f32) outs(%e : tensor<f32>) -> tensor<f32>
   %h = adamas.hadamard %q : tensor<1x1x1x64xf32>
   return %s, %h : tensor<f32>, tensor<1x1x1x64xf32>
 }
