@@ -57,6 +57,17 @@ def record(check, passed, detail):
     print(f"{'PASS' if passed else 'FAIL'}  {check}: {detail}", flush=True)
 
 
+def record_raises(check, call, error, text=""):
+    """Records whether `call()` raises `error` with `text` in its message."""
+    try:
+        call()
+        record(check, False, "no exception")
+    except error as e:
+        record(check, text in str(e), f"{type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001
+        record(check, False, f"wrong exception {type(e).__name__}: {e}")
+
+
 # --- inputs -------------------------------------------------------------------
 
 def to_device(array, elem):
@@ -221,7 +232,6 @@ def compare_output(name, out, expected, elem):
 # --- the checks ----------------------------------------------------------------
 
 def check_select(fn, spec, B, N, lengths, rng, name):
-    W = spec.words
     qc_np = ref.pack_codes(random_codes(rng, (B, spec.q_heads, spec.rows, spec.dims), spec.bits),
                            spec.bits)
     kc_np = random_code_words(rng, (B, spec.kv_heads, N, spec.dims), spec.bits,

@@ -39,7 +39,6 @@ no check and no configuration failed (the speedup targets, >= 2x at 32K and
 
 import argparse
 import json
-import math
 import os
 import statistics
 import sys

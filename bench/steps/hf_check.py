@@ -52,7 +52,7 @@ import adamas.torch as at  # noqa: E402
 import adamas.torch.hf as ahf  # noqa: E402
 from adamas import reference as ref  # noqa: E402
 import cases  # noqa: E402
-import check  # noqa: E402  (record, finish, attention_f64, compare_output)
+import check  # noqa: E402  (record, record_raises, finish, attention_f64, compare_output)
 
 TORCH = {"f16": torch.float16, "bf16": torch.bfloat16}
 VOCAB = 1024
@@ -431,28 +431,17 @@ def check_load_and_errors(m, ids, new):
     attn = model.model.layers[SKIP].self_attn
     before = (model.config._attn_implementation, attn._adamas.settings)
     for label, kwargs, error, text in cases_:
-        try:
-            ahf.enable(model, **kwargs)
-            check.record(f"(e) enable() {label}", False, "no exception")
-        except error as e:
-            check.record(f"(e) enable() {label}", text in str(e), f"{type(e).__name__}: {e}")
-        except Exception as e:  # noqa: BLE001
-            check.record(f"(e) enable() {label}", False, f"wrong exception {type(e).__name__}: {e}")
+        check.record_raises(f"(e) enable() {label}",
+                            lambda: ahf.enable(model, **kwargs), error, text)
     after = (model.config._attn_implementation, attn._adamas.settings)
     check.record("(e) a failed enable() leaves the model as it was", after == before,
                  f"{after[0]}, budget {after[1].budget}")
     for label, target, error, text in [
             ("not a transformers model", object(), TypeError, "transformers model"),
             ("head_dim 96", dict(m, hidden=384, head_dim=96), ValueError, "head_dim")]:
-        try:
-            if isinstance(target, dict):
-                target = build(target, seed=1)
-            ahf.enable(target)
-            check.record(f"(e) enable() {label}", False, "no exception")
-        except error as e:
-            check.record(f"(e) enable() {label}", text in str(e), f"{type(e).__name__}: {e}")
-        except Exception as e:  # noqa: BLE001
-            check.record(f"(e) enable() {label}", False, f"wrong exception {type(e).__name__}: {e}")
+        def enable(target=target):
+            ahf.enable(build(target, seed=1) if isinstance(target, dict) else target)
+        check.record_raises(f"(e) enable() {label}", enable, error, text)
 
 
 def main():

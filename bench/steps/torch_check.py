@@ -30,7 +30,7 @@ sys.path.insert(0, here)
 
 import adamas.torch as at  # noqa: E402
 from adamas import reference as ref  # noqa: E402
-import check  # noqa: E402  (attention_f64, interior_inputs, record)
+import check  # noqa: E402  (attention_f64, interior_inputs, record, record_raises)
 
 B, HQ, HKV, D, CAP, K, SINK, RECENT = 2, 32, 8, 128, 4096, 256, 4, 16
 
@@ -167,15 +167,12 @@ def check_errors(state):
     base = dict(query=q, new_keys=nk, keys=keys, values=values, code_cache=cache, lengths=ln)
     for label, change, error, text in cases:
         args = dict(base, **change)
-        try:
-            at.decode_attention(args["query"], args["new_keys"], args["keys"], args["values"],
-                                args["code_cache"], args["lengths"], k=K, sink=SINK,
-                                recent=RECENT)
-            check.record(f"error: {label}", False, "no exception")
-        except error as e:
-            check.record(f"error: {label}", text in str(e), f"{type(e).__name__}: {e}")
-        except Exception as e:  # noqa: BLE001
-            check.record(f"error: {label}", False, f"wrong exception {type(e).__name__}: {e}")
+        check.record_raises(
+            f"error: {label}",
+            lambda: at.decode_attention(args["query"], args["new_keys"], args["keys"],
+                                        args["values"], args["code_cache"], args["lengths"],
+                                        k=K, sink=SINK, recent=RECENT),
+            error, text)
 
 
 def main():

@@ -32,7 +32,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Part of every artifact key (with, in a checkout, a hash of the compiler's
 # sources: see compiler_version), so that a step compiled by another compiler

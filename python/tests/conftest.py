@@ -7,17 +7,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def load_bench_cases():
-    """bench/steps/cases.py as a module of its own name: test/Integration/CPU/
-    Inputs has a `cases` module too, and pytest may have imported that one
-    under the plain name `cases` first (both suites run in one process)."""
-    import importlib.util
-    name = "adamas_bench_steps_cases"
-    if name in sys.modules:
-        return sys.modules[name]
+    """bench/steps/cases.py, as bench/accuracy.py loads it: under a module name
+    of its own, since test/Integration/CPU/Inputs has a `cases` module too and
+    pytest may have imported that one as `cases` first (both suites run in one
+    process)."""
+    import runpy
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    path = os.path.join(repo, "bench", "steps", "cases.py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return runpy.run_path(os.path.join(repo, "bench", "accuracy.py"),
+                          run_name="accuracy")["cases_module"]()

@@ -24,7 +24,6 @@ import math
 import threading
 from typing import List, Optional
 
-import numpy as np
 import torch
 
 from .. import compile as ac
