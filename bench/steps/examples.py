@@ -41,7 +41,6 @@ import argparse
 import ctypes
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +54,7 @@ sys.path.insert(0, os.path.join(root, "test", "Integration", "CPU", "Inputs"))
 
 from adamas import compile as ac  # noqa: E402
 from adamas import reference as ref  # noqa: E402
+import artifacts  # noqa: E402  (bench/steps: this script's directory)
 import llama_layer as ll  # noqa: E402
 
 VARIANTS = ("mha", "gqa", "tosa")
@@ -166,19 +166,10 @@ def prepare(args):
     os.makedirs(args.out, exist_ok=True)
     manifest = {"chip": args.chip, "sparsify": SPARSIFY, "variants": {}}
     for variant in args.only or VARIANTS:
-        ir = sparsified(variant)
-        with open(os.path.join(args.out, f"{variant}.mlir"), "w") as fh:
-            fh.write(ir)
-        start = time.time()
-        obj = ac.compile_ir(ir, chip=args.chip, format="bin")
-        seconds = time.time() - start
-        with open(os.path.join(args.out, f"{variant}.o"), "wb") as fh:
-            fh.write(obj)
+        seconds = artifacts.compile_object(sparsified(variant), args.out, variant, args.chip)
         manifest["variants"][variant] = {"compile_seconds": round(seconds, 3)}
         print(f"{variant}: compiled in {seconds:.2f} s")
-    version = subprocess.run([ac.find_tool("adamas-opt"), "--version"],
-                             capture_output=True, text=True).stdout
-    manifest["compiler"] = " ".join(version.split())
+    manifest["compiler"] = artifacts.compiler_identity()
     with open(os.path.join(args.out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
 

@@ -17,7 +17,6 @@ import dataclasses
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -26,7 +25,21 @@ sys.path.insert(0, os.path.join(here, os.pardir, os.pardir, "python"))
 sys.path.insert(0, here)
 
 from adamas import compile as ac  # noqa: E402
+import artifacts  # noqa: E402
 import cases  # noqa: E402
+
+
+def compile_functions(label, functions, chip, cache):
+    """Compiles (kind, spec, name) triples as adamas.torch builds them (a
+    decode step, or CodeCache.prefill's encode) into the artifact cache."""
+    start = time.time()
+    for kind, spec, fname in functions:
+        make = ac.decode_step_ir if kind == "step" else ac.prefill_encode_ir
+        f = ac.compile_cached(make(spec, fname), fname, spec, chip=chip, runtime=cache)
+        print(f"{label} {kind} Hq {spec.q_heads} Hkv {spec.kv_heads} D {spec.dims} "
+              f"{spec.dtype} k {spec.k} M {spec.rows} shared {spec.shared_group}: "
+              f"{f.source} (key {f.key[:16]})")
+    print(f"{label}: {len(functions)} functions in {time.time() - start:.1f} s")
 
 
 def main():
@@ -43,14 +56,8 @@ def main():
     for name, spec in cases.SPECS.items():
         if args.only and name not in args.only:
             continue
-        ir = cases.module_ir(name, spec)
-        with open(os.path.join(args.out, f"{name}.mlir"), "w") as fh:
-            fh.write(ir)
-        start = time.time()
-        obj = ac.compile_ir(ir, chip=args.chip, format="bin")
-        seconds = time.time() - start
-        with open(os.path.join(args.out, f"{name}.o"), "wb") as fh:
-            fh.write(obj)
+        seconds = artifacts.compile_object(cases.module_ir(name, spec), args.out, name,
+                                           args.chip)
         manifest["specs"][name] = {"spec": dataclasses.asdict(spec),
                                    "compile_seconds": round(seconds, 3)}
         print(f"{name}: {len(cases.KINDS)} functions compiled in {seconds:.2f} s")
@@ -72,14 +79,7 @@ def main():
         for label, functions in (("adamas.torch", cases.torch_functions()),
                                  ("adamas.torch.hf", cases.hf_functions()),
                                  ("accuracy.py --kernel-check", cases.accuracy_functions())):
-            start = time.time()
-            for kind, spec, fname in functions:
-                make = ac.decode_step_ir if kind == "step" else ac.prefill_encode_ir
-                f = ac.compile_cached(make(spec, fname), fname, spec, chip=args.chip,
-                                      runtime=cache)
-                print(f"{label} {kind} Hq {spec.q_heads} Hkv {spec.kv_heads} D {spec.dims} "
-                      f"{spec.dtype} k {spec.k} M {spec.rows}: {f.source} (key {f.key[:16]})")
-            print(f"{label}: {len(functions)} functions in {time.time() - start:.1f} s")
+            compile_functions(label, functions, args.chip, cache)
     if not args.only and not args.no_bench:
         # bench.py: one module per spec (step, encode, select, attend).
         start = time.time()
@@ -93,17 +93,10 @@ def main():
                 "spec": dataclasses.asdict(spec), "key": f.key,
                 "compile_seconds": round(time.time() - t, 3)}
             print(f"bench {name}: {f.source} in {time.time() - t:.2f} s (key {f.key[:16]})")
+        print(f"bench functions: {time.time() - start:.1f} s")
         # e2e.py: what its adamas.torch calls build (steps, CodeCache.prefill's encode).
-        for kind, spec, fname in cases.e2e_functions():
-            t = time.time()
-            make = ac.decode_step_ir if kind == "step" else ac.prefill_encode_ir
-            f = ac.compile_cached(make(spec, fname), fname, spec, chip=args.chip, runtime=cache)
-            print(f"e2e {kind} kv={spec.kv_heads} k={spec.k} shared={spec.shared_group}: "
-                  f"{f.source} in {time.time() - t:.2f} s (key {f.key[:16]})")
-        print(f"bench + e2e functions: {time.time() - start:.1f} s")
-    version = subprocess.run([ac.find_tool("adamas-opt"), "--version"],
-                             capture_output=True, text=True).stdout
-    manifest["compiler"] = " ".join(version.split())
+        compile_functions("e2e.py", cases.e2e_functions(), args.chip, cache)
+    manifest["compiler"] = artifacts.compiler_identity()
     with open(os.path.join(args.out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
 
