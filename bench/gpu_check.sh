@@ -38,6 +38,24 @@ run() { # LABEL COMMAND...: runs, logs, returns the command's status
   cat "$out/step.txt" >> "$log"
   return $rc
 }
+link_objects() { # CARRY_DIR LIB_DIR: each carried host object as a shared
+  # library against the runtime built here; fails if any link does
+  mkdir -p "$2"
+  local obj status=0
+  for obj in "$1"/*.o; do
+    run link g++ -shared -o "$2/$(basename "${obj%.o}").so" "$obj" \
+      -L"$lib" -ladamas_runtime -Wl,-rpath,"$lib" || status=1
+  done
+  return $status
+}
+check_rows() { # PREFIX: a row per "PASS  check: detail" / "FAIL  ..." line of step.txt
+  local line check detail
+  while IFS= read -r line; do
+    check=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  //; s/: .*$//')
+    detail=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  [^:]*: //')
+    row "$1: $check" "$(echo "$line" | awk '{print $1}')" "$detail"
+  done < <(grep '^PASS  \|^FAIL  ' "$out/step.txt")
+}
 
 say "== machine"
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)
@@ -178,14 +196,7 @@ if [[ $only == all || $only == steps ]]; then
 say "== generated kernels (adamas-gpu-pipeline) against the reference"
 if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null; then
   libs=$build/steps
-  mkdir -p "$libs"
-  cp "$steps_carry/manifest.json" "$libs/"
-  linked=1
-  for obj in "$steps_carry"/*.o; do
-    run link g++ -shared -o "$libs/$(basename "${obj%.o}").so" "$obj" \
-      -L"$lib" -ladamas_runtime -Wl,-rpath,"$lib" || linked=0
-  done
-  if [[ $linked == 1 ]]; then
+  if link_objects "$steps_carry" "$libs" && cp "$steps_carry/manifest.json" "$libs/"; then
     # One process per spec: a kernel fault loses its CUDA context, not the run.
     seed=${CHECK_SEED:-$(( $(date +%s) % 100000 ))}
     : > "$out/steps.txt"
@@ -252,11 +263,7 @@ if [[ -d $steps_carry/cache ]] && python3 -c "import torch, transformers" 2> /de
   rc=$?
   cp "$out/step.txt" "$out/hf.txt"
   cat "$out/step.txt"
-  while IFS= read -r line; do
-    check=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  //; s/: .*$//')
-    detail=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  [^:]*: //')
-    row "hf: $check" "$(echo "$line" | awk '{print $1}')" "$detail"
-  done < <(grep '^PASS  \|^FAIL  ' "$out/step.txt")
+  check_rows hf
   line=$(grep '^== GPU checks' "$out/step.txt")
   row "adamas.torch.hf with transformers (hf_check.py)" \
       "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" "${line#== GPU checks: }"
@@ -281,11 +288,7 @@ if [[ -d $steps_carry/cache ]] && python3 -c "import torch" 2> /dev/null; then
   rc=$?
   cp "$out/step.txt" "$out/accuracy.txt"
   cat "$out/step.txt"
-  while IFS= read -r line; do
-    check=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  //; s/: .*$//')
-    detail=$(echo "$line" | sed 's/^\(PASS\|FAIL\)  [^:]*: //')
-    row "accuracy: $check" "$(echo "$line" | awk '{print $1}')" "$detail"
-  done < <(grep '^PASS  \|^FAIL  ' "$out/step.txt")
+  check_rows accuracy
   row "bench/accuracy.py --kernel-check" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
       "exit $rc; $(grep -c '^PASS  ' "$out/step.txt") cases passed, $(grep -c '^FAIL  ' "$out/step.txt") failed; table in ACCURACY-kernels.md"
 else
@@ -341,13 +344,7 @@ say "== example decoder layers (examples/*.mlir, adamas-gpu-pipeline) against nu
 # of projections, norms, RoPE, MLP and cache growth, one host function each.
 if [[ -f $examples_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null; then
   libs=$build/examples
-  mkdir -p "$libs"
-  linked=1
-  for obj in "$examples_carry"/*.o; do
-    run link g++ -shared -o "$libs/$(basename "${obj%.o}").so" "$obj" \
-      -L"$lib" -ladamas_runtime -Wl,-rpath,"$lib" || linked=0
-  done
-  if [[ $linked == 1 ]]; then
+  if link_objects "$examples_carry" "$libs"; then
     seed=${CHECK_SEED:-$(( $(date +%s) % 100000 ))}
     : > "$out/examples.txt"
     for variant in $(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['variants']))" "$examples_carry/manifest.json"); do
