@@ -15,3 +15,18 @@ def load_bench_cases():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return runpy.run_path(os.path.join(repo, "bench", "accuracy.py"),
                           run_name="accuracy")["cases_module"]()
+
+
+def run_without_torch(tmp_path, code, pythonpath, drop_env=()):
+    """Runs `code` in a fresh interpreter whose `import torch` fails (a stub
+    module raising ImportError comes first on its path after `pythonpath`);
+    returns the CompletedProcess. `drop_env`: variables to unset for it."""
+    import subprocess
+    stub = tmp_path / "stub"
+    stub.mkdir(exist_ok=True)
+    (stub / "torch.py").write_text("raise ImportError('no torch here')\n")
+    env = dict(os.environ, PYTHONPATH=f"{pythonpath}{os.pathsep}{stub}")
+    for name in drop_env:
+        env.pop(name, None)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=str(tmp_path))

@@ -6,14 +6,13 @@ examples/hf_generate.py ask for. Needs neither torch nor transformers."""
 import ast
 import math
 import os
-import subprocess
-import sys
 
 import pytest
 
 from adamas import compile as ac
 from adamas.hf_settings import (Settings, check_heads, kernel_functions,
                                 normalized_scale)
+from conftest import run_without_torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -132,14 +131,10 @@ def test_hf_module_imports_transformers_lazily():
 
 
 def test_settings_import_without_torch(tmp_path):
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    (stub / "torch.py").write_text("raise ImportError('no torch here')\n")
     code = ("import adamas.hf_settings as h\n"
             "print(len(h.kernel_functions(32, 8, 128, 'f16', h.Settings())))\n"
             "try:\n    import adamas.torch.hf\nexcept ImportError as e:\n"
             "    print('no torch:', e)\n")
-    env = dict(os.environ, PYTHONPATH=f"{os.path.join(REPO, 'python')}{os.pathsep}{stub}")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    run = run_without_torch(tmp_path, code, os.path.join(REPO, "python"))
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["2", "no torch: no torch here"]

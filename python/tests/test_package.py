@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from conftest import run_without_torch
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -25,17 +27,11 @@ def test_pip_install_offline_and_import_without_torch(tmp_path):
     assert (target / "adamas" / "torch" / "hf.py").exists()
     # A clean interpreter with only the installed package on its path: no
     # checkout, no torch (a stub that fails to import stands in for it).
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    (stub / "torch.py").write_text("raise ImportError('no torch here')\n")
     code = ("import adamas, adamas.reference, adamas.compile, adamas.runtime\n"
             "spec = adamas.compile.DecodeStep(q_heads=8, kv_heads=2)\n"
             "assert 'adamas.l1_topk' in adamas.compile.decode_step_ir(spec)\n"
             "print(adamas.compile.compiler_version())\n")
-    env = dict(os.environ, PYTHONPATH=f"{target}{os.pathsep}{stub}")
-    env.pop("ADAMAS_BUILD_DIR", None)
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=str(tmp_path))
+    run = run_without_torch(tmp_path, code, target, drop_env=("ADAMAS_BUILD_DIR",))
     assert run.returncode == 0, run.stderr
     # Installed, not a checkout: the compiler identity has no source hash.
     assert run.stdout.strip().endswith("[installed]")
