@@ -535,9 +535,12 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   // whole CTA's latency (measured: 544 compaction CTAs on 528 slots at 32K
   // MHA) --, no chunk shorter than minChunk positions, at most maxChunks
   // (the compaction kernel reads every chunk's histogram).
-  Value ctasPerChunk = mul(batches, idx(p.kvHeads * c.rowGroups));
-  Value byFill = arith::DivUIOp::create(
-      hb, idx(c.targetCtas), arith::MaxUIOp::create(hb, ctasPerChunk, idx(1)));
+  // Chunks that keep a grid of `ctasPerChunk` CTAs per chunk within targetCtas.
+  auto chunksFitting = [&](Value ctasPerChunk) -> Value {
+    return arith::DivUIOp::create(
+        hb, idx(c.targetCtas), arith::MaxUIOp::create(hb, ctasPerChunk, idx(1)));
+  };
+  Value byFill = chunksFitting(mul(batches, idx(p.kvHeads * c.rowGroups)));
   Value byLength = ceilDiv(capacity, idx(c.minChunk));
   Value chunks = arith::MinUIOp::create(hb, byFill, byLength);
   // The compaction runs rows x chunks CTAs, G times the histogram grid with
@@ -548,8 +551,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   // and the bound is not applied.
   constexpr int64_t kMinCompactionChunks = 8;
   Value rows = mul(batches, idx(c.selectionHeads * p.rows));
-  Value byCompaction = arith::DivUIOp::create(
-      hb, idx(c.targetCtas), arith::MaxUIOp::create(hb, rows, idx(1)));
+  Value byCompaction = chunksFitting(rows);
   Value compactionBound = arith::SelectOp::create(
       hb,
       arith::CmpIOp::create(hb, arith::CmpIPredicate::uge, byCompaction,
