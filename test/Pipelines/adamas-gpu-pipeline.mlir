@@ -11,7 +11,7 @@
 // local memory anywhere.
 
 // The host function: its stream (the runtime's current stream), one scratch
-// block from the runtime's pool, five launches back to back (lowered to
+// block from the runtime's pool, six launches back to back (lowered to
 // mgpuLaunchKernel when translated to LLVM IR), the scratch freed, the stream
 // released.
 // HOST-LABEL: llvm.func @adamas_decode_step(
@@ -20,6 +20,7 @@
 // HOST-NOT: llvm.call @mgpuMemAlloc
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_encode
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_hist
+// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_threshold
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_compact
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_partial
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_merge
@@ -44,10 +45,14 @@
 // PTX: ld.global.v4.b32
 // PTX: popc.b32
 // PTX: atom.shared.add.u32
-// PTX-LABEL: .entry adamas_decode_step_select0_compact(
+// PTX-LABEL: .entry adamas_decode_step_select0_threshold(
 // PTX: griddepcontrol.wait;
 // PTX: shfl.sync.up.b32
+// PTX: shfl.sync.bfly.b32
+// PTX-LABEL: .entry adamas_decode_step_select0_compact(
+// PTX: griddepcontrol.wait;
 // PTX: ld.global.v4.b32
+// PTX: shfl.sync.up.b32
 // PTX-LABEL: .entry adamas_decode_step_attend0_partial(
 // PTX: griddepcontrol.wait;
 // PTX: ex2.approx.f32

@@ -1,24 +1,33 @@
 //===- SelectKernel.cpp - l1_topk: histograms, threshold, compaction ------===//
 //
-// DESIGN.md section 4, stage 2, in two kernels over chunks of positions
+// DESIGN.md section 4, stage 2, in three kernels over chunks of positions
 // (chunk c of a batch row covers [c * len, (c + 1) * len) of its visible
-// length, `len` a multiple of 32, the same in both kernels):
+// length, `len` a multiple of 32, the same in every kernel):
 //
 // 1. `<name>_hist`, grid (chunks, Hkv * row groups, B): one pass over the
 //    chunk's key codes (16-byte loads, `keysPerThread` keys in flight per
 //    thread) serves every selection row of a KV head (its G query heads and
 //    M query rows, or with shared_group the minimum over the G heads): the
 //    exact L1 distance by popcount (CodeArithmetic.h), stored as i16 for the
-//    second kernel, counted in a shared-memory histogram per row, which is
-//    then written out per (row, chunk).
-// 2. `<name>_compact`, grid (rows, chunks): sums the row's chunk histograms
-//    (all of them for the threshold, the earlier ones for the chunk's output
-//    offset), finds the threshold distance T with a block-wide scan, then
-//    emits the chunk's selected positions in ascending order: tiles of one
+//    compaction, counted in a shared-memory histogram per row, which is then
+//    written out per (row, chunk).
+// 2. `<name>_threshold`, grid (rows): sums the row's chunk histograms once,
+//    finds the threshold distance T (the bin where the running count first
+//    reaches `take`) with a block-wide scan and `skip`, the number of
+//    positions at distance T that lose (the smallest ones), then counts per
+//    chunk the positions below T and at T (one warp per chunk, the chunk's
+//    histogram re-read from L2) and writes the row's plan: T, skip, and per
+//    chunk its first output slot and the ties of the earlier chunks.
+// 3. `<name>_compact`, grid (rows, chunks): reads its plan entry and emits
+//    the chunk's selected positions in ascending order: tiles of one
 //    position per thread, warp ballots and popcounts for the ranks of the
 //    ties (the `skip` smallest tied positions lose) and of the selected
 //    positions. Chunk 0 also writes the forced sink and recent slots, or,
 //    when the row sees at most k positions, all of them and the -1 padding.
+//
+// (The threshold used to be found by every compaction CTA, each summing all
+// of its row's chunk histograms: chunks x bins L2 loads per CTA on the
+// critical path of the latency-bound kernel. NOTES.md has the measurement.)
 //
 // Nothing needs zeroed scratch: every histogram entry is written each step.
 //
@@ -45,6 +54,7 @@ enum SelectArg : unsigned {
   kDistances,
   kHistograms,
   kResult,
+  kPlan,
   kBatches,
   kCapacity,
   kDistStride,
@@ -73,11 +83,46 @@ public:
     return {begin, end};
   }
 
+  /// The row's plan (written by the threshold kernel): T, skip, then per
+  /// chunk (first output slot, ties in earlier chunks).
+  Value planEntry(Value row, int64_t field) {
+    Value stride = kb.add(kb.idx(2), kb.mul(kb.arg(kChunks), kb.idx(2)));
+    return kb.add(kb.mul(row, stride), kb.idx(field));
+  }
+  Value chunkPlanEntry(Value row, Value chunk, int64_t field) {
+    return kb.add(planEntry(row, 2 + field), kb.mul(chunk, kb.idx(2)));
+  }
+
+  /// Block-wide inclusive scan of an i32 (one value per thread); `total`
+  /// gets the block's sum.
+  Value blockScan(Value value, Value warpSums, Value &total);
+
+  int64_t numWarps() const { return c.blockSize / 32; }
+
   KernelBuilder &kb;
   ImplicitLocOpBuilder &b;
   const SelectProblem &p;
   const SelectConfig &c;
 };
+
+Value SelectCommon::blockScan(Value value, Value warpSums, Value &total) {
+  Value inclusive = kb.warpInclusiveScan(value);
+  Value lane = kb.laneId();
+  Value warp = kb.warpId();
+  kb.ifThen(arith::CmpIOp::create(b, Pred::eq, lane, kb.i32(31)),
+            [&] { kb.store(inclusive, warpSums, warp); });
+  kb.barrier();
+  Value offset = kb.i32(0);
+  total = kb.i32(0);
+  for (int64_t w = 0; w < numWarps(); ++w) {
+    Value sum = kb.load(warpSums, kb.idx(w));
+    Value earlier = kb.cmp(Pred::ult, kb.idx(w), warp);
+    offset = kb.select(earlier, arith::AddIOp::create(b, offset, sum), offset);
+    total = arith::AddIOp::create(b, total, sum);
+  }
+  kb.barrier(); // warpSums may be reused right after.
+  return arith::AddIOp::create(b, inclusive, offset);
+}
 
 //===----------------------------------------------------------------------===//
 // Kernel 1: distances and histograms
@@ -239,91 +284,38 @@ void HistogramKernel::build() {
 }
 
 //===----------------------------------------------------------------------===//
-// Kernel 2: threshold and ordered compaction
+// Kernel 2: the threshold and every chunk's place in the output
 //===----------------------------------------------------------------------===//
 
 namespace {
-class CompactKernel : SelectCommon {
+class ThresholdKernel : SelectCommon {
 public:
   using SelectCommon::SelectCommon;
   void build();
 
 private:
-  /// Block-wide inclusive scan of an i32 (one value per thread); `total`
-  /// gets the block's sum.
-  Value blockScan(Value value, Value warpSums, Value &total);
-  void writeAll(Value rowOut, Value visible);
-  void writeForced(Value rowOut, Value visible);
-  void compact(Value row, Value rowOut, Value chunk, Value begin, Value end,
-               Value freeBegin, Value freeEnd, Value take);
-
-  int64_t numWarps() const { return c.blockSize / 32; }
+  void plan(Value row, Value take);
 };
 } // namespace
 
-Value CompactKernel::blockScan(Value value, Value warpSums, Value &total) {
-  Value inclusive = kb.warpInclusiveScan(value);
-  Value lane = kb.laneId();
-  Value warp = kb.warpId();
-  kb.ifThen(arith::CmpIOp::create(b, Pred::eq, lane, kb.i32(31)),
-            [&] { kb.store(inclusive, warpSums, warp); });
-  kb.barrier();
-  Value offset = kb.i32(0);
-  total = kb.i32(0);
-  for (int64_t w = 0; w < numWarps(); ++w) {
-    Value sum = kb.load(warpSums, kb.idx(w));
-    Value earlier = kb.cmp(Pred::ult, kb.idx(w), warp);
-    offset = kb.select(earlier, arith::AddIOp::create(b, offset, sum), offset);
-    total = arith::AddIOp::create(b, total, sum);
-  }
-  kb.barrier(); // warpSums may be reused right after.
-  return arith::AddIOp::create(b, inclusive, offset);
-}
-
-void CompactKernel::writeAll(Value rowOut, Value visible) {
-  // Every visible position, then -1 up to k.
-  kb.forLoop(kb.threadId(), kb.idx(p.k), kb.idx(c.blockSize), [&](Value s) {
-    Value value =
-        kb.select(kb.cmp(Pred::slt, s, visible), toI32(b, s), kb.i32(-1));
-    kb.store(value, kb.arg(kResult), kb.add(rowOut, s));
-  });
-}
-
-void CompactKernel::writeForced(Value rowOut, Value visible) {
-  Value tid = kb.threadId(), threads = kb.idx(c.blockSize);
-  kb.forLoop(tid, kb.idx(p.sink), threads, [&](Value s) {
-    kb.store(toI32(b, s), kb.arg(kResult), kb.add(rowOut, s));
-  });
-  // Slots k - recent .. k - 1 hold positions visible - recent .. visible - 1.
-  kb.forLoop(tid, kb.idx(p.recent), threads, [&](Value s) {
-    Value slot = kb.add(kb.idx(p.k - p.recent), s);
-    Value pos = kb.add(kb.sub(visible, kb.idx(p.recent)), s);
-    kb.store(toI32(b, pos), kb.arg(kResult), kb.add(rowOut, slot));
-  });
-}
-
-void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
-                            Value end, Value freeBegin, Value freeEnd,
-                            Value take) {
+void ThresholdKernel::plan(Value row, Value take) {
   Value tid = kb.threadId();
   Value threads = kb.idx(c.blockSize);
   Value total = kb.sharedBuffer(b.getI32Type(), c.numBins);
-  Value before = kb.sharedBuffer(b.getI32Type(), c.numBins);
   Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
   Value found = kb.sharedBuffer(b.getI32Type(), 2);
+  Value lessOf = kb.sharedBuffer(b.getI32Type(), c.maxChunks);
+  Value tiesOf = kb.sharedBuffer(b.getI32Type(), c.maxChunks);
 
-  // 1. This row's histogram over all chunks, and over the earlier ones.
-  // (Spreading the (chunk, bin) entries over the threads with shared atomics
-  // was measured slower on the H200: NOTES.md.) The chunks' counts of a bin
-  // are loaded kChunksInFlight at a time before they are added, so a thread
+  // 1. The row's histogram over all chunks. The chunks' counts of a bin are
+  // loaded kChunksInFlight at a time before they are added, so a thread
   // waits for about chunks / kChunksInFlight L2 round trips, not chunks.
   constexpr int64_t kChunksInFlight = 16;
   Value histRow = kb.mul(kb.mul(row, kb.arg(kChunks)), kb.idx(c.numBins));
   Value lastChunk = kb.sub(kb.arg(kChunks), kb.idx(1));
   kb.forLoop(tid, kb.idx(c.numBins), threads, [&](Value bin) {
     SmallVector<Value> sums = kb.forLoop(
-        kb.idx(0), kb.arg(kChunks), kb.idx(kChunksInFlight),
-        {kb.i32(0), kb.i32(0)},
+        kb.idx(0), kb.arg(kChunks), kb.idx(kChunksInFlight), {kb.i32(0)},
         [&](Value first, ValueRange acc) -> SmallVector<Value> {
           SmallVector<Value> others, counts;
           for (int64_t u = 0; u < kChunksInFlight; ++u) {
@@ -334,20 +326,15 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
             others.push_back(other);
             counts.push_back(kb.load(kb.arg(kHistograms), at));
           }
-          Value all = acc[0], earlierSum = acc[1];
+          Value all = acc[0];
           for (int64_t u = 0; u < kChunksInFlight; ++u) {
             Value exists = kb.cmp(Pred::ult, others[u], kb.arg(kChunks));
-            Value count = kb.select(exists, counts[u], kb.i32(0));
-            Value earlier = kb.cmp(Pred::ult, others[u], chunk);
-            all = arith::AddIOp::create(b, all, count);
-            earlierSum = kb.select(
-                earlier, arith::AddIOp::create(b, earlierSum, count),
-                earlierSum);
+            all = arith::AddIOp::create(
+                b, all, kb.select(exists, counts[u], kb.i32(0)));
           }
-          return {all, earlierSum};
+          return {all};
         });
     kb.store(sums[0], total, bin);
-    kb.store(sums[1], before, bin);
   });
   kb.barrier();
 
@@ -390,24 +377,143 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
   Value skip = arith::SubIOp::create(b, kb.load(total, thresholdIndex),
                                      arith::SubIOp::create(b, take32, below));
 
-  // 3. This chunk's first slot: sink, plus what earlier chunks select.
-  Value lessLocal = kb.i32(0);
-  for (int64_t i = 0; i < perThread; ++i) {
-    Value bin = kb.add(firstBin, kb.idx(i));
-    Value counted = kb.cmp(Pred::ult, bin, thresholdIndex);
-    Value safe = kb.minS(bin, kb.idx(c.numBins - 1));
-    lessLocal = arith::AddIOp::create(
-        b, lessLocal, kb.select(counted, kb.load(before, safe), kb.i32(0)));
+  // 3. Per chunk: positions below T and at T. Warp w sums chunks w, w + 8,
+  // ... over bins [0, T), kChunksPerWarp chunks' loads in flight per lane.
+  int64_t kChunksPerWarp = llvm::divideCeil(c.maxChunks, numWarps());
+  Value lane = kb.toIdx(kb.laneId());
+  Value warp = kb.toIdx(kb.warpId());
+  SmallVector<Value> chunkOf;
+  for (int64_t u = 0; u < kChunksPerWarp; ++u)
+    chunkOf.push_back(kb.add(warp, kb.idx(u * numWarps())));
+  SmallVector<Value> init(kChunksPerWarp, kb.i32(0));
+  SmallVector<Value> partial = kb.forLoop(
+      lane, thresholdIndex, kb.idx(32), init,
+      [&](Value bin, ValueRange acc) -> SmallVector<Value> {
+        SmallVector<Value> loaded;
+        for (int64_t u = 0; u < kChunksPerWarp; ++u) {
+          Value safe = kb.minS(chunkOf[u], lastChunk);
+          loaded.push_back(kb.load(
+              kb.arg(kHistograms),
+              kb.add(kb.add(histRow, kb.mul(safe, kb.idx(c.numBins))), bin)));
+        }
+        SmallVector<Value> next;
+        for (int64_t u = 0; u < kChunksPerWarp; ++u)
+          next.push_back(arith::AddIOp::create(b, acc[u], loaded[u]));
+        return next;
+      });
+  for (int64_t u = 0; u < kChunksPerWarp; ++u) {
+    Value less = kb.warpSum(partial[u]);
+    Value exists = kb.cmp(Pred::ult, chunkOf[u], kb.arg(kChunks));
+    kb.ifThen(arith::AndIOp::create(b, exists, kb.cmp(Pred::eq, lane,
+                                                       kb.idx(0))),
+              [&] {
+                Value ties = kb.load(
+                    kb.arg(kHistograms),
+                    kb.add(kb.add(histRow,
+                                  kb.mul(chunkOf[u], kb.idx(c.numBins))),
+                           thresholdIndex));
+                kb.store(less, lessOf, chunkOf[u]);
+                kb.store(ties, tiesOf, chunkOf[u]);
+              });
   }
-  Value lessBefore;
-  (void)blockScan(lessLocal, warpSums, lessBefore);
-  Value tiesBefore = kb.load(before, thresholdIndex);
-  Value tiesTaken = arith::MaxSIOp::create(
-      b, arith::SubIOp::create(b, tiesBefore, skip), kb.i32(0));
-  Value firstSlot = arith::AddIOp::create(
-      b, kb.i32(p.sink), arith::AddIOp::create(b, lessBefore, tiesTaken));
+  kb.barrier();
 
-  // 4. Ordered compaction of the free positions of the chunk. Thread t owns
+  // 4. Warp 0, lane = chunk: exclusive scans over the chunks, the plan.
+  kb.ifThen(kb.cmp(Pred::eq, warp, kb.idx(0)), [&] {
+    Value exists = kb.cmp(Pred::ult, lane, kb.arg(kChunks));
+    Value safe = kb.minS(lane, lastChunk);
+    Value less = kb.select(exists, kb.load(lessOf, safe), kb.i32(0));
+    Value ties = kb.select(exists, kb.load(tiesOf, safe), kb.i32(0));
+    Value lessBefore =
+        arith::SubIOp::create(b, kb.warpInclusiveScan(less), less);
+    Value tiesBefore =
+        arith::SubIOp::create(b, kb.warpInclusiveScan(ties), ties);
+    Value tiesTaken = arith::MaxSIOp::create(
+        b, arith::SubIOp::create(b, tiesBefore, skip), kb.i32(0));
+    Value firstSlot = arith::AddIOp::create(
+        b, kb.i32(p.sink), arith::AddIOp::create(b, lessBefore, tiesTaken));
+    kb.ifThen(exists, [&] {
+      kb.store(firstSlot, kb.arg(kPlan), chunkPlanEntry(row, lane, 0));
+      kb.store(tiesBefore, kb.arg(kPlan), chunkPlanEntry(row, lane, 1));
+    });
+    kb.ifThen(kb.cmp(Pred::eq, lane, kb.idx(0)), [&] {
+      kb.store(threshold, kb.arg(kPlan), planEntry(row, 0));
+      kb.store(skip, kb.arg(kPlan), planEntry(row, 1));
+    });
+  });
+}
+
+void ThresholdKernel::build() {
+  Value row = kb.blockId(gpu::Dimension::x);
+  Value rowsPerBatch = kb.idx(c.selectionHeads * p.rows);
+  Value numRows = kb.mul(kb.arg(kBatches), rowsPerBatch);
+  kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
+    Value batch = kb.divu(row, rowsPerBatch);
+    Value m = kb.remu(row, kb.idx(p.rows));
+    Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
+    Value visible =
+        buildVisibleLength(b, length, kb.idx(p.rows), m, kb.arg(kCapacity));
+    SelectionWindow window =
+        buildSelectionWindow(b, visible, p.k, p.sink, p.recent);
+    // Rows that see at most k positions, or have no free slot, need no plan
+    // (the compaction writes them without one).
+    Value needed = arith::AndIOp::create(
+        b, kb.cmp(Pred::sgt, visible, kb.idx(p.k)),
+        kb.cmp(Pred::sgt, window.take, kb.idx(0)));
+    kb.ifThen(needed, [&] { plan(row, window.take); });
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel 3: ordered compaction
+//===----------------------------------------------------------------------===//
+
+namespace {
+class CompactKernel : SelectCommon {
+public:
+  using SelectCommon::SelectCommon;
+  void build();
+
+private:
+  void writeAll(Value rowOut, Value visible);
+  void writeForced(Value rowOut, Value visible);
+  void compact(Value row, Value rowOut, Value chunk, Value begin, Value end,
+               Value freeBegin, Value freeEnd);
+};
+} // namespace
+
+void CompactKernel::writeAll(Value rowOut, Value visible) {
+  // Every visible position, then -1 up to k.
+  kb.forLoop(kb.threadId(), kb.idx(p.k), kb.idx(c.blockSize), [&](Value s) {
+    Value value =
+        kb.select(kb.cmp(Pred::slt, s, visible), toI32(b, s), kb.i32(-1));
+    kb.store(value, kb.arg(kResult), kb.add(rowOut, s));
+  });
+}
+
+void CompactKernel::writeForced(Value rowOut, Value visible) {
+  Value tid = kb.threadId(), threads = kb.idx(c.blockSize);
+  kb.forLoop(tid, kb.idx(p.sink), threads, [&](Value s) {
+    kb.store(toI32(b, s), kb.arg(kResult), kb.add(rowOut, s));
+  });
+  // Slots k - recent .. k - 1 hold positions visible - recent .. visible - 1.
+  kb.forLoop(tid, kb.idx(p.recent), threads, [&](Value s) {
+    Value slot = kb.add(kb.idx(p.k - p.recent), s);
+    Value pos = kb.add(kb.sub(visible, kb.idx(p.recent)), s);
+    kb.store(toI32(b, pos), kb.arg(kResult), kb.add(rowOut, slot));
+  });
+}
+
+void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
+                            Value end, Value freeBegin, Value freeEnd) {
+  Value tid = kb.threadId();
+  Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
+  Value threshold = kb.load(kb.arg(kPlan), planEntry(row, 0));
+  Value skip = kb.load(kb.arg(kPlan), planEntry(row, 1));
+  Value firstSlot = kb.load(kb.arg(kPlan), chunkPlanEntry(row, chunk, 0));
+  Value tiesBefore = kb.load(kb.arg(kPlan), chunkPlanEntry(row, chunk, 1));
+
+  // Ordered compaction of the free positions of the chunk. Thread t owns
   // the run of kRun consecutive positions at first + t * kRun (one 16-byte
   // load of their i16 distances), so a pass covers blockSize * kRun
   // positions with two block scans: of the ties (their ranks decide which
@@ -505,7 +611,7 @@ void CompactKernel::build() {
           auto [begin, end] = chunkRange(chunk, visibleAll(length));
           kb.ifThen(kb.cmp(Pred::sgt, window.take, kb.idx(0)), [&] {
             compact(row, rowOut, chunk, begin, end, window.freeBegin,
-                    window.freeEnd, window.take);
+                    window.freeEnd);
           });
         });
   });
@@ -565,6 +671,10 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value distances = host.allocScratch(hb.getI16Type(), mul(rows, distStride));
   Value histograms = host.allocScratch(hb.getI32Type(),
                                        mul(mul(rows, chunks), idx(c.numBins)));
+  // Per row: T, skip, and (first slot, earlier ties) per chunk.
+  Value plan = host.allocScratch(
+      hb.getI32Type(), mul(rows, arith::AddIOp::create(hb, idx(2),
+                                                       mul(chunks, idx(2)))));
 
   SmallVector<Value> args(kNumArgs);
   args[kQueryCodes] = host.flatten(s.queryCodes);
@@ -573,6 +683,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   args[kDistances] = distances;
   args[kHistograms] = histograms;
   args[kResult] = host.flatten(s.result);
+  args[kPlan] = plan;
   args[kBatches] = batches;
   args[kCapacity] = capacity;
   args[kDistStride] = distStride;
@@ -586,6 +697,15 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   gpu::GPUFuncOp hist = histKernel.finish();
   hist->setAttr("adamas.config", c.toAttr(hb.getContext()));
 
+  // The threshold kernel scans the chunks with one warp, a lane per chunk.
+  assert(c.maxChunks <= 32 && "the threshold kernel's chunk scan is one warp");
+  KernelBuilder thresholdKernel(mb, host.kernelModule(),
+                                (name + "_threshold").str(), types,
+                                c.blockSize, hb.getLoc());
+  ThresholdKernel(thresholdKernel, s).build();
+  gpu::GPUFuncOp threshold = thresholdKernel.finish();
+  threshold->setAttr("adamas.config", c.toAttr(hb.getContext()));
+
   KernelBuilder compactKernel(mb, host.kernelModule(),
                               (name + "_compact").str(), types, c.blockSize,
                               hb.getLoc());
@@ -595,5 +715,6 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
 
   host.launch(hist, chunks, idx(p.kvHeads * c.rowGroups), batches, c.blockSize,
               args);
+  host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
   host.launch(compact, rows, chunks, idx(1), c.blockSize, args);
 }

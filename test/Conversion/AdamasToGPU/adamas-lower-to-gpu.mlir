@@ -2,7 +2,7 @@
 
 // A whole decode step (GQA 4/2, D 128, 2 bits): tensor arguments become
 // memrefs, the output an extra trailing argument, the code cache is updated in
-// place; the host chains five launches on one stream with nothing between
+// place; the host chains six launches on one stream with nothing between
 // them: all scratch is carved (memref.view, 256-byte aligned offsets) out of
 // one gpu.alloc made before the first launch and freed after the last, before
 // the final (non-blocking for a borrowed stream) wait. For sm_90 the kernel
@@ -21,12 +21,14 @@
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<1x4x1x64xi32>
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi16>
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi32>
+//       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi32>
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xf32>
 //   CHECK-NOT:   gpu.alloc
 //       CHECK:   %[[L0:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_encode
 //   CHECK-NOT:   gpu.alloc
 //       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[L0]]] @step_kernels::@step_select0_hist
-//       CHECK:   gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_compact
+//       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold
+//       CHECK:   gpu.launch_func async [%[[L2]]] @step_kernels::@step_select0_compact
 //       CHECK:   %[[OUT_FLAT:.*]] = memref.collapse_shape %[[OUT]]
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge
@@ -59,11 +61,23 @@
 //       CHECK:     memref.atomic_rmw addi {{.*}} : (i32, memref<770xi32, #gpu.address_space<workgroup>>) -> i32
 //   CHECK-NOT:     memref.alloc
 //       CHECK:     gpu.return
-// Select, kernel 2: threshold by a block scan (warp scans by shuffles), then
-// the ordered compaction: each thread's run of 8 distances in one 16-byte
-// load, two block scans per pass (tie ranks, output slots).
-//       CHECK:   gpu.func @step_select0_compact(
+// Select, kernel 2: the row's histogram summed over the chunks (16 chunks'
+// loads in flight), the threshold by a block scan (warp scans by shuffles),
+// per-chunk counts below T by warp sums, and one warp's two scans over the
+// chunks for the plan.
+//       CHECK:   gpu.func @step_select0_threshold(
+//       CHECK:     scf.for
+// CHECK-COUNT-16:    memref.load {{.*}} : memref<?xi32>
 //       CHECK:     gpu.shuffle  up
+//       CHECK:     gpu.barrier
+//       CHECK:     gpu.shuffle  xor
+//       CHECK:     gpu.barrier
+// CHECK-COUNT-10:    gpu.shuffle  up
+//       CHECK:     gpu.return
+// Select, kernel 3: the ordered compaction from the plan: each thread's run
+// of 8 distances in one 16-byte load, two block scans per pass (tie ranks,
+// output slots).
+//       CHECK:   gpu.func @step_select0_compact(
 //       CHECK:     scf.for
 //       CHECK:       vector.load {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
 // CHECK-COUNT-5:     gpu.shuffle  up
