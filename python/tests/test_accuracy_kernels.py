@@ -94,6 +94,7 @@ def test_prepare_compiles_the_accuracy_functions():
 def test_kernel_table_rows_have_one_shape(accuracy):
     rows = accuracy["kernel_table"]([
         dict(method="adamas 2b fixed [-10,0,10]", budget=16, tokens=128, max=0.01, mean=0.001,
+             whole=0.02, spread=0.02, lock_bad=0, lock_calls=512, lock_err=1e-3,
              out_delta=1e-3, same_sel=32, total_sel=32, out_err=1e-4, code_diff=0,
              code_total=4096, ok=True),
         dict(method="adamas 2b calibrated a=0.5", budget=64, error="RuntimeError: a / b",
