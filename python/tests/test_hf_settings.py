@@ -81,7 +81,7 @@ def test_kernel_functions_are_what_adamas_torch_compiles():
         [("step", 1), ("step", 2), ("encode", 1)]
     kind, step, name = functions[0]
     # The spec adamas.torch.decode_attention builds for these arguments
-    # (adamas/torch/__init__.py: _decode_attention), hence the same IR and key.
+    # (adamas/torch/__init__.py: _step_for), hence the same IR and key.
     same = ac.step_spec(32, 8, 128, 128, 1, "bf16", 128, 2, list(ac.DEFAULT_THRESHOLDS[2]),
                         2, 8, False, None, True)
     assert name == "adamas_decode_step"

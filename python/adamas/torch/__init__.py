@@ -13,7 +13,10 @@
 
 `decode_attention` is the custom op `torch.ops.adamas.decode_attention`
 (torch.library, with a fake implementation), so torch.compile traces it and a
-step can be captured in a CUDA graph; it runs the kernels the compiler
+step can be captured in a CUDA graph. An eager call outside torch.compile and
+outside any TorchDispatchMode (FakeTensorMode, FlopCounterMode, ...) skips the
+dispatcher and runs the op's implementation directly (the dispatcher's Python
+custom-op path costs tens of microseconds per call). It runs the kernels the compiler
 generated (adamas.compile.decode_step: compiled once per shape family, then
 served from the runtime's caches) on PyTorch's current stream. fp16 and bf16,
 D in {64, 128, 256}; the generated host code loads its kernels on cuda:0.
@@ -129,25 +132,46 @@ def _check_step(query, new_keys, keys, values, code_cache, lengths, k, bits,
 
 # --- the op -------------------------------------------------------------------------
 
-@torch.library.custom_op("adamas::decode_attention", mutates_args=("code_cache",))
-def _decode_attention(query: torch.Tensor, new_keys: torch.Tensor, keys: torch.Tensor,
-                      values: torch.Tensor, code_cache: torch.Tensor, lengths: torch.Tensor,
-                      query_thresholds: Optional[torch.Tensor],
-                      key_thresholds: Optional[torch.Tensor], k: int, bits: int,
-                      thresholds: List[float], sink: int, recent: int, shared_group: bool,
-                      scale: Optional[float]) -> torch.Tensor:
-    B, Hq, M, D = query.shape
+_steps = {}   # the op's arguments that choose the step -> its compiled function
+
+
+def _step_for(query, keys, values, per_head, k, bits, thresholds, sink, recent,
+              shared_group, scale):
+    """The compiled step for these shapes and settings; a dict hit after the
+    first call (step_spec and its repr cost microseconds per call)."""
+    _, Hq, M, D = query.shape
+    key = (Hq, keys.shape[1], D, values.shape[3], M, query.dtype, k, bits, tuple(thresholds),
+           sink, recent, shared_group, scale, per_head)
+    step = _steps.get(key)
+    if step is None:
+        spec = step_spec(Hq, keys.shape[1], D, values.shape[3], M, DTYPES[query.dtype], k,
+                         bits, thresholds, sink, recent, shared_group, scale, per_head)
+        step = _steps[key] = _get("step", spec, ac.decode_step_ir, "adamas_decode_step")
+    return step
+
+
+def _run_decode_attention(query: torch.Tensor, new_keys: torch.Tensor, keys: torch.Tensor,
+                          values: torch.Tensor, code_cache: torch.Tensor,
+                          lengths: torch.Tensor, query_thresholds: Optional[torch.Tensor],
+                          key_thresholds: Optional[torch.Tensor], k: int, bits: int,
+                          thresholds: List[float], sink: int, recent: int,
+                          shared_group: bool, scale: Optional[float]) -> torch.Tensor:
+    B, Hq, M, _ = query.shape
     per_head = query_thresholds is not None
-    spec = step_spec(Hq, keys.shape[1], D, values.shape[3], M, DTYPES[query.dtype], k,
-                     bits, thresholds, sink, recent, shared_group, scale, per_head)
-    step = _get("step", spec, ac.decode_step_ir, "adamas_decode_step")
+    step = _step_for(query, keys, values, per_head, k, bits, thresholds, sink, recent,
+                     shared_group, scale)
     out = torch.empty((B, Hq, M, values.shape[3]), dtype=query.dtype, device=query.device)
-    args = [query, new_keys, keys, values, code_cache, lengths]
-    if per_head:
-        args += [query_thresholds, key_thresholds]
     with art.current_stream(torch.cuda.current_stream(query.device)):
-        step(*args, out)
+        if per_head:
+            step(query, new_keys, keys, values, code_cache, lengths, query_thresholds,
+                 key_thresholds, out)
+        else:
+            step(query, new_keys, keys, values, code_cache, lengths, out)
     return out
+
+
+_decode_attention = torch.library.custom_op(
+    "adamas::decode_attention", _run_decode_attention, mutates_args=("code_cache",))
 
 
 @_decode_attention.register_fake
@@ -188,10 +212,24 @@ def decode_attention(query, new_keys, keys, values, code_cache, lengths, *, k=25
     if sink < 0 or recent < 0 or sink + recent > k:
         raise ValueError(f"adamas: need 0 <= sink, recent and sink + recent <= k, got "
                          f"sink {sink}, recent {recent}, k {k}")
-    return torch.ops.adamas.decode_attention(
-        query, new_keys, keys, values, code_cache, lengths, query_thresholds, key_thresholds,
-        int(k), int(bits), [float(t) for t in thresholds], int(sink), int(recent),
-        bool(shared_group), None if scale is None else float(scale))
+    args = (query, new_keys, keys, values, code_cache, lengths, query_thresholds,
+            key_thresholds, int(k), int(bits), [float(t) for t in thresholds], int(sink),
+            int(recent), bool(shared_group), None if scale is None else float(scale))
+    if _eager():
+        return _run_decode_attention(*args)
+    return torch.ops.adamas.decode_attention(*args)
+
+
+_dispatch_modes = getattr(torch._C, "_len_torch_dispatch_stack", None)
+
+
+def _eager():
+    """True when nothing needs to see the op: not under torch.compile / export
+    tracing and no TorchDispatchMode active (FakeTensorMode, profiling and
+    debugging modes see the registered op)."""
+    if torch.compiler.is_compiling():
+        return False
+    return _dispatch_modes is not None and _dispatch_modes() == 0
 
 
 # --- the code cache -----------------------------------------------------------------
