@@ -377,48 +377,55 @@ void ThresholdKernel::plan(Value row, Value take) {
   Value skip = arith::SubIOp::create(b, kb.load(total, thresholdIndex),
                                      arith::SubIOp::create(b, take32, below));
 
-  // 3. Per chunk: positions below T and at T. Warp w sums chunks w, w + 8,
-  // ... over bins [0, T), kChunksPerWarp chunks' loads in flight per lane.
-  int64_t kChunksPerWarp = llvm::divideCeil(c.maxChunks, numWarps());
-  Value lane = kb.toIdx(kb.laneId());
-  Value warp = kb.toIdx(kb.warpId());
-  SmallVector<Value> chunkOf;
-  for (int64_t u = 0; u < kChunksPerWarp; ++u)
-    chunkOf.push_back(kb.add(warp, kb.idx(u * numWarps())));
-  SmallVector<Value> init(kChunksPerWarp, kb.i32(0));
+  // 3. Per chunk: positions below T and at T. kThreadsPerChunk consecutive
+  // threads sum one chunk's bins [0, T), kBinsInFlight loads in flight per
+  // thread, then reduce by shuffles within their group of lanes. (One warp
+  // per chunk walked T / 32 dependent rounds of L2 loads.)
+  constexpr int64_t kBinsInFlight = 16;
+  int64_t threadsPerChunk = c.blockSize / c.maxChunks;
+  assert(threadsPerChunk >= 1 && llvm::isPowerOf2_64(threadsPerChunk) &&
+         threadsPerChunk <= 32 && "chunk groups of lanes within a warp");
+  Value chunkOfThread = kb.divu(tid, kb.idx(threadsPerChunk));
+  Value sub = kb.remu(tid, kb.idx(threadsPerChunk));
+  Value chunkBase = kb.add(
+      histRow, kb.mul(kb.minS(chunkOfThread, lastChunk), kb.idx(c.numBins)));
+  Value lastBelow = kb.sub(thresholdIndex, kb.idx(1));
   SmallVector<Value> partial = kb.forLoop(
-      lane, thresholdIndex, kb.idx(32), init,
-      [&](Value bin, ValueRange acc) -> SmallVector<Value> {
-        SmallVector<Value> loaded;
-        for (int64_t u = 0; u < kChunksPerWarp; ++u) {
-          Value safe = kb.minS(chunkOf[u], lastChunk);
-          loaded.push_back(kb.load(
-              kb.arg(kHistograms),
-              kb.add(kb.add(histRow, kb.mul(safe, kb.idx(c.numBins))), bin)));
+      sub, thresholdIndex, kb.idx(threadsPerChunk * kBinsInFlight),
+      {kb.i32(0)}, [&](Value first, ValueRange acc) -> SmallVector<Value> {
+        // Inside the loop T >= 1: bins past T - 1 read bin T - 1 and count 0.
+        SmallVector<Value> bins, loaded;
+        for (int64_t u = 0; u < kBinsInFlight; ++u) {
+          Value bin = kb.add(first, kb.idx(u * threadsPerChunk));
+          bins.push_back(bin);
+          loaded.push_back(kb.load(kb.arg(kHistograms),
+                                   kb.add(chunkBase, kb.minS(bin, lastBelow))));
         }
-        SmallVector<Value> next;
-        for (int64_t u = 0; u < kChunksPerWarp; ++u)
-          next.push_back(arith::AddIOp::create(b, acc[u], loaded[u]));
-        return next;
+        Value sum = acc[0];
+        for (int64_t u = 0; u < kBinsInFlight; ++u)
+          sum = arith::AddIOp::create(
+              b, sum,
+              kb.select(kb.cmp(Pred::ult, bins[u], thresholdIndex), loaded[u],
+                        kb.i32(0)));
+        return {sum};
       });
-  for (int64_t u = 0; u < kChunksPerWarp; ++u) {
-    Value less = kb.warpSum(partial[u]);
-    Value exists = kb.cmp(Pred::ult, chunkOf[u], kb.arg(kChunks));
-    kb.ifThen(arith::AndIOp::create(b, exists, kb.cmp(Pred::eq, lane,
-                                                       kb.idx(0))),
-              [&] {
-                Value ties = kb.load(
-                    kb.arg(kHistograms),
-                    kb.add(kb.add(histRow,
-                                  kb.mul(chunkOf[u], kb.idx(c.numBins))),
-                           thresholdIndex));
-                kb.store(less, lessOf, chunkOf[u]);
-                kb.store(ties, tiesOf, chunkOf[u]);
-              });
-  }
+  Value less = partial[0];
+  for (int64_t mask = threadsPerChunk / 2; mask >= 1; mask /= 2)
+    less = arith::AddIOp::create(b, less, kb.shuffleXor(less, mask));
+  Value leads = arith::AndIOp::create(
+      b, kb.cmp(Pred::eq, sub, kb.idx(0)),
+      kb.cmp(Pred::ult, chunkOfThread, kb.arg(kChunks)));
+  kb.ifThen(leads, [&] {
+    Value ties =
+        kb.load(kb.arg(kHistograms), kb.add(chunkBase, thresholdIndex));
+    kb.store(less, lessOf, chunkOfThread);
+    kb.store(ties, tiesOf, chunkOfThread);
+  });
   kb.barrier();
 
   // 4. Warp 0, lane = chunk: exclusive scans over the chunks, the plan.
+  Value lane = kb.toIdx(kb.laneId());
+  Value warp = kb.toIdx(kb.warpId());
   kb.ifThen(kb.cmp(Pred::eq, warp, kb.idx(0)), [&] {
     Value exists = kb.cmp(Pred::ult, lane, kb.arg(kChunks));
     Value safe = kb.minS(lane, lastChunk);

@@ -63,14 +63,20 @@
 //       CHECK:     gpu.return
 // Select, kernel 2: the row's histogram summed over the chunks (16 chunks'
 // loads in flight), the threshold by a block scan (warp scans by shuffles),
-// per-chunk counts below T by warp sums, and one warp's two scans over the
-// chunks for the plan.
+// per-chunk counts below T (8 threads per chunk, 16 bins' loads in flight,
+// 3 xor shuffles), and one warp's two scans over the chunks for the plan.
 //       CHECK:   gpu.func @step_select0_threshold(
 //       CHECK:     scf.for
 // CHECK-COUNT-16:    memref.load {{.*}} : memref<?xi32>
 //       CHECK:     gpu.shuffle  up
 //       CHECK:     gpu.barrier
-//       CHECK:     gpu.shuffle  xor
+//       CHECK:     scf.for
+// CHECK-COUNT-16:    memref.load {{.*}} : memref<?xi32>
+//       CHECK:     gpu.shuffle  xor {{.*}}, %c4_i32
+//   CHECK-NOT:     gpu.barrier
+//       CHECK:     gpu.shuffle  xor {{.*}}, %c2_i32
+//   CHECK-NOT:     gpu.barrier
+//       CHECK:     gpu.shuffle  xor {{.*}}, %c1_i32
 //       CHECK:     gpu.barrier
 // CHECK-COUNT-10:    gpu.shuffle  up
 //       CHECK:     gpu.return
