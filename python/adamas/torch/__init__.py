@@ -82,8 +82,39 @@ def _check_tensor(name, t, device, dtype=None, rank=None):
         raise ValueError(f"adamas: '{name}' must be contiguous (BHND, row-major)")
 
 
+def _fine(t, device_index, dtype, rank):
+    """What _check_tensor checks, in one expression of cheap attribute reads
+    (no torch.device objects): the per-call cost of the eager path."""
+    return (isinstance(t, torch.Tensor) and t.is_cuda and t.get_device() == device_index
+            and t.dtype == dtype and t.dim() == rank and t.is_contiguous())
+
+
 def _check_step(query, new_keys, keys, values, code_cache, lengths, k, bits,
                 query_thresholds, key_thresholds):
+    if isinstance(query, torch.Tensor) and query.dtype in DTYPES and query.is_cuda and \
+            query.get_device() == 0 and query.dim() == 4 and query.is_contiguous():
+        # The common case, checked cheaply; any failure takes the path below,
+        # which names the argument and the rule.
+        dtype = query.dtype
+        B, Hq, M, D = query.shape
+        _, Hkv, N, _ = keys.shape if isinstance(keys, torch.Tensor) and keys.dim() == 4 \
+            else (None, None, None, None)
+        if (Hkv and _fine(new_keys, 0, dtype, 4) and _fine(keys, 0, dtype, 4)
+                and _fine(values, 0, dtype, 4) and _fine(code_cache, 0, torch.int32, 4)
+                and _fine(lengths, 0, torch.int32, 1) and D in (64, 128, 256)
+                and bits in (1, 2, 3) and 1 <= M <= 16 and Hq % Hkv == 0 and k >= 1
+                and new_keys.shape == (B, Hkv, M, D) and keys.shape[0] == B
+                and keys.shape[3] == D and values.shape[:3] == (B, Hkv, N)
+                and code_cache.shape == (B, Hkv, N, D // 32 * bits)
+                and lengths.shape == (B,) and query_thresholds is None
+                and key_thresholds is None):
+            return
+    _check_step_explained(query, new_keys, keys, values, code_cache, lengths, k, bits,
+                          query_thresholds, key_thresholds)
+
+
+def _check_step_explained(query, new_keys, keys, values, code_cache, lengths, k, bits,
+                          query_thresholds, key_thresholds):
     if not isinstance(query, torch.Tensor):
         raise TypeError(f"adamas: 'query' must be a torch.Tensor, got {type(query).__name__}")
     if query.dtype not in DTYPES:
@@ -161,13 +192,40 @@ def _run_decode_attention(query: torch.Tensor, new_keys: torch.Tensor, keys: tor
     step = _step_for(query, keys, values, per_head, k, bits, thresholds, sink, recent,
                      shared_group, scale)
     out = torch.empty((B, Hq, M, values.shape[3]), dtype=query.dtype, device=query.device)
-    with art.current_stream(torch.cuda.current_stream(query.device)):
+    lib = _runtime_library()
+    previous = lib.adamas_runtime_current_stream()
+    lib.adamas_runtime_set_current_stream(_torch_stream(query))
+    try:
         if per_head:
             step(query, new_keys, keys, values, code_cache, lengths, query_thresholds,
                  key_thresholds, out)
         else:
             step(query, new_keys, keys, values, code_cache, lengths, out)
+    finally:
+        lib.adamas_runtime_set_current_stream(previous)
     return out
+
+
+_raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+_library = None
+
+
+def _runtime_library():
+    global _library
+    if _library is None:
+        _library = art.load_library()
+    return _library
+
+
+def _torch_stream(tensor):
+    """PyTorch's current CUstream on the tensor's device as the runtime's
+    handle (art.current_stream's rule: 0, PyTorch's default stream, is the
+    legacy default stream), without building a torch.cuda.Stream."""
+    if _raw_stream is not None:
+        handle = _raw_stream(tensor.get_device())
+    else:
+        handle = torch.cuda.current_stream(tensor.device).cuda_stream
+    return handle or art.STREAM_LEGACY
 
 
 _decode_attention = torch.library.custom_op(
