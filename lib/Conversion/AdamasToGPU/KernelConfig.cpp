@@ -92,8 +92,10 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                         " query code words in registers (more than " +
                         str(2 * kMaxQueryWordsInRegisters) +
                         "); use fewer heads per group or shorter codes");
-  // Each row of a CTA keeps a shared-memory histogram of i32 bins; the
-  // compaction kernel keeps two (the row's and the earlier chunks').
+  // Each row of a histogram CTA keeps a shared-memory histogram of i32
+  // bins, the plan kernel one (the row's totals). Codes whose histogram
+  // leaves room for fewer than two rows per CTA are refused (one CTA per SM
+  // would starve the histogram pass of loads in flight).
   int64_t histBytes = 4 * c.numBins;
   if (2 * histBytes + 1024 > target.maxStaticSharedBytes)
     return Result::fail("D = " + str(*codeDimsOfWords(p.words, p.bits)) +

@@ -63,7 +63,8 @@ struct EncodeConfig {
 };
 
 //===----------------------------------------------------------------------===//
-// Select: l1_topk as two kernels, histograms then ordered compaction.
+// Select: l1_topk as three kernels, histograms, the row plans (threshold and
+// each chunk's output slots), ordered compaction.
 //===----------------------------------------------------------------------===//
 
 struct SelectProblem {
@@ -89,7 +90,7 @@ struct SelectConfig {
   int64_t rowsPerKvHead = 1;
   int64_t rowsPerCta = 1;
   int64_t rowGroups = 1;
-  /// Threads per CTA of both kernels.
+  /// Threads per CTA of the three kernels.
   int64_t blockSize = 256;
   /// Keys each thread loads before computing (memory-level parallelism).
   int64_t keysPerThread = 2;
@@ -97,9 +98,10 @@ struct SelectConfig {
   int64_t loadWords = 4;
   /// Chunks per row: the host takes
   /// clamp(min(ceil(N / minChunk), floor(targetCtas / CTAs per chunk),
-  /// floor(targetCtas / rows) if that is >= 8), 1, maxChunks), so both
-  /// kernels' grids fill the chip in one wave where they can, without tiny
-  /// chunks (SelectKernel.cpp, emitSelect).
+  /// floor(targetCtas / rows) if that is >= 8), 1, maxChunks), so the
+  /// histogram and compaction grids fill the chip in one wave where they
+  /// can, without tiny chunks (SelectKernel.cpp, emitSelect). The plan
+  /// kernel scans the chunks of a row with one warp: maxChunks <= 32.
   int64_t minChunk = 1024;
   int64_t maxChunks = 32;
   int64_t targetCtas = 0;
