@@ -83,6 +83,29 @@ public:
     return {begin, end};
   }
 
+  /// Selection row `row` of the result (<B x H' x M>, the threshold and
+  /// compaction kernels' grid x): its batch row's length, the positions it
+  /// sees and its selection window.
+  struct ResultRow {
+    Value length, visible;
+    SelectionWindow window;
+  };
+  /// Runs `body` for `row` when it exists (row < B * H' * M).
+  void ifResultRow(Value row, function_ref<void(const ResultRow &)> body) {
+    Value rowsPerBatch = kb.idx(c.selectionHeads * p.rows);
+    Value numRows = kb.mul(kb.arg(kBatches), rowsPerBatch);
+    kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
+      ResultRow r;
+      Value batch = kb.divu(row, rowsPerBatch);
+      Value m = kb.remu(row, kb.idx(p.rows));
+      r.length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
+      r.visible = buildVisibleLength(b, r.length, kb.idx(p.rows), m,
+                                     kb.arg(kCapacity));
+      r.window = buildSelectionWindow(b, r.visible, p.k, p.sink, p.recent);
+      body(r);
+    });
+  }
+
   /// The row's plan (written by the threshold kernel): T, skip, then per
   /// chunk (first output slot, ties in earlier chunks).
   Value planEntry(Value row, int64_t field) {
@@ -452,22 +475,13 @@ void ThresholdKernel::plan(Value row, Value take) {
 
 void ThresholdKernel::build() {
   Value row = kb.blockId(gpu::Dimension::x);
-  Value rowsPerBatch = kb.idx(c.selectionHeads * p.rows);
-  Value numRows = kb.mul(kb.arg(kBatches), rowsPerBatch);
-  kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
-    Value batch = kb.divu(row, rowsPerBatch);
-    Value m = kb.remu(row, kb.idx(p.rows));
-    Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
-    Value visible =
-        buildVisibleLength(b, length, kb.idx(p.rows), m, kb.arg(kCapacity));
-    SelectionWindow window =
-        buildSelectionWindow(b, visible, p.k, p.sink, p.recent);
+  ifResultRow(row, [&](const ResultRow &r) {
     // Rows that see at most k positions, or have no free slot, need no plan
     // (the compaction writes them without one).
     Value needed = arith::AndIOp::create(
-        b, kb.cmp(Pred::sgt, visible, kb.idx(p.k)),
-        kb.cmp(Pred::sgt, window.take, kb.idx(0)));
-    kb.ifThen(needed, [&] { plan(row, window.take); });
+        b, kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)),
+        kb.cmp(Pred::sgt, r.window.take, kb.idx(0)));
+    kb.ifThen(needed, [&] { plan(row, r.window.take); });
   });
 }
 
@@ -597,28 +611,19 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
 void CompactKernel::build() {
   Value row = kb.blockId(gpu::Dimension::x);
   Value chunk = kb.blockId(gpu::Dimension::y);
-  Value rowsPerBatch = kb.idx(c.selectionHeads * p.rows);
-  Value numRows = kb.mul(kb.arg(kBatches), rowsPerBatch);
-  kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
-    Value batch = kb.divu(row, rowsPerBatch);
-    Value m = kb.remu(row, kb.idx(p.rows));
-    Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
-    Value visible =
-        buildVisibleLength(b, length, kb.idx(p.rows), m, kb.arg(kCapacity));
+  ifResultRow(row, [&](const ResultRow &r) {
     Value rowOut = kb.mul(row, kb.idx(p.k));
     Value isFirstChunk = kb.cmp(Pred::eq, chunk, kb.idx(0));
-    Value fits = kb.cmp(Pred::sle, visible, kb.idx(p.k));
-    SelectionWindow window =
-        buildSelectionWindow(b, visible, p.k, p.sink, p.recent);
+    Value fits = kb.cmp(Pred::sle, r.visible, kb.idx(p.k));
     kb.ifThenElse(
         fits,
-        [&] { kb.ifThen(isFirstChunk, [&] { writeAll(rowOut, visible); }); },
+        [&] { kb.ifThen(isFirstChunk, [&] { writeAll(rowOut, r.visible); }); },
         [&] {
-          kb.ifThen(isFirstChunk, [&] { writeForced(rowOut, visible); });
-          auto [begin, end] = chunkRange(chunk, visibleAll(length));
-          kb.ifThen(kb.cmp(Pred::sgt, window.take, kb.idx(0)), [&] {
-            compact(row, rowOut, chunk, begin, end, window.freeBegin,
-                    window.freeEnd);
+          kb.ifThen(isFirstChunk, [&] { writeForced(rowOut, r.visible); });
+          auto [begin, end] = chunkRange(chunk, visibleAll(r.length));
+          kb.ifThen(kb.cmp(Pred::sgt, r.window.take, kb.idx(0)), [&] {
+            compact(row, rowOut, chunk, begin, end, r.window.freeBegin,
+                    r.window.freeEnd);
           });
         });
   });
