@@ -2,11 +2,11 @@
 
     ADAMAS_CACHE_DIR=.carry/steps/cache python3 bench/steps/host_profile.py
 
-torch_check.py's shape (its step is in the carried cache). Prints the wall
+torch_check.py's shape (its step is in the carried cache). Prints the host
 time per call of each layer of the call, innermost first (the native step
-alone, the op's Python body, the registered op, the public function), each
-measured over 2000 calls with the GPU kept busy enough that the launch queue
-never fills (the host time, not the GPU's), then cProfile's top entries of
+alone, the op's Python body, the registered op, the public function) and of
+a few of its parts, each over 2000 calls (measure.host_time_us: the calls
+timed alone, the GPU catching up untimed), then cProfile's top entries of
 the public function. A diagnostic for issue 10's host-overhead target; it
 checks nothing.
 """
@@ -15,34 +15,18 @@ import cProfile
 import os
 import pstats
 import sys
-import time
 
 import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "python"))
+sys.path.insert(0, here)
 import adamas.runtime as art  # noqa: E402
 import adamas.torch as at  # noqa: E402
+from measure import host_time_us  # noqa: E402
 
 B, HQ, HKV, D, CAP, K, SINK, RECENT = 2, 32, 8, 128, 4096, 256, 4, 16
 CALLS = 2000
-
-
-def per_call_us(fn, calls=CALLS):
-    """Host time of fn(): only the calls are timed; the GPU catches up
-    (untimed) every 25 calls, so no launch waits for a full queue."""
-    for _ in range(20):
-        fn()
-    torch.cuda.synchronize()
-    spent = 0.0
-    for i in range(calls):
-        start = time.perf_counter()
-        fn()
-        spent += time.perf_counter() - start
-        if i % 25 == 24:
-            torch.cuda.synchronize()
-    torch.cuda.synchronize()
-    return spent / calls * 1e6
 
 
 def main():
@@ -89,7 +73,7 @@ def main():
                                                          lengths, K, 2, None, None))]
     print(f"host time per call, {CALLS} calls (B={B}, {HQ}/{HKV} heads, N={CAP}, k={K})")
     for name, fn in rows:
-        print(f"  {per_call_us(fn):8.1f} us  {name}", flush=True)
+        print(f"  {host_time_us(fn, CALLS):8.1f} us  {name}", flush=True)
 
     profile = cProfile.Profile()
     for i in range(500):

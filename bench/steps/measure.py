@@ -94,6 +94,25 @@ def eager_time_us(make_calls, sets, calls=200, warmup=None):
     return (done - start) / calls * 1e6, (issued - start) / calls * 1e6
 
 
+def host_time_us(call, calls, warmup=20, catch_up_every=25):
+    """Host time per call of `call()`: only the calls are timed; the GPU
+    catches up (synchronized, untimed) every `catch_up_every` calls, so no
+    launch waits for a full launch queue and the GPU's time is not counted."""
+    import torch
+    for _ in range(warmup):
+        call()
+    torch.cuda.synchronize()
+    spent = 0.0
+    for i in range(calls):
+        start = time.perf_counter()
+        call()
+        spent += time.perf_counter() - start
+        if i % catch_up_every == catch_up_every - 1:
+            torch.cuda.synchronize()
+    torch.cuda.synchronize()
+    return spent / calls * 1e6
+
+
 def kernel_breakdown(call, reps=20):
     """Mean device time per launch of each kernel a call runs (eager), as
     [(name, us, launches per call)], longest first."""

@@ -31,6 +31,7 @@ sys.path.insert(0, here)
 import adamas.torch as at  # noqa: E402
 from adamas import reference as ref  # noqa: E402
 import check  # noqa: E402  (attention_f64, interior_inputs, record, record_raises)
+from measure import host_time_us  # noqa: E402
 
 B, HQ, HKV, D, CAP, K, SINK, RECENT = 2, 32, 8, 128, 4096, 256, 4, 16
 
@@ -138,22 +139,10 @@ def check_compile_and_graph(state):
     except Exception as e:  # noqa: BLE001
         check.record("CUDA graph capture + replay", False, f"{type(e).__name__}: {e}")
 
-    # Host time of one eager step from Python (torch op dispatch included).
+    # Host time of one eager step from Python (checks and launches included).
     with torch.no_grad():
-        for _ in range(10):
-            at.decode_attention(q, nk, keys, values, cache, ln, k=K, sink=SINK, recent=RECENT)
-        torch.cuda.synchronize()
-        # Only the calls are timed; the GPU catches up (untimed) every 25
-        # calls so that no launch waits for a full queue: host time, not GPU.
-        n, spent = 400, 0.0
-        for i in range(n):
-            start = time.perf_counter()
-            at.decode_attention(q, nk, keys, values, cache, ln, k=K, sink=SINK, recent=RECENT)
-            spent += time.perf_counter() - start
-            if i % 25 == 24:
-                torch.cuda.synchronize()
-        host = spent / n * 1e6
-        torch.cuda.synchronize()
+        host = host_time_us(lambda: at.decode_attention(q, nk, keys, values, cache, ln, k=K,
+                                                        sink=SINK, recent=RECENT), 400)
     check.record("eager host time per decode_attention call", True, f"{host:.1f} us")
 
 
