@@ -192,7 +192,7 @@ def _run_decode_attention(query: torch.Tensor, new_keys: torch.Tensor, keys: tor
     step = _step_for(query, keys, values, per_head, k, bits, thresholds, sink, recent,
                      shared_group, scale)
     out = torch.empty((B, Hq, M, values.shape[3]), dtype=query.dtype, device=query.device)
-    lib = _runtime_library()
+    lib = art.load_library()
     previous = lib.adamas_runtime_current_stream()
     lib.adamas_runtime_set_current_stream(_torch_stream(query))
     try:
@@ -207,25 +207,14 @@ def _run_decode_attention(query: torch.Tensor, new_keys: torch.Tensor, keys: tor
 
 
 _raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
-_library = None
-
-
-def _runtime_library():
-    global _library
-    if _library is None:
-        _library = art.load_library()
-    return _library
 
 
 def _torch_stream(tensor):
     """PyTorch's current CUstream on the tensor's device as the runtime's
-    handle (art.current_stream's rule: 0, PyTorch's default stream, is the
-    legacy default stream), without building a torch.cuda.Stream."""
+    handle, without building a torch.cuda.Stream."""
     if _raw_stream is not None:
-        handle = _raw_stream(tensor.get_device())
-    else:
-        handle = torch.cuda.current_stream(tensor.device).cuda_stream
-    return handle or art.STREAM_LEGACY
+        return art._current_stream_handle(_raw_stream(tensor.get_device()))
+    return art._current_stream_handle(torch.cuda.current_stream(tensor.device))
 
 
 _decode_attention = torch.library.custom_op(
