@@ -890,26 +890,16 @@ class KernelDecoder:
 
 
     def reference_attend(self, torch, layer, q16, t, scale):
-        """The decode row at position t as the perplexity pass computes it:
-        `selection_mask` (the policy's method, budget and thresholds, fp16
-        Hadamard) of the row's query over the cached keys 0..t, softmax in f32
-        over the selected positions, fp16 out. <B x Hq x 1 x Dv>."""
-        policy = self.prefill_policy
+        """The decode row at position t as the perplexity pass computes it
+        (the prefill policy's attend: its method, budget and thresholds,
+        fp16 Hadamard) over the cached keys 0..t. <B x Hq x 1 x Dv>."""
         B, Hq, _, D = q16.shape
         k16, v16 = self.keys[layer][:, :, :t + 1], self.values[layer][:, :, :t + 1]
-        # selection_mask decides row i from query row i alone: only row t is used.
+        # Row i's selection and output depend on query row i alone: only row
+        # t is a real query, the others are zeros whose outputs are dropped.
         rows = torch.zeros((B, Hq, t + 1, D), dtype=q16.dtype, device=q16.device)
         rows[:, :, t] = q16[:, :, 0]
-        thr = policy.thresholds[layer] if policy.method[3] else \
-            torch.tensor(ev.fixed_thresholds(policy.method[2]), device=q16.device)
-        mask = selection_mask(torch, policy.method[1], rows, k16, policy.budget,
-                              bits=policy.method[2], thresholds=thr,
-                              hadamard_dtype=torch.float16)[:, :, t:t + 1]
-        G = Hq // k16.shape[1]
-        kr = k16.float().repeat_interleave(G, 1)
-        vr = v16.float().repeat_interleave(G, 1)
-        scores = ((q16.float() @ kr.transpose(-1, -2)) * scale).masked_fill(~mask, float("-inf"))
-        return (torch.softmax(scores, dim=-1) @ vr).to(torch.float16)
+        return self.prefill_policy.attend(torch, layer, rows, k16, v16, scale)[:, :, t:t + 1]
 
 
 def decode_log_probs(torch, at, model, x, args, method, budget, thresholds, use_kernels):
