@@ -52,6 +52,7 @@ constexpr CUresult CUDA_ERROR_INVALID_HANDLE = 400;
 constexpr CUresult CUDA_ERROR_NOT_FOUND = 500;
 constexpr CUresult CUDA_ERROR_LAUNCH_FAILED = 719;
 constexpr CUresult CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE = 720;
+constexpr CUresult CUDA_ERROR_INVALID_CLUSTER_SIZE = 912;
 constexpr CUresult CUDA_ERROR_NOT_SUPPORTED = 801;
 
 constexpr unsigned CU_STREAM_NON_BLOCKING = 0x1;
@@ -69,6 +70,9 @@ constexpr CUdevice_attribute
 constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED = 115;
 constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
     8;
+/// Lets a kernel run in clusters of more than 8 CTAs (16 on sm_90).
+constexpr CUfunction_attribute
+    CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED = 14;
 /// Bytes a memory pool keeps reserved before it returns memory to the OS
 /// at a synchronization (value: a cuuint64_t).
 constexpr CUmemPool_attribute CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;

@@ -18,6 +18,7 @@ struct Entry {
   std::string name; // The key of the module's map views this string.
   cuda::CUfunction function = nullptr;
   int64_t sharedMemoryOptIn = 0;
+  bool nonPortableClusters = false;
   bool programmaticLaunch = false;
 };
 
@@ -117,6 +118,22 @@ void noteSharedMemoryOptIn(cuda::CUfunction function, int64_t bytes) {
   if (found != cache.byFunction.end() &&
       found->second->sharedMemoryOptIn < bytes)
     found->second->sharedMemoryOptIn = bytes;
+}
+
+bool nonPortableClusterOptIn(cuda::CUfunction function) {
+  Cache &cache = Cache::get();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto found = cache.byFunction.find(function);
+  return found != cache.byFunction.end() &&
+         found->second->nonPortableClusters;
+}
+
+void noteNonPortableClusterOptIn(cuda::CUfunction function) {
+  Cache &cache = Cache::get();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto found = cache.byFunction.find(function);
+  if (found != cache.byFunction.end())
+    found->second->nonPortableClusters = true;
 }
 
 bool programmaticLaunchAllowed(cuda::CUfunction function) {

@@ -43,6 +43,11 @@ int64_t sharedMemoryOptIn(cuda::CUfunction function);
 /// no-op for kernels the cache does not know.
 void noteSharedMemoryOptIn(cuda::CUfunction function, int64_t bytes);
 
+/// Whether a cached kernel was opted into clusters of more than 8 CTAs
+/// (noteNonPortableClusterOptIn); false for kernels the cache does not know.
+bool nonPortableClusterOptIn(cuda::CUfunction function);
+void noteNonPortableClusterOptIn(cuda::CUfunction function);
+
 /// The global a module declares when all its kernels wait on their grid
 /// dependencies before touching global memory.
 inline constexpr const char *kGridDependencyMarker =

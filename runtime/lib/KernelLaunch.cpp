@@ -16,6 +16,8 @@ std::atomic<uint64_t> launches{0};
 
 /// Shared memory a kernel gets without opting in.
 constexpr int64_t kDefaultSharedMemoryLimit = 48 * 1024;
+/// CTAs per cluster every cluster-capable device runs without opting in.
+constexpr int64_t kPortableClusterSize = 8;
 
 std::string describeDims(const char *what, const int64_t dims[3]) {
   return std::string(what) + " (" + std::to_string(dims[0]) + ", " +
@@ -116,6 +118,23 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
     if (!status.ok())
       return status;
     noteSharedMemoryOptIn(launch.function, launch.sharedMemBytes);
+  }
+
+  // Clusters above the portable size need the kernel's opt-in (sm_90 runs
+  // 16); once per cached kernel. The driver still rejects what the device
+  // cannot run.
+  if (clustered &&
+      launch.cluster[0] * launch.cluster[1] * launch.cluster[2] >
+          kPortableClusterSize &&
+      !nonPortableClusterOptIn(launch.function)) {
+    Status status = driver.check(
+        driver.cuFuncSetAttribute(
+            launch.function,
+            cuda::CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1),
+        "cuFuncSetAttribute(NON_PORTABLE_CLUSTER_SIZE_ALLOWED)");
+    if (!status.ok())
+      return status;
+    noteNonPortableClusterOptIn(launch.function);
   }
 
   Status status = Status::success();

@@ -37,6 +37,7 @@ struct CUfunc_st {
   std::string name;
   CUmod_st *module;
   int maxDynamicSharedBytes = 0;
+  bool nonPortableClusters = false;
 };
 struct CUstream_st {
   unsigned flags;
@@ -177,6 +178,8 @@ const char *errorName(CUresult error) {
   case CUDA_ERROR_LAUNCH_FAILED: return "CUDA_ERROR_LAUNCH_FAILED";
   case CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE:
     return "CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE";
+  case CUDA_ERROR_INVALID_CLUSTER_SIZE:
+    return "CUDA_ERROR_INVALID_CLUSTER_SIZE";
   case CUDA_ERROR_NOT_SUPPORTED: return "CUDA_ERROR_NOT_SUPPORTED";
   }
   return nullptr;
@@ -198,6 +201,8 @@ const char *errorString(CUresult error) {
   case CUDA_ERROR_LAUNCH_FAILED: return "unspecified launch failure";
   case CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE:
     return "too many blocks in cooperative launch";
+  case CUDA_ERROR_INVALID_CLUSTER_SIZE:
+    return "invalid cluster size";
   case CUDA_ERROR_NOT_SUPPORTED: return "operation not supported";
   }
   return nullptr;
@@ -231,6 +236,7 @@ CUresult recordLaunch(CUfunction f, const unsigned grid[3],
   lastLaunch.stream = stream;
   lastLaunch.params = params;
   lastLaunch.maxDynamicSharedBytes = f->maxDynamicSharedBytes;
+  lastLaunch.nonPortableClusters = f->nonPortableClusters;
   lastLaunch.cooperative = cooperative;
   lastLaunch.programmatic = programmatic;
   return runFakeKernel(f->name, grid, block, params) ? CUDA_SUCCESS
@@ -426,6 +432,11 @@ FAKE_EXPORT CUresult cuFuncSetAttribute(CUfunction function,
   LOCKED;
   if (CUresult r = enterInContext("cuFuncSetAttribute"))
     return r;
+  if (function &&
+      attribute == CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED) {
+    function->nonPortableClusters = value != 0;
+    return CUDA_SUCCESS;
+  }
   if (!function || attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
     return CUDA_ERROR_INVALID_VALUE;
   if (value > 232448)
@@ -474,6 +485,12 @@ FAKE_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f
   for (int i = 0; clustered && i < 3; ++i)
     if (cluster[i] == 0 || grid[i] % cluster[i] != 0)
       return CUDA_ERROR_INVALID_VALUE;
+  // An H100/H200: 8 CTAs per cluster, 16 with the kernel's opt-in.
+  if (clustered && f) {
+    uint64_t size = uint64_t(cluster[0]) * cluster[1] * cluster[2];
+    if (size > (f->nonPortableClusters ? 16u : 8u))
+      return CUDA_ERROR_INVALID_CLUSTER_SIZE;
+  }
   if (cooperative) {
     // Co-residency on 132 SMs (an H100 or H200) of 2048 threads, 32 blocks
     // and 227 KiB of shared memory each.

@@ -53,6 +53,7 @@ struct FakeLaunchRecord {
   int maxDynamicSharedBytes; // Last cuFuncSetAttribute value, or 0.
   int cooperative;           // Launched with CU_LAUNCH_ATTRIBUTE_COOPERATIVE.
   int programmatic; // With CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.
+  int nonPortableClusters; // NON_PORTABLE_CLUSTER_SIZE_ALLOWED was set.
 };
 
 struct FakeTensorMapRecord {

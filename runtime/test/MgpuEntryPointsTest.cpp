@@ -291,6 +291,36 @@ TEST_F(MgpuTest, ClusterLaunchSetsTheClusterAttribute) {
   EXPECT_EQ(fakecuda_call_count("cuLaunchKernel"), 0u);
 }
 
+TEST_F(MgpuTest, ClustersAboveEightOptInOnce) {
+  void *function = mgpuModuleGetFunction(load(fakeImage("cluster16")), "k2");
+  ASSERT_NE(function, nullptr);
+  // Portable sizes need no opt-in.
+  mgpuLaunchClusterKernel(function, 8, 1, 1, 16, 1, 1, 64, 1, 1, 0, nullptr,
+                          nullptr, nullptr);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.nonPortableClusters, 0);
+  EXPECT_EQ(fakecuda_call_count("cuFuncSetAttribute"), 0u);
+  // 16 CTAs: the kernel is opted in first, once.
+  for (int i = 0; i < 2; ++i) {
+    mgpuLaunchClusterKernel(function, 16, 1, 1, 32, 1, 1, 64, 1, 1, 0,
+                            nullptr, nullptr, nullptr);
+    ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+    EXPECT_EQ(record.cluster[0], 16u);
+    EXPECT_EQ(record.nonPortableClusters, 1);
+  }
+  EXPECT_EQ(fakecuda_call_count("cuFuncSetAttribute"), 1u);
+  // More than the device runs: the driver's error, naming the launch.
+  fakecuda_reset();
+  mgpuLaunchClusterKernel(function, 32, 1, 1, 32, 1, 1, 64, 1, 1, 0, nullptr,
+                          nullptr, nullptr);
+  EXPECT_TRUE(contains(lastError(), "cuLaunchKernelEx (cluster launch)"))
+      << lastError();
+  EXPECT_TRUE(contains(lastError(), "CUDA_ERROR_INVALID_CLUSTER_SIZE"))
+      << lastError();
+  EXPECT_FALSE(fakecuda_last_launch(&record));
+}
+
 TEST_F(MgpuTest, MemoryRoundTrip) {
   size_t allocationsBefore = fakecuda_live_allocations();
   void *stream = mgpuStreamCreate();
