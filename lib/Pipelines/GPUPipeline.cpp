@@ -80,6 +80,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   AdamasLowerToGPUOptions lower;
   lower.chip = options.chip;
   lower.numMultiprocessors = options.numMultiprocessors;
+  lower.maxClusterSize = options.maxClusterSize;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 

@@ -1,27 +1,34 @@
-// RUN: adamas-opt %s -adamas-gpu-pipeline="chip=sm_90 format=isa" > %t.mlir
-// RUN: FileCheck %s --check-prefix=HOST < %t.mlir
+// RUN: adamas-opt %s -adamas-gpu-pipeline="chip=sm_90 format=isa max-cluster-size=8" > %t.mlir
+// RUN: FileCheck %s --check-prefixes=HOST,HOST-CLUSTER < %t.mlir
 // RUN: %python %S/Inputs/extract_ptx.py < %t.mlir > %t.ptx
-// RUN: FileCheck %s --check-prefix=PTX < %t.ptx
+// RUN: FileCheck %s --check-prefixes=PTX,PTX-CLUSTER < %t.ptx
 // RUN: FileCheck %s --check-prefix=NOLOCAL < %t.ptx
+// RUN: adamas-opt %s -adamas-gpu-pipeline="chip=sm_90 format=isa" > %t.3.mlir
+// RUN: FileCheck %s --check-prefixes=HOST,HOST-THREE < %t.3.mlir
+// RUN: %python %S/Inputs/extract_ptx.py < %t.3.mlir > %t.3.ptx
+// RUN: FileCheck %s --check-prefixes=PTX,PTX-THREE < %t.3.ptx
+// RUN: FileCheck %s --check-prefix=NOLOCAL < %t.3.ptx
 //
-// The decode step at D = 128, 2 bits through the whole GPU pipeline, with the
+// The decode step (MHA 32/32) at D = 128, 2 bits through the whole GPU pipeline, with the
 // kernels as PTX (no CUDA toolkit needed: the kernels call no libdevice
 // function). The encode and select kernels must be what DESIGN.md 4 asks for:
 // 128-bit loads of the codes, popcounts, warp shuffles and ballots, and no
-// local memory anywhere.
+// local memory anywhere. With max-cluster-size=8 the selection is one kernel
+// launched in thread block clusters; by default three kernels.
 
 // The host function: its stream (the runtime's current stream), one scratch
-// block from the runtime's pool, six launches back to back (lowered to
-// mgpuLaunchKernel when translated to LLVM IR), the scratch freed, the stream
-// released.
+// block from the runtime's pool, the launches back to back (lowered to
+// mgpuLaunchKernel / mgpuLaunchClusterKernel when translated to LLVM IR), the
+// scratch freed, the stream released.
 // HOST-LABEL: llvm.func @adamas_decode_step(
 // HOST: llvm.call @mgpuStreamCreate
 // HOST: llvm.call @mgpuMemAlloc
 // HOST-NOT: llvm.call @mgpuMemAlloc
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_encode
-// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_hist
-// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_threshold
-// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_compact
+// HOST-CLUSTER: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_cluster clusters in
+// HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_hist
+// HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_threshold
+// HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_compact
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_partial
 // HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_merge
 // HOST: llvm.call @mgpuMemFree
@@ -40,19 +47,36 @@
 // PTX-NEXT: griddepcontrol.launch_dependents;
 // PTX: shfl.sync.bfly.b32
 // PTX: vote.sync.ballot.b32
-// PTX-LABEL: .entry adamas_decode_step_select0_hist(
-// PTX: griddepcontrol.wait;
-// PTX: ld.global.v4.b32
-// PTX: popc.b32
-// PTX: atom.shared.add.u32
-// PTX-LABEL: .entry adamas_decode_step_select0_threshold(
-// PTX: griddepcontrol.wait;
-// PTX: shfl.sync.up.b32
-// PTX: shfl.sync.bfly.b32
-// PTX-LABEL: .entry adamas_decode_step_select0_compact(
-// PTX: griddepcontrol.wait;
-// PTX: ld.global.v4.b32
-// PTX: shfl.sync.up.b32
+// The cluster kernel: the histogram pass, a cluster barrier, the other CTAs'
+// histograms through mapa (distributed shared memory), a cluster barrier
+// before the compaction.
+// PTX-CLUSTER-LABEL: .entry adamas_decode_step_select0_cluster(
+// PTX-CLUSTER: griddepcontrol.wait;
+// PTX-CLUSTER: ld.global.v4.b32
+// PTX-CLUSTER: popc.b32
+// PTX-CLUSTER: atom.shared.add.u32
+// PTX-CLUSTER: barrier.cluster.arrive;
+// PTX-CLUSTER-NEXT: barrier.cluster.wait;
+// PTX-CLUSTER: mapa.u64
+// PTX-CLUSTER: shfl.sync.up.b32
+// PTX-CLUSTER: barrier.cluster.arrive;
+// PTX-CLUSTER-NEXT: barrier.cluster.wait;
+// PTX-CLUSTER: ld.global.v4.b32
+// PTX-CLUSTER: shfl.sync.up.b32
+// PTX-THREE-LABEL: .entry adamas_decode_step_select0_hist(
+// PTX-THREE: griddepcontrol.wait;
+// PTX-THREE: ld.global.v4.b32
+// PTX-THREE: popc.b32
+// PTX-THREE: atom.shared.add.u32
+// PTX-THREE-LABEL: .entry adamas_decode_step_select0_threshold(
+// PTX-THREE: griddepcontrol.wait;
+// PTX-THREE: shfl.sync.up.b32
+// PTX-THREE: shfl.sync.bfly.b32
+// PTX-THREE-LABEL: .entry adamas_decode_step_select0_compact(
+// PTX-THREE: griddepcontrol.wait;
+// PTX-THREE: ld.global.v4.b32
+// PTX-THREE: shfl.sync.up.b32
+// PTX-THREE-NOT: barrier.cluster
 // PTX-LABEL: .entry adamas_decode_step_attend0_partial(
 // PTX: griddepcontrol.wait;
 // PTX: ex2.approx.f32
@@ -63,18 +87,18 @@
 // NOLOCAL-NOT: st.local
 // NOLOCAL-NOT: call.uni
 
-func.func @adamas_decode_step(%query: tensor<?x32x1x128xf16>, %new_keys: tensor<?x8x1x128xf16>,
-                              %keys: tensor<?x8x?x128xf16>, %values: tensor<?x8x?x128xf16>,
-                              %code_cache: tensor<?x8x?x8xi32>, %lengths: tensor<?xi32>)
-    -> (tensor<?x32x1x128xf16>, tensor<?x8x?x8xi32>) {
+func.func @adamas_decode_step(%query: tensor<?x32x1x128xf16>, %new_keys: tensor<?x32x1x128xf16>,
+                              %keys: tensor<?x32x?x128xf16>, %values: tensor<?x32x?x128xf16>,
+                              %code_cache: tensor<?x32x?x8xi32>, %lengths: tensor<?xi32>)
+    -> (tensor<?x32x1x128xf16>, tensor<?x32x?x8xi32>) {
   %hq = adamas.hadamard %query : tensor<?x32x1x128xf16>
   %qc = adamas.bucketize %hq [-10.0, 0.0, 10.0] : tensor<?x32x1x128xf16> -> tensor<?x32x1x8xi32>
-  %hk = adamas.hadamard %new_keys : tensor<?x8x1x128xf16>
-  %kc = adamas.bucketize %hk [-10.0, 0.0, 10.0] : tensor<?x8x1x128xf16> -> tensor<?x8x1x8xi32>
-  %cache = adamas.cache_write %kc into %code_cache at %lengths : tensor<?x8x1x8xi32> into tensor<?x8x?x8xi32>, tensor<?xi32>
+  %hk = adamas.hadamard %new_keys : tensor<?x32x1x128xf16>
+  %kc = adamas.bucketize %hk [-10.0, 0.0, 10.0] : tensor<?x32x1x128xf16> -> tensor<?x32x1x8xi32>
+  %cache = adamas.cache_write %kc into %code_cache at %lengths : tensor<?x32x1x8xi32> into tensor<?x32x?x8xi32>, tensor<?xi32>
   %idx = adamas.l1_topk %qc, %cache, %lengths {k = 256 : i64, sink = 4 : i64, recent = 16 : i64}
-      : tensor<?x32x1x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x32x1x256xi32>
+      : tensor<?x32x1x8xi32>, tensor<?x32x?x8xi32>, tensor<?xi32> -> tensor<?x32x1x256xi32>
   %o = adamas.sparse_attn %query, %keys, %values, %idx
-      : tensor<?x32x1x128xf16>, tensor<?x8x?x128xf16>, tensor<?x8x?x128xf16>, tensor<?x32x1x256xi32> -> tensor<?x32x1x128xf16>
-  return %o, %cache : tensor<?x32x1x128xf16>, tensor<?x8x?x8xi32>
+      : tensor<?x32x1x128xf16>, tensor<?x32x?x128xf16>, tensor<?x32x?x128xf16>, tensor<?x32x1x256xi32> -> tensor<?x32x1x128xf16>
+  return %o, %cache : tensor<?x32x1x128xf16>, tensor<?x32x?x8xi32>
 }

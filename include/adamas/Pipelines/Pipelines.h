@@ -68,6 +68,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Multiprocessors the grids are sized for (0: the chip's "
                      "usual)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> maxClusterSize{
+      *this, "max-cluster-size",
+      llvm::cl::desc("CTAs per thread block cluster the kernels may use (up "
+                     "to the chip's: 16 on sm_90; -1: the chip's; 0, the "
+                     "default: none)"),
+      llvm::cl::init(0)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

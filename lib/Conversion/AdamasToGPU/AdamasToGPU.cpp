@@ -573,11 +573,20 @@ struct AdamasLowerToGPUPass
 
   void runOnOperation() override {
     std::optional<TargetInfo> target =
-        TargetInfo::get(chip, numMultiprocessors);
+        TargetInfo::get(chip, numMultiprocessors, maxClusterSize);
     if (!target) {
-      getOperation().emitError()
-          << "adamas-lower-to-gpu: unsupported chip '" << chip
-          << "' (expected sm_80 or newer, e.g. sm_90)";
+      std::optional<TargetInfo> chipOnly =
+          TargetInfo::get(chip, numMultiprocessors, /*maxClusterSize=*/-1);
+      if (!chipOnly)
+        getOperation().emitError()
+            << "adamas-lower-to-gpu: unsupported chip '" << chip
+            << "' (expected sm_80 or newer, e.g. sm_90)";
+      else
+        getOperation().emitError()
+            << "adamas-lower-to-gpu: max-cluster-size = "
+            << int64_t(maxClusterSize)
+            << " is more than " << chip << " allows ("
+            << chipOnly->maxClusterSize << ")";
       return signalPassFailure();
     }
     if (!toolkit.empty() && !llvm::sys::fs::is_directory(toolkit)) {

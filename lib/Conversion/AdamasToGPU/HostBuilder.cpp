@@ -65,7 +65,8 @@ Value HostBuilder::allocScratch(MemRefType type, ValueRange dynamicSizes) {
 }
 
 void HostBuilder::launch(gpu::GPUFuncOp kernel, Value gridX, Value gridY,
-                         Value gridZ, int64_t blockSize, ValueRange args) {
+                         Value gridZ, int64_t blockSize, ValueRange args,
+                         Value clusterX) {
   // An empty grid (e.g. B = 0) is launched as one CTA per dimension, which
   // finds no work: CUDA rejects a zero grid, and a launch inside an `scf.if`
   // would take the token chain out of reach of gpu-to-llvm.
@@ -73,12 +74,15 @@ void HostBuilder::launch(gpu::GPUFuncOp kernel, Value gridX, Value gridY,
   auto atLeastOne = [&](Value size) -> Value {
     return arith::MaxUIOp::create(b, size, one);
   };
+  Value x = atLeastOne(gridX);
   auto launch = gpu::LaunchFuncOp::create(
-      b, kernel,
-      gpu::KernelDim3{atLeastOne(gridX), atLeastOne(gridY), atLeastOne(gridZ)},
+      b, kernel, gpu::KernelDim3{x, atLeastOne(gridY), atLeastOne(gridZ)},
       gpu::KernelDim3{indexConst(b, blockSize), one, one},
       /*dynamicSharedMemorySize=*/Value(), args,
-      gpu::AsyncTokenType::get(b.getContext()), ValueRange{token});
+      gpu::AsyncTokenType::get(b.getContext()), ValueRange{token},
+      clusterX ? std::optional<gpu::KernelDim3>(gpu::KernelDim3{
+                     clusterX == gridX ? x : atLeastOne(clusterX), one, one})
+               : std::nullopt);
   token = launch.getAsyncToken();
 }
 

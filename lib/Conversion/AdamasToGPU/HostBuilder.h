@@ -47,9 +47,11 @@ public:
   /// A scratch buffer of `type` (identity layout), its dynamic sizes given.
   Value allocScratch(MemRefType type, ValueRange dynamicSizes);
 
-  /// `gpu.launch_func async` of `kernel` on the step's stream.
+  /// `gpu.launch_func async` of `kernel` on the step's stream; with
+  /// `clusterX`, in thread block clusters of (clusterX, 1, 1) CTAs (gridX
+  /// must be a multiple of it).
   void launch(gpu::GPUFuncOp kernel, Value gridX, Value gridY, Value gridZ,
-              int64_t blockSize, ValueRange args);
+              int64_t blockSize, ValueRange args, Value clusterX = Value());
 
   /// Frees the scratch and ends the chain (`gpu.wait`): the work stays
   /// enqueued on the caller's stream.

@@ -136,6 +136,32 @@ Value KernelBuilder::warpInclusiveScan(Value value) {
 
 void KernelBuilder::barrier() { gpu::BarrierOp::create(b); }
 
+void KernelBuilder::clusterBarrier() {
+  // barrier.cluster.arrive has release and barrier.cluster.wait acquire
+  // semantics by default (PTX ISA 8.0).
+  NVVM::ClusterArriveOp::create(b, /*aligned=*/UnitAttr());
+  NVVM::ClusterWaitOp::create(b, /*aligned=*/UnitAttr());
+}
+
+Value KernelBuilder::loadFromClusterRank(Value sharedMemref, Value index,
+                                         Value rank) {
+  // The buffer's shared-window address, made generic, mapped into the other
+  // CTA's window: a generic load reaches distributed shared memory.
+  MLIRContext *ctx = b.getContext();
+  auto sharedPtr = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/3);
+  auto genericPtr = LLVM::LLVMPointerType::get(ctx);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, sharedMemref);
+  Value address = LLVM::IntToPtrOp::create(
+      b, sharedPtr, arith::IndexCastUIOp::create(b, b.getI64Type(), base),
+      /*dereferenceable=*/nullptr);
+  Value element = LLVM::GEPOp::create(
+      b, sharedPtr, b.getI32Type(), address,
+      ValueRange{arith::IndexCastUIOp::create(b, b.getI64Type(), index)});
+  Value generic = LLVM::AddrSpaceCastOp::create(b, genericPtr, element);
+  Value remote = NVVM::MapaOp::create(b, genericPtr, generic, rank);
+  return LLVM::LoadOp::create(b, b.getI32Type(), remote);
+}
+
 //===----------------------------------------------------------------------===//
 // Memory
 //===----------------------------------------------------------------------===//

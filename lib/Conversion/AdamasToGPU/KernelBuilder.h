@@ -71,6 +71,16 @@ public:
   Value warpInclusiveScan(Value value);
   void barrier();
 
+  // Thread block clusters (sm_90).
+  /// Every thread of every CTA of the cluster arrives (release) and waits
+  /// (acquire): what any of them wrote before, shared or global, is visible
+  /// to all of them after. Every CTA of the cluster must execute it.
+  void clusterBarrier();
+  /// The i32 `sharedMemref[index]` of the cluster's CTA of rank `rank` (i32)
+  /// (distributed shared memory: `mapa` of the local address, a generic
+  /// load).
+  Value loadFromClusterRank(Value sharedMemref, Value index, Value rank);
+
   // Memory.
   Value load(Value memref, Value index);
   void store(Value value, Value memref, Value index);

@@ -97,7 +97,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // leaves room for fewer than two rows per CTA are refused (one CTA per SM
   // would starve the histogram pass of loads in flight).
   int64_t histBytes = 4 * c.numBins;
-  if (2 * histBytes + 1024 > target.maxStaticSharedBytes)
+  if (3 * histBytes + 1024 > target.maxStaticSharedBytes)
     return Result::fail("D = " + str(*codeDimsOfWords(p.words, p.bits)) +
                         " with bits = " + str(p.bits) + " has " +
                         str(c.numBins) +
@@ -107,8 +107,20 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   int64_t byShared = target.maxStaticSharedBytes / histBytes;
   c.rowsPerCta = std::min({c.rowsPerKvHead, byRegisters, byShared});
   c.rowGroups = llvm::divideCeil(c.rowsPerKvHead, c.rowsPerCta);
-
   c.loadWords = p.words % 4 == 0 ? 4 : p.words % 2 == 0 ? 2 : 1;
+
+  // With clusters, the cluster kernel (one launch for the selection) where
+  // it measured best (bench/NOTES.md, item 10): one selection row of one
+  // query head per CTA (MHA-like, M = 1). With several rows per CTA their
+  // plans and compactions run in series and the histogram pass's registers
+  // (4 query heads' words) halve the compaction's CTAs per SM: three
+  // kernels win. At most 8 CTAs per cluster: 16 measured slower (37.5 vs
+  // 27.8 us at 32K MHA), as did CTAs of 512 threads. Its shared memory: the
+  // histogram, the row's totals and the earlier chunks' sums.
+  constexpr int64_t kMaxClusterChunks = 8;
+  if (target.maxClusterSize >= 2 && c.rowsPerCta == 1 &&
+      c.queryHeadsPerRow == 1)
+    c.clusterChunks = std::min(target.maxClusterSize, kMaxClusterChunks);
   c.targetCtas = 4 * target.numMultiprocessors;
   return {c, ""};
 }
@@ -116,6 +128,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
 DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
   return dictionary(ctx, {{"bins", numBins},
                           {"block_size", blockSize},
+                          {"cluster_chunks", clusterChunks},
                           {"keys_per_thread", keysPerThread},
                           {"load_words", loadWords},
                           {"max_chunks", maxChunks},

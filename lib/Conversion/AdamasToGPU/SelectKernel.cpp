@@ -1,33 +1,44 @@
 //===- SelectKernel.cpp - l1_topk: histograms, threshold, compaction ------===//
 //
-// DESIGN.md section 4, stage 2, in three kernels over chunks of positions
-// (chunk c of a batch row covers [c * len, (c + 1) * len) of its visible
-// length, `len` a multiple of 32, the same in every kernel):
+// DESIGN.md section 4, stage 2, over chunks of positions (chunk c of a batch
+// row covers [c * len, (c + 1) * len) of its visible length, `len` a
+// multiple of 32, the same in every phase), in three phases:
 //
-// 1. `<name>_hist`, grid (chunks, Hkv * row groups, B): one pass over the
-//    chunk's key codes (16-byte loads, `keysPerThread` keys in flight per
-//    thread) serves every selection row of a KV head (its G query heads and
-//    M query rows, or with shared_group the minimum over the G heads): the
-//    exact L1 distance by popcount (CodeArithmetic.h), stored as i16 for the
-//    compaction, counted in a shared-memory histogram per row, which is then
-//    written out per (row, chunk).
-// 2. `<name>_threshold`, grid (rows): sums the row's chunk histograms once,
-//    finds the threshold distance T (the bin where the running count first
-//    reaches `take`) with a block-wide scan and `skip`, the number of
-//    positions at distance T that lose (the smallest ones), then counts per
-//    chunk the positions below T and at T (one warp per chunk, the chunk's
-//    histogram re-read from L2) and writes the row's plan: T, skip, and per
-//    chunk its first output slot and the ties of the earlier chunks.
-// 3. `<name>_compact`, grid (rows, chunks): reads its plan entry and emits
-//    the chunk's selected positions in ascending order: tiles of one
-//    position per thread, warp ballots and popcounts for the ranks of the
-//    ties (the `skip` smallest tied positions lose) and of the selected
-//    positions. Chunk 0 also writes the forced sink and recent slots, or,
-//    when the row sees at most k positions, all of them and the -1 padding.
+// 1. histograms: one pass over the chunk's key codes (16-byte loads,
+//    `keysPerThread` keys in flight per thread) serves every selection row
+//    of a KV head (its G query heads and M query rows, or with shared_group
+//    the minimum over the G heads): the exact L1 distance by popcount
+//    (CodeArithmetic.h), stored as i16 for the compaction, counted in a
+//    shared-memory histogram per row.
+// 2. the plan of each row: the threshold distance T (the bin where the
+//    running count over the row's summed chunk histograms first reaches
+//    `take`, by a block-wide scan), `skip`, the number of positions at
+//    distance T that lose (the smallest ones), and per chunk its first
+//    output slot and the ties of the earlier chunks.
+// 3. ordered compaction of each chunk: tiles of runs of positions per
+//    thread, block scans for the ranks of the ties (the `skip` smallest tied
+//    positions lose) and of the selected positions. Chunk 0 also writes the
+//    forced sink and recent slots, or, when the row sees at most k
+//    positions, all of them and the -1 padding.
 //
-// (The threshold used to be found by every compaction CTA, each summing all
-// of its row's chunk histograms: chunks x bins L2 loads per CTA on the
-// critical path of the latency-bound kernel. NOTES.md has the measurement.)
+// On a chip with thread block clusters (sm_90) all three are one kernel,
+// `<name>_cluster`, grid (chunks, Hkv * row groups, B) in clusters of
+// (chunks, 1, 1): the CTAs of a cluster are the chunks of one row group,
+// and after a cluster barrier each CTA reads its rows' chunk histograms
+// from the others' shared memory, computes the plan entries it needs (T,
+// skip, its own first slot) and compacts its chunk; a second cluster barrier
+// keeps every histogram alive until all are read. No launch between the
+// phases, and no histogram or plan goes through global memory.
+//
+// Without clusters they are three kernels: `<name>_hist` (grid as above)
+// writes the histograms per (row, chunk); `<name>_threshold` (grid: rows)
+// sums them, scans, counts per chunk the positions below T and at T (8
+// lanes per chunk, the chunk's histogram re-read from L2) and writes the
+// row's plan: T, skip, and per chunk its first output slot and the ties of
+// the earlier chunks; `<name>_compact` (grid: rows x chunks) reads its plan
+// entry and compacts. (The threshold used to be found by every compaction
+// CTA, each summing all of its row's chunk histograms; NOTES.md has the
+// measurements of each form.)
 //
 // Nothing needs zeroed scratch: every histogram entry is written each step.
 //
@@ -120,6 +131,36 @@ public:
   /// gets the block's sum.
   Value blockScan(Value value, Value warpSums, Value &total);
 
+  /// The threshold distance T of a row whose summed histogram is in
+  /// `totals` (shared, numBins): the bin where the running count first
+  /// reaches `take` (index), and `skip` (i32), the positions at T that lose.
+  struct Threshold {
+    Value value, index, skip;
+  };
+  Threshold findThreshold(Value totals, Value take, Value warpSums,
+                          Value found);
+
+  /// What the compaction of one (row, chunk) needs (all i32): T, skip, the
+  /// chunk's first output slot and the ties at T in the earlier chunks.
+  struct ChunkPlan {
+    Value threshold, skip, firstSlot, tiesBefore;
+  };
+  /// The selection of result row `row` within chunk `chunk`: chunk 0 writes
+  /// the forced slots (or every position when the row sees at most k), and
+  /// every chunk compacts its free positions with `plan()` (built only
+  /// where it is needed).
+  void compactRow(Value row, Value chunk, const ResultRow &r,
+                  function_ref<ChunkPlan()> plan, Value warpSums);
+
+private:
+  void writeAll(Value rowOut, Value visible);
+  void writeForced(Value rowOut, Value visible);
+  void compact(Value row, Value rowOut, Value begin, Value end,
+               Value freeBegin, Value freeEnd, const ChunkPlan &plan,
+               Value warpSums);
+
+public:
+
   int64_t numWarps() const { return c.blockSize / 32; }
 
   KernelBuilder &kb;
@@ -147,16 +188,61 @@ Value SelectCommon::blockScan(Value value, Value warpSums, Value &total) {
   return arith::AddIOp::create(b, inclusive, offset);
 }
 
+SelectCommon::Threshold SelectCommon::findThreshold(Value totals, Value take,
+                                                    Value warpSums,
+                                                    Value found) {
+  // Thread t scans bins [t * P, t * P + P).
+  Value tid = kb.threadId();
+  int64_t perThread = llvm::divideCeil(c.numBins, c.blockSize);
+  Value firstBin = kb.mul(tid, kb.idx(perThread));
+  SmallVector<Value> counts;
+  Value local = kb.i32(0);
+  for (int64_t i = 0; i < perThread; ++i) {
+    Value bin = kb.add(firstBin, kb.idx(i));
+    Value inRange = kb.cmp(Pred::ult, bin, kb.idx(c.numBins));
+    Value safe = kb.minS(bin, kb.idx(c.numBins - 1));
+    Value count = kb.select(inRange, kb.load(totals, safe), kb.i32(0));
+    counts.push_back(count);
+    local = arith::AddIOp::create(b, local, count);
+  }
+  Value blockTotal;
+  Value inclusive = blockScan(local, warpSums, blockTotal);
+  Value running = arith::SubIOp::create(b, inclusive, local);
+  Value take32 = toI32(b, take);
+  for (int64_t i = 0; i < perThread; ++i) {
+    Value next = arith::AddIOp::create(b, running, counts[i]);
+    Value crosses = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, Pred::slt, running, take32),
+        arith::CmpIOp::create(b, Pred::sge, next, take32));
+    Value bin = kb.add(firstBin, kb.idx(i));
+    Value runningNow = running;
+    kb.ifThen(crosses, [&] {
+      kb.store(toI32(b, bin), found, kb.idx(0));
+      kb.store(runningNow, found, kb.idx(1));
+    });
+    running = next;
+  }
+  kb.barrier();
+  Threshold t;
+  t.value = kb.load(found, kb.idx(0));
+  t.index = kb.toIdx(t.value);
+  Value below = kb.load(found, kb.idx(1));
+  // The `skip` smallest positions at distance T lose to the larger ones.
+  t.skip = arith::SubIOp::create(b, kb.load(totals, t.index),
+                                 arith::SubIOp::create(b, take32, below));
+  return t;
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel 1: distances and histograms
 //===----------------------------------------------------------------------===//
 
-class HistogramKernel : SelectCommon {
+class HistogramKernel : protected SelectCommon {
 public:
   using SelectCommon::SelectCommon;
   void build();
 
-private:
+protected:
   /// One selection row of the CTA.
   struct Row {
     Value valid; // i1: the row exists (the last group may be short)
@@ -166,6 +252,12 @@ private:
   };
   Row makeRow(Value batch, Value kvHead, Value rowInHead, Value length);
   Value distance(const Row &row, ArrayRef<Value> keyWords);
+  /// The pass over the CTA's chunk; then `epilogue(chunk, rows, hist)` with
+  /// every row's histogram complete in `hist` (shared, row r's bins at
+  /// r * numBins).
+  void buildPass(
+      function_ref<void(Value chunk, ArrayRef<Row> rows, Value hist)>
+          epilogue);
 };
 } // namespace
 
@@ -221,6 +313,26 @@ Value HistogramKernel::distance(const Row &row, ArrayRef<Value> keyWords) {
 }
 
 void HistogramKernel::build() {
+  buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
+    // Every (row, chunk) histogram is written, empty or not.
+    Value tid = kb.threadId();
+    for (auto [r, row] : llvm::enumerate(rows)) {
+      kb.ifThen(row.valid, [&] {
+        Value out = kb.mul(kb.add(kb.mul(row.index, kb.arg(kChunks)), chunk),
+                           kb.idx(c.numBins));
+        kb.forLoop(tid, kb.idx(c.numBins), kb.idx(c.blockSize), [&](Value bin) {
+          Value count =
+              kb.load(hist, kb.add(kb.idx(int64_t(r) * c.numBins), bin));
+          kb.store(count, kb.arg(kHistograms), kb.add(out, bin));
+        });
+      });
+    }
+  });
+}
+
+void HistogramKernel::buildPass(
+    function_ref<void(Value chunk, ArrayRef<Row> rows, Value hist)>
+        epilogue) {
   Value chunk = kb.blockId(gpu::Dimension::x);
   Value y = kb.blockId(gpu::Dimension::y);
   Value batch = kb.blockId(gpu::Dimension::z);
@@ -290,16 +402,133 @@ void HistogramKernel::build() {
       }
     });
     kb.barrier();
+    epilogue(chunk, rows, hist);
+  });
+}
 
-    // Every (row, chunk) histogram is written, empty or not.
+//===----------------------------------------------------------------------===//
+// With clusters: the whole selection in one kernel
+//===----------------------------------------------------------------------===//
+
+namespace {
+class ClusterSelectKernel : HistogramKernel {
+public:
+  using HistogramKernel::HistogramKernel;
+  void build();
+
+private:
+  struct Buffers {
+    Value totals, earlier, warpSums, found, plans;
+  };
+  /// Row `r`'s plan entries for this CTA's chunk, from the histograms of
+  /// every CTA of the cluster, into `plans[4r .. 4r + 3]` (ChunkPlan order).
+  void planFromCluster(int64_t r, Value chunk, Value hist, Value take,
+                       const Buffers &buffers);
+};
+} // namespace
+
+void ClusterSelectKernel::planFromCluster(int64_t r, Value chunk, Value hist,
+                                          Value take, const Buffers &buf) {
+  Value tid = kb.threadId();
+  Value threads = kb.idx(c.blockSize);
+  // 1. Per bin, the row's count over all chunks and over the chunks before
+  // this one, from every CTA's histogram (distributed shared memory),
+  // kRanksInFlight loads at a time (each holds a 64-bit address until it
+  // returns: more would cost registers the histogram pass needs).
+  constexpr int64_t kRanksInFlight = 8;
+  Value chunks = kb.arg(kChunks);
+  Value lastChunk = kb.sub(chunks, kb.idx(1));
+  kb.forLoop(tid, kb.idx(c.numBins), threads, [&](Value bin) {
+    Value at = kb.add(kb.idx(r * c.numBins), bin);
+    Value all = kb.i32(0), before = kb.i32(0);
+    for (int64_t first = 0; first < c.clusterChunks; first += kRanksInFlight) {
+      int64_t last = std::min(first + kRanksInFlight, c.clusterChunks);
+      SmallVector<Value> counts;
+      for (int64_t other = first; other < last; ++other) {
+        Value rank = toI32(b, kb.minS(kb.idx(other), lastChunk));
+        counts.push_back(kb.loadFromClusterRank(hist, at, rank));
+      }
+      for (int64_t other = first; other < last; ++other) {
+        Value count = counts[other - first];
+        Value exists = kb.cmp(Pred::ult, kb.idx(other), chunks);
+        Value earlier = kb.cmp(Pred::ult, kb.idx(other), chunk);
+        all = arith::AddIOp::create(b, all,
+                                    kb.select(exists, count, kb.i32(0)));
+        before = arith::AddIOp::create(b, before,
+                                       kb.select(earlier, count, kb.i32(0)));
+      }
+    }
+    kb.store(all, buf.totals, bin);
+    kb.store(before, buf.earlier, bin);
+  });
+  kb.barrier();
+
+  // 2. T and skip (every CTA of the cluster finds the same).
+  Threshold t = findThreshold(buf.totals, take, buf.warpSums, buf.found);
+
+  // 3. This chunk's first slot: the earlier chunks' positions below T, and
+  // their ties at T past the `skip` that lose. (`earlier` is read before the
+  // scan's barriers: the next row rewrites it right after them.)
+  Value tiesBefore = kb.load(buf.earlier, t.index);
+  SmallVector<Value> partial = kb.forLoop(
+      tid, t.index, threads, {kb.i32(0)},
+      [&](Value bin, ValueRange acc) -> SmallVector<Value> {
+        return {arith::AddIOp::create(b, acc[0], kb.load(buf.earlier, bin))};
+      });
+  Value lessBefore;
+  blockScan(partial[0], buf.warpSums, lessBefore);
+  Value tiesTaken = arith::MaxSIOp::create(
+      b, arith::SubIOp::create(b, tiesBefore, t.skip), kb.i32(0));
+  Value firstSlot = arith::AddIOp::create(
+      b, kb.i32(p.sink), arith::AddIOp::create(b, lessBefore, tiesTaken));
+  kb.ifThen(kb.cmp(Pred::eq, tid, kb.idx(0)), [&] {
+    Value values[] = {t.value, t.skip, firstSlot, tiesBefore};
+    for (auto [field, value] : llvm::enumerate(values))
+      kb.store(value, buf.plans, kb.idx(4 * r + int64_t(field)));
+  });
+}
+
+void ClusterSelectKernel::build() {
+  Buffers buf;
+  buf.totals = kb.sharedBuffer(b.getI32Type(), c.numBins);
+  buf.earlier = kb.sharedBuffer(b.getI32Type(), c.numBins);
+  buf.warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
+  buf.found = kb.sharedBuffer(b.getI32Type(), 2);
+  buf.plans = kb.sharedBuffer(b.getI32Type(), 4 * c.rowsPerCta);
+  // A row group's chunks are one cluster (grid x = cluster x = chunks), so
+  // a CTA's chunk is its rank in the cluster, and every condition below
+  // (batch, row, length) is the same for all CTAs of a cluster: they meet
+  // at both cluster barriers.
+  buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
+    kb.clusterBarrier(); // every histogram of the cluster is complete
     for (auto [r, row] : llvm::enumerate(rows)) {
       kb.ifThen(row.valid, [&] {
-        Value out = kb.mul(kb.add(kb.mul(row.index, kb.arg(kChunks)), chunk),
-                           kb.idx(c.numBins));
-        kb.forLoop(tid, kb.idx(c.numBins), threads, [&](Value bin) {
-          Value count =
-              kb.load(hist, kb.add(kb.idx(int64_t(r) * c.numBins), bin));
-          kb.store(count, kb.arg(kHistograms), kb.add(out, bin));
+        ifResultRow(row.index, [&](const ResultRow &rr) {
+          Value needed = arith::AndIOp::create(
+              b, kb.cmp(Pred::sgt, rr.visible, kb.idx(p.k)),
+              kb.cmp(Pred::sgt, rr.window.take, kb.idx(0)));
+          kb.ifThen(needed, [&] {
+            planFromCluster(int64_t(r), chunk, hist, rr.window.take, buf);
+          });
+        });
+      });
+    }
+    // No CTA leaves (its shared memory) before all have read it; this also
+    // publishes the plans to the CTA's threads.
+    kb.clusterBarrier();
+    for (auto [r, row] : llvm::enumerate(rows)) {
+      kb.ifThen(row.valid, [&] {
+        ifResultRow(row.index, [&](const ResultRow &rr) {
+          compactRow(
+              row.index, chunk, rr,
+              [&] {
+                SmallVector<Value> v;
+                for (int64_t field = 0; field < 4; ++field)
+                  v.push_back(
+                      kb.load(buf.plans, kb.idx(4 * int64_t(r) + field)));
+                return ChunkPlan{v[0], v[1], v[2], v[3]};
+              },
+              buf.warpSums);
         });
       });
     }
@@ -361,44 +590,9 @@ void ThresholdKernel::plan(Value row, Value take) {
   });
   kb.barrier();
 
-  // 2. Threshold T: the bin where the running count first reaches `take`.
-  // Thread t scans bins [t * P, t * P + P).
-  int64_t perThread = llvm::divideCeil(c.numBins, c.blockSize);
-  Value firstBin = kb.mul(tid, kb.idx(perThread));
-  SmallVector<Value> counts;
-  Value local = kb.i32(0);
-  for (int64_t i = 0; i < perThread; ++i) {
-    Value bin = kb.add(firstBin, kb.idx(i));
-    Value inRange = kb.cmp(Pred::ult, bin, kb.idx(c.numBins));
-    Value safe = kb.minS(bin, kb.idx(c.numBins - 1));
-    Value count = kb.select(inRange, kb.load(total, safe), kb.i32(0));
-    counts.push_back(count);
-    local = arith::AddIOp::create(b, local, count);
-  }
-  Value blockTotal;
-  Value inclusive = blockScan(local, warpSums, blockTotal);
-  Value running = arith::SubIOp::create(b, inclusive, local);
-  Value take32 = toI32(b, take);
-  for (int64_t i = 0; i < perThread; ++i) {
-    Value next = arith::AddIOp::create(b, running, counts[i]);
-    Value crosses = arith::AndIOp::create(
-        b, arith::CmpIOp::create(b, Pred::slt, running, take32),
-        arith::CmpIOp::create(b, Pred::sge, next, take32));
-    Value bin = kb.add(firstBin, kb.idx(i));
-    Value runningNow = running;
-    kb.ifThen(crosses, [&] {
-      kb.store(toI32(b, bin), found, kb.idx(0));
-      kb.store(runningNow, found, kb.idx(1));
-    });
-    running = next;
-  }
-  kb.barrier();
-  Value threshold = kb.load(found, kb.idx(0));
-  Value below = kb.load(found, kb.idx(1));
-  Value thresholdIndex = kb.toIdx(threshold);
-  // The `skip` smallest positions at distance T lose to the larger ones.
-  Value skip = arith::SubIOp::create(b, kb.load(total, thresholdIndex),
-                                     arith::SubIOp::create(b, take32, below));
+  // 2. Threshold T and skip.
+  Threshold t = findThreshold(total, take, warpSums, found);
+  Value threshold = t.value, thresholdIndex = t.index, skip = t.skip;
 
   // 3. Per chunk: positions below T and at T. kThreadsPerChunk consecutive
   // threads sum one chunk's bins [0, T), kBinsInFlight loads in flight per
@@ -489,21 +683,7 @@ void ThresholdKernel::build() {
 // Kernel 3: ordered compaction
 //===----------------------------------------------------------------------===//
 
-namespace {
-class CompactKernel : SelectCommon {
-public:
-  using SelectCommon::SelectCommon;
-  void build();
-
-private:
-  void writeAll(Value rowOut, Value visible);
-  void writeForced(Value rowOut, Value visible);
-  void compact(Value row, Value rowOut, Value chunk, Value begin, Value end,
-               Value freeBegin, Value freeEnd);
-};
-} // namespace
-
-void CompactKernel::writeAll(Value rowOut, Value visible) {
+void SelectCommon::writeAll(Value rowOut, Value visible) {
   // Every visible position, then -1 up to k.
   kb.forLoop(kb.threadId(), kb.idx(p.k), kb.idx(c.blockSize), [&](Value s) {
     Value value =
@@ -512,7 +692,7 @@ void CompactKernel::writeAll(Value rowOut, Value visible) {
   });
 }
 
-void CompactKernel::writeForced(Value rowOut, Value visible) {
+void SelectCommon::writeForced(Value rowOut, Value visible) {
   Value tid = kb.threadId(), threads = kb.idx(c.blockSize);
   kb.forLoop(tid, kb.idx(p.sink), threads, [&](Value s) {
     kb.store(toI32(b, s), kb.arg(kResult), kb.add(rowOut, s));
@@ -525,14 +705,11 @@ void CompactKernel::writeForced(Value rowOut, Value visible) {
   });
 }
 
-void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
-                            Value end, Value freeBegin, Value freeEnd) {
+void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
+                           Value freeBegin, Value freeEnd,
+                           const ChunkPlan &plan, Value warpSums) {
   Value tid = kb.threadId();
-  Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
-  Value threshold = kb.load(kb.arg(kPlan), planEntry(row, 0));
-  Value skip = kb.load(kb.arg(kPlan), planEntry(row, 1));
-  Value firstSlot = kb.load(kb.arg(kPlan), chunkPlanEntry(row, chunk, 0));
-  Value tiesBefore = kb.load(kb.arg(kPlan), chunkPlanEntry(row, chunk, 1));
+  Value threshold = plan.threshold, skip = plan.skip;
 
   // Ordered compaction of the free positions of the chunk. Thread t owns
   // the run of kRun consecutive positions at first + t * kRun (one 16-byte
@@ -548,7 +725,7 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
   Value distRow = kb.mul(row, stride);
   int64_t perPass = c.blockSize * kRun;
   kb.forLoop(
-      begin, hi, kb.idx(perPass), {tiesBefore, firstSlot},
+      begin, hi, kb.idx(perPass), {plan.tiesBefore, plan.firstSlot},
       [&](Value pass, ValueRange carried) -> SmallVector<Value> {
         Value tieRank0 = carried[0], slot0 = carried[1];
         Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
@@ -608,24 +785,48 @@ void CompactKernel::compact(Value row, Value rowOut, Value chunk, Value begin,
       });
 }
 
+void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
+                              function_ref<ChunkPlan()> plan,
+                              Value warpSums) {
+  Value rowOut = kb.mul(row, kb.idx(p.k));
+  Value isFirstChunk = kb.cmp(Pred::eq, chunk, kb.idx(0));
+  Value fits = kb.cmp(Pred::sle, r.visible, kb.idx(p.k));
+  kb.ifThenElse(
+      fits,
+      [&] { kb.ifThen(isFirstChunk, [&] { writeAll(rowOut, r.visible); }); },
+      [&] {
+        kb.ifThen(isFirstChunk, [&] { writeForced(rowOut, r.visible); });
+        auto [begin, end] = chunkRange(chunk, visibleAll(r.length));
+        kb.ifThen(kb.cmp(Pred::sgt, r.window.take, kb.idx(0)), [&] {
+          compact(row, rowOut, begin, end, r.window.freeBegin,
+                  r.window.freeEnd, plan(), warpSums);
+        });
+      });
+}
+
+namespace {
+class CompactKernel : SelectCommon {
+public:
+  using SelectCommon::SelectCommon;
+  void build();
+};
+} // namespace
+
 void CompactKernel::build() {
   Value row = kb.blockId(gpu::Dimension::x);
   Value chunk = kb.blockId(gpu::Dimension::y);
+  Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
   ifResultRow(row, [&](const ResultRow &r) {
-    Value rowOut = kb.mul(row, kb.idx(p.k));
-    Value isFirstChunk = kb.cmp(Pred::eq, chunk, kb.idx(0));
-    Value fits = kb.cmp(Pred::sle, r.visible, kb.idx(p.k));
-    kb.ifThenElse(
-        fits,
-        [&] { kb.ifThen(isFirstChunk, [&] { writeAll(rowOut, r.visible); }); },
+    compactRow(
+        row, chunk, r,
         [&] {
-          kb.ifThen(isFirstChunk, [&] { writeForced(rowOut, r.visible); });
-          auto [begin, end] = chunkRange(chunk, visibleAll(r.length));
-          kb.ifThen(kb.cmp(Pred::sgt, r.window.take, kb.idx(0)), [&] {
-            compact(row, rowOut, chunk, begin, end, r.window.freeBegin,
-                    r.window.freeEnd);
-          });
-        });
+          Value plan = kb.arg(kPlan);
+          return ChunkPlan{kb.load(plan, planEntry(row, 0)),
+                           kb.load(plan, planEntry(row, 1)),
+                           kb.load(plan, chunkPlanEntry(row, chunk, 0)),
+                           kb.load(plan, chunkPlanEntry(row, chunk, 1))};
+        },
+        warpSums);
   });
 }
 
@@ -661,6 +862,43 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value byFill = chunksFitting(mul(batches, idx(p.kvHeads * c.rowGroups)));
   Value byLength = ceilDiv(capacity, idx(c.minChunk));
   Value chunks = arith::MinUIOp::create(hb, byFill, byLength);
+  Value rows = mul(batches, idx(c.selectionHeads * p.rows));
+  // Distance rows padded to multiples of 8 (16-byte loads in the
+  // compaction).
+  Value distStride = mul(ceilDiv(capacity, idx(8)), idx(8));
+  Value distances = host.allocScratch(hb.getI16Type(), mul(rows, distStride));
+  Value result = host.flatten(s.result);
+  SmallVector<Value> args(kNumArgs);
+  args[kQueryCodes] = host.flatten(s.queryCodes);
+  args[kKeyCodes] = host.flatten(s.keyCodes);
+  args[kLengths] = host.flatten(s.lengths);
+  args[kDistances] = distances;
+  args[kResult] = result;
+  args[kBatches] = batches;
+  args[kCapacity] = capacity;
+  args[kDistStride] = distStride;
+  OpBuilder mb = host.moduleBuilder();
+  Value yBlocks = idx(p.kvHeads * c.rowGroups);
+
+  if (c.clusterChunks) {
+    // One cluster per row group: its chunks are its CTAs. (The compaction
+    // is in the same CTAs, so the bound below does not apply.)
+    chunks = clamp(hb, chunks, idx(1), idx(c.clusterChunks));
+    args[kChunks] = chunks;
+    // Histograms and plans stay in shared memory: any i32 buffer will do.
+    args[kHistograms] = result;
+    args[kPlan] = result;
+    SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
+    KernelBuilder kernel(mb, host.kernelModule(), (name + "_cluster").str(),
+                         types, c.blockSize, hb.getLoc());
+    ClusterSelectKernel(kernel, s).build();
+    gpu::GPUFuncOp cluster = kernel.finish();
+    cluster->setAttr("adamas.config", c.toAttr(hb.getContext()));
+    host.launch(cluster, chunks, yBlocks, batches, c.blockSize, args,
+                /*clusterX=*/chunks);
+    return;
+  }
+
   // The compaction runs rows x chunks CTAs, G times the histogram grid with
   // G query heads per KV head: keep it to one wave too while that leaves at
   // least kMinCompactionChunks chunks (B = 1 per-head GQA at 32K: 32 chunks
@@ -668,7 +906,6 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   // more rows (B >= 4, M > 1) one wave would mean walking most of N per CTA,
   // and the bound is not applied.
   constexpr int64_t kMinCompactionChunks = 8;
-  Value rows = mul(batches, idx(c.selectionHeads * p.rows));
   Value byCompaction = chunksFitting(rows);
   Value compactionBound = arith::SelectOp::create(
       hb,
@@ -678,9 +915,6 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   chunks = arith::MinUIOp::create(hb, chunks, compactionBound);
   chunks = clamp(hb, chunks, idx(1), idx(c.maxChunks));
 
-  // Distance rows padded to multiples of 8 (16-byte loads in kernel 2).
-  Value distStride = mul(ceilDiv(capacity, idx(8)), idx(8));
-  Value distances = host.allocScratch(hb.getI16Type(), mul(rows, distStride));
   Value histograms = host.allocScratch(hb.getI32Type(),
                                        mul(mul(rows, chunks), idx(c.numBins)));
   // Per row: T, skip, and (first slot, earlier ties) per chunk.
@@ -688,21 +922,11 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
       hb.getI32Type(), mul(rows, arith::AddIOp::create(hb, idx(2),
                                                        mul(chunks, idx(2)))));
 
-  SmallVector<Value> args(kNumArgs);
-  args[kQueryCodes] = host.flatten(s.queryCodes);
-  args[kKeyCodes] = host.flatten(s.keyCodes);
-  args[kLengths] = host.flatten(s.lengths);
-  args[kDistances] = distances;
   args[kHistograms] = histograms;
-  args[kResult] = host.flatten(s.result);
   args[kPlan] = plan;
-  args[kBatches] = batches;
-  args[kCapacity] = capacity;
-  args[kDistStride] = distStride;
   args[kChunks] = chunks;
   SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
 
-  OpBuilder mb = host.moduleBuilder();
   KernelBuilder histKernel(mb, host.kernelModule(), (name + "_hist").str(),
                            types, c.blockSize, hb.getLoc());
   HistogramKernel(histKernel, s).build();
@@ -725,8 +949,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   gpu::GPUFuncOp compact = compactKernel.finish();
   compact->setAttr("adamas.config", c.toAttr(hb.getContext()));
 
-  host.launch(hist, chunks, idx(p.kvHeads * c.rowGroups), batches, c.blockSize,
-              args);
+  host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
   host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
   host.launch(compact, rows, chunks, idx(1), c.blockSize, args);
 }

@@ -5,7 +5,8 @@
 using namespace mlir::adamas;
 
 std::optional<TargetInfo> TargetInfo::get(llvm::StringRef chip,
-                                          int64_t numMultiprocessors) {
+                                          int64_t numMultiprocessors,
+                                          int64_t maxClusterSize) {
   unsigned capability = 0;
   if (!chip.consume_front("sm_") || chip.consumeInteger(10, capability) ||
       !(chip.empty() || chip == "a") || capability < 80)
@@ -17,5 +18,9 @@ std::optional<TargetInfo> TargetInfo::get(llvm::StringRef chip,
   // for sizing grids, and the pipeline option overrides it.
   int64_t usual = capability >= 90 ? 132 : capability == 80 ? 108 : 84;
   info.numMultiprocessors = numMultiprocessors > 0 ? numMultiprocessors : usual;
+  int64_t chipClusters = capability >= 90 ? 16 : 0;
+  if (maxClusterSize > chipClusters)
+    return std::nullopt;
+  info.maxClusterSize = maxClusterSize < 0 ? chipClusters : maxClusterSize;
   return info;
 }

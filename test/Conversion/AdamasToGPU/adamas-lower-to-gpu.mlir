@@ -1,5 +1,8 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --enable-var-scope
 
+// Without thread block clusters (max-cluster-size=0, the default) l1_topk is
+// three kernels; adamas-lower-to-gpu-cluster.mlir has the cluster form.
+
 // A whole decode step (GQA 4/2, D 128, 2 bits): tensor arguments become
 // memrefs, the output an extra trailing argument, the code cache is updated in
 // place; the host chains six launches on one stream with nothing between

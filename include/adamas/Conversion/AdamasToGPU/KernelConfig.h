@@ -63,8 +63,11 @@ struct EncodeConfig {
 };
 
 //===----------------------------------------------------------------------===//
-// Select: l1_topk as three kernels, histograms, the row plans (threshold and
-// each chunk's output slots), ordered compaction.
+// Select: l1_topk as one kernel of thread block clusters (a cluster per row
+// group, a CTA per chunk: histograms, the plan from the cluster's histograms
+// in distributed shared memory, ordered compaction), or without clusters as
+// three kernels: histograms, the row plans (threshold and each chunk's output
+// slots), ordered compaction.
 //===----------------------------------------------------------------------===//
 
 struct SelectProblem {
@@ -105,6 +108,9 @@ struct SelectConfig {
   int64_t minChunk = 1024;
   int64_t maxChunks = 32;
   int64_t targetCtas = 0;
+  /// Chunks of a row group are the CTAs of one cluster, at most this many
+  /// (the target's cluster size); 0: no clusters, three kernels.
+  int64_t clusterChunks = 0;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target);

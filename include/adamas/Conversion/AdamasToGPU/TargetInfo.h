@@ -36,6 +36,10 @@ struct TargetInfo {
   /// Static shared memory a kernel may declare without opting in.
   int64_t maxStaticSharedBytes = 48 * 1024;
 
+  /// CTAs a thread block cluster may have (0: no clusters). sm_90 runs up
+  /// to 16 with the non-portable opt-in the runtime makes above 8.
+  int64_t maxClusterSize = 0;
+
   /// `griddepcontrol` (sm_90): kernels wait on the kernel before them in the
   /// kernel, so the runtime may launch them as programmatic dependents.
   bool hasGridDependencyControl() const { return computeCapability >= 90; }
@@ -44,8 +48,11 @@ struct TargetInfo {
   /// not an NVIDIA `sm_XY` of compute capability 8.0 or newer (the kernels
   /// use `redux`, `vote` and 16-byte loads as Ampere and Hopper offer them).
   /// `numMultiprocessors` of 0 takes the chip family's usual count.
+  /// `maxClusterSize`: 0 (no clusters) by default, below 0 the chip's; more
+  /// than the chip allows is an error (nullopt).
   static std::optional<TargetInfo> get(llvm::StringRef chip,
-                                       int64_t numMultiprocessors = 0);
+                                       int64_t numMultiprocessors = 0,
+                                       int64_t maxClusterSize = 0);
 };
 
 } // namespace mlir::adamas

@@ -1,0 +1,88 @@
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=16" -split-input-file | FileCheck %s --check-prefixes=CHECK,C8 --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=4" -split-input-file | FileCheck %s --check-prefixes=CHECK,C4 --enable-var-scope
+
+// With clusters (sm_90, max-cluster-size >= 2), for one selection row of one
+// query head per CTA (MHA, M = 1), l1_topk is one kernel launched in thread
+// block clusters: the CTAs of a cluster are the chunks of one row (grid x =
+// cluster x = chunks, at most 8 or max-cluster-size). Each CTA runs the
+// histogram pass of its chunk, then, after a cluster barrier, reads every
+// CTA's histogram of the row through distributed shared memory (one mapa
+// and load per CTA of the cluster, all in flight together), finds T by a
+// block scan and its own first slot by a second one, and after a second
+// cluster barrier (no CTA leaves while others read its histograms) compacts
+// its chunk. No histogram or plan goes through global memory: the only
+// scratch is the distances.
+
+// CHECK-LABEL: func.func @mha(
+//       CHECK:   gpu.alloc async
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_encode
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_cluster clusters in (%[[CHUNKS:[0-9]+]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[CHUNKS]], %{{.*}}, %{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})
+//   CHECK-NOT:   gpu.launch_func {{.*}}select0
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_merge
+
+//       CHECK:   gpu.func @mha_select0_cluster(
+//  CHECK-SAME:     adamas.config = {bins = 385 : i64, block_size = 256 : i64,
+//   C8-SAME:       cluster_chunks = 8 : i64
+//   C4-SAME:       cluster_chunks = 4 : i64
+//  CHECK-SAME:     rows_per_cta = 1 : i64, target_ctas = 528 : i64}
+// The histogram pass: 16-byte loads, popcounts, shared-memory counts.
+//       CHECK:     vector.load {{.*}} {alignment = 16 : i64} : memref<?xi32>, vector<4xi32>
+//       CHECK:     math.ctpop
+//       CHECK:     memref.atomic_rmw addi
+//       CHECK:     gpu.barrier
+//  CHECK-NEXT:     nvvm.cluster.arrive
+//  CHECK-NEXT:     nvvm.cluster.wait
+// The plan: every CTA's count of a bin at once, T, the first slot (two
+// block scans, 5 shuffles each).
+//       CHECK:     scf.for
+//   C8-COUNT-8:      nvvm.mapa %{{.*}}, %{{.*}} : !llvm.ptr -> !llvm.ptr
+//   C4-COUNT-4:      nvvm.mapa %{{.*}}, %{{.*}} : !llvm.ptr -> !llvm.ptr
+//   CHECK-NOT:       nvvm.mapa
+//       CHECK:     gpu.barrier
+//  CHECK-COUNT-5:  gpu.shuffle  up
+//       CHECK:     scf.for
+//  CHECK-COUNT-5:  gpu.shuffle  up
+//       CHECK:     nvvm.cluster.arrive
+//  CHECK-NEXT:     nvvm.cluster.wait
+//   CHECK-NOT:     nvvm.mapa
+// The compaction: runs of 8 distances, two block scans a pass.
+//       CHECK:     vector.load {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+//   CHECK-NOT:     nvvm.cluster
+//       CHECK:     gpu.return
+func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
+               %values: tensor<1x4x?x128xf16>, %codes: tensor<1x4x?x8xi32>, %len: tensor<1xi32>)
+    -> (tensor<1x4x1x128xf16>, tensor<1x4x?x8xi32>) {
+  %hq = adamas.hadamard %q : tensor<1x4x1x128xf16>
+  %qc = adamas.bucketize %hq [-10.0, 0.0, 10.0] : tensor<1x4x1x128xf16> -> tensor<1x4x1x8xi32>
+  %hk = adamas.hadamard %newk : tensor<1x4x1x128xf16>
+  %kc = adamas.bucketize %hk [-10.0, 0.0, 10.0] : tensor<1x4x1x128xf16> -> tensor<1x4x1x8xi32>
+  %cache = adamas.cache_write %kc into %codes at %len : tensor<1x4x1x8xi32> into tensor<1x4x?x8xi32>, tensor<1xi32>
+  %idx = adamas.l1_topk %qc, %cache, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}
+      : tensor<1x4x1x8xi32>, tensor<1x4x?x8xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
+  %o = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x4x1x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x1x64xi32> -> tensor<1x4x1x128xf16>
+  return %o, %cache : tensor<1x4x1x128xf16>, tensor<1x4x?x8xi32>
+}
+
+// -----
+
+// Several selection rows per CTA (GQA per head: the 2 query heads of a KV
+// head share the pass; or M > 1, or shared_group's minimum over heads) keep
+// the three kernels with clusters too: their plans and compactions would
+// run in series in one CTA.
+
+// CHECK-LABEL: func.func @gqa(
+//       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_hist blocks
+//       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_threshold blocks
+//       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_compact blocks
+//       CHECK:   gpu.func @gqa_select0_hist(
+//  CHECK-SAME:     cluster_chunks = 0 : i64
+//  CHECK-SAME:     rows_per_cta = 2 : i64, target_ctas = 528 : i64}
+//   CHECK-NOT:   nvvm.cluster
+func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tensor<1xi32>)
+    -> tensor<1x4x1x64xi32> {
+  %idx = adamas.l1_topk %qc, %codes, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}
+      : tensor<1x4x1x8xi32>, tensor<1x2x?x8xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
+  return %idx : tensor<1x4x1x64xi32>
+}
