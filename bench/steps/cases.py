@@ -47,11 +47,24 @@ RUNS = {
     "mha_d128_k64_f32": [(1, 1000, "full"), (4, 4096, "ragged")],
 }
 
+# Specs compiled with more pipeline options. With max-cluster-size >= 2 an
+# MHA selection (one row per CTA) is one cluster kernel instead of three: two
+# MHA specs keep that form checked on the GPU (the DESIGN 8 shape with the
+# sanitizers, and clusters of <= 4).
+PIPELINE_OPTIONS = {
+    "mha_d128_k256": {"max_cluster_size": 8},
+    "mha_d128_k1024_perhead_bf16": {"max_cluster_size": 4},
+}
+
 KINDS = ("step", "encode", "select", "attend", "hadamard")
 
 # Specs also compiled into a carried artifact cache (adamas.compile.decode_step),
 # which timing.py loads from disk on the GPU machine.
 CACHED = ("mha_d128_k256", "gqa_d128_k256", "gqa_shared_d128_k256")
+# The same steps with these max-cluster-size values too (timing.py times the
+# step with each: an A/B in one run of the selection as one cluster kernel
+# against the default three kernels).
+CLUSTER_VARIANTS = (8,)
 
 
 def function_name(spec_name, kind):

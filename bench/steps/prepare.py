@@ -56,9 +56,10 @@ def main():
     for name, spec in cases.SPECS.items():
         if args.only and name not in args.only:
             continue
+        options = cases.PIPELINE_OPTIONS.get(name, {})
         seconds = artifacts.compile_object(cases.module_ir(name, spec), args.out, name,
-                                           args.chip)
-        manifest["specs"][name] = {"spec": dataclasses.asdict(spec),
+                                           args.chip, **options)
+        manifest["specs"][name] = {"spec": dataclasses.asdict(spec), "options": options,
                                    "compile_seconds": round(seconds, 3)}
         print(f"{name}: {len(cases.KINDS)} functions compiled in {seconds:.2f} s")
     # The steps timing.py runs, through the runtime's artifact cache: the GPU
@@ -72,6 +73,10 @@ def main():
             continue
         step = ac.decode_step(cases.SPECS[name], chip=args.chip, runtime=cache)
         print(f"{name}: decode_step {step.source} (key {step.key[:16]})")
+        for size in cases.CLUSTER_VARIANTS:
+            step = ac.decode_step(cases.SPECS[name], chip=args.chip, runtime=cache,
+                                  max_cluster_size=size)
+            print(f"{name} max-cluster-size={size}: decode_step {step.source}")
     # What torch_check.py runs through adamas.torch, hf_check.py /
     # examples/hf_generate.py through adamas.torch.hf and bench/accuracy.py
     # --kernel-check through adamas.torch ($ADAMAS_CACHE_DIR there).

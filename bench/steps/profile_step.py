@@ -29,19 +29,28 @@ def main():
     p.add_argument("N", type=int)
     p.add_argument("--cache", required=True)
     p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--max-cluster-size", type=int, default=None,
+                   help="the decode step compiled with this adamas-gpu-pipeline option "
+                        "(from the cache: prepare.py makes cases.CLUSTER_VARIANTS)")
     args = p.parse_args()
     import torch
     from adamas import runtime as art
     spec = cases.BENCH_SPECS[args.spec]
-    functions = bench.Functions(args.spec, art.Runtime(cache_dir=args.cache))
+    rt = art.Runtime(cache_dir=args.cache)
+    if args.max_cluster_size is None:
+        functions = bench.Functions(args.spec, rt)
+        step, source = functions.fn["step"], functions.source
+    else:
+        from adamas import compile as ac
+        step = ac.decode_step(spec, runtime=rt, max_cluster_size=args.max_cluster_size)
+        source = step.source
     x = bench.Inputs(spec.q_heads, spec.kv_heads, args.B, args.N, spec.words)
     with art.current_stream(torch.cuda.current_stream()):
         for i in range(args.steps):
             s = i % x.sets
-            functions.fn["step"](x.q[s], x.nk[s], x.keys[s], x.values[s], x.codes[s],
-                                 x.lengths, x.out)
+            step(x.q[s], x.nk[s], x.keys[s], x.values[s], x.codes[s], x.lengths, x.out)
     torch.cuda.synchronize()
-    print(f"{args.spec} B={args.B} N={args.N}: {args.steps} steps ({functions.source})")
+    print(f"{args.spec} B={args.B} N={args.N}: {args.steps} steps ({source})")
 
 
 if __name__ == "__main__":

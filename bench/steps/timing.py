@@ -86,6 +86,15 @@ def main():
 
         step_us = graph_time_us(
             lambda s: fn["step"](q[s], nk[s], keys[s], values[s], codes[s], lengths, out), sets, reps)
+        # The step compiled with other max-cluster-size values (cases.CLUSTER_VARIANTS).
+        variants = []
+        for size in (cases.CLUSTER_VARIANTS if rt is not None else ()):
+            other = ac.decode_step(spec, runtime=rt, max_cluster_size=size)
+            us = graph_time_us(
+                lambda s: other(q[s], nk[s], keys[s], values[s], codes[s], lengths, out),
+                sets, reps)
+            variants.append(f"{size}: {us:.1f}")
+            print(f"{label}: step with max-cluster-size={size} {us:.1f} us", flush=True)
         select_us = graph_time_us(lambda s: fn["select"](qc[s], codes[s], lengths, idx), sets, reps)
         # Indices from a real selection, so attend gathers what a step would.
         with art.current_stream(torch.cuda.current_stream()):
@@ -117,18 +126,19 @@ def main():
         kv_row = 2 * spec.dims * 2
         floor = (code_bytes + B * spec.index_heads * spec.k * kv_row) / (COPY_TBPS * 1e12) * 1e6
         rows.append((label, dense, step_us, encode_us, select_us, attend_us, read_us, host_us,
-                     floor, sets))
+                     floor, sets, ", ".join(variants) or "-"))
         print(f"{label}: dense {dense[0]:.1f} us ({dense[1]}), step {step_us:.1f} us", flush=True)
         del q, nk, keys, values, codes, qc
         torch.cuda.empty_cache()
 
     print("\n| case | dense SDPA (graph) | adamas step (graph) | speedup | encode | select "
-          "| attend | read-only codes | select / read-only | byte floor | eager host/step | sets |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for (label, dense, step, enc, sel, att, read, host, floor, sets) in rows:
+          "| attend | read-only codes | select / read-only | byte floor | eager host/step | sets "
+          "| step by max-cluster-size |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (label, dense, step, enc, sel, att, read, host, floor, sets, variants) in rows:
         print(f"| {label} | {dense[0]:.1f} us ({dense[1].lower()}) | {step:.1f} us "
               f"| {dense[0] / step:.1f}x | {enc:.1f} | {sel:.1f} | {att:.1f} | {read:.1f} "
-              f"| {read / sel:.0%} | {floor:.1f} | {host:.1f} us | {sets} |")
+              f"| {read / sel:.0%} | {floor:.1f} | {host:.1f} us | {sets} | {variants} |")
 
 
 if __name__ == "__main__":
