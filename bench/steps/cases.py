@@ -48,11 +48,14 @@ RUNS = {
 }
 
 # Specs compiled with more pipeline options. With max-cluster-size >= 2 an
-# MHA selection (one row per CTA) is one cluster kernel instead of three: two
-# MHA specs keep that form checked on the GPU (the DESIGN 8 shape with the
-# sanitizers, and clusters of <= 4).
+# MHA selection (one row per CTA) is one cluster kernel instead of three, and
+# an attention of at most that many splits per row one kernel whose clusters
+# merge the splits instead of two: three specs keep those forms checked on
+# the GPU (the DESIGN 8 MHA shape, also under the sanitizers; shared_group's
+# attention of 4 heads per CTA; clusters of <= 4).
 PIPELINE_OPTIONS = {
     "mha_d128_k256": {"max_cluster_size": 8},
+    "gqa_shared_d128_k256": {"max_cluster_size": 8},
     "mha_d128_k1024_perhead_bf16": {"max_cluster_size": 4},
 }
 

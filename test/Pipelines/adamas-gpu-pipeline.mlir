@@ -14,7 +14,8 @@
 // function). The encode and select kernels must be what DESIGN.md 4 asks for:
 // 128-bit loads of the codes, popcounts, warp shuffles and ballots, and no
 // local memory anywhere. With max-cluster-size=8 the selection is one kernel
-// launched in thread block clusters; by default three kernels.
+// launched in thread block clusters and the attention one kernel whose
+// clusters merge the splits; by default three and two kernels.
 
 // The host function: its stream (the runtime's current stream), one scratch
 // block from the runtime's pool, the launches back to back (lowered to
@@ -29,8 +30,9 @@
 // HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_hist
 // HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_threshold
 // HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_compact
-// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_partial
-// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_merge
+// HOST-CLUSTER: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_cluster clusters in
+// HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_partial
+// HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_merge
 // HOST: llvm.call @mgpuMemFree
 // HOST-NOT: llvm.call @mgpuMemFree
 // HOST: llvm.call @mgpuStreamSynchronize
@@ -77,11 +79,17 @@
 // PTX-THREE: ld.global.v4.b32
 // PTX-THREE: shfl.sync.up.b32
 // PTX-THREE-NOT: barrier.cluster
-// PTX-LABEL: .entry adamas_decode_step_attend0_partial(
-// PTX: griddepcontrol.wait;
-// PTX: ex2.approx.f32
-// PTX-LABEL: .entry adamas_decode_step_attend0_merge(
-// PTX: griddepcontrol.wait;
+// PTX-CLUSTER-LABEL: .entry adamas_decode_step_attend0_cluster(
+// PTX-CLUSTER: griddepcontrol.wait;
+// PTX-CLUSTER: ex2.approx.f32
+// PTX-CLUSTER: barrier.cluster.arrive;
+// PTX-CLUSTER: mapa.u64
+// PTX-CLUSTER: barrier.cluster.arrive;
+// PTX-THREE-LABEL: .entry adamas_decode_step_attend0_partial(
+// PTX-THREE: griddepcontrol.wait;
+// PTX-THREE: ex2.approx.f32
+// PTX-THREE-LABEL: .entry adamas_decode_step_attend0_merge(
+// PTX-THREE: griddepcontrol.wait;
 
 // NOLOCAL-NOT: ld.local
 // NOLOCAL-NOT: st.local

@@ -1,6 +1,6 @@
 //===- AttendKernel.cpp - sparse_attn: split-K flash decoding -------------===//
 //
-// DESIGN.md section 4, stage 3, in two kernels:
+// DESIGN.md section 4, stage 3, in two kernels (with clusters, one):
 //
 // 1. `<name>_partial`, grid (splits, row groups): a CTA takes one split of a
 //    row's index slots, each warp a contiguous run of them (indices loaded
@@ -19,6 +19,13 @@
 //    rescaled to their common maximum and summed, divided by the total
 //    weight, rounded once to the element type. A row without a valid index
 //    has no weight and yields zeros.
+//
+// With thread block clusters of at least `splits` CTAs the splits of a row
+// are one cluster and `<name>_cluster` replaces both: each CTA keeps its
+// partial in shared memory, and after a cluster barrier CTA s merges value
+// dims [s * Dv / splits, ...) of the row from all the splits' partials
+// (distributed shared memory), with the merge kernel's arithmetic: no
+// partials in global memory, no second launch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -76,6 +83,15 @@ private:
   Value fma(Value a, Value x, Value c) { return kb.fma(a, x, c); }
   /// Weight 2^(m - target) of a state with maximum m; 0 for an empty state.
   Value rescale(Value m, Value target);
+  /// 1 / sum, or 0 for a row without weight (no valid index: zeros).
+  Value inverseWeight(Value sum);
+  Value normalize(Value acc, Value sum) {
+    return arith::MulFOp::create(b, acc, inverseWeight(sum));
+  }
+  /// The split partials (in each CTA's cMax/cSum/cAcc) merged by the
+  /// row's cluster into the result.
+  void mergeInCluster(Value split, ArrayRef<Value> queryRows, Value cMax,
+                      Value cSum, Value cAcc);
   int64_t partialWidth() const { return p.valueDims + 2; }
 
   KernelBuilder &kb;
@@ -99,6 +115,14 @@ SmallVector<Value> AttendKernels::loadLaneSlice(Value buffer, Value row,
   return values;
 }
 
+Value AttendKernels::inverseWeight(Value sum) {
+  // No valid index anywhere: no weight, and the row is zeros.
+  Value empty =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, sum, kb.f32(0.0f));
+  return kb.select(empty, kb.f32(0.0f),
+                   arith::DivFOp::create(b, kb.f32(1.0f), sum));
+}
+
 Value AttendKernels::rescale(Value m, Value target) {
   Value empty =
       arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf());
@@ -119,6 +143,13 @@ void AttendKernels::buildPartial() {
   Value sSum = kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta);
   Value sAcc =
       kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta * p.valueDims);
+  // With the cluster merge the split's partial stays here for the others.
+  Value cMax, cSum, cAcc;
+  if (c.clusterMerge) {
+    cMax = kb.sharedBuffer(b.getF32Type(), c.headsPerCta);
+    cSum = kb.sharedBuffer(b.getF32Type(), c.headsPerCta);
+    cAcc = kb.sharedBuffer(b.getF32Type(), c.headsPerCta * p.valueDims);
+  }
 
   kb.ifThen(kb.cmp(Pred::ult, group, numGroups), [&] {
     // `group` is the row of the indices, <B x H' x M>.
@@ -253,22 +284,79 @@ void AttendKernels::buildPartial() {
         sum =
             fma(factors[w], kb.load(sSum, kb.idx(w * c.headsPerCta + g)), sum);
       }
-      Value out = kb.mul(kb.add(kb.mul(queryRows[g], kb.idx(c.splits)), split),
-                         kb.idx(partialWidth()));
+      // The partial: in global memory for the merge kernel, or in this
+      // CTA's shared memory for the cluster.
+      Value accOut, accFirst, maxAt, sumAt;
+      if (c.clusterMerge) {
+        accOut = cAcc;
+        accFirst = kb.idx(g * p.valueDims);
+        maxAt = sumAt = kb.idx(g);
+      } else {
+        accOut = kb.arg(kPartials);
+        accFirst =
+            kb.mul(kb.add(kb.mul(queryRows[g], kb.idx(c.splits)), split),
+                   kb.idx(partialWidth()));
+        maxAt = kb.add(accFirst, kb.idx(p.valueDims));
+        sumAt = kb.add(accFirst, kb.idx(p.valueDims + 1));
+      }
       kb.forLoop(tid, kb.idx(p.valueDims), kb.idx(32 * warps), [&](Value d) {
         Value acc = kb.f32(0.0f);
         for (int64_t w = 0; w < warps; ++w) {
           Value at = kb.add(kb.idx((w * c.headsPerCta + g) * p.valueDims), d);
           acc = fma(factors[w], kb.load(sAcc, at), acc);
         }
-        kb.store(acc, kb.arg(kPartials), kb.add(out, d));
+        kb.store(acc, accOut, kb.add(accFirst, d));
       });
       kb.ifThen(kb.cmp(Pred::eq, tid, kb.idx(0)), [&] {
-        kb.store(target, kb.arg(kPartials), kb.add(out, kb.idx(p.valueDims)));
-        kb.store(sum, kb.arg(kPartials), kb.add(out, kb.idx(p.valueDims + 1)));
+        kb.store(target, c.clusterMerge ? cMax : kb.arg(kPartials), maxAt);
+        kb.store(sum, c.clusterMerge ? cSum : kb.arg(kPartials), sumAt);
       });
     }
+    if (c.clusterMerge)
+      mergeInCluster(split, queryRows, cMax, cSum, cAcc);
   });
+}
+
+void AttendKernels::mergeInCluster(Value split, ArrayRef<Value> queryRows,
+                                   Value cMax, Value cSum, Value cAcc) {
+  // The row's splits are the cluster (grid x = cluster x = splits), so a
+  // CTA's split is its rank. After a cluster barrier every CTA's partial is
+  // visible; CTA s merges value dims [s * P, s * P + P) of every head, each
+  // thread one dim from all splits' partials (distributed shared memory,
+  // all loads in flight together). A second barrier keeps every CTA's
+  // partial alive until all are read.
+  kb.clusterBarrier();
+  int64_t perCta = llvm::divideCeil(p.valueDims, c.splits);
+  Value tid = kb.threadId();
+  Value firstDim = kb.mul(split, kb.idx(perCta));
+  for (int64_t g = 0; g < c.headsPerCta; ++g) {
+    kb.forLoop(tid, kb.idx(perCta), kb.idx(32 * c.warpsPerBlock), [&](Value t) {
+      Value d = kb.add(firstDim, t);
+      kb.ifThen(kb.cmp(Pred::ult, d, kb.idx(p.valueDims)), [&] {
+        SmallVector<Value> maxima, sums, accs;
+        for (int64_t s = 0; s < c.splits; ++s) {
+          Value rank = kb.i32(s);
+          maxima.push_back(kb.loadFromClusterRank(cMax, kb.idx(g), rank));
+          sums.push_back(kb.loadFromClusterRank(cSum, kb.idx(g), rank));
+          accs.push_back(kb.loadFromClusterRank(
+              cAcc, kb.add(kb.idx(g * p.valueDims), d), rank));
+        }
+        Value target = negInf();
+        for (Value m : maxima)
+          target = arith::MaximumFOp::create(b, target, m);
+        Value sum = kb.f32(0.0f), acc = kb.f32(0.0f);
+        for (int64_t s = 0; s < c.splits; ++s) {
+          Value factor = rescale(maxima[s], target);
+          sum = fma(factor, sums[s], sum);
+          acc = fma(factor, accs[s], acc);
+        }
+        kb.store(roundFromF32(b, normalize(acc, sum), a.elementType),
+                 kb.arg(kResult),
+                 kb.add(kb.mul(queryRows[g], kb.idx(p.valueDims)), d));
+      });
+    });
+  }
+  kb.clusterBarrier();
 }
 
 void AttendKernels::buildMerge() {
@@ -300,11 +388,7 @@ void AttendKernels::buildMerge() {
         acc[e] = fma(factor, partial, acc[e]);
       }
     }
-    // No valid index anywhere: no weight, and the row is zeros.
-    Value empty =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, sum, kb.f32(0.0f));
-    Value inverse = kb.select(empty, kb.f32(0.0f),
-                              arith::DivFOp::create(b, kb.f32(1.0f), sum));
+    Value inverse = inverseWeight(sum);
     Value out = kb.add(kb.mul(row, kb.idx(p.valueDims)), laneFirst);
     for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
       Value y = arith::MulFOp::create(b, acc[e], inverse);
@@ -324,9 +408,13 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   Value batches = host.dim(a.query, 0);
   Value queryRows =
       arith::MulIOp::create(hb, batches, idx(p.queryHeads * p.rows));
+  // With the cluster merge the partials stay in shared memory (the kernel
+  // never touches this one-element buffer).
   Value partials = host.allocScratch(
       hb.getF32Type(),
-      arith::MulIOp::create(hb, queryRows, idx(c.splits * (p.valueDims + 2))));
+      c.clusterMerge ? idx(1)
+                     : arith::MulIOp::create(
+                           hb, queryRows, idx(c.splits * (p.valueDims + 2))));
 
   SmallVector<Value> args(kNumArgs);
   args[kQuery] = host.flatten(a.query);
@@ -341,12 +429,21 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
 
   OpBuilder mb = host.moduleBuilder();
   int64_t threads = 32 * c.warpsPerBlock;
-  KernelBuilder partialKernel(mb, host.kernelModule(),
-                              (name + "_partial").str(), types, threads,
-                              hb.getLoc());
+  int64_t indexHeads = p.indicesPerKvHead ? p.kvHeads : p.queryHeads;
+  Value groups = arith::MulIOp::create(hb, batches, idx(indexHeads * p.rows));
+  KernelBuilder partialKernel(
+      mb, host.kernelModule(),
+      (name + (c.clusterMerge ? "_cluster" : "_partial")).str(), types,
+      threads, hb.getLoc());
   AttendKernels(partialKernel, a).buildPartial();
   gpu::GPUFuncOp partial = partialKernel.finish();
   partial->setAttr("adamas.config", c.toAttr(hb.getContext()));
+  if (c.clusterMerge) {
+    Value splits = idx(c.splits);
+    host.launch(partial, splits, groups, idx(1), threads, args,
+                /*clusterX=*/splits);
+    return;
+  }
 
   KernelBuilder mergeKernel(mb, host.kernelModule(), (name + "_merge").str(),
                             types, threads, hb.getLoc());
@@ -354,8 +451,6 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   gpu::GPUFuncOp merge = mergeKernel.finish();
   merge->setAttr("adamas.config", c.toAttr(hb.getContext()));
 
-  int64_t indexHeads = p.indicesPerKvHead ? p.kvHeads : p.queryHeads;
-  Value groups = arith::MulIOp::create(hb, batches, idx(indexHeads * p.rows));
   host.launch(partial, idx(c.splits), groups, idx(1), threads, args);
   Value mergeBlocks =
       arith::CeilDivSIOp::create(hb, queryRows, idx(c.warpsPerBlock));

@@ -148,6 +148,7 @@ Value KernelBuilder::loadFromClusterRank(Value sharedMemref, Value index,
   // The buffer's shared-window address, made generic, mapped into the other
   // CTA's window: a generic load reaches distributed shared memory.
   MLIRContext *ctx = b.getContext();
+  Type elementType = cast<MemRefType>(sharedMemref.getType()).getElementType();
   auto sharedPtr = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/3);
   auto genericPtr = LLVM::LLVMPointerType::get(ctx);
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, sharedMemref);
@@ -155,11 +156,11 @@ Value KernelBuilder::loadFromClusterRank(Value sharedMemref, Value index,
       b, sharedPtr, arith::IndexCastUIOp::create(b, b.getI64Type(), base),
       /*dereferenceable=*/nullptr);
   Value element = LLVM::GEPOp::create(
-      b, sharedPtr, b.getI32Type(), address,
+      b, sharedPtr, elementType, address,
       ValueRange{arith::IndexCastUIOp::create(b, b.getI64Type(), index)});
   Value generic = LLVM::AddrSpaceCastOp::create(b, genericPtr, element);
   Value remote = NVVM::MapaOp::create(b, genericPtr, generic, rank);
-  return LLVM::LoadOp::create(b, b.getI32Type(), remote);
+  return LLVM::LoadOp::create(b, elementType, remote);
 }
 
 //===----------------------------------------------------------------------===//

@@ -76,7 +76,7 @@ public:
   /// (acquire): what any of them wrote before, shared or global, is visible
   /// to all of them after. Every CTA of the cluster must execute it.
   void clusterBarrier();
-  /// The i32 `sharedMemref[index]` of the cluster's CTA of rank `rank` (i32)
+  /// `sharedMemref[index]` of the cluster's CTA of rank `rank` (i32)
   /// (distributed shared memory: `mapa` of the local address, a generic
   /// load).
   Value loadFromClusterRank(Value sharedMemref, Value index, Value rank);

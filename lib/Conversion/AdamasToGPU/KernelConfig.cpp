@@ -183,11 +183,13 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
     return Result::fail("the GPU attend kernel takes at most 8192 indices per "
                         "row, got " +
                         str(p.slots));
+  c.clusterMerge = c.splits >= 2 && c.splits <= target.maxClusterSize;
   return {c, ""};
 }
 
 DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
-  return dictionary(ctx, {{"dims_per_lane", dimsPerLane},
+  return dictionary(ctx, {{"cluster_merge", clusterMerge},
+                          {"dims_per_lane", dimsPerLane},
                           {"heads_per_cta", headsPerCta},
                           {"slots_in_flight", slotsInFlight},
                           {"slots_per_split", slotsPerSplit},

@@ -18,8 +18,8 @@
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_encode
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_cluster clusters in (%[[CHUNKS:[0-9]+]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[CHUNKS]], %{{.*}}, %{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})
 //   CHECK-NOT:   gpu.launch_func {{.*}}select0
-//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial
-//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_merge
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in (%[[SPLITS:[a-z0-9_]+]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[SPLITS]], %{{.*}}, %{{.*}}) threads in (%c128
+//   CHECK-NOT:   gpu.launch_func
 
 //       CHECK:   gpu.func @mha_select0_cluster(
 //  CHECK-SAME:     adamas.config = {bins = 385 : i64, block_size = 256 : i64,
@@ -50,6 +50,22 @@
 //       CHECK:     vector.load {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
 //   CHECK-NOT:     nvvm.cluster
 //       CHECK:     gpu.return
+
+// sparse_attn: the row's 2 splits are one cluster; each keeps its partial
+// in shared memory and merges a slice of the value dims from both (max,
+// sum and accumulator of each: 3 x 2 mapa), between two cluster barriers.
+//       CHECK:   gpu.func @mha_attend0_cluster(
+//  CHECK-SAME:     adamas.config = {cluster_merge = 1 : i64,{{.*}} splits = 2 : i64
+//       CHECK:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+//       CHECK:     nvvm.cluster.arrive
+//  CHECK-NEXT:     nvvm.cluster.wait
+//       CHECK:     scf.for
+//  CHECK-COUNT-6:    nvvm.mapa
+//   CHECK-NOT:       nvvm.mapa
+//       CHECK:     nvvm.cluster.arrive
+//  CHECK-NEXT:     nvvm.cluster.wait
+//       CHECK:     gpu.return
+//   CHECK-NOT:   gpu.func @mha_attend0_merge
 func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
                %values: tensor<1x4x?x128xf16>, %codes: tensor<1x4x?x8xi32>, %len: tensor<1xi32>)
     -> (tensor<1x4x1x128xf16>, tensor<1x4x?x8xi32>) {

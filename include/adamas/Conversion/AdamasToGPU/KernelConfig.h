@@ -142,6 +142,10 @@ struct AttendConfig {
   int64_t slotsInFlight = 4;
   /// Elements of q/k (D) and of v (Dv) per lane, contiguous.
   int64_t dimsPerLane = 0, valueDimsPerLane = 0;
+  /// The splits of a row are one thread block cluster that merges its
+  /// partials in distributed shared memory (no merge kernel): where the
+  /// target has clusters of at least `splits` CTAs.
+  bool clusterMerge = false;
 
   static ConfigOr<AttendConfig> get(const AttendProblem &problem,
                                     const TargetInfo &target);
