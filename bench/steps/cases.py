@@ -47,16 +47,17 @@ RUNS = {
     "mha_d128_k64_f32": [(1, 1000, "full"), (4, 4096, "ragged")],
 }
 
-# Specs compiled with more pipeline options. With max-cluster-size >= 2 an
-# MHA selection (one row per CTA) is one cluster kernel instead of three, and
-# an attention of at most that many splits per row one kernel whose clusters
-# merge the splits instead of two: three specs keep those forms checked on
-# the GPU (the DESIGN 8 MHA shape, also under the sanitizers; shared_group's
-# attention of 4 heads per CTA; clusters of <= 4).
+# Specs compiled with more pipeline options (adamas.compile.pipeline_options).
+# By default on sm_90 an attention of <= 16 splits per row and one head per
+# CTA merges its splits in a cluster (one kernel), and l1_topk is three
+# kernels; cluster_select makes an MHA selection one cluster kernel, and
+# max_cluster_size=0 turns clusters off (two attention kernels, as on sm_80).
+# Every form is checked on the GPU: the DESIGN 8 MHA shape with the cluster
+# selection (also under the sanitizers), clusters of <= 4, no clusters.
 PIPELINE_OPTIONS = {
-    "mha_d128_k256": {"max_cluster_size": 8},
-    "gqa_shared_d128_k256": {"max_cluster_size": 8},
-    "mha_d128_k1024_perhead_bf16": {"max_cluster_size": 4},
+    "mha_d128_k256": {"cluster_select": True},
+    "mha_d128_k1024_perhead_bf16": {"max_cluster_size": 4, "cluster_select": True},
+    "mha_d128_k64_f32": {"max_cluster_size": 0},
 }
 
 KINDS = ("step", "encode", "select", "attend", "hadamard")
@@ -64,10 +65,13 @@ KINDS = ("step", "encode", "select", "attend", "hadamard")
 # Specs also compiled into a carried artifact cache (adamas.compile.decode_step),
 # which timing.py loads from disk on the GPU machine.
 CACHED = ("mha_d128_k256", "gqa_d128_k256", "gqa_shared_d128_k256")
-# The same steps with these max-cluster-size values too (timing.py times the
-# step with each: an A/B in one run of the selection as one cluster kernel
-# against the default three kernels).
-CLUSTER_VARIANTS = (8,)
+# The same steps compiled with these options too (timing.py times the step
+# with each beside the default: an A/B in one run of the cluster forms).
+STEP_VARIANTS = ({"max_cluster_size": 0}, {"cluster_select": True})
+
+
+def variant_label(options):
+    return " ".join(f"{k.replace('_', '-')}={v}" for k, v in options.items())
 
 
 def function_name(spec_name, kind):

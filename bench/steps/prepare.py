@@ -73,10 +73,10 @@ def main():
             continue
         step = ac.decode_step(cases.SPECS[name], chip=args.chip, runtime=cache)
         print(f"{name}: decode_step {step.source} (key {step.key[:16]})")
-        for size in cases.CLUSTER_VARIANTS:
+        for options in cases.STEP_VARIANTS:
             step = ac.decode_step(cases.SPECS[name], chip=args.chip, runtime=cache,
-                                  max_cluster_size=size)
-            print(f"{name} max-cluster-size={size}: decode_step {step.source}")
+                                  **options)
+            print(f"{name} {cases.variant_label(options)}: decode_step {step.source}")
     # What torch_check.py runs through adamas.torch, hf_check.py /
     # examples/hf_generate.py through adamas.torch.hf and bench/accuracy.py
     # --kernel-check through adamas.torch ($ADAMAS_CACHE_DIR there).

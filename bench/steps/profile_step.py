@@ -31,18 +31,21 @@ def main():
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--max-cluster-size", type=int, default=None,
                    help="the decode step compiled with this adamas-gpu-pipeline option "
-                        "(from the cache: prepare.py makes cases.CLUSTER_VARIANTS)")
+                        "(from the cache: prepare.py makes cases.STEP_VARIANTS)")
+    p.add_argument("--cluster-select", action="store_true",
+                   help="the decode step compiled with cluster-select=true")
     args = p.parse_args()
     import torch
     from adamas import runtime as art
     spec = cases.BENCH_SPECS[args.spec]
     rt = art.Runtime(cache_dir=args.cache)
-    if args.max_cluster_size is None:
+    if args.max_cluster_size is None and not args.cluster_select:
         functions = bench.Functions(args.spec, rt)
         step, source = functions.fn["step"], functions.source
     else:
         from adamas import compile as ac
-        step = ac.decode_step(spec, runtime=rt, max_cluster_size=args.max_cluster_size)
+        step = ac.decode_step(spec, runtime=rt, max_cluster_size=args.max_cluster_size,
+                              cluster_select=args.cluster_select)
         source = step.source
     x = bench.Inputs(spec.q_heads, spec.kv_heads, args.B, args.N, spec.words)
     with art.current_stream(torch.cuda.current_stream()):

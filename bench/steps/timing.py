@@ -86,15 +86,15 @@ def main():
 
         step_us = graph_time_us(
             lambda s: fn["step"](q[s], nk[s], keys[s], values[s], codes[s], lengths, out), sets, reps)
-        # The step compiled with other max-cluster-size values (cases.CLUSTER_VARIANTS).
+        # The step compiled with other options (cases.STEP_VARIANTS).
         variants = []
-        for size in (cases.CLUSTER_VARIANTS if rt is not None else ()):
-            other = ac.decode_step(spec, runtime=rt, max_cluster_size=size)
+        for options in (cases.STEP_VARIANTS if rt is not None else ()):
+            other = ac.decode_step(spec, runtime=rt, **options)
             us = graph_time_us(
                 lambda s: other(q[s], nk[s], keys[s], values[s], codes[s], lengths, out),
                 sets, reps)
-            variants.append(f"{size}: {us:.1f}")
-            print(f"{label}: step with max-cluster-size={size} {us:.1f} us", flush=True)
+            variants.append(f"{cases.variant_label(options)}: {us:.1f}")
+            print(f"{label}: step with {cases.variant_label(options)} {us:.1f} us", flush=True)
         select_us = graph_time_us(lambda s: fn["select"](qc[s], codes[s], lengths, idx), sets, reps)
         # Indices from a real selection, so attend gathers what a step would.
         with art.current_stream(torch.cuda.current_stream()):
@@ -133,7 +133,7 @@ def main():
 
     print("\n| case | dense SDPA (graph) | adamas step (graph) | speedup | encode | select "
           "| attend | read-only codes | select / read-only | byte floor | eager host/step | sets "
-          "| step by max-cluster-size |")
+          "| step with other options |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (label, dense, step, enc, sel, att, read, host, floor, sets, variants) in rows:
         print(f"| {label} | {dense[0]:.1f} us ({dense[1].lower()}) | {step:.1f} us "

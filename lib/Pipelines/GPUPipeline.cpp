@@ -81,6 +81,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.chip = options.chip;
   lower.numMultiprocessors = options.numMultiprocessors;
   lower.maxClusterSize = options.maxClusterSize;
+  lower.clusterSelect = options.clusterSelect;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 

@@ -309,13 +309,15 @@ def _run(cmd, what):
 
 
 def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0,
-                     max_cluster_size=None):
+                     max_cluster_size=None, cluster_select=False):
     toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
     opts = f"chip={chip} format={format} toolkit={toolkit}"
     if num_sms:
         opts += f" num-sms={num_sms}"
     if max_cluster_size is not None:
         opts += f" max-cluster-size={max_cluster_size}"
+    if cluster_select:
+        opts += " cluster-select=true"
     return opts
 
 
@@ -434,9 +436,10 @@ def _compiler_available():
         return False
 
 
-def _compile_library(ir, chip, format, toolkit, num_sms, max_cluster_size=None):
+def _compile_library(ir, chip, format, toolkit, num_sms, max_cluster_size=None,
+                     cluster_select=False):
     obj = compile_ir(ir, chip=chip, format=format, toolkit=toolkit, num_sms=num_sms,
-                     max_cluster_size=max_cluster_size)
+                     max_cluster_size=max_cluster_size, cluster_select=cluster_select)
     with tempfile.TemporaryDirectory() as tmp:
         path = link_shared(obj, os.path.join(tmp, "step.so"), rpath=False)
         with open(path, "rb") as fh:
@@ -461,19 +464,23 @@ class Step:
 
 
 def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None,
-                   toolkit=None, num_sms=0, max_cluster_size=None):
+                   toolkit=None, num_sms=0, max_cluster_size=None, cluster_select=False):
     """The compiled function `name` of `ir`, from the runtime's caches or, on
     a miss, from the compiler (which must then be installed).
-    `max_cluster_size` (None: the chip's) is adamas-gpu-pipeline's option."""
+    `max_cluster_size` (None: the chip's) and `cluster_select` are
+    adamas-gpu-pipeline's options of those names."""
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()
     # The key holds what determines the artifact, not where the toolkit is.
     options = f"format={format}" + (f" num-sms={num_sms}" if num_sms else "")
     if max_cluster_size is not None:
         options += f" max-cluster-size={max_cluster_size}"
+    if cluster_select:
+        options += " cluster-select=true"
     if _compiler_available():
         rt.set_compiler(lambda request, key: _compile_library(
-            request.ir.decode(), chip, format, toolkit, num_sms, max_cluster_size))
+            request.ir.decode(), chip, format, toolkit, num_sms, max_cluster_size,
+            cluster_select))
     try:
         artifact = rt.get_or_compile(ir, pipeline_options=options, chip=chip,
                                      compiler_version=compiler_version())
@@ -486,13 +493,13 @@ def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None
 
 
 def decode_step(spec, chip="sm_90", format="bin", runtime=None, name="adamas_decode_step",
-                toolkit=None, num_sms=0, max_cluster_size=None):
+                toolkit=None, num_sms=0, max_cluster_size=None, cluster_select=False):
     """The compiled decode step for `spec` (see compile_cached). `format`
     "bin" embeds cubins (needs ptxas), "isa" PTX the driver compiles when
     loaded."""
     return compile_cached(decode_step_ir(spec, name), name, spec, chip=chip, format=format,
                           runtime=runtime, toolkit=toolkit, num_sms=num_sms,
-                          max_cluster_size=max_cluster_size)
+                          max_cluster_size=max_cluster_size, cluster_select=cluster_select)
 
 
 def _materialize(rt, artifact):

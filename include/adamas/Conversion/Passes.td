@@ -78,11 +78,16 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "Target chip (sm_80 or newer)">,
     Option<"numMultiprocessors", "num-sms", "int64_t", /*default=*/"0",
            "Multiprocessors the grids are sized for (0: the chip's usual)">,
-    Option<"maxClusterSize", "max-cluster-size", "int64_t", /*default=*/"0",
-           "CTAs per thread block cluster the kernels may use (up to the "
-           "chip's: 16 on sm_90; -1: the chip's). 0, the default: none. With "
-           "clusters an MHA-like l1_topk is one kernel instead of three "
-           "(bench/NOTES.md item 10: faster at 32K, slower at 128K)">,
+    Option<"maxClusterSize", "max-cluster-size", "int64_t", /*default=*/"-1",
+           "CTAs per thread block cluster the kernels may use (-1, the "
+           "default: the chip's, 16 on sm_90; 0: none). With clusters of at "
+           "least its splits, sparse_attn merges them in the cluster (one "
+           "kernel instead of two)">,
+    Option<"clusterSelect", "cluster-select", "bool", /*default=*/"false",
+           "l1_topk with one selection row per CTA (MHA-like, M = 1) as one "
+           "kernel in thread block clusters instead of three (needs "
+           "max-cluster-size >= 2; on the H200 faster at 32K, slower at "
+           "128K: bench/NOTES.md item 10)">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

@@ -70,10 +70,14 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> maxClusterSize{
       *this, "max-cluster-size",
-      llvm::cl::desc("CTAs per thread block cluster the kernels may use (up "
-                     "to the chip's: 16 on sm_90; -1: the chip's; 0, the "
-                     "default: none)"),
-      llvm::cl::init(0)};
+      llvm::cl::desc("CTAs per thread block cluster the kernels may use (-1, "
+                     "the default: the chip's, 16 on sm_90; 0: none)"),
+      llvm::cl::init(-1)};
+  PassOptions::Option<bool> clusterSelect{
+      *this, "cluster-select",
+      llvm::cl::desc("l1_topk of one row per CTA as one cluster kernel "
+                     "(see adamas-lower-to-gpu)"),
+      llvm::cl::init(false)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

@@ -70,8 +70,8 @@ bool isAdamasOp(Operation *op) { return isa<AdamasDialect>(op->getDialect()); }
 /// Converts one decode-step function.
 class StepLowering {
 public:
-  StepLowering(func::FuncOp func, const TargetInfo &target)
-      : func(func), target(target) {}
+  StepLowering(func::FuncOp func, const TargetInfo &target, bool clusterSelect)
+      : func(func), target(target), clusterSelect(clusterSelect) {}
 
   LogicalResult run();
 
@@ -93,6 +93,7 @@ private:
 
   func::FuncOp func;
   const TargetInfo &target;
+  bool clusterSelect;
   std::string name;
   // Filled while lowering.
   func::FuncOp newFunc;
@@ -308,7 +309,7 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
       ShapedType::isDynamic(p.rows))
     return op.emitOpError("cannot be lowered to the GPU: heads and M must be "
                           "static");
-  ConfigOr<SelectConfig> config = SelectConfig::get(p, target);
+  ConfigOr<SelectConfig> config = SelectConfig::get(p, target, clusterSelect);
   if (!config)
     return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
 
@@ -576,7 +577,7 @@ struct AdamasLowerToGPUPass
         TargetInfo::get(chip, numMultiprocessors, maxClusterSize);
     if (!target) {
       std::optional<TargetInfo> chipOnly =
-          TargetInfo::get(chip, numMultiprocessors, /*maxClusterSize=*/-1);
+          TargetInfo::get(chip, numMultiprocessors);
       if (!chipOnly)
         getOperation().emitError()
             << "adamas-lower-to-gpu: unsupported chip '" << chip
@@ -602,7 +603,7 @@ struct AdamasLowerToGPUPass
                        [](Operation &op) { return isAdamasOp(&op); }))
         steps.push_back(func);
     for (func::FuncOp func : steps)
-      if (failed(StepLowering(func, *target).run()))
+      if (failed(StepLowering(func, *target, clusterSelect).run()))
         return signalPassFailure();
   }
 };

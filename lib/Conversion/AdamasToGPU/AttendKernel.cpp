@@ -21,11 +21,13 @@
 //    has no weight and yields zeros.
 //
 // With thread block clusters of at least `splits` CTAs the splits of a row
-// are one cluster and `<name>_cluster` replaces both: each CTA keeps its
-// partial in shared memory, and after a cluster barrier CTA s merges value
-// dims [s * Dv / splits, ...) of the row from all the splits' partials
-// (distributed shared memory), with the merge kernel's arithmetic: no
-// partials in global memory, no second launch.
+// are one cluster and `<name>_cluster` replaces both: each CTA writes its
+// partial into the shared memory of the cluster's CTA 0 (distributed shared
+// memory) and arrives at a cluster barrier; CTA 0 waits, merges them with
+// the merge kernel's arithmetic and writes the row. The other CTAs exit as
+// soon as they have arrived. No partials in global memory, no second launch.
+// (Every split merging a slice of the dims from all the others' shared
+// memory measured slower at B = 16: every CTA then waits for the slowest.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -88,10 +90,13 @@ private:
   Value normalize(Value acc, Value sum) {
     return arith::MulFOp::create(b, acc, inverseWeight(sum));
   }
-  /// The split partials (in each CTA's cMax/cSum/cAcc) merged by the
-  /// row's cluster into the result.
-  void mergeInCluster(Value split, ArrayRef<Value> queryRows, Value cMax,
-                      Value cSum, Value cAcc);
+  /// The cluster leader's shared buffers of every split's partial:
+  /// [split][head] maxima and sums, [split][head][Dv] accumulators.
+  struct Partials {
+    Value max, sum, acc;
+  };
+  /// The leader merges the row's partials into the result.
+  void mergeInLeader(ArrayRef<Value> queryRows, const Partials &leader);
   int64_t partialWidth() const { return p.valueDims + 2; }
 
   KernelBuilder &kb;
@@ -143,15 +148,23 @@ void AttendKernels::buildPartial() {
   Value sSum = kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta);
   Value sAcc =
       kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta * p.valueDims);
-  // With the cluster merge the split's partial stays here for the others.
-  Value cMax, cSum, cAcc;
+  // With the cluster merge every split's partial goes into these buffers of
+  // the cluster's CTA 0 (the leader), slot `split`.
+  Partials leader;
   if (c.clusterMerge) {
-    cMax = kb.sharedBuffer(b.getF32Type(), c.headsPerCta);
-    cSum = kb.sharedBuffer(b.getF32Type(), c.headsPerCta);
-    cAcc = kb.sharedBuffer(b.getF32Type(), c.headsPerCta * p.valueDims);
+    leader.max = kb.sharedBuffer(b.getF32Type(), c.splits * c.headsPerCta);
+    leader.sum = kb.sharedBuffer(b.getF32Type(), c.splits * c.headsPerCta);
+    leader.acc = kb.sharedBuffer(b.getF32Type(),
+                                 c.splits * c.headsPerCta * p.valueDims);
   }
 
   kb.ifThen(kb.cmp(Pred::ult, group, numGroups), [&] {
+    // The row's splits are one cluster (grid x = cluster x = splits): a
+    // CTA's split is its rank. Remote shared memory may be written only
+    // once every CTA of the cluster runs: this arrive, and the wait before
+    // the first remote store.
+    if (c.clusterMerge)
+      kb.clusterArrive(/*relaxed=*/true);
     // `group` is the row of the indices, <B x H' x M>.
     Value batch = kb.divu(group, kb.idx(indexHeads * p.rows));
     Value indexHead =
@@ -284,79 +297,79 @@ void AttendKernels::buildPartial() {
         sum =
             fma(factors[w], kb.load(sSum, kb.idx(w * c.headsPerCta + g)), sum);
       }
-      // The partial: in global memory for the merge kernel, or in this
-      // CTA's shared memory for the cluster.
-      Value accOut, accFirst, maxAt, sumAt;
-      if (c.clusterMerge) {
-        accOut = cAcc;
-        accFirst = kb.idx(g * p.valueDims);
-        maxAt = sumAt = kb.idx(g);
-      } else {
-        accOut = kb.arg(kPartials);
-        accFirst =
-            kb.mul(kb.add(kb.mul(queryRows[g], kb.idx(c.splits)), split),
-                   kb.idx(partialWidth()));
-        maxAt = kb.add(accFirst, kb.idx(p.valueDims));
-        sumAt = kb.add(accFirst, kb.idx(p.valueDims + 1));
-      }
+      // The partial: into the leader's slot, or global memory for the
+      // merge kernel.
+      Value slot = kb.add(kb.mul(split, kb.idx(c.headsPerCta)), kb.idx(g));
+      Value accFirst =
+          c.clusterMerge
+              ? kb.mul(slot, kb.idx(p.valueDims))
+              : kb.mul(kb.add(kb.mul(queryRows[g], kb.idx(c.splits)), split),
+                       kb.idx(partialWidth()));
+      auto put = [&](Value value, Value buffer, Value index) {
+        if (c.clusterMerge)
+          kb.storeToClusterRank(value, buffer, index, kb.i32(0));
+        else
+          kb.store(value, kb.arg(kPartials), index);
+      };
+      if (c.clusterMerge && g == 0)
+        kb.clusterWait(); // every CTA of the cluster runs
       kb.forLoop(tid, kb.idx(p.valueDims), kb.idx(32 * warps), [&](Value d) {
         Value acc = kb.f32(0.0f);
         for (int64_t w = 0; w < warps; ++w) {
           Value at = kb.add(kb.idx((w * c.headsPerCta + g) * p.valueDims), d);
           acc = fma(factors[w], kb.load(sAcc, at), acc);
         }
-        kb.store(acc, accOut, kb.add(accFirst, d));
+        put(acc, leader.acc, kb.add(accFirst, d));
       });
       kb.ifThen(kb.cmp(Pred::eq, tid, kb.idx(0)), [&] {
-        kb.store(target, c.clusterMerge ? cMax : kb.arg(kPartials), maxAt);
-        kb.store(sum, c.clusterMerge ? cSum : kb.arg(kPartials), sumAt);
+        put(target, leader.max,
+            c.clusterMerge ? slot : kb.add(accFirst, kb.idx(p.valueDims)));
+        put(sum, leader.sum,
+            c.clusterMerge ? slot : kb.add(accFirst, kb.idx(p.valueDims + 1)));
       });
     }
-    if (c.clusterMerge)
-      mergeInCluster(split, queryRows, cMax, cSum, cAcc);
+    if (c.clusterMerge) {
+      // Release this split's stores to the leader; the others are done (a
+      // CTA may exit after arriving: nothing reads its shared memory).
+      kb.clusterArrive();
+      kb.ifThen(kb.cmp(Pred::eq, split, kb.idx(0)), [&] {
+        kb.clusterWait();
+        mergeInLeader(queryRows, leader);
+      });
+    }
   });
 }
 
-void AttendKernels::mergeInCluster(Value split, ArrayRef<Value> queryRows,
-                                   Value cMax, Value cSum, Value cAcc) {
-  // The row's splits are the cluster (grid x = cluster x = splits), so a
-  // CTA's split is its rank. After a cluster barrier every CTA's partial is
-  // visible; CTA s merges value dims [s * P, s * P + P) of every head, each
-  // thread one dim from all splits' partials (distributed shared memory,
-  // all loads in flight together). A second barrier keeps every CTA's
-  // partial alive until all are read.
-  kb.clusterBarrier();
-  int64_t perCta = llvm::divideCeil(p.valueDims, c.splits);
+void AttendKernels::mergeInLeader(ArrayRef<Value> queryRows,
+                                  const Partials &leader) {
+  // Every split's partial is in this CTA's shared memory: a thread per
+  // value dim of each head, the merge kernel's arithmetic.
   Value tid = kb.threadId();
-  Value firstDim = kb.mul(split, kb.idx(perCta));
   for (int64_t g = 0; g < c.headsPerCta; ++g) {
-    kb.forLoop(tid, kb.idx(perCta), kb.idx(32 * c.warpsPerBlock), [&](Value t) {
-      Value d = kb.add(firstDim, t);
-      kb.ifThen(kb.cmp(Pred::ult, d, kb.idx(p.valueDims)), [&] {
-        SmallVector<Value> maxima, sums, accs;
-        for (int64_t s = 0; s < c.splits; ++s) {
-          Value rank = kb.i32(s);
-          maxima.push_back(kb.loadFromClusterRank(cMax, kb.idx(g), rank));
-          sums.push_back(kb.loadFromClusterRank(cSum, kb.idx(g), rank));
-          accs.push_back(kb.loadFromClusterRank(
-              cAcc, kb.add(kb.idx(g * p.valueDims), d), rank));
-        }
-        Value target = negInf();
-        for (Value m : maxima)
-          target = arith::MaximumFOp::create(b, target, m);
-        Value sum = kb.f32(0.0f), acc = kb.f32(0.0f);
-        for (int64_t s = 0; s < c.splits; ++s) {
-          Value factor = rescale(maxima[s], target);
-          sum = fma(factor, sums[s], sum);
-          acc = fma(factor, accs[s], acc);
-        }
-        kb.store(roundFromF32(b, normalize(acc, sum), a.elementType),
-                 kb.arg(kResult),
-                 kb.add(kb.mul(queryRows[g], kb.idx(p.valueDims)), d));
-      });
+    kb.forLoop(tid, kb.idx(p.valueDims), kb.idx(32 * c.warpsPerBlock),
+               [&](Value d) {
+      SmallVector<Value> maxima, sums, accs;
+      for (int64_t s = 0; s < c.splits; ++s) {
+        int64_t slot = s * c.headsPerCta + g;
+        maxima.push_back(kb.load(leader.max, kb.idx(slot)));
+        sums.push_back(kb.load(leader.sum, kb.idx(slot)));
+        accs.push_back(
+            kb.load(leader.acc, kb.add(kb.idx(slot * p.valueDims), d)));
+      }
+      Value target = negInf();
+      for (Value m : maxima)
+        target = arith::MaximumFOp::create(b, target, m);
+      Value sum = kb.f32(0.0f), acc = kb.f32(0.0f);
+      for (int64_t s = 0; s < c.splits; ++s) {
+        Value factor = rescale(maxima[s], target);
+        sum = fma(factor, sums[s], sum);
+        acc = fma(factor, accs[s], acc);
+      }
+      kb.store(roundFromF32(b, normalize(acc, sum), a.elementType),
+               kb.arg(kResult),
+               kb.add(kb.mul(queryRows[g], kb.idx(p.valueDims)), d));
     });
   }
-  kb.clusterBarrier();
 }
 
 void AttendKernels::buildMerge() {

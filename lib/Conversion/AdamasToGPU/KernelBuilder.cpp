@@ -143,10 +143,33 @@ void KernelBuilder::clusterBarrier() {
   NVVM::ClusterWaitOp::create(b, /*aligned=*/UnitAttr());
 }
 
+void KernelBuilder::clusterArrive(bool relaxed) {
+  if (relaxed)
+    NVVM::ClusterArriveRelaxedOp::create(b, /*aligned=*/UnitAttr());
+  else
+    NVVM::ClusterArriveOp::create(b, /*aligned=*/UnitAttr());
+}
+
+void KernelBuilder::clusterWait() {
+  NVVM::ClusterWaitOp::create(b, /*aligned=*/UnitAttr());
+}
+
 Value KernelBuilder::loadFromClusterRank(Value sharedMemref, Value index,
                                          Value rank) {
+  Type elementType = cast<MemRefType>(sharedMemref.getType()).getElementType();
+  return LLVM::LoadOp::create(b, elementType,
+                              clusterAddress(sharedMemref, index, rank));
+}
+
+void KernelBuilder::storeToClusterRank(Value value, Value sharedMemref,
+                                       Value index, Value rank) {
+  LLVM::StoreOp::create(b, value, clusterAddress(sharedMemref, index, rank));
+}
+
+Value KernelBuilder::clusterAddress(Value sharedMemref, Value index,
+                                    Value rank) {
   // The buffer's shared-window address, made generic, mapped into the other
-  // CTA's window: a generic load reaches distributed shared memory.
+  // CTA's window: a generic access reaches distributed shared memory.
   MLIRContext *ctx = b.getContext();
   Type elementType = cast<MemRefType>(sharedMemref.getType()).getElementType();
   auto sharedPtr = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/3);
@@ -159,8 +182,7 @@ Value KernelBuilder::loadFromClusterRank(Value sharedMemref, Value index,
       b, sharedPtr, elementType, address,
       ValueRange{arith::IndexCastUIOp::create(b, b.getI64Type(), index)});
   Value generic = LLVM::AddrSpaceCastOp::create(b, genericPtr, element);
-  Value remote = NVVM::MapaOp::create(b, genericPtr, generic, rank);
-  return LLVM::LoadOp::create(b, elementType, remote);
+  return NVVM::MapaOp::create(b, genericPtr, generic, rank);
 }
 
 //===----------------------------------------------------------------------===//

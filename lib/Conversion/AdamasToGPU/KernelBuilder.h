@@ -76,10 +76,19 @@ public:
   /// (acquire): what any of them wrote before, shared or global, is visible
   /// to all of them after. Every CTA of the cluster must execute it.
   void clusterBarrier();
+  /// The barrier's halves: arrive (release, or relaxed: no ordering) and
+  /// wait (acquire). A thread may exit after arriving; waits count only the
+  /// threads that have not exited.
+  void clusterArrive(bool relaxed = false);
+  void clusterWait();
   /// `sharedMemref[index]` of the cluster's CTA of rank `rank` (i32)
   /// (distributed shared memory: `mapa` of the local address, a generic
-  /// load).
+  /// load). The other CTA must have started (a cluster barrier since the
+  /// kernel began) and not exited.
   Value loadFromClusterRank(Value sharedMemref, Value index, Value rank);
+  /// `sharedMemref[index] = value` in the cluster's CTA of rank `rank`.
+  void storeToClusterRank(Value value, Value sharedMemref, Value index,
+                          Value rank);
 
   // Memory.
   Value load(Value memref, Value index);
@@ -120,6 +129,9 @@ public:
                   function_ref<void()> elseFn);
 
 private:
+  /// The generic address of `sharedMemref[index]` in the CTA of `rank`.
+  Value clusterAddress(Value sharedMemref, Value index, Value rank);
+
   ImplicitLocOpBuilder b;
   gpu::GPUFuncOp kernel;
   int64_t threads;

@@ -61,7 +61,8 @@ DictionaryAttr EncodeConfig::toAttr(MLIRContext *ctx) const {
 //===----------------------------------------------------------------------===//
 
 ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
-                                         const TargetInfo &target) {
+                                         const TargetInfo &target,
+                                         bool clusterSelect) {
   using Result = ConfigOr<SelectConfig>;
   std::optional<int64_t> numBins = numDistanceBins(p.words, p.bits);
   if (!numBins)
@@ -109,8 +110,9 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   c.rowGroups = llvm::divideCeil(c.rowsPerKvHead, c.rowsPerCta);
   c.loadWords = p.words % 4 == 0 ? 4 : p.words % 2 == 0 ? 2 : 1;
 
-  // With clusters, the cluster kernel (one launch for the selection) where
-  // it measured best (bench/NOTES.md, item 10): one selection row of one
+  // Asked for (cluster-select: it measured faster at 32K and slower at
+  // 128K, bench/NOTES.md item 10) and with clusters, the cluster kernel
+  // (one launch for the selection) where it measured best: one selection row of one
   // query head per CTA (MHA-like, M = 1). With several rows per CTA their
   // plans and compactions run in series and the histogram pass's registers
   // (4 query heads' words) halve the compaction's CTAs per SM: three
@@ -118,7 +120,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // 27.8 us at 32K MHA), as did CTAs of 512 threads. Its shared memory: the
   // histogram, the row's totals and the earlier chunks' sums.
   constexpr int64_t kMaxClusterChunks = 8;
-  if (target.maxClusterSize >= 2 && c.rowsPerCta == 1 &&
+  if (clusterSelect && target.maxClusterSize >= 2 && c.rowsPerCta == 1 &&
       c.queryHeadsPerRow == 1)
     c.clusterChunks = std::min(target.maxClusterSize, kMaxClusterChunks);
   c.targetCtas = 4 * target.numMultiprocessors;
@@ -183,7 +185,12 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
     return Result::fail("the GPU attend kernel takes at most 8192 indices per "
                         "row, got " +
                         str(p.slots));
-  c.clusterMerge = c.splits >= 2 && c.splits <= target.maxClusterSize;
+  // The splits merged in a cluster (no merge kernel) where it fits the
+  // target's clusters, except with several heads per CTA (shared_group):
+  // there it measured no faster at B = 1 and slower at B = 16 (NOTES.md
+  // item 11; the leader's buffers of G heads' partials, 4 CTAs per SM).
+  c.clusterMerge = c.splits >= 2 && c.splits <= target.maxClusterSize &&
+                   c.headsPerCta == 1;
   return {c, ""};
 }
 

@@ -1,8 +1,19 @@
-// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=16" -split-input-file | FileCheck %s --check-prefixes=CHECK,C8 --enable-var-scope
-// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=4" -split-input-file | FileCheck %s --check-prefixes=CHECK,C4 --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C8 --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=4 cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C4 --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefix=DEFAULT
 
-// With clusters (sm_90, max-cluster-size >= 2), for one selection row of one
-// query head per CTA (MHA, M = 1), l1_topk is one kernel launched in thread
+// By default (sm_90: clusters of up to 16 CTAs) sparse_attn merges its
+// splits in a cluster and l1_topk is three kernels.
+// DEFAULT-LABEL: func.func @mha(
+//       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_hist blocks
+//       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_threshold blocks
+//       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_compact blocks
+//       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in
+// DEFAULT-LABEL: func.func @gqa(
+
+// With cluster-select (and clusters: sm_90, max-cluster-size >= 2), for one
+// selection row of one query head per CTA (MHA, M = 1), l1_topk is one
+// kernel launched in thread
 // block clusters: the CTAs of a cluster are the chunks of one row (grid x =
 // cluster x = chunks, at most 8 or max-cluster-size). Each CTA runs the
 // histogram pass of its chunk, then, after a cluster barrier, reads every
@@ -51,19 +62,26 @@
 //   CHECK-NOT:     nvvm.cluster
 //       CHECK:     gpu.return
 
-// sparse_attn: the row's 2 splits are one cluster; each keeps its partial
-// in shared memory and merges a slice of the value dims from both (max,
-// sum and accumulator of each: 3 x 2 mapa), between two cluster barriers.
+// sparse_attn: the row's 2 splits are one cluster. Each CTA arrives
+// (relaxed) first thing, computes its split, waits (all CTAs run), writes
+// its partial (accumulator, max, sum) into CTA 0's shared memory through
+// mapa, and arrives; CTA 0 alone waits and merges from its own shared
+// memory.
 //       CHECK:   gpu.func @mha_attend0_cluster(
 //  CHECK-SAME:     adamas.config = {cluster_merge = 1 : i64,{{.*}} splits = 2 : i64
+//       CHECK:     nvvm.cluster.arrive.relaxed
 //       CHECK:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
-//       CHECK:     nvvm.cluster.arrive
-//  CHECK-NEXT:     nvvm.cluster.wait
+//       CHECK:     gpu.barrier
+//       CHECK:     nvvm.cluster.wait
 //       CHECK:     scf.for
-//  CHECK-COUNT-6:    nvvm.mapa
-//   CHECK-NOT:       nvvm.mapa
+//       CHECK:       nvvm.mapa
+//  CHECK-NEXT:       llvm.store
+//  CHECK-COUNT-2:    nvvm.mapa
+//   CHECK-NOT:     nvvm.mapa
 //       CHECK:     nvvm.cluster.arrive
-//  CHECK-NEXT:     nvvm.cluster.wait
+//       CHECK:     scf.if
+//  CHECK-NEXT:       nvvm.cluster.wait
+//       CHECK:       memref.load {{.*}} : memref<2xf32, #gpu.address_space<workgroup>>
 //       CHECK:     gpu.return
 //   CHECK-NOT:   gpu.func @mha_attend0_merge
 func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
@@ -85,8 +103,8 @@ func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: t
 
 // Several selection rows per CTA (GQA per head: the 2 query heads of a KV
 // head share the pass; or M > 1, or shared_group's minimum over heads) keep
-// the three kernels with clusters too: their plans and compactions would
-// run in series in one CTA.
+// the three kernels with cluster-select too: their plans and compactions
+// would run in series in one CTA.
 
 // CHECK-LABEL: func.func @gqa(
 //       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_hist blocks

@@ -1,7 +1,8 @@
-// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0" -split-input-file | FileCheck %s --enable-var-scope
 
-// Without thread block clusters (max-cluster-size=0, the default) l1_topk is
-// three kernels; adamas-lower-to-gpu-cluster.mlir has the cluster form.
+// Without thread block clusters (max-cluster-size=0, as on sm_80) l1_topk is
+// three kernels and sparse_attn two; adamas-lower-to-gpu-cluster.mlir has
+// the cluster forms.
 
 // A whole decode step (GQA 4/2, D 128, 2 bits): tensor arguments become
 // memrefs, the output an extra trailing argument, the code cache is updated in

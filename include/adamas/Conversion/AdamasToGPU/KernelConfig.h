@@ -112,8 +112,11 @@ struct SelectConfig {
   /// (the target's cluster size); 0: no clusters, three kernels.
   int64_t clusterChunks = 0;
 
+  /// `clusterSelect`: the cluster kernel where it applies (and the target
+  /// has clusters).
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
-                                    const TargetInfo &target);
+                                    const TargetInfo &target,
+                                    bool clusterSelect = false);
   DictionaryAttr toAttr(MLIRContext *ctx) const;
 };
 

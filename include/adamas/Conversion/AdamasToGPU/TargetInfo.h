@@ -48,11 +48,11 @@ struct TargetInfo {
   /// not an NVIDIA `sm_XY` of compute capability 8.0 or newer (the kernels
   /// use `redux`, `vote` and 16-byte loads as Ampere and Hopper offer them).
   /// `numMultiprocessors` of 0 takes the chip family's usual count.
-  /// `maxClusterSize`: 0 (no clusters) by default, below 0 the chip's; more
-  /// than the chip allows is an error (nullopt).
+  /// `maxClusterSize` below 0 (the default) takes the chip's, 0 turns
+  /// clusters off; more than the chip allows is an error (nullopt).
   static std::optional<TargetInfo> get(llvm::StringRef chip,
                                        int64_t numMultiprocessors = 0,
-                                       int64_t maxClusterSize = 0);
+                                       int64_t maxClusterSize = -1);
 };
 
 } // namespace mlir::adamas
