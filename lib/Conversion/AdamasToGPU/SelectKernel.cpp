@@ -834,6 +834,22 @@ void CompactKernel::build() {
 // Host
 //===----------------------------------------------------------------------===//
 
+/// Builds kernel `Kernel` (one of the classes above) as `<name><suffix>`
+/// into the step's kernel module, its configuration attached.
+template <typename Kernel>
+static gpu::GPUFuncOp buildKernel(HostBuilder &host, StringRef name,
+                                  StringRef suffix, TypeRange types,
+                                  const SelectLaunch &s) {
+  OpBuilder mb = host.moduleBuilder();
+  KernelBuilder kb(mb, host.kernelModule(), (name + suffix).str(), types,
+                   s.config.blockSize, host.builder().getLoc());
+  Kernel(kb, s).build();
+  gpu::GPUFuncOp kernel = kb.finish();
+  kernel->setAttr("adamas.config",
+                  s.config.toAttr(host.builder().getContext()));
+  return kernel;
+}
+
 void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
                               const SelectLaunch &s) {
   ImplicitLocOpBuilder &hb = host.builder();
@@ -877,7 +893,6 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   args[kBatches] = batches;
   args[kCapacity] = capacity;
   args[kDistStride] = distStride;
-  OpBuilder mb = host.moduleBuilder();
   Value yBlocks = idx(p.kvHeads * c.rowGroups);
 
   if (c.clusterChunks) {
@@ -889,11 +904,8 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
     args[kHistograms] = result;
     args[kPlan] = result;
     SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
-    KernelBuilder kernel(mb, host.kernelModule(), (name + "_cluster").str(),
-                         types, c.blockSize, hb.getLoc());
-    ClusterSelectKernel(kernel, s).build();
-    gpu::GPUFuncOp cluster = kernel.finish();
-    cluster->setAttr("adamas.config", c.toAttr(hb.getContext()));
+    gpu::GPUFuncOp cluster =
+        buildKernel<ClusterSelectKernel>(host, name, "_cluster", types, s);
     host.launch(cluster, chunks, yBlocks, batches, c.blockSize, args,
                 /*clusterX=*/chunks);
     return;
@@ -927,27 +939,14 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   args[kChunks] = chunks;
   SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
 
-  KernelBuilder histKernel(mb, host.kernelModule(), (name + "_hist").str(),
-                           types, c.blockSize, hb.getLoc());
-  HistogramKernel(histKernel, s).build();
-  gpu::GPUFuncOp hist = histKernel.finish();
-  hist->setAttr("adamas.config", c.toAttr(hb.getContext()));
-
+  gpu::GPUFuncOp hist =
+      buildKernel<HistogramKernel>(host, name, "_hist", types, s);
   // The threshold kernel scans the chunks with one warp, a lane per chunk.
   assert(c.maxChunks <= 32 && "the threshold kernel's chunk scan is one warp");
-  KernelBuilder thresholdKernel(mb, host.kernelModule(),
-                                (name + "_threshold").str(), types,
-                                c.blockSize, hb.getLoc());
-  ThresholdKernel(thresholdKernel, s).build();
-  gpu::GPUFuncOp threshold = thresholdKernel.finish();
-  threshold->setAttr("adamas.config", c.toAttr(hb.getContext()));
-
-  KernelBuilder compactKernel(mb, host.kernelModule(),
-                              (name + "_compact").str(), types, c.blockSize,
-                              hb.getLoc());
-  CompactKernel(compactKernel, s).build();
-  gpu::GPUFuncOp compact = compactKernel.finish();
-  compact->setAttr("adamas.config", c.toAttr(hb.getContext()));
+  gpu::GPUFuncOp threshold =
+      buildKernel<ThresholdKernel>(host, name, "_threshold", types, s);
+  gpu::GPUFuncOp compact =
+      buildKernel<CompactKernel>(host, name, "_compact", types, s);
 
   host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
   host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
