@@ -1,6 +1,6 @@
-// RUN: adamas-opt %s -adamas-lower-to-gpu="cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C8 --enable-var-scope
-// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=4 cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C4 --enable-var-scope
-// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefix=DEFAULT
+// RUN: adamas-opt %s -adamas-lower-to-gpu="cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C8,ANY --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=4 cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C4,ANY --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefixes=DEFAULT,ANY
 
 // By default (sm_90: clusters of up to 16 CTAs) sparse_attn merges its
 // splits in a cluster and l1_topk is three kernels.
@@ -119,4 +119,40 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
   %idx = adamas.l1_topk %qc, %codes, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}
       : tensor<1x4x1x8xi32>, tensor<1x2x?x8xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
   return %idx : tensor<1x4x1x64xi32>
+}
+
+// -----
+
+// The attention keeps partials + merge where a cluster would not pay or
+// not fit: several heads per CTA (shared_group: the leader's buffers of G
+// heads' partials, measured no faster) and more splits than a cluster
+// holds (k = 1024: 32 splits).
+
+// ANY-LABEL: func.func @attend_shared(
+//       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
+//       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks
+//       ANY:   gpu.func @attend_shared_attend0_partial(
+//  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
+//   ANY-NOT:   nvvm.cluster
+func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
+                         %values: tensor<1x2x?x128xf16>, %idx: tensor<1x2x1x256xi32>)
+    -> tensor<1x8x1x128xf16> {
+  %o = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x8x1x128xf16>, tensor<1x2x?x128xf16>, tensor<1x2x?x128xf16>, tensor<1x2x1x256xi32> -> tensor<1x8x1x128xf16>
+  return %o : tensor<1x8x1x128xf16>
+}
+
+// -----
+
+// ANY-LABEL: func.func @attend_k1024(
+//       ANY:   gpu.launch_func async [%{{.*}}] @attend_k1024_kernels::@attend_k1024_attend0_partial blocks
+//       ANY:   gpu.launch_func async [%{{.*}}] @attend_k1024_kernels::@attend_k1024_attend0_merge blocks
+//       ANY:   gpu.func @attend_k1024_attend0_partial(
+//  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64,{{.*}} splits = 32 : i64
+func.func @attend_k1024(%q: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
+                        %values: tensor<1x4x?x128xf16>, %idx: tensor<1x4x1x1024xi32>)
+    -> tensor<1x4x1x128xf16> {
+  %o = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x4x1x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x1x1024xi32> -> tensor<1x4x1x128xf16>
+  return %o : tensor<1x4x1x128xf16>
 }
