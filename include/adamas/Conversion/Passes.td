@@ -86,8 +86,8 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
     Option<"clusterSelect", "cluster-select", "bool", /*default=*/"false",
            "l1_topk with one selection row per CTA (MHA-like, M = 1) as one "
            "kernel in thread block clusters instead of three (needs "
-           "max-cluster-size >= 2; on the H200 faster at 32K, slower at "
-           "128K: bench/NOTES.md item 10)">,
+           "max-cluster-size >= 2; on the H200 no faster at 32K and slower "
+           "at 128K: bench/NOTES.md item 10)">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

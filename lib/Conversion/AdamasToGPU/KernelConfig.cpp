@@ -110,10 +110,10 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   c.rowGroups = llvm::divideCeil(c.rowsPerKvHead, c.rowsPerCta);
   c.loadWords = p.words % 4 == 0 ? 4 : p.words % 2 == 0 ? 2 : 1;
 
-  // Asked for (cluster-select: it measured faster at 32K and slower at
-  // 128K, bench/NOTES.md item 10) and with clusters, the cluster kernel
-  // (one launch for the selection) where it measured best: one selection row of one
-  // query head per CTA (MHA-like, M = 1). With several rows per CTA their
+  // Asked for (cluster-select: it measured no faster at 32K and slower at
+  // 128K, bench/NOTES.md item 10) and with clusters, the cluster kernel (one
+  // launch for the selection) where it measured best: one selection row of
+  // one query head per CTA (MHA-like, M = 1). With several rows per CTA their
   // plans and compactions run in series and the histogram pass's registers
   // (4 query heads' words) halve the compaction's CTAs per SM: three
   // kernels win. At most 8 CTAs per cluster: 16 measured slower (37.5 vs

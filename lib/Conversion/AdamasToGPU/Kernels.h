@@ -56,8 +56,10 @@ struct SelectLaunch {
   Value queryCodes, keyCodes, lengths, result;
 };
 
-/// Two kernels: per-chunk distances and histograms, then the threshold and
-/// the ordered compaction of each chunk.
+/// Three kernels: per-chunk distances and histograms, the row plans
+/// (threshold, each chunk's first slot), the ordered compaction of each
+/// chunk; or, with `config.clusterChunks`, one kernel in thread block
+/// clusters of a row group's chunks.
 void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select);
 
 //===----------------------------------------------------------------------===//
@@ -74,7 +76,9 @@ struct AttendLaunch {
   Value query, keys, values, indices, result;
 };
 
-/// Two kernels: split-K partial softmax-weighted sums, then their f32 merge.
+/// Two kernels: split-K partial softmax-weighted sums, then their f32 merge;
+/// or, with `config.clusterMerge`, one kernel whose clusters (a row's
+/// splits) merge the partials in the leader CTA's shared memory.
 void emitAttend(HostBuilder &host, StringRef name, const AttendLaunch &attend);
 
 } // namespace mlir::adamas

@@ -869,11 +869,13 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   // but not more -- rounded down, because one CTA past a full wave costs a
   // whole CTA's latency (measured: 544 compaction CTAs on 528 slots at 32K
   // MHA) --, no chunk shorter than minChunk positions, at most maxChunks
-  // (the compaction kernel reads every chunk's histogram).
+  // (the threshold kernel scans a row's chunks with one warp), or with
+  // clusters at most clusterChunks (a row group's chunks are one cluster).
   // Chunks that keep a grid of `ctasPerChunk` CTAs per chunk within targetCtas.
   auto chunksFitting = [&](Value ctasPerChunk) -> Value {
     return arith::DivUIOp::create(
-        hb, idx(c.targetCtas), arith::MaxUIOp::create(hb, ctasPerChunk, idx(1)));
+        hb, idx(c.targetCtas),
+        arith::MaxUIOp::create(hb, ctasPerChunk, idx(1)));
   };
   Value byFill = chunksFitting(mul(batches, idx(p.kvHeads * c.rowGroups)));
   Value byLength = ceilDiv(capacity, idx(c.minChunk));
