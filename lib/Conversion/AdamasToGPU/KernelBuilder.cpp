@@ -137,13 +137,13 @@ Value KernelBuilder::warpInclusiveScan(Value value) {
 void KernelBuilder::barrier() { gpu::BarrierOp::create(b); }
 
 void KernelBuilder::clusterBarrier() {
-  // barrier.cluster.arrive has release and barrier.cluster.wait acquire
-  // semantics by default (PTX ISA 8.0).
-  NVVM::ClusterArriveOp::create(b, /*aligned=*/UnitAttr());
-  NVVM::ClusterWaitOp::create(b, /*aligned=*/UnitAttr());
+  clusterArrive();
+  clusterWait();
 }
 
 void KernelBuilder::clusterArrive(bool relaxed) {
+  // barrier.cluster.arrive has release and barrier.cluster.wait acquire
+  // semantics by default (PTX ISA 8.0); .relaxed drops the release.
   if (relaxed)
     NVVM::ClusterArriveRelaxedOp::create(b, /*aligned=*/UnitAttr());
   else

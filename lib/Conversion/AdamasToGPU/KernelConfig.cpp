@@ -98,7 +98,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // leaves room for fewer than two rows per CTA are refused (one CTA per SM
   // would starve the histogram pass of loads in flight).
   int64_t histBytes = 4 * c.numBins;
-  if (3 * histBytes + 1024 > target.maxStaticSharedBytes)
+  if (2 * histBytes + 1024 > target.maxStaticSharedBytes)
     return Result::fail("D = " + str(*codeDimsOfWords(p.words, p.bits)) +
                         " with bits = " + str(p.bits) + " has " +
                         str(c.numBins) +
@@ -120,8 +120,9 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // 27.8 us at 32K MHA), as did CTAs of 512 threads. Its shared memory: the
   // histogram, the row's totals and the earlier chunks' sums.
   constexpr int64_t kMaxClusterChunks = 8;
+  bool clusterFits = 3 * histBytes + 1024 <= target.maxStaticSharedBytes;
   if (clusterSelect && target.maxClusterSize >= 2 && c.rowsPerCta == 1 &&
-      c.queryHeadsPerRow == 1)
+      c.queryHeadsPerRow == 1 && clusterFits)
     c.clusterChunks = std::min(target.maxClusterSize, kMaxClusterChunks);
   c.targetCtas = 4 * target.numMultiprocessors;
   return {c, ""};

@@ -21,16 +21,17 @@
 //    forced sink and recent slots, or, when the row sees at most k
 //    positions, all of them and the -1 padding.
 //
-// On a chip with thread block clusters (sm_90) all three are one kernel,
-// `<name>_cluster`, grid (chunks, Hkv * row groups, B) in clusters of
-// (chunks, 1, 1): the CTAs of a cluster are the chunks of one row group,
+// With `cluster-select` on a chip with thread block clusters (sm_90), and
+// one selection row per CTA (SelectConfig::clusterChunks), all three are one
+// kernel, `<name>_cluster`, grid (chunks, Hkv * row groups, B) in clusters
+// of (chunks, 1, 1): the CTAs of a cluster are the chunks of one row group,
 // and after a cluster barrier each CTA reads its rows' chunk histograms
 // from the others' shared memory, computes the plan entries it needs (T,
 // skip, its own first slot) and compacts its chunk; a second cluster barrier
 // keeps every histogram alive until all are read. No launch between the
 // phases, and no histogram or plan goes through global memory.
 //
-// Without clusters they are three kernels: `<name>_hist` (grid as above)
+// Otherwise they are three kernels: `<name>_hist` (grid as above)
 // writes the histograms per (row, chunk); `<name>_threshold` (grid: rows)
 // sums them, scans, counts per chunk the positions below T and at T (8
 // lanes per chunk, the chunk's histogram re-read from L2) and writes the
@@ -115,6 +116,15 @@ public:
       r.window = buildSelectionWindow(b, r.visible, p.k, p.sink, p.recent);
       body(r);
     });
+  }
+  /// Runs `plan()` for a row that needs a plan: rows that see at most k
+  /// positions, or have no free slot, need none (the compaction writes them
+  /// without one).
+  void ifRowNeedsPlan(const ResultRow &r, function_ref<void()> plan) {
+    Value needed = arith::AndIOp::create(
+        b, kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)),
+        kb.cmp(Pred::sgt, r.window.take, kb.idx(0)));
+    kb.ifThen(needed, plan);
   }
 
   /// The row's plan (written by the threshold kernel): T, skip, then per
@@ -504,10 +514,7 @@ void ClusterSelectKernel::build() {
     for (auto [r, row] : llvm::enumerate(rows)) {
       kb.ifThen(row.valid, [&] {
         ifResultRow(row.index, [&](const ResultRow &rr) {
-          Value needed = arith::AndIOp::create(
-              b, kb.cmp(Pred::sgt, rr.visible, kb.idx(p.k)),
-              kb.cmp(Pred::sgt, rr.window.take, kb.idx(0)));
-          kb.ifThen(needed, [&] {
+          ifRowNeedsPlan(rr, [&] {
             planFromCluster(int64_t(r), chunk, hist, rr.window.take, buf);
           });
         });
@@ -670,12 +677,7 @@ void ThresholdKernel::plan(Value row, Value take) {
 void ThresholdKernel::build() {
   Value row = kb.blockId(gpu::Dimension::x);
   ifResultRow(row, [&](const ResultRow &r) {
-    // Rows that see at most k positions, or have no free slot, need no plan
-    // (the compaction writes them without one).
-    Value needed = arith::AndIOp::create(
-        b, kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)),
-        kb.cmp(Pred::sgt, r.window.take, kb.idx(0)));
-    kb.ifThen(needed, [&] { plan(row, r.window.take); });
+    ifRowNeedsPlan(r, [&] { plan(row, r.window.take); });
   });
 }
 
@@ -901,45 +903,41 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
     // One cluster per row group: its chunks are its CTAs. (The compaction
     // is in the same CTAs, so the bound below does not apply.)
     chunks = clamp(hb, chunks, idx(1), idx(c.clusterChunks));
-    args[kChunks] = chunks;
     // Histograms and plans stay in shared memory: any i32 buffer will do.
-    args[kHistograms] = result;
-    args[kPlan] = result;
-    SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
+    args[kHistograms] = args[kPlan] = result;
+  } else {
+    // The compaction runs rows x chunks CTAs, G times the histogram grid
+    // with G query heads per KV head: keep it to one wave too while that
+    // leaves at least kMinCompactionChunks chunks (B = 1 per-head GQA at
+    // 32K: 32 chunks made 1024 compaction CTAs, two waves of a latency-bound
+    // kernel). With more rows (B >= 4, M > 1) one wave would mean walking
+    // most of N per CTA, and the bound is not applied.
+    constexpr int64_t kMinCompactionChunks = 8;
+    Value byCompaction = chunksFitting(rows);
+    Value compactionBound = arith::SelectOp::create(
+        hb,
+        arith::CmpIOp::create(hb, arith::CmpIPredicate::uge, byCompaction,
+                              idx(kMinCompactionChunks)),
+        byCompaction, idx(c.maxChunks));
+    chunks = arith::MinUIOp::create(hb, chunks, compactionBound);
+    chunks = clamp(hb, chunks, idx(1), idx(c.maxChunks));
+    args[kHistograms] = host.allocScratch(
+        hb.getI32Type(), mul(mul(rows, chunks), idx(c.numBins)));
+    // Per row: T, skip, and (first slot, earlier ties) per chunk.
+    args[kPlan] = host.allocScratch(
+        hb.getI32Type(),
+        mul(rows, arith::AddIOp::create(hb, idx(2), mul(chunks, idx(2)))));
+  }
+  args[kChunks] = chunks;
+  SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
+
+  if (c.clusterChunks) {
     gpu::GPUFuncOp cluster =
         buildKernel<ClusterSelectKernel>(host, name, "_cluster", types, s);
     host.launch(cluster, chunks, yBlocks, batches, c.blockSize, args,
                 /*clusterX=*/chunks);
     return;
   }
-
-  // The compaction runs rows x chunks CTAs, G times the histogram grid with
-  // G query heads per KV head: keep it to one wave too while that leaves at
-  // least kMinCompactionChunks chunks (B = 1 per-head GQA at 32K: 32 chunks
-  // made 1024 compaction CTAs, two waves of a latency-bound kernel). With
-  // more rows (B >= 4, M > 1) one wave would mean walking most of N per CTA,
-  // and the bound is not applied.
-  constexpr int64_t kMinCompactionChunks = 8;
-  Value byCompaction = chunksFitting(rows);
-  Value compactionBound = arith::SelectOp::create(
-      hb,
-      arith::CmpIOp::create(hb, arith::CmpIPredicate::uge, byCompaction,
-                            idx(kMinCompactionChunks)),
-      byCompaction, idx(c.maxChunks));
-  chunks = arith::MinUIOp::create(hb, chunks, compactionBound);
-  chunks = clamp(hb, chunks, idx(1), idx(c.maxChunks));
-
-  Value histograms = host.allocScratch(hb.getI32Type(),
-                                       mul(mul(rows, chunks), idx(c.numBins)));
-  // Per row: T, skip, and (first slot, earlier ties) per chunk.
-  Value plan = host.allocScratch(
-      hb.getI32Type(), mul(rows, arith::AddIOp::create(hb, idx(2),
-                                                       mul(chunks, idx(2)))));
-
-  args[kHistograms] = histograms;
-  args[kPlan] = plan;
-  args[kChunks] = chunks;
-  SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
 
   gpu::GPUFuncOp hist =
       buildKernel<HistogramKernel>(host, name, "_hist", types, s);
