@@ -308,10 +308,10 @@ def _run(cmd, what):
     return proc.stdout
 
 
-def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0,
-                     max_cluster_size=None, cluster_select=False):
-    toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
-    opts = f"chip={chip} format={format} toolkit={toolkit}"
+def _codegen_options(format, num_sms, max_cluster_size, cluster_select):
+    """The adamas-gpu-pipeline options that decide the generated code
+    (what an artifact's key holds besides the chip)."""
+    opts = f"format={format}"
     if num_sms:
         opts += f" num-sms={num_sms}"
     if max_cluster_size is not None:
@@ -319,6 +319,13 @@ def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0,
     if cluster_select:
         opts += " cluster-select=true"
     return opts
+
+
+def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0,
+                     max_cluster_size=None, cluster_select=False):
+    toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+    return (f"chip={chip} toolkit={toolkit} "
+            + _codegen_options(format, num_sms, max_cluster_size, cluster_select))
 
 
 def lower_ir(ir, **options):
@@ -472,11 +479,7 @@ def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()
     # The key holds what determines the artifact, not where the toolkit is.
-    options = f"format={format}" + (f" num-sms={num_sms}" if num_sms else "")
-    if max_cluster_size is not None:
-        options += f" max-cluster-size={max_cluster_size}"
-    if cluster_select:
-        options += " cluster-select=true"
+    options = _codegen_options(format, num_sms, max_cluster_size, cluster_select)
     if _compiler_available():
         rt.set_compiler(lambda request, key: _compile_library(
             request.ir.decode(), chip, format, toolkit, num_sms, max_cluster_size,
