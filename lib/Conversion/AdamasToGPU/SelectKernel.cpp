@@ -33,10 +33,10 @@
 //
 // Otherwise they are three kernels: `<name>_hist` (grid as above)
 // writes the histograms per (row, chunk); `<name>_threshold` (grid: rows)
-// sums them, scans, counts per chunk the positions below T and at T (8
-// lanes per chunk, the chunk's histogram re-read from L2) and writes the
-// row's plan: T, skip, and per chunk its first output slot and the ties of
-// the earlier chunks; `<name>_compact` (grid: rows x chunks) reads its plan
+// loads them all at once (each thread its bins of every chunk, kept in
+// registers), sums, scans, counts per chunk the positions below T and at T
+// from those registers and writes the row's plan: T, skip, and per chunk
+// its first output slot and the ties of the earlier chunks; `<name>_compact` (grid: rows x chunks) reads its plan
 // entry and compacts. (The threshold used to be found by every compaction
 // CTA, each summing all of its row's chunk histograms; NOTES.md has the
 // measurements of each form.)
@@ -557,104 +557,115 @@ private:
 };
 } // namespace
 
+/// Lane l of the warp gets the sum over the warp's lanes of `values[l]`
+/// (one value per lane of the warp): at each step a lane keeps the half of
+/// the indices whose bit matches its lane's bit and sends the other half to
+/// the lane across (16 + 8 + 4 + 2 + 1 shuffles for 32 values, where 32
+/// reductions would take 160).
+static Value warpReduceScatter(KernelBuilder &kb, ArrayRef<Value> values) {
+  ImplicitLocOpBuilder &b = kb.builder();
+  assert(values.size() == 32 && "one value per lane");
+  SmallVector<Value> v(values);
+  Value lane = kb.laneId();
+  for (int64_t half = int64_t(v.size()) / 2; half >= 1; half /= 2) {
+    Value upper = arith::CmpIOp::create(
+        b, Pred::ne, arith::AndIOp::create(b, lane, kb.i32(half)), kb.i32(0));
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < half; ++i) {
+      Value keep = kb.select(upper, v[i + half], v[i]);
+      Value send = kb.select(upper, v[i], v[i + half]);
+      next.push_back(
+          arith::AddIOp::create(b, keep, kb.shuffleXor(send, half)));
+    }
+    v = std::move(next);
+  }
+  return v[0];
+}
+
 void ThresholdKernel::plan(Value row, Value take) {
   Value tid = kb.threadId();
-  Value threads = kb.idx(c.blockSize);
   Value total = kb.sharedBuffer(b.getI32Type(), c.numBins);
   Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
   Value found = kb.sharedBuffer(b.getI32Type(), 2);
-  Value lessOf = kb.sharedBuffer(b.getI32Type(), c.maxChunks);
+  Value lessOfWarp = kb.sharedBuffer(b.getI32Type(), numWarps() * c.maxChunks);
   Value tiesOf = kb.sharedBuffer(b.getI32Type(), c.maxChunks);
 
-  // 1. The row's histogram over all chunks. The chunks' counts of a bin are
-  // loaded kChunksInFlight at a time before they are added, so a thread
-  // waits for about chunks / kChunksInFlight L2 round trips, not chunks.
-  constexpr int64_t kChunksInFlight = 16;
-  Value histRow = kb.mul(kb.mul(row, kb.arg(kChunks)), kb.idx(c.numBins));
-  Value lastChunk = kb.sub(kb.arg(kChunks), kb.idx(1));
-  kb.forLoop(tid, kb.idx(c.numBins), threads, [&](Value bin) {
-    SmallVector<Value> sums = kb.forLoop(
-        kb.idx(0), kb.arg(kChunks), kb.idx(kChunksInFlight), {kb.i32(0)},
-        [&](Value first, ValueRange acc) -> SmallVector<Value> {
-          SmallVector<Value> others, counts;
-          for (int64_t u = 0; u < kChunksInFlight; ++u) {
-            Value other = kb.add(first, kb.idx(u));
-            Value safe = kb.minS(other, lastChunk);
-            Value at =
-                kb.add(kb.add(histRow, kb.mul(safe, kb.idx(c.numBins))), bin);
-            others.push_back(other);
-            counts.push_back(kb.load(kb.arg(kHistograms), at));
-          }
-          Value all = acc[0];
-          for (int64_t u = 0; u < kChunksInFlight; ++u) {
-            Value exists = kb.cmp(Pred::ult, others[u], kb.arg(kChunks));
-            all = arith::AddIOp::create(
-                b, all, kb.select(exists, counts[u], kb.i32(0)));
-          }
-          return {all};
-        });
-    kb.store(sums[0], total, bin);
-  });
+  // 1. Every count of the row's chunk histograms, loaded at once: thread t
+  // holds bins t + j * blockSize (j < binsPerThread) of every chunk slot
+  // (maxChunks: slots past the last chunk load it again and count 0), one
+  // round of L2 loads; their sums over the chunks are the row's totals. The
+  // counts stay in registers for step 3 (binsPerThread * maxChunks of them:
+  // 64 at D = 128 and 2 bits; more than 4 bins per thread would spill).
+  int64_t binsPerThread = llvm::divideCeil(c.numBins, c.blockSize);
+  Value chunks = kb.arg(kChunks);
+  Value histRow = kb.mul(kb.mul(row, chunks), kb.idx(c.numBins));
+  Value lastChunk = kb.sub(chunks, kb.idx(1));
+  SmallVector<Value> bins;
+  SmallVector<SmallVector<Value>> counts(binsPerThread);
+  for (int64_t j = 0; j < binsPerThread; ++j) {
+    Value bin = kb.add(tid, kb.idx(j * c.blockSize));
+    Value safeBin = kb.minS(bin, kb.idx(c.numBins - 1));
+    bins.push_back(bin);
+    for (int64_t slot = 0; slot < c.maxChunks; ++slot) {
+      Value chunk = kb.minS(kb.idx(slot), lastChunk);
+      Value at = kb.add(kb.add(histRow, kb.mul(chunk, kb.idx(c.numBins))),
+                        safeBin);
+      counts[j].push_back(kb.load(kb.arg(kHistograms), at));
+    }
+  }
+  for (int64_t j = 0; j < binsPerThread; ++j) {
+    Value sum = kb.i32(0);
+    for (int64_t slot = 0; slot < c.maxChunks; ++slot)
+      sum = arith::AddIOp::create(
+          b, sum,
+          kb.select(kb.cmp(Pred::ult, kb.idx(slot), chunks), counts[j][slot],
+                    kb.i32(0)));
+    kb.ifThen(kb.cmp(Pred::ult, bins[j], kb.idx(c.numBins)),
+              [&] { kb.store(sum, total, bins[j]); });
+  }
   kb.barrier();
 
   // 2. Threshold T and skip.
   Threshold t = findThreshold(total, take, warpSums, found);
   Value threshold = t.value, thresholdIndex = t.index, skip = t.skip;
 
-  // 3. Per chunk: positions below T and at T. kThreadsPerChunk consecutive
-  // threads sum one chunk's bins [0, T), kBinsInFlight loads in flight per
-  // thread, then reduce by shuffles within their group of lanes. (One warp
-  // per chunk walked T / 32 dependent rounds of L2 loads.)
-  constexpr int64_t kBinsInFlight = 16;
-  int64_t threadsPerChunk = c.blockSize / c.maxChunks;
-  assert(threadsPerChunk >= 1 && llvm::isPowerOf2_64(threadsPerChunk) &&
-         threadsPerChunk <= 32 && "chunk groups of lanes within a warp");
-  Value chunkOfThread = kb.divu(tid, kb.idx(threadsPerChunk));
-  Value sub = kb.remu(tid, kb.idx(threadsPerChunk));
-  Value chunkBase = kb.add(
-      histRow, kb.mul(kb.minS(chunkOfThread, lastChunk), kb.idx(c.numBins)));
-  Value lastBelow = kb.sub(thresholdIndex, kb.idx(1));
-  SmallVector<Value> partial = kb.forLoop(
-      sub, thresholdIndex, kb.idx(threadsPerChunk * kBinsInFlight),
-      {kb.i32(0)}, [&](Value first, ValueRange acc) -> SmallVector<Value> {
-        // Inside the loop T >= 1: bins past T - 1 read bin T - 1 and count 0.
-        SmallVector<Value> bins, loaded;
-        for (int64_t u = 0; u < kBinsInFlight; ++u) {
-          Value bin = kb.add(first, kb.idx(u * threadsPerChunk));
-          bins.push_back(bin);
-          loaded.push_back(kb.load(kb.arg(kHistograms),
-                                   kb.add(chunkBase, kb.minS(bin, lastBelow))));
-        }
-        Value sum = acc[0];
-        for (int64_t u = 0; u < kBinsInFlight; ++u)
-          sum = arith::AddIOp::create(
-              b, sum,
-              kb.select(kb.cmp(Pred::ult, bins[u], thresholdIndex), loaded[u],
-                        kb.i32(0)));
-        return {sum};
-      });
-  Value less = partial[0];
-  for (int64_t mask = threadsPerChunk / 2; mask >= 1; mask /= 2)
-    less = arith::AddIOp::create(b, less, kb.shuffleXor(less, mask));
-  Value leads = arith::AndIOp::create(
-      b, kb.cmp(Pred::eq, sub, kb.idx(0)),
-      kb.cmp(Pred::ult, chunkOfThread, kb.arg(kChunks)));
-  kb.ifThen(leads, [&] {
-    Value ties =
-        kb.load(kb.arg(kHistograms), kb.add(chunkBase, thresholdIndex));
-    kb.store(less, lessOf, chunkOfThread);
-    kb.store(ties, tiesOf, chunkOfThread);
-  });
+  // 3. Per chunk: positions below T, from the counts in registers (each
+  // thread's bins below T, summed over a warp by a reduce-scatter: lane l
+  // gets chunk l's sum; then over the warps in shared memory), and at T
+  // (the thread holding bin T has every chunk's count of it). No second
+  // round of L2 loads (NOTES.md item 13).
+  assert(c.maxChunks == 32 && "a chunk per lane");
+  SmallVector<Value> below;
+  for (int64_t slot = 0; slot < c.maxChunks; ++slot) {
+    Value sum = kb.i32(0);
+    for (int64_t j = 0; j < binsPerThread; ++j)
+      sum = arith::AddIOp::create(
+          b, sum,
+          kb.select(kb.cmp(Pred::ult, bins[j], thresholdIndex),
+                    counts[j][slot], kb.i32(0)));
+    below.push_back(sum);
+  }
+  for (int64_t j = 0; j < binsPerThread; ++j)
+    kb.ifThen(kb.cmp(Pred::eq, bins[j], thresholdIndex), [&] {
+      for (int64_t slot = 0; slot < c.maxChunks; ++slot)
+        kb.store(counts[j][slot], tiesOf, kb.idx(slot));
+    });
+  Value lane = kb.toIdx(kb.laneId());
+  Value warp = kb.toIdx(kb.warpId());
+  kb.store(warpReduceScatter(kb, below), lessOfWarp,
+           kb.add(kb.mul(warp, kb.idx(c.maxChunks)), lane));
   kb.barrier();
 
   // 4. Warp 0, lane = chunk: exclusive scans over the chunks, the plan.
-  Value lane = kb.toIdx(kb.laneId());
-  Value warp = kb.toIdx(kb.warpId());
   kb.ifThen(kb.cmp(Pred::eq, warp, kb.idx(0)), [&] {
-    Value exists = kb.cmp(Pred::ult, lane, kb.arg(kChunks));
-    Value safe = kb.minS(lane, lastChunk);
-    Value less = kb.select(exists, kb.load(lessOf, safe), kb.i32(0));
-    Value ties = kb.select(exists, kb.load(tiesOf, safe), kb.i32(0));
+    Value exists = kb.cmp(Pred::ult, lane, chunks);
+    Value less = kb.i32(0);
+    for (int64_t w = 0; w < numWarps(); ++w)
+      less = arith::AddIOp::create(
+          b, less,
+          kb.load(lessOfWarp, kb.add(kb.idx(w * c.maxChunks), lane)));
+    less = kb.select(exists, less, kb.i32(0));
+    Value ties = kb.select(exists, kb.load(tiesOf, lane), kb.i32(0));
     Value lessBefore =
         arith::SubIOp::create(b, kb.warpInclusiveScan(less), less);
     Value tiesBefore =

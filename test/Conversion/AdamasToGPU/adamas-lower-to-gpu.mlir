@@ -65,22 +65,25 @@
 //       CHECK:     memref.atomic_rmw addi {{.*}} : (i32, memref<770xi32, #gpu.address_space<workgroup>>) -> i32
 //   CHECK-NOT:     memref.alloc
 //       CHECK:     gpu.return
-// Select, kernel 2: the row's histogram summed over the chunks (16 chunks'
-// loads in flight), the threshold by a block scan (warp scans by shuffles),
-// per-chunk counts below T (8 threads per chunk, 16 bins' loads in flight,
-// 3 xor shuffles), and one warp's two scans over the chunks for the plan.
+// Select, kernel 2: each thread's two bins of every chunk slot (32) loaded
+// at once (one round of L2 loads), the threshold by a block scan (warp scans
+// by shuffles), the per-chunk counts below T from those registers, summed
+// over each warp by a reduce-scatter (16 + 8 + 4 + 2 + 1 xor shuffles; no
+// second round of loads), and one warp's two scans over the chunks for the
+// plan.
 //       CHECK:   gpu.func @step_select0_threshold(
-//       CHECK:     scf.for
-// CHECK-COUNT-16:    memref.load {{.*}} : memref<?xi32>
-//       CHECK:     gpu.shuffle  up
+// CHECK-COUNT-64:  memref.load {{.*}} : memref<?xi32>
+//   CHECK-NOT:     scf.for
 //       CHECK:     gpu.barrier
-//       CHECK:     scf.for
-// CHECK-COUNT-16:    memref.load {{.*}} : memref<?xi32>
-//       CHECK:     gpu.shuffle  xor {{.*}}, %c4_i32
-//   CHECK-NOT:     gpu.barrier
-//       CHECK:     gpu.shuffle  xor {{.*}}, %c2_i32
-//   CHECK-NOT:     gpu.barrier
+//  CHECK-COUNT-5:  gpu.shuffle  up
+//   CHECK-NOT:     memref.load {{.*}} : memref<?xi32>
+// CHECK-COUNT-16:  gpu.shuffle  xor {{.*}}, %c16_i32
+//   CHECK-NOT:     memref.load {{.*}} : memref<?xi32>
+//  CHECK-COUNT-8:  gpu.shuffle  xor {{.*}}, %c8_i32
+//  CHECK-COUNT-4:  gpu.shuffle  xor {{.*}}, %c4_i32
+//  CHECK-COUNT-2:  gpu.shuffle  xor {{.*}}, %c2_i32
 //       CHECK:     gpu.shuffle  xor {{.*}}, %c1_i32
+//   CHECK-NOT:     memref.load {{.*}} : memref<?xi32>
 //       CHECK:     gpu.barrier
 // CHECK-COUNT-10:    gpu.shuffle  up
 //       CHECK:     gpu.return
