@@ -727,16 +727,31 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   // Ordered compaction of the free positions of the chunk. Thread t owns
   // the run of kRun consecutive positions at first + t * kRun (one 16-byte
   // load of their i16 distances), so a pass covers blockSize * kRun
-  // positions with two block scans: of the ties (their ranks decide which
-  // lose) and of the selected positions (their slots, in position order).
-  // Chunks start at multiples of 32 and distance rows are padded to
-  // multiples of kRun, so the loads are aligned.
+  // positions with one block scan of the thread's counts below T and at T,
+  // packed into one i32 (16 bits each: a pass counts at most blockSize *
+  // kRun = 2048 of either). The ties' ranks decide which lose (the `skip`
+  // smallest); a thread's first output slot is the positions below T before
+  // it plus the winning ties before it, both from that one scan. (Two block
+  // scans, of the ties and then of the selected positions, measured ~0.4 us
+  // each per pass: NOTES.md item 14.) Chunks start at multiples of 32 and
+  // distance rows are padded to multiples of kRun, so the loads are aligned.
   constexpr int64_t kRun = 8;
+  static_assert(256 * kRun < (1 << 16), "a pass's counts fit 16 bits");
+  assert(c.blockSize * kRun < (1 << 16) && "a pass's counts fit 16 bits");
   Value lo = kb.maxS(begin, freeBegin);
   Value hi = kb.minS(end, freeEnd);
   Value stride = kb.arg(kDistStride);
   Value distRow = kb.mul(row, stride);
   int64_t perPass = c.blockSize * kRun;
+  auto i32 = [&](Value flag) -> Value {
+    return arith::ExtUIOp::create(b, b.getI32Type(), flag);
+  };
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, x, y);
+  };
+  auto sub = [&](Value x, Value y) -> Value {
+    return arith::SubIOp::create(b, x, y);
+  };
   kb.forLoop(
       begin, hi, kb.idx(perPass), {plan.tiesBefore, plan.firstSlot},
       [&](Value pass, ValueRange carried) -> SmallVector<Value> {
@@ -747,7 +762,7 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
         Value vec = kb.loadVector(kb.arg(kDistances), kb.add(distRow, safe),
                                   kRun, 2 * kRun);
         SmallVector<Value> positions, less, tie;
-        Value localTies = kb.i32(0);
+        Value localLess = kb.i32(0), localTies = kb.i32(0);
         for (int64_t e = 0; e < kRun; ++e) {
           Value pos = kb.add(first, kb.idx(e));
           Value candidate = arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, lo),
@@ -759,42 +774,41 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
               b, candidate, arith::CmpIOp::create(b, Pred::ult, d, threshold)));
           tie.push_back(arith::AndIOp::create(
               b, candidate, arith::CmpIOp::create(b, Pred::eq, d, threshold)));
-          localTies = arith::AddIOp::create(
-              b, localTies,
-              arith::ExtUIOp::create(b, b.getI32Type(), tie.back()));
+          localLess = add(localLess, i32(less.back()));
+          localTies = add(localTies, i32(tie.back()));
         }
-        Value passTies;
-        Value tiesThrough = blockScan(localTies, warpSums, passTies);
-        Value rank = arith::AddIOp::create(
-            b, tieRank0, arith::SubIOp::create(b, tiesThrough, localTies));
-        SmallVector<Value> selected;
-        Value localSelected = kb.i32(0);
+        // One scan of (below T) << 16 | (at T).
+        Value sixteen = kb.i32(16), lowMask = kb.i32(0xFFFF);
+        Value packed = arith::OrIOp::create(
+            b, arith::ShLIOp::create(b, localLess, sixteen), localTies);
+        Value passPacked;
+        Value exclusive = sub(blockScan(packed, warpSums, passPacked), packed);
+        Value lessBefore = arith::ShRUIOp::create(b, exclusive, sixteen);
+        Value tiesBefore = arith::AndIOp::create(b, exclusive, lowMask);
+        Value passLess = arith::ShRUIOp::create(b, passPacked, sixteen);
+        Value passTies = arith::AndIOp::create(b, passPacked, lowMask);
+        // Ties of this pass win from global rank max(skip, tieRank0) on.
+        Value firstWinner = arith::MaxSIOp::create(b, skip, tieRank0);
+        auto winnersBelow = [&](Value rank) -> Value {
+          return arith::MaxSIOp::create(b, sub(rank, firstWinner), kb.i32(0));
+        };
+        Value rank = add(tieRank0, tiesBefore);
+        Value slot = add(slot0, add(lessBefore, winnersBelow(rank)));
         for (int64_t e = 0; e < kRun; ++e) {
           Value wins = arith::CmpIOp::create(b, Pred::sge, rank, skip);
-          selected.push_back(arith::OrIOp::create(
-              b, less[e], arith::AndIOp::create(b, tie[e], wins)));
-          rank = arith::AddIOp::create(
-              b, rank, arith::ExtUIOp::create(b, b.getI32Type(), tie[e]));
-          localSelected = arith::AddIOp::create(
-              b, localSelected,
-              arith::ExtUIOp::create(b, b.getI32Type(), selected.back()));
-        }
-        Value passSelected;
-        Value selectedThrough =
-            blockScan(localSelected, warpSums, passSelected);
-        Value slot = arith::AddIOp::create(
-            b, slot0, arith::SubIOp::create(b, selectedThrough, localSelected));
-        for (int64_t e = 0; e < kRun; ++e) {
+          Value selected = arith::OrIOp::create(
+              b, less[e], arith::AndIOp::create(b, tie[e], wins));
           Value at = slot;
-          kb.ifThen(selected[e], [&] {
+          kb.ifThen(selected, [&] {
             kb.store(toI32(b, positions[e]), kb.arg(kResult),
                      kb.add(rowOut, kb.toIdx(at)));
           });
-          slot = arith::AddIOp::create(
-              b, slot, arith::ExtUIOp::create(b, b.getI32Type(), selected[e]));
+          slot = add(slot, i32(selected));
+          rank = add(rank, i32(tie[e]));
         }
-        return {arith::AddIOp::create(b, tieRank0, passTies),
-                arith::AddIOp::create(b, slot0, passSelected)};
+        Value rankAfter = add(tieRank0, passTies);
+        return {rankAfter,
+                add(slot0, add(passLess, winnersBelow(rankAfter)))};
       });
 }
 

@@ -57,7 +57,7 @@
 //       CHECK:     nvvm.cluster.arrive
 //  CHECK-NEXT:     nvvm.cluster.wait
 //   CHECK-NOT:     nvvm.mapa
-// The compaction: runs of 8 distances, two block scans a pass.
+// The compaction: runs of 8 distances, one block scan a pass.
 //       CHECK:     vector.load {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
 //   CHECK-NOT:     nvvm.cluster
 //       CHECK:     gpu.return

@@ -88,15 +88,21 @@
 // CHECK-COUNT-10:    gpu.shuffle  up
 //       CHECK:     gpu.return
 // Select, kernel 3: the ordered compaction from the plan: each thread's run
-// of 8 distances in one 16-byte load, two block scans per pass (tie ranks,
-// output slots).
+// of 8 distances in one 16-byte load, one block scan per pass of its counts
+// below T and at T packed into one i32 (the ties' ranks and the output slots
+// both follow from it).
 //       CHECK:   gpu.func @step_select0_compact(
 //       CHECK:     scf.for
 //       CHECK:       vector.load {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+//       CHECK:       arith.shli {{.*}}, %c16_i32
+//  CHECK-NEXT:       arith.ori
 // CHECK-COUNT-5:     gpu.shuffle  up
 //       CHECK:       gpu.barrier
-// CHECK-COUNT-5:     gpu.shuffle  up
 //       CHECK:       gpu.barrier
+//       CHECK:       arith.shrui {{.*}}, %c16_i32
+//   CHECK-NOT:       gpu.shuffle
+//   CHECK-NOT:       gpu.barrier
+//       CHECK:       scf.yield
 //       CHECK:     gpu.return
 //       CHECK:   gpu.func @step_attend0_partial(
 //  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
