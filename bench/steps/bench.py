@@ -144,6 +144,7 @@ def time_case(row, inputs, functions, dense, reader, args):
 
     row.update({"sets": x.sets, "code_bytes": x.code_bytes,
                 "floor_us": measure.byte_floor_us(spec, B, N),
+                "popc_floor_us": measure.popcount_floor_us(spec, B, N),
                 "target_us": TARGETS.get((spec_name, B, N)), "source": functions.source})
     if dense is not None:
         row["dense_us"], row["dense_backend"] = dense
@@ -188,8 +189,8 @@ def main_table(rows, group):
     head = ["case", "dense SDPA (graph)", "adamas step (graph)", "speedup"]
     if design:
         head.append("DESIGN 8 target")
-    head += ["byte floor", "step / floor", "select", "select TB/s", "read-only TB/s",
-             "select / read-only", "attend", "encode", "eager wall / step",
+    head += ["byte floor", "step / floor", "popcount floor", "select", "select TB/s",
+             "read-only TB/s", "select / read-only", "attend", "encode", "eager wall / step",
              "host overhead / step", "sets"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -206,7 +207,7 @@ def main_table(rows, group):
             cells.append(f"<= {t} us ({dense / t:.0f}x)" if t and dense else _f(t))
         sel, read = r.get("select_us"), r.get("read_us")
         cells += [f"{r['floor_us']:.1f} us", f"{step / r['floor_us']:.1f}x",
-                  _f(sel), _f(_tbps(r["code_bytes"], sel), "{:.2f}"),
+                  _f(r.get("popc_floor_us")), _f(sel), _f(_tbps(r["code_bytes"], sel), "{:.2f}"),
                   _f(_tbps(r["code_bytes"], read), "{:.2f}"),
                   f"{read / sel:.0%}" if sel and read else "",
                   _f(r.get("attend_us")), _f(r.get("encode_us")),
@@ -348,7 +349,9 @@ def main():
               f"`bench/steps/bench.py{' --quick' if args.quick else ''}`: median of "
               f"{args.reps} graph replays per timing, inputs rotated past the L2 (`sets`); "
               f"fp16, D = 128, M = 1, 2 bits, lengths = N; times in us; byte floor at "
-              f"{measure.COPY_TBPS} TB/s; select TB/s = code bytes / select time."]
+              f"{measure.COPY_TBPS} TB/s; popcount floor: every distance's popcounts at "
+              f"{measure.POPC_PER_SM_CLOCK} per clock per SM ({measure.SMS} SMs, "
+              f"{measure.BOOST_GHZ} GHz); select TB/s = code bytes / select time."]
 
     todo = [c for c in cases.bench_cases(args.quick)
             if not args.only or any(s in cases.bench_label(*c[:3]) for s in args.only)]

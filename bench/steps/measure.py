@@ -18,6 +18,12 @@ import time
 
 L2_BYTES = 60 * 2**20
 COPY_TBPS = 4.23   # measured device-to-device copy, read + write (DESIGN 8)
+# The H200's population counts: 16 per clock per SM (CUDA C++ Programming
+# Guide, arithmetic instruction throughput, compute capability 9.0), 132 SMs
+# at the 1.98 GHz boost clock.
+POPC_PER_SM_CLOCK = 16
+SMS = 132
+BOOST_GHZ = 1.98
 KEEP_SETS = 16     # adamas.compile.Function keeps descriptors for 16 argument sets
 
 
@@ -39,6 +45,24 @@ def byte_floor_us(spec, B, N, tbps=COPY_TBPS):
     rows = min(spec.k, N)
     return (code_bytes(spec, B, N) + B * spec.index_heads * spec.rows * rows * kv_row) \
         / (tbps * 1e12) * 1e6
+
+
+def popcounts_per_distance(spec):
+    """Population counts of one exact L1 distance between two code rows
+    (CodeArithmetic.cpp, buildGroupDistance): per 32 dims 1 at 1 bit, 2 at 2
+    bits (the low plane's differences and the two-apart ones), and one per
+    thermometer plane, 2^b - 1, at 3 bits."""
+    per_group = {1: 1, 2: 2}.get(spec.bits, (1 << spec.bits) - 1)
+    return spec.dims // 32 * per_group
+
+
+def popcount_floor_us(spec, B, N, per_sm_clock=POPC_PER_SM_CLOCK, sms=SMS,
+                      ghz=BOOST_GHZ):
+    """The select's other floor: every query row's distance to every key of
+    its KV head (B x Hq x M x N of them; shared_group too computes all G and
+    keeps the minimum) at the chip's popcount rate."""
+    distances = B * spec.q_heads * spec.rows * N
+    return distances * popcounts_per_distance(spec) / (per_sm_clock * sms * ghz * 1e3)
 
 
 def graph_time_us(make_calls, sets, reps):
