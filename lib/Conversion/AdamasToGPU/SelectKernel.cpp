@@ -36,10 +36,11 @@
 // loads them all at once (each thread its bins of every chunk, kept in
 // registers), sums, scans, counts per chunk the positions below T and at T
 // from those registers and writes the row's plan: T, skip, and per chunk
-// its first output slot and the ties of the earlier chunks; `<name>_compact` (grid: rows x chunks) reads its plan
-// entry and compacts. (The threshold used to be found by every compaction
-// CTA, each summing all of its row's chunk histograms; NOTES.md has the
-// measurements of each form.)
+// its first output slot and the ties of the earlier chunks;
+// `<name>_compact` (grid: rows x chunks) reads its plan entry and
+// compacts. (The threshold used to be found by every compaction CTA, each
+// summing all of its row's chunk histograms; NOTES.md has the measurements
+// of each form.)
 //
 // Nothing needs zeroed scratch: every histogram entry is written each step.
 //
@@ -731,12 +732,11 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   // packed into one i32 (16 bits each: a pass counts at most blockSize *
   // kRun = 2048 of either). The ties' ranks decide which lose (the `skip`
   // smallest); a thread's first output slot is the positions below T before
-  // it plus the winning ties before it, both from that one scan. (Two block
-  // scans, of the ties and then of the selected positions, measured ~0.4 us
-  // each per pass: NOTES.md item 14.) Chunks start at multiples of 32 and
-  // distance rows are padded to multiples of kRun, so the loads are aligned.
+  // it plus the winning ties before it, both from that one scan (it was a
+  // scan of the ties, then one of the selected positions: NOTES.md item 14
+  // has what the second cost). Chunks start at multiples of 32 and distance
+  // rows are padded to multiples of kRun, so the loads are aligned.
   constexpr int64_t kRun = 8;
-  static_assert(256 * kRun < (1 << 16), "a pass's counts fit 16 bits");
   assert(c.blockSize * kRun < (1 << 16) && "a pass's counts fit 16 bits");
   Value lo = kb.maxS(begin, freeBegin);
   Value hi = kb.minS(end, freeEnd);
