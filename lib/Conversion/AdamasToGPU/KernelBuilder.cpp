@@ -109,6 +109,25 @@ Value KernelBuilder::warpSum(Value value) {
   return value;
 }
 
+Value KernelBuilder::warpReduceScatter(ArrayRef<Value> values) {
+  assert(values.size() == 32 && "one value per lane");
+  SmallVector<Value> v(values);
+  Value lane = laneId();
+  for (int64_t half = int64_t(v.size()) / 2; half >= 1; half /= 2) {
+    Value upper = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(b, lane, i32(half)), i32(0));
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < half; ++i) {
+      Value keep = select(upper, v[i + half], v[i]);
+      Value send = select(upper, v[i], v[i + half]);
+      next.push_back(arith::AddIOp::create(b, keep, shuffleXor(send, half)));
+    }
+    v = std::move(next);
+  }
+  return v[0];
+}
+
 Value KernelBuilder::exp2(Value x) {
   // convert-gpu-to-nvvm turns llvm.intr.exp2 into a libdevice call; the NVVM
   // intrinsic is the instruction itself.

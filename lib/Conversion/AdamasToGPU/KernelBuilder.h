@@ -62,6 +62,11 @@ public:
   Value ballot(Value pred);
   /// Butterfly reduction: every lane gets the warp's sum.
   Value warpSum(Value value);
+  /// Lane l gets the sum over the warp's lanes of `values[l]` (i32, one per
+  /// lane): at each step a lane keeps the half of the indices whose bit
+  /// matches its lane's and sends the other half to the lane across (31
+  /// shuffles, where 32 warpSums take 160).
+  Value warpReduceScatter(ArrayRef<Value> values);
   /// 2^x (f32), `ex2.approx` through the LLVM intrinsic (a math dialect op
   /// would become a libdevice call that needs the CUDA toolkit to link).
   Value exp2(Value x);

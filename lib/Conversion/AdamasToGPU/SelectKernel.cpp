@@ -558,31 +558,6 @@ private:
 };
 } // namespace
 
-/// Lane l of the warp gets the sum over the warp's lanes of `values[l]`
-/// (one value per lane of the warp): at each step a lane keeps the half of
-/// the indices whose bit matches its lane's bit and sends the other half to
-/// the lane across (16 + 8 + 4 + 2 + 1 shuffles for 32 values, where 32
-/// reductions would take 160).
-static Value warpReduceScatter(KernelBuilder &kb, ArrayRef<Value> values) {
-  ImplicitLocOpBuilder &b = kb.builder();
-  assert(values.size() == 32 && "one value per lane");
-  SmallVector<Value> v(values);
-  Value lane = kb.laneId();
-  for (int64_t half = int64_t(v.size()) / 2; half >= 1; half /= 2) {
-    Value upper = arith::CmpIOp::create(
-        b, Pred::ne, arith::AndIOp::create(b, lane, kb.i32(half)), kb.i32(0));
-    SmallVector<Value> next;
-    for (int64_t i = 0; i < half; ++i) {
-      Value keep = kb.select(upper, v[i + half], v[i]);
-      Value send = kb.select(upper, v[i], v[i + half]);
-      next.push_back(
-          arith::AddIOp::create(b, keep, kb.shuffleXor(send, half)));
-    }
-    v = std::move(next);
-  }
-  return v[0];
-}
-
 void ThresholdKernel::plan(Value row, Value take) {
   Value tid = kb.threadId();
   Value total = kb.sharedBuffer(b.getI32Type(), c.numBins);
@@ -653,7 +628,7 @@ void ThresholdKernel::plan(Value row, Value take) {
     });
   Value lane = kb.toIdx(kb.laneId());
   Value warp = kb.toIdx(kb.warpId());
-  kb.store(warpReduceScatter(kb, below), lessOfWarp,
+  kb.store(kb.warpReduceScatter(below), lessOfWarp,
            kb.add(kb.mul(warp, kb.idx(c.maxChunks)), lane));
   kb.barrier();
 
