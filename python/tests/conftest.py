@@ -6,6 +6,18 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def load_bench_script(name):
+    """bench/steps/<name>.py as a module of its own name (adamas_bench_<name>),
+    for tests of its plain-Python parts."""
+    import importlib.util
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(repo, "bench", "steps", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"adamas_bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_bench_cases():
     """bench/steps/cases.py, as bench/accuracy.py loads it: under a module name
     of its own, since test/Integration/CPU/Inputs has a `cases` module too and

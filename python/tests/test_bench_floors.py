@@ -2,22 +2,14 @@
 copy bandwidth, population counts at the chip's rate) against hand-derived
 numbers; the module needs no GPU and no torch for them."""
 
-import importlib.util
-import os
-
 import pytest
 
 from adamas.compile import DecodeStep
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import load_bench_script
 
 
 def load():
-    path = os.path.join(REPO, "bench", "steps", "measure.py")
-    spec = importlib.util.spec_from_file_location("adamas_bench_measure", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("measure")
 
 
 MHA = DecodeStep(q_heads=32, kv_heads=32, dims=128, k=256)

@@ -2,18 +2,11 @@
 compiler's reports, against hand-derived numbers (the script itself needs
 adamas-opt and ptxas; it runs where the kernels are compiled)."""
 
-import importlib.util
-import os
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import load_bench_script
 
 
 def load():
-    path = os.path.join(REPO, "bench", "steps", "resources.py")
-    spec = importlib.util.spec_from_file_location("adamas_bench_resources", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("resources")
 
 
 def test_ctas_per_sm_by_registers_shared_and_threads():
