@@ -13,7 +13,7 @@ import os
 from adamas.compile import DecodeStep
 
 # name -> spec. Together they cover (issue 7): Hq/Hkv 32/32, 32/8, 28/4; D 64
-# and 128; bits 1/2/3; M 1 and 4; k 64/256/1024; f16, bf16 (and f32);
+# and 128 (and 256); bits 1/2/3; M 1 and 4; k 64/128/256/1024; f16, bf16 (and f32);
 # sink/recent; shared_group; per-head thresholds.
 SPECS = {
     "mha_d128_k256": DecodeStep(q_heads=32, kv_heads=32, dims=128, k=256, sink=4, recent=16),
@@ -32,6 +32,10 @@ SPECS = {
                                            rows=4, shared_group=True, recent=4),
     "mha_d128_k64_f32": DecodeStep(q_heads=32, kv_heads=32, dims=128, k=64, dtype="f32",
                                    thresholds=(-0.75, 0.0, 0.75)),
+    # G = 2 with shared_group at D = 256: the tensor-core distances' minimum
+    # over a quad's lanes and two code groups per lane.
+    "g2_shared_d256_k128": DecodeStep(q_heads=16, kv_heads=8, dims=256, k=128,
+                                      shared_group=True, sink=4, recent=8),
 }
 
 # spec -> [(B, N, lengths)]; the large N only where the spec is a DESIGN 8 shape.
@@ -45,6 +49,7 @@ RUNS = {
     "mha_d128_k1024_perhead_bf16": [(1, 4096, "full"), (4, 32768, "ragged")],
     "gqa_shared_d64_k64_m4_b1": [(4, 1000, "ragged"), (1, 4096, "full")],
     "mha_d128_k64_f32": [(1, 1000, "full"), (4, 4096, "ragged")],
+    "g2_shared_d256_k128": [(1, 1000, "full"), (3, 8192, "ragged")],
 }
 
 # Specs compiled with more pipeline options (adamas.compile.pipeline_options).
@@ -67,7 +72,8 @@ KINDS = ("step", "encode", "select", "attend", "hadamard")
 CACHED = ("mha_d128_k256", "gqa_d128_k256", "gqa_shared_d128_k256")
 # The same steps compiled with these options too (timing.py times the step
 # with each beside the default: an A/B in one run of the cluster forms).
-STEP_VARIANTS = ({"max_cluster_size": 0}, {"cluster_select": True})
+STEP_VARIANTS = ({"max_cluster_size": 0}, {"cluster_select": True},
+                 {"tensor_core_distances": False})
 
 
 def variant_label(options):

@@ -82,6 +82,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.numMultiprocessors = options.numMultiprocessors;
   lower.maxClusterSize = options.maxClusterSize;
   lower.clusterSelect = options.clusterSelect;
+  lower.tensorCoreDistances = options.tensorCoreDistances;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 

@@ -308,7 +308,8 @@ def _run(cmd, what):
     return proc.stdout
 
 
-def _codegen_options(format, num_sms, max_cluster_size, cluster_select):
+def _codegen_options(format, num_sms, max_cluster_size, cluster_select,
+                     tensor_core_distances=True):
     """The adamas-gpu-pipeline options that decide the generated code
     (what an artifact's key holds besides the chip)."""
     opts = f"format={format}"
@@ -318,14 +319,17 @@ def _codegen_options(format, num_sms, max_cluster_size, cluster_select):
         opts += f" max-cluster-size={max_cluster_size}"
     if cluster_select:
         opts += " cluster-select=true"
+    if not tensor_core_distances:
+        opts += " tensor-core-distances=false"
     return opts
 
 
 def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0,
-                     max_cluster_size=None, cluster_select=False):
+                     max_cluster_size=None, cluster_select=False, tensor_core_distances=True):
     toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
     return (f"chip={chip} toolkit={toolkit} "
-            + _codegen_options(format, num_sms, max_cluster_size, cluster_select))
+            + _codegen_options(format, num_sms, max_cluster_size, cluster_select,
+                               tensor_core_distances))
 
 
 def lower_ir(ir, **options):
@@ -444,9 +448,10 @@ def _compiler_available():
 
 
 def _compile_library(ir, chip, format, toolkit, num_sms, max_cluster_size=None,
-                     cluster_select=False):
+                     cluster_select=False, tensor_core_distances=True):
     obj = compile_ir(ir, chip=chip, format=format, toolkit=toolkit, num_sms=num_sms,
-                     max_cluster_size=max_cluster_size, cluster_select=cluster_select)
+                     max_cluster_size=max_cluster_size, cluster_select=cluster_select,
+                     tensor_core_distances=tensor_core_distances)
     with tempfile.TemporaryDirectory() as tmp:
         path = link_shared(obj, os.path.join(tmp, "step.so"), rpath=False)
         with open(path, "rb") as fh:
@@ -471,19 +476,21 @@ class Step:
 
 
 def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None,
-                   toolkit=None, num_sms=0, max_cluster_size=None, cluster_select=False):
+                   toolkit=None, num_sms=0, max_cluster_size=None, cluster_select=False,
+                   tensor_core_distances=True):
     """The compiled function `name` of `ir`, from the runtime's caches or, on
     a miss, from the compiler (which must then be installed).
-    `max_cluster_size` (None: the chip's) and `cluster_select` are
-    adamas-gpu-pipeline's options of those names."""
+    `max_cluster_size` (None: the chip's), `cluster_select` and
+    `tensor_core_distances` are adamas-gpu-pipeline's options of those names."""
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()
     # The key holds what determines the artifact, not where the toolkit is.
-    options = _codegen_options(format, num_sms, max_cluster_size, cluster_select)
+    options = _codegen_options(format, num_sms, max_cluster_size, cluster_select,
+                               tensor_core_distances)
     if _compiler_available():
         rt.set_compiler(lambda request, key: _compile_library(
             request.ir.decode(), chip, format, toolkit, num_sms, max_cluster_size,
-            cluster_select))
+            cluster_select, tensor_core_distances))
     try:
         artifact = rt.get_or_compile(ir, pipeline_options=options, chip=chip,
                                      compiler_version=compiler_version())
@@ -496,13 +503,15 @@ def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None
 
 
 def decode_step(spec, chip="sm_90", format="bin", runtime=None, name="adamas_decode_step",
-                toolkit=None, num_sms=0, max_cluster_size=None, cluster_select=False):
+                toolkit=None, num_sms=0, max_cluster_size=None, cluster_select=False,
+                tensor_core_distances=True):
     """The compiled decode step for `spec` (see compile_cached). `format`
     "bin" embeds cubins (needs ptxas), "isa" PTX the driver compiles when
     loaded."""
     return compile_cached(decode_step_ir(spec, name), name, spec, chip=chip, format=format,
                           runtime=runtime, toolkit=toolkit, num_sms=num_sms,
-                          max_cluster_size=max_cluster_size, cluster_select=cluster_select)
+                          max_cluster_size=max_cluster_size, cluster_select=cluster_select,
+                          tensor_core_distances=tensor_core_distances)
 
 
 def _materialize(rt, artifact):

@@ -70,6 +70,20 @@ def test_decode_step_ir_verifies():
             assert proc.returncode == 0, proc.stderr
 
 
+def test_pipeline_options_reach_the_kernels():
+    # tensor_core_distances=False is the pipeline option of that name, and the
+    # kernels follow it: a GQA step's histogram pass multiplies on the tensor
+    # cores by default (b1 mma.sync in the embedded PTX), with popcounts only
+    # when it is off.
+    _build()
+    assert "tensor-core-distances" not in ac.pipeline_options()
+    assert " tensor-core-distances=false" in ac.pipeline_options(tensor_core_distances=False)
+    ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
+    b1 = "mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc"
+    assert b1 in ac.lower_ir(ir, format="isa")
+    assert b1 not in ac.lower_ir(ir, format="isa", tensor_core_distances=False)
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

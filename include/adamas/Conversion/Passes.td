@@ -88,6 +88,12 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "kernel in thread block clusters instead of three (needs "
            "max-cluster-size >= 2; on the H200 no faster at 32K and slower "
            "at 128K: bench/NOTES.md item 10)">,
+    Option<"tensorCoreDistances", "tensor-core-distances", "bool",
+           /*default=*/"true",
+           "l1_topk's distances from binary tensor-core products (mma.sync "
+           ".b1.and.popc) where a histogram CTA ranks several queries (GQA, "
+           "M > 1) and D / 32 is a multiple of 4 or divides 4; false: "
+           "per-thread popcounts everywhere">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

@@ -78,6 +78,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("l1_topk of one row per CTA as one cluster kernel "
                      "(see adamas-lower-to-gpu)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> tensorCoreDistances{
+      *this, "tensor-core-distances",
+      llvm::cl::desc("l1_topk's distances from binary tensor-core products "
+                     "where a CTA ranks several queries (see "
+                     "adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

@@ -70,8 +70,10 @@ bool isAdamasOp(Operation *op) { return isa<AdamasDialect>(op->getDialect()); }
 /// Converts one decode-step function.
 class StepLowering {
 public:
-  StepLowering(func::FuncOp func, const TargetInfo &target, bool clusterSelect)
-      : func(func), target(target), clusterSelect(clusterSelect) {}
+  StepLowering(func::FuncOp func, const TargetInfo &target, bool clusterSelect,
+               bool tensorCoreDistances)
+      : func(func), target(target), clusterSelect(clusterSelect),
+        tensorCoreDistances(tensorCoreDistances) {}
 
   LogicalResult run();
 
@@ -94,6 +96,7 @@ private:
   func::FuncOp func;
   const TargetInfo &target;
   bool clusterSelect;
+  bool tensorCoreDistances;
   std::string name;
   // Filled while lowering.
   func::FuncOp newFunc;
@@ -309,7 +312,8 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
       ShapedType::isDynamic(p.rows))
     return op.emitOpError("cannot be lowered to the GPU: heads and M must be "
                           "static");
-  ConfigOr<SelectConfig> config = SelectConfig::get(p, target, clusterSelect);
+  ConfigOr<SelectConfig> config = SelectConfig::get(p, target, clusterSelect,
+                                                    tensorCoreDistances);
   if (!config)
     return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
 
@@ -603,7 +607,8 @@ struct AdamasLowerToGPUPass
                        [](Operation &op) { return isAdamasOp(&op); }))
         steps.push_back(func);
     for (func::FuncOp func : steps)
-      if (failed(StepLowering(func, *target, clusterSelect).run()))
+      if (failed(StepLowering(func, *target, clusterSelect, tensorCoreDistances)
+                     .run()))
         return signalPassFailure();
   }
 };

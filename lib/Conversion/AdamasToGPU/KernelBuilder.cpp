@@ -155,6 +155,27 @@ Value KernelBuilder::warpInclusiveScan(Value value) {
 
 void KernelBuilder::barrier() { gpu::BarrierOp::create(b); }
 
+SmallVector<Value> KernelBuilder::mmaAndPopc(ArrayRef<Value> a,
+                                             ArrayRef<Value> bWords,
+                                             ArrayRef<Value> c) {
+  assert((a.size() == 2 || a.size() == 4) && bWords.size() == a.size() / 2 &&
+         c.size() == 4 && "m16n8k128 or m16n8k256 fragments");
+  Type i32 = b.getI32Type();
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
+  int64_t k = a.size() == 4 ? 256 : 128;
+  Value d = NVVM::MmaOp::create(
+      b, resultType, a, bWords, c, {16, 8, k}, NVVM::MMAB1Op::and_popc,
+      std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::b1, NVVM::MMATypes::b1},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < 4; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, d, i));
+  return out;
+}
+
 void KernelBuilder::clusterBarrier() {
   clusterArrive();
   clusterWait();

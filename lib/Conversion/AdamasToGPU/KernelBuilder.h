@@ -75,6 +75,15 @@ public:
   /// Inclusive prefix sum of an i32 over the lanes.
   Value warpInclusiveScan(Value value);
   void barrier();
+  /// One binary tensor-core product of the warp (sm_80+), `mma.sync
+  /// .m16n8k128` (2 words of `a`, 1 of `bWords`) or `.m16n8k256` (4 and 2)
+  /// `.b1.and.popc`: D = C + popc(A & B) for the 16 x 8 tile. `c` and the
+  /// result are the lane's 4 i32 of the tile: (row l/4, columns 2(l%4) and
+  /// 2(l%4)+1), then the same columns of row l/4 + 8. Lane l holds of A
+  /// the k-bits [32(l%4), +32) of rows l/4 and l/4 + 8 (and with k256 the
+  /// same 128 bits further), of B those k-bits of column l/4.
+  SmallVector<Value> mmaAndPopc(ArrayRef<Value> a, ArrayRef<Value> bWords,
+                                ArrayRef<Value> c);
 
   // Thread block clusters (sm_90).
   /// Every thread of every CTA of the cluster arrives (release) and waits

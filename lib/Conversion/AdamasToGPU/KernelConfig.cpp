@@ -62,7 +62,8 @@ DictionaryAttr EncodeConfig::toAttr(MLIRContext *ctx) const {
 
 ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                                          const TargetInfo &target,
-                                         bool clusterSelect) {
+                                         bool clusterSelect,
+                                         bool tensorCoreDistances) {
   using Result = ConfigOr<SelectConfig>;
   std::optional<int64_t> numBins = numDistanceBins(p.words, p.bits);
   if (!numBins)
@@ -125,13 +126,48 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
       c.queryHeadsPerRow == 1 && clusterFits)
     c.clusterChunks = std::min(target.maxClusterSize, kMaxClusterChunks);
   c.targetCtas = 4 * target.numMultiprocessors;
+
+  // Binary tensor-core distances (b1 mma.sync, sm_80 and newer: every
+  // target here) where a CTA has at least two queries to rank, where each
+  // lane's share of the product's k dimension is whole code groups (D / 32
+  // groups a multiple of 4, or dividing 4), where a selection row's queries
+  // (shared_group: its G heads, whose minimum ranks) tile the product's
+  // 4 query columns evenly, and where the query side stays small in
+  // registers (a word per slab and query tile). With one query per CTA
+  // (MHA) the pass is bound by memory, not by its popcounts.
+  int64_t groups = *codeDimsOfWords(p.words, p.bits) / kDimsPerGroup;
+  int64_t queries = c.rowsPerCta * c.queryHeadsPerRow;
+  int64_t queryTiles = llvm::divideCeil(queries, 4);
+  int64_t rowHeads = c.queryHeadsPerRow;
+  bool lanesHoldGroups = groups % 4 == 0 || 4 % groups == 0;
+  bool rowsTile = rowHeads == 1 || 4 % rowHeads == 0 || rowHeads % 4 == 0;
+  constexpr int64_t kMaxQueryFragmentWords = 32;
+  if (tensorCoreDistances && queries >= 2 && lanesHoldGroups && rowsTile &&
+      c.clusterChunks == 0) {
+    c.tensorCoreDistances = true;
+    if (queryTiles * c.tensorCoreSlabs() > kMaxQueryFragmentWords) {
+      c.tensorCoreDistances = false;
+    } else {
+      // About 16 code words in flight per lane, as the popcount pass (two
+      // keys of 32 bytes per thread).
+      int64_t groupsPerLane = groups % 4 == 0 ? groups / 4 : 1;
+      c.keyTilesPerWarp = std::clamp<int64_t>(
+          16 / (2 * groupsPerLane * p.bits), 1, 4);
+    }
+  }
   return {c, ""};
+}
+
+int64_t SelectConfig::tensorCoreSlabs() const {
+  // numBins - 1 = (2^b - 1) * D: the thermometer bits of a code row.
+  return llvm::divideCeil(numBins - 1, 128);
 }
 
 DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
   return dictionary(ctx, {{"bins", numBins},
                           {"block_size", blockSize},
                           {"cluster_chunks", clusterChunks},
+                          {"key_tiles_per_warp", keyTilesPerWarp},
                           {"keys_per_thread", keysPerThread},
                           {"load_words", loadWords},
                           {"max_chunks", maxChunks},
@@ -139,7 +175,8 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"query_heads_per_row", queryHeadsPerRow},
                           {"row_groups", rowGroups},
                           {"rows_per_cta", rowsPerCta},
-                          {"target_ctas", targetCtas}});
+                          {"target_ctas", targetCtas},
+                          {"tensor_core_distances", tensorCoreDistances}});
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,8 +1,10 @@
-// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0" -split-input-file | FileCheck %s --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false" -split-input-file | FileCheck %s --enable-var-scope
 
 // Without thread block clusters (max-cluster-size=0, as on sm_80) l1_topk is
 // three kernels and sparse_attn two; adamas-lower-to-gpu-cluster.mlir has
-// the cluster forms.
+// the cluster forms. The histogram pass here takes its distances from
+// per-thread popcounts; adamas-lower-to-gpu-tensor-core.mlir has the
+// tensor-core form (the default where a CTA ranks several queries).
 
 // A whole decode step (GQA 4/2, D 128, 2 bits): tensor arguments become
 // memrefs, the output an extra trailing argument, the code cache is updated in

@@ -111,12 +111,29 @@ struct SelectConfig {
   /// Chunks of a row group are the CTAs of one cluster, at most this many
   /// (the target's cluster size); 0: no clusters, three kernels.
   int64_t clusterChunks = 0;
+  /// The histogram pass takes a CTA's distances from binary tensor-core
+  /// products (`mma.sync .b1.and.popc`) instead of per-thread popcounts:
+  /// with thermometer planes U_t, |a - c| summed over a key is
+  /// S(a) + S(c) - 2 sum_t popc(U_t(a) & U_t(c)), so one product of a warp's
+  /// 16 keys (rows) against 4 queries and an all-ones column (columns, the
+  /// latter giving S(c)) yields 64 distances. Where a CTA serves several
+  /// queries (GQA, M > 1); NOTES.md item 17 has the measurements.
+  bool tensorCoreDistances = false;
+  /// Tiles of 16 keys each warp loads before computing (loads in flight).
+  int64_t keyTilesPerWarp = 0;
 
   /// `clusterSelect`: the cluster kernel where it applies (and the target
-  /// has clusters).
+  /// has clusters). `tensorCoreDistances`: the tensor-core histogram pass
+  /// where it applies (see above).
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
-                                    bool clusterSelect = false);
+                                    bool clusterSelect = false,
+                                    bool tensorCoreDistances = true);
+  /// Words (32 b1 elements each) of the product's k dimension a lane holds
+  /// per 16 keys and the key code groups it loads for them (see
+  /// SelectKernel.cpp): the thermometer words of the D / 32 groups, plane
+  /// major, padded to a multiple of 4 (one 128-bit k slab per 4 words).
+  int64_t tensorCoreSlabs() const;
   DictionaryAttr toAttr(MLIRContext *ctx) const;
 };
 
