@@ -1072,15 +1072,26 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   auto sub = [&](Value x, Value y) -> Value {
     return arith::SubIOp::create(b, x, y);
   };
+  // The thread's run of the pass at `pass`; a run past the row reads the
+  // row's last run and selects nothing.
+  auto loadRun = [&](Value pass) {
+    Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
+    Value safe = kb.minS(first, kb.sub(stride, kb.idx(kRun)));
+    return kb.loadVector(kb.arg(kDistances), kb.add(distRow, safe), kRun,
+                         2 * kRun);
+  };
+  // Each pass loads the next pass's run before its block scan, so the
+  // load's latency overlaps the scan (a CTA walks several passes where
+  // chunks are longer than one pass: 128K, B = 16). The first load only
+  // where there is a pass (an empty cache has no distance rows).
+  kb.ifThen(kb.cmp(Pred::slt, begin, hi), [&] {
   kb.forLoop(
-      begin, hi, kb.idx(perPass), {plan.tiesBefore, plan.firstSlot},
+      begin, hi, kb.idx(perPass),
+      {plan.tiesBefore, plan.firstSlot, loadRun(begin)},
       [&](Value pass, ValueRange carried) -> SmallVector<Value> {
-        Value tieRank0 = carried[0], slot0 = carried[1];
+        Value tieRank0 = carried[0], slot0 = carried[1], vec = carried[2];
         Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
-        // A run past the row reads the row's last run and selects nothing.
-        Value safe = kb.minS(first, kb.sub(stride, kb.idx(kRun)));
-        Value vec = kb.loadVector(kb.arg(kDistances), kb.add(distRow, safe),
-                                  kRun, 2 * kRun);
+        Value next = loadRun(kb.add(pass, kb.idx(perPass)));
         SmallVector<Value> positions, less, tie;
         Value localLess = kb.i32(0), localTies = kb.i32(0);
         for (int64_t e = 0; e < kRun; ++e) {
@@ -1127,9 +1138,10 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
           rank = add(rank, i32(tie[e]));
         }
         Value rankAfter = add(tieRank0, passTies);
-        return {rankAfter,
-                add(slot0, add(passLess, winnersBelow(rankAfter)))};
+        return {rankAfter, add(slot0, add(passLess, winnersBelow(rankAfter))),
+                next};
       });
+  });
 }
 
 void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
