@@ -110,6 +110,16 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   c.rowsPerCta = std::min({c.rowsPerKvHead, byRegisters, byShared});
   c.rowGroups = llvm::divideCeil(c.rowsPerKvHead, c.rowsPerCta);
   c.loadWords = p.words % 4 == 0 ? 4 : p.words % 2 == 0 ? 2 : 1;
+  // The threshold kernel keeps its bins' counts of every chunk slot in
+  // registers (2 x maxChunks at D = 128, 2 bits: 124 registers with 32
+  // slots, 2 CTAs per SM, so B = 16's 512 MHA or per-head rows ran in two
+  // waves). With >= 32 selection rows per batch row the grid bounds
+  // (emitSelect) leave at most 16 chunks at B <= 2 and about 528 / (B Hkv)
+  // beyond, so 16 slots lose little there and fit 4 CTAs per SM; fewer
+  // rows (shared_group, Hkv = 8: 8 rows at B = 1) keep 32 chunks for the
+  // histogram pass's parallelism. NOTES.md item 21.
+  if (c.selectionHeads * p.rows >= 32)
+    c.maxChunks = 16;
 
   // Asked for (cluster-select: it measured no faster at 32K and slower at
   // 128K, bench/NOTES.md item 10) and with clusters, the cluster kernel (one

@@ -908,7 +908,11 @@ void ThresholdKernel::plan(Value row, Value take) {
   Value total = kb.sharedBuffer(b.getI32Type(), c.numBins);
   Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
   Value found = kb.sharedBuffer(b.getI32Type(), 2);
-  Value lessOfWarp = kb.sharedBuffer(b.getI32Type(), numWarps() * c.maxChunks);
+  // Step 4 scans the chunks with one warp, a lane per chunk slot (slots
+  // past maxChunks count 0).
+  constexpr int64_t kLanes = 32;
+  assert(c.maxChunks <= kLanes && "a chunk per lane");
+  Value lessOfWarp = kb.sharedBuffer(b.getI32Type(), numWarps() * kLanes);
   Value tiesOf = kb.sharedBuffer(b.getI32Type(), c.maxChunks);
 
   // 1. Every count of the row's chunk histograms, loaded at once: thread t
@@ -916,7 +920,8 @@ void ThresholdKernel::plan(Value row, Value take) {
   // (maxChunks: slots past the last chunk load it again and count 0), one
   // round of L2 loads; their sums over the chunks are the row's totals. The
   // counts stay in registers for step 3 (binsPerThread * maxChunks of them:
-  // 64 at D = 128 and 2 bits; more than 4 bins per thread would spill).
+  // 32 or 64 at D = 128 and 2 bits, see SelectConfig::maxChunks; more than
+  // 4 bins per thread of 32 slots would spill).
   int64_t binsPerThread = llvm::divideCeil(c.numBins, c.blockSize);
   Value chunks = kb.arg(kChunks);
   Value histRow = kb.mul(kb.mul(row, chunks), kb.idx(c.numBins));
@@ -955,9 +960,12 @@ void ThresholdKernel::plan(Value row, Value take) {
   // gets chunk l's sum; then over the warps in shared memory), and at T
   // (the thread holding bin T has every chunk's count of it). No second
   // round of L2 loads (NOTES.md item 13).
-  assert(c.maxChunks == 32 && "a chunk per lane");
   SmallVector<Value> below;
-  for (int64_t slot = 0; slot < c.maxChunks; ++slot) {
+  for (int64_t slot = 0; slot < kLanes; ++slot) {
+    if (slot >= c.maxChunks) {
+      below.push_back(kb.i32(0));
+      continue;
+    }
     Value sum = kb.i32(0);
     for (int64_t j = 0; j < binsPerThread; ++j)
       sum = arith::AddIOp::create(
@@ -974,7 +982,7 @@ void ThresholdKernel::plan(Value row, Value take) {
   Value lane = kb.toIdx(kb.laneId());
   Value warp = kb.toIdx(kb.warpId());
   kb.store(kb.warpReduceScatter(below), lessOfWarp,
-           kb.add(kb.mul(warp, kb.idx(c.maxChunks)), lane));
+           kb.add(kb.mul(warp, kb.idx(kLanes)), lane));
   kb.barrier();
 
   // 4. Warp 0, lane = chunk: exclusive scans over the chunks, the plan.
@@ -984,9 +992,12 @@ void ThresholdKernel::plan(Value row, Value take) {
     for (int64_t w = 0; w < numWarps(); ++w)
       less = arith::AddIOp::create(
           b, less,
-          kb.load(lessOfWarp, kb.add(kb.idx(w * c.maxChunks), lane)));
+          kb.load(lessOfWarp, kb.add(kb.idx(w * kLanes), lane)));
     less = kb.select(exists, less, kb.i32(0));
-    Value ties = kb.select(exists, kb.load(tiesOf, lane), kb.i32(0));
+    Value ties = kb.select(
+        exists,
+        kb.load(tiesOf, kb.minS(lane, kb.idx(c.maxChunks - 1))),
+        kb.i32(0));
     Value lessBefore =
         arith::SubIOp::create(b, kb.warpInclusiveScan(less), less);
     Value tiesBefore =

@@ -133,9 +133,17 @@ func.func @step(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x2x1x128xf16>, %keys: 
 // in registers), 8 row groups. With shared_group the 4 heads of a group rank
 // one row together and the attend kernel serves them from one K/V load.
 
+// With >= 32 selection rows per batch row the threshold kernel holds 16
+// chunk slots per bin (64 registers; 32 slots took 124, two waves at B=16):
+// after the row's length, 2 bins x 16 slots of counts, nothing loaded later.
 // CHECK-LABEL: func.func @select_gqa_m16(
 //       CHECK: gpu.func @select_gqa_m16_select0_hist(
-//  CHECK-SAME:   adamas.config = {{{.*}}query_heads_per_row = 1 : i64, row_groups = 8 : i64, rows_per_cta = 8 : i64
+//  CHECK-SAME:   adamas.config = {{{.*}}max_chunks = 16 : i64,{{.*}}query_heads_per_row = 1 : i64, row_groups = 8 : i64, rows_per_cta = 8 : i64
+//       CHECK: gpu.func @select_gqa_m16_select0_threshold(
+//       CHECK:   memref.load {{.*}} : memref<?xi32>
+// CHECK-COUNT-32:  memref.load {{.*}} : memref<?xi32>
+//   CHECK-NOT:   memref.load {{.*}} : memref<?xi32>
+//       CHECK:   gpu.return
 func.func @select_gqa_m16(%qc: tensor<?x32x16x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x32x16x256xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64} : tensor<?x32x16x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x32x16x256xi32>
   return %idx : tensor<?x32x16x256xi32>
@@ -145,7 +153,7 @@ func.func @select_gqa_m16(%qc: tensor<?x32x16x8xi32>, %kc: tensor<?x8x?x8xi32>, 
 
 // CHECK-LABEL: func.func @select_shared(
 //       CHECK: gpu.func @select_shared_select0_hist(
-//  CHECK-SAME:   adamas.config = {{{.*}}query_heads_per_row = 4 : i64, row_groups = 1 : i64, rows_per_cta = 1 : i64
+//  CHECK-SAME:   adamas.config = {{{.*}}max_chunks = 32 : i64,{{.*}}query_heads_per_row = 4 : i64, row_groups = 1 : i64, rows_per_cta = 1 : i64
 func.func @select_shared(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x8x1x256xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64, shared_group = true} : tensor<?x32x1x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x8x1x256xi32>
   return %idx : tensor<?x8x1x256xi32>
