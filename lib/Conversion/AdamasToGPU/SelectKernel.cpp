@@ -1071,6 +1071,9 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   assert(c.blockSize * kRun < (1 << 16) && "a pass's counts fit 16 bits");
   Value lo = kb.maxS(begin, freeBegin);
   Value hi = kb.minS(end, freeEnd);
+  // Position p is a candidate iff p - lo < hi - lo as unsigned i32
+  // (positions fit i32): one add and one compare per position.
+  Value candidates = toI32(b, kb.maxS(kb.sub(hi, lo), kb.idx(0)));
   Value stride = kb.arg(kDistStride);
   Value distRow = kb.mul(row, stride);
   int64_t perPass = c.blockSize * kRun;
@@ -1105,10 +1108,11 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
         Value next = loadRun(kb.add(pass, kb.idx(perPass)));
         SmallVector<Value> positions, less, tie;
         Value localLess = kb.i32(0), localTies = kb.i32(0);
+        Value firstOffset = toI32(b, kb.sub(first, lo));
         for (int64_t e = 0; e < kRun; ++e) {
           Value pos = kb.add(first, kb.idx(e));
-          Value candidate = arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, lo),
-                                                  kb.cmp(Pred::slt, pos, hi));
+          Value candidate = arith::CmpIOp::create(
+              b, Pred::ult, add(firstOffset, kb.i32(e)), candidates);
           Value d = arith::ExtUIOp::create(
               b, b.getI32Type(), vector::ExtractOp::create(b, vec, e));
           positions.push_back(pos);
@@ -1134,20 +1138,27 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
         auto winnersBelow = [&](Value rank) -> Value {
           return arith::MaxSIOp::create(b, sub(rank, firstWinner), kb.i32(0));
         };
-        Value rank = add(tieRank0, tiesBefore);
-        Value slot = add(slot0, add(lessBefore, winnersBelow(rank)));
-        for (int64_t e = 0; e < kRun; ++e) {
-          Value wins = arith::CmpIOp::create(b, Pred::sge, rank, skip);
-          Value selected = arith::OrIOp::create(
-              b, less[e], arith::AndIOp::create(b, tie[e], wins));
-          Value at = slot;
-          kb.ifThen(selected, [&] {
-            kb.store(toI32(b, positions[e]), kb.arg(kResult),
-                     kb.add(rowOut, kb.toIdx(at)));
-          });
-          slot = add(slot, i32(selected));
-          rank = add(rank, i32(tie[e]));
-        }
+        // Most runs hold no position below or at T (k of N are selected):
+        // they skip the run's eight conditional stores.
+        Value anyCandidate = arith::CmpIOp::create(
+            b, Pred::ne, arith::OrIOp::create(b, localLess, localTies),
+            kb.i32(0));
+        kb.ifThen(anyCandidate, [&] {
+          Value rank = add(tieRank0, tiesBefore);
+          Value slot = add(slot0, add(lessBefore, winnersBelow(rank)));
+          for (int64_t e = 0; e < kRun; ++e) {
+            Value wins = arith::CmpIOp::create(b, Pred::sge, rank, skip);
+            Value selected = arith::OrIOp::create(
+                b, less[e], arith::AndIOp::create(b, tie[e], wins));
+            Value at = slot;
+            kb.ifThen(selected, [&] {
+              kb.store(toI32(b, positions[e]), kb.arg(kResult),
+                       kb.add(rowOut, kb.toIdx(at)));
+            });
+            slot = add(slot, i32(selected));
+            rank = add(rank, i32(tie[e]));
+          }
+        });
         Value rankAfter = add(tieRank0, passTies);
         return {rankAfter, add(slot0, add(passLess, winnersBelow(rankAfter))),
                 next};
