@@ -1,0 +1,478 @@
+//===- SelectHistogram.cpp - l1_topk: distances and histograms -----------===//
+//
+// Phase 1 of the selection (SelectKernel.cpp has the whole picture): one
+// pass over a chunk of a KV head's key codes computes every selection row's
+// exact L1 distance to each free position, stores it as i16 for the
+// compaction and counts it in a shared-memory histogram per row. Two ways
+// to the distance: per-thread popcounts of whole keys (CodeArithmetic.h),
+// or, where a CTA ranks several queries, binary tensor-core products of
+// thermometer planes (SelectConfig::tensorCoreDistances).
+//
+//===----------------------------------------------------------------------===//
+
+#include "SelectKernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::adamas;
+using namespace mlir::adamas::select;
+
+HistogramKernel::Row HistogramKernel::makeRow(Value batch, Value kvHead,
+                                              Value rowInHead, Value length,
+                                              bool loadQueries) {
+  Row row;
+  row.valid = kb.cmp(Pred::ult, rowInHead, kb.idx(c.rowsPerKvHead));
+  // Rows past the end read row 0's codes and select nothing.
+  Value r = kb.select(row.valid, rowInHead, kb.idx(0));
+  Value m = kb.remu(r, kb.idx(p.rows));
+  Value headOfRow = p.sharedGroup ? kvHead
+                                  : kb.add(kb.mul(kvHead, kb.idx(c.groupSize)),
+                                           kb.divu(r, kb.idx(p.rows)));
+  row.index =
+      kb.add(kb.mul(kb.add(kb.mul(batch, kb.idx(c.selectionHeads)), headOfRow),
+                    kb.idx(p.rows)),
+             m);
+  Value visible =
+      buildVisibleLength(b, length, kb.idx(p.rows), m, kb.arg(kCapacity));
+  SelectionWindow window =
+      buildSelectionWindow(b, visible, p.k, p.sink, p.recent);
+  row.freeBegin = window.freeBegin;
+  row.freeEnd = kb.select(row.valid, window.freeEnd, kb.idx(0));
+  if (!loadQueries)
+    return row;
+  for (int64_t g = 0; g < c.queryHeadsPerRow; ++g) {
+    Value queryRow = queryRowOf(batch, kvHead, r, kb.idx(g));
+    Value first = kb.mul(queryRow, kb.idx(p.words));
+    SmallVector<Value> words;
+    for (int64_t w = 0; w < p.words; ++w)
+      words.push_back(kb.load(kb.arg(kQueryCodes), kb.add(first, kb.idx(w))));
+    row.queryWords.push_back(words);
+  }
+  return row;
+}
+
+Value HistogramKernel::queryRowOf(Value batch, Value kvHead, Value rowInHead,
+                                  Value g) {
+  Value m = kb.remu(rowInHead, kb.idx(p.rows));
+  Value firstHead = kb.mul(kvHead, kb.idx(c.groupSize));
+  Value queryHead =
+      kb.add(firstHead, p.sharedGroup ? g : kb.divu(rowInHead, kb.idx(p.rows)));
+  return kb.add(
+      kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), queryHead),
+             kb.idx(p.rows)),
+      m);
+}
+
+Value HistogramKernel::distance(const Row &row, ArrayRef<Value> keyWords) {
+  Value best;
+  for (ArrayRef<Value> query : row.queryWords) {
+    Value sum;
+    for (int64_t w = 0; w < p.words; w += p.bits) {
+      Value d = buildGroupDistance(b, query.slice(w, p.bits),
+                                   keyWords.slice(w, p.bits));
+      sum = sum ? arith::AddIOp::create(b, sum, d).getResult() : d;
+    }
+    best = best ? arith::MinUIOp::create(b, best, sum).getResult() : sum;
+  }
+  return best;
+}
+
+void HistogramKernel::build() {
+  buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
+    // Every (row, chunk) histogram is written, empty or not.
+    Value tid = kb.threadId();
+    for (auto [r, row] : llvm::enumerate(rows)) {
+      kb.ifThen(row.valid, [&] {
+        Value out = kb.mul(kb.add(kb.mul(row.index, kb.arg(kChunks)), chunk),
+                           kb.idx(c.numBins));
+        kb.forLoop(tid, kb.idx(c.numBins), kb.idx(c.blockSize), [&](Value bin) {
+          Value count =
+              kb.load(hist, kb.add(kb.idx(int64_t(r) * c.numBins), bin));
+          kb.store(count, kb.arg(kHistograms), kb.add(out, bin));
+        });
+      });
+    }
+  });
+}
+
+void HistogramKernel::buildPass(
+    function_ref<void(Value chunk, ArrayRef<Row> rows, Value hist)>
+        epilogue) {
+  Value chunk = kb.blockId(gpu::Dimension::x);
+  Value y = kb.blockId(gpu::Dimension::y);
+  Value batch = kb.blockId(gpu::Dimension::z);
+  Value kvHead = kb.divu(y, kb.idx(c.rowGroups));
+  Value group = kb.remu(y, kb.idx(c.rowGroups));
+  Value tid = kb.threadId();
+  Value hist = kb.sharedBuffer(b.getI32Type(), c.rowsPerCta * c.numBins);
+  int64_t queryColumns =
+      4 * llvm::divideCeil(c.rowsPerCta * c.queryHeadsPerRow, 4);
+  Value queryWords, querySums;
+  if (c.tensorCoreDistances) {
+    queryWords = kb.sharedBuffer(b.getI32Type(),
+                                 queryColumns * 4 * c.tensorCoreSlabs());
+    querySums = kb.sharedBuffer(b.getI32Type(), queryColumns);
+  }
+
+  kb.ifThen(kb.cmp(Pred::ult, batch, kb.arg(kBatches)), [&] {
+    Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
+    auto [begin, end] = chunkRange(chunk, visibleAll(length));
+
+    SmallVector<Row> rows;
+    for (int64_t r = 0; r < c.rowsPerCta; ++r)
+      rows.push_back(makeRow(
+          batch, kvHead, kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), kb.idx(r)),
+          length, /*loadQueries=*/!c.tensorCoreDistances));
+
+    Value threads = kb.idx(c.blockSize);
+    auto zero = [&](Value buffer, int64_t size) {
+      kb.forLoop(tid, kb.idx(size), threads,
+                 [&](Value i) { kb.store(kb.i32(0), buffer, i); });
+    };
+    zero(hist, c.rowsPerCta * c.numBins);
+    if (c.tensorCoreDistances) {
+      zero(queryWords, queryColumns * 4 * c.tensorCoreSlabs());
+      zero(querySums, queryColumns);
+    }
+    kb.barrier();
+
+    // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
+    Value keyBase =
+        kb.mul(kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
+                      kb.arg(kCapacity)),
+               kb.idx(p.words));
+    if (c.tensorCoreDistances) {
+      fillQueryWords(batch, kvHead, group, queryWords, querySums);
+      kb.barrier();
+      tensorCorePass(begin, end, keyBase, batch, kvHead, group, length, rows,
+                     hist, queryWords, querySums);
+    } else {
+      popcountPass(begin, end, keyBase, rows, hist);
+    }
+    kb.barrier();
+    epilogue(chunk, rows, hist);
+  });
+}
+
+void HistogramKernel::recordDistance(Value rowIndex, Value rowInCta, Value pos,
+                                     Value d, Value hist) {
+  Value at = kb.add(kb.mul(rowIndex, kb.arg(kDistStride)), pos);
+  kb.store(arith::TruncIOp::create(b, b.getI16Type(), d), kb.arg(kDistances),
+           at);
+  Value bin = kb.add(kb.mul(rowInCta, kb.idx(c.numBins)), kb.toIdx(d));
+  kb.atomicAdd(kb.i32(1), hist, bin);
+}
+
+void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
+                                   ArrayRef<Row> rows, Value hist) {
+  Value tid = kb.threadId();
+  int64_t perIteration = c.blockSize * c.keysPerThread;
+  kb.forLoop(kb.add(begin, tid), end, kb.idx(perIteration), [&](Value pos0) {
+    // Load every key first, then compute: keysPerThread loads in flight.
+    SmallVector<Value> positions, inChunk;
+    SmallVector<SmallVector<Value>> keys;
+    for (int64_t u = 0; u < c.keysPerThread; ++u) {
+      Value pos = kb.add(pos0, kb.idx(u * c.blockSize));
+      Value valid = kb.cmp(Pred::ult, pos, end);
+      Value safe = kb.minS(pos, kb.sub(end, kb.idx(1)));
+      Value first = kb.add(keyBase, kb.mul(safe, kb.idx(p.words)));
+      SmallVector<Value> words;
+      for (int64_t w = 0; w < p.words; w += c.loadWords) {
+        Value vec = kb.loadVector(kb.arg(kKeyCodes), kb.add(first, kb.idx(w)),
+                                  c.loadWords, 4 * c.loadWords);
+        for (int64_t e = 0; e < c.loadWords; ++e)
+          words.push_back(vector::ExtractOp::create(b, vec, e));
+      }
+      positions.push_back(pos);
+      inChunk.push_back(valid);
+      keys.push_back(words);
+    }
+    for (int64_t u = 0; u < c.keysPerThread; ++u) {
+      for (auto [r, row] : llvm::enumerate(rows)) {
+        Value pos = positions[u];
+        Value free = arith::AndIOp::create(
+            b, inChunk[u],
+            arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, row.freeBegin),
+                                  kb.cmp(Pred::slt, pos, row.freeEnd)));
+        Value d = distance(row, keys[u]);
+        kb.ifThen(free, [&] {
+          recordDistance(row.index, kb.idx(int64_t(r)), pos, d, hist);
+        });
+      }
+    }
+  });
+}
+
+// The tensor-core pass. The product's k dimension is a code row's
+// thermometer bits: word w (32 bits) is plane w / (D/32) of group w % (D/32),
+// padded with zero words to `slabs` slabs of 4 words. In each 128-bit slab
+// lane l holds word l % 4, so a lane needs the key code groups
+// {(4s + l % 4) % (D/32)}: groups l % 4, l % 4 + 4, ... where D/32 is a
+// multiple of 4, else (D/32 = 1, 2) group (l % 4) % (D/32) in planes that
+// depend on the lane.
+//
+// A warp's product: rows are its 16 keys (lane l loads keys l/4 and l/4 + 8
+// of the tile), columns 2q are 4 queries and columns 2q + 1 all ones, so
+// lane l's accumulator holds, for query q = l % 4 and each of its two keys,
+// popc(U(query) & U(key)) and S(key); with S(query) from shared memory that
+// is the distance S(q) + S(k) - 2 popc(U(q) & U(k)). Per-head rows take
+// their query's distance directly; shared_group rows the minimum over
+// their G heads (lanes of a quad, or tiles of the row).
+
+void HistogramKernel::fillQueryWords(Value batch, Value kvHead, Value group,
+                                     Value queryWords, Value querySums) {
+  int64_t groups = p.words / p.bits;
+  int64_t paddedWords = 4 * c.tensorCoreSlabs();
+  int64_t qh = c.queryHeadsPerRow;
+  int64_t entries = c.rowsPerCta * qh * groups;
+  kb.forLoop(kb.threadId(), kb.idx(entries), kb.idx(c.blockSize),
+             [&](Value i) {
+    Value qi = kb.divu(i, kb.idx(groups));
+    Value codeGroup = kb.remu(i, kb.idx(groups));
+    Value r = kb.divu(qi, kb.idx(qh));
+    Value rowInHead = kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), r);
+    // Rows past the end take row 0's codes; nothing selects by them.
+    rowInHead = kb.select(kb.cmp(Pred::ult, rowInHead, kb.idx(c.rowsPerKvHead)),
+                          rowInHead, kb.idx(0));
+    Value queryRow =
+        queryRowOf(batch, kvHead, rowInHead, kb.remu(qi, kb.idx(qh)));
+    Value first = kb.add(kb.mul(queryRow, kb.idx(p.words)),
+                         kb.mul(codeGroup, kb.idx(p.bits)));
+    SmallVector<Value> codePlanes;
+    for (int64_t j = 0; j < p.bits; ++j)
+      codePlanes.push_back(
+          kb.load(kb.arg(kQueryCodes), kb.add(first, kb.idx(j))));
+    Value sum = kb.i32(0);
+    for (auto [t, word] :
+         llvm::enumerate(buildThermometerPlanes(b, codePlanes))) {
+      kb.store(word, queryWords,
+               kb.add(kb.mul(qi, kb.idx(paddedWords)),
+                      kb.add(kb.idx(int64_t(t) * groups), codeGroup)));
+      sum = arith::AddIOp::create(b, sum, math::CtPopOp::create(b, word));
+    }
+    kb.atomicAdd(sum, querySums, qi);
+  });
+}
+
+void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
+                                     Value batch, Value kvHead, Value group,
+                                     Value length, ArrayRef<Row> rows,
+                                     Value hist, Value queryWords,
+                                     Value querySums) {
+  const int64_t groups = p.words / p.bits;
+  const int64_t planes = numThresholds(p.bits);
+  const int64_t slabs = c.tensorCoreSlabs();
+  const int64_t paddedWords = 4 * slabs;
+  const int64_t qh = c.queryHeadsPerRow;
+  const int64_t tiles = llvm::divideCeil(c.rowsPerCta * qh, 4);
+  const int64_t keyTiles = c.keyTilesPerWarp;
+  const bool wholeGroups = groups % 4 == 0;
+  const int64_t groupsPerLane = wholeGroups ? groups / 4 : 1;
+
+  Value lane = kb.toIdx(kb.laneId());
+  Value gid = kb.divu(lane, kb.idx(4)); // the lane's keys: gid, gid + 8
+  Value tig = kb.remu(lane, kb.idx(4)); // its query column of each tile
+  Value onesColumn = kb.cmp(Pred::eq, kb.remu(gid, kb.idx(2)), kb.idx(1));
+
+  // Loop-invariant: each tile's B words (the lane's column is gid: query
+  // 4j + gid/2, or ones) and S(query 4j + tig).
+  SmallVector<SmallVector<Value>> bWords(tiles);
+  SmallVector<Value> querySum(tiles);
+  for (int64_t j = 0; j < tiles; ++j) {
+    Value column = kb.add(kb.idx(4 * j), kb.divu(gid, kb.idx(2)));
+    for (int64_t sl = 0; sl < slabs; ++sl) {
+      Value word = kb.load(queryWords,
+                           kb.add(kb.mul(column, kb.idx(paddedWords)),
+                                  kb.add(kb.idx(4 * sl), tig)));
+      bWords[j].push_back(kb.select(onesColumn, kb.i32(-1), word));
+    }
+    querySum[j] = kb.load(querySums, kb.add(kb.idx(4 * j), tig));
+  }
+
+  // The lane's selection row of tile j where it depends on the lane
+  // (per-head rows, or shared_group rows of G dividing 4): its query's row.
+  auto laneRow = [&](int64_t j) {
+    Value r = kb.divu(kb.add(kb.idx(4 * j), tig), kb.idx(qh));
+    Value exists = kb.cmp(Pred::ult, r, kb.idx(c.rowsPerCta));
+    Value rowInHead =
+        kb.select(exists, kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), r),
+                  kb.idx(c.rowsPerKvHead));
+    return std::make_pair(r, makeRow(batch, kvHead, rowInHead, length,
+                                     /*loadQueries=*/false));
+  };
+  SmallVector<std::pair<Value, Row>> laneRows;
+  if (qh % 4 != 0)
+    for (int64_t j = 0; j < tiles; ++j)
+      laneRows.push_back(laneRow(j));
+
+  auto isFree = [&](Value pos, Value inChunk, const Row &row) -> Value {
+    return arith::AndIOp::create(
+        b, inChunk,
+        arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, row.freeBegin),
+                              kb.cmp(Pred::slt, pos, row.freeEnd)));
+  };
+  auto minU = [&](Value x, Value y) -> Value {
+    return arith::MinUIOp::create(b, x, y);
+  };
+
+  Value warp = kb.warpId();
+  int64_t perIteration = numWarps() * keyTiles * 16;
+  // Key h (0, 1) of the lane in tile tt of the iteration at `iteration`.
+  auto keyPosition = [&](Value iteration, int64_t tt, int64_t h) {
+    Value tile = kb.add(kb.mul(warp, kb.idx(keyTiles)), kb.idx(tt));
+    return kb.add(kb.add(iteration, kb.mul(tile, kb.idx(16))),
+                  kb.add(gid, kb.idx(8 * h)));
+  };
+  // The lane's code words of an iteration, one value per load (an 8-byte
+  // vector of a group's two planes, else one word per plane), in the order
+  // tile, key, group. Positions past the chunk read its last key.
+  auto loadKeys = [&](Value iteration) {
+    SmallVector<Value> loaded;
+    Value last = kb.sub(end, kb.idx(1));
+    for (int64_t tt = 0; tt < keyTiles; ++tt) {
+      for (int64_t h = 0; h < 2; ++h) {
+        Value safe = kb.minS(keyPosition(iteration, tt, h), last);
+        Value first = kb.add(keyBase, kb.mul(safe, kb.idx(p.words)));
+        for (int64_t i = 0; i < groupsPerLane; ++i) {
+          Value codeGroup = wholeGroups ? kb.add(tig, kb.idx(4 * i))
+                                        : kb.remu(tig, kb.idx(groups));
+          Value at = kb.add(first, kb.mul(codeGroup, kb.idx(p.bits)));
+          if (p.bits == 2) {
+            // Even words per row and group: 8-byte aligned.
+            loaded.push_back(kb.loadVector(kb.arg(kKeyCodes), at, 2, 8));
+            continue;
+          }
+          for (int64_t e = 0; e < p.bits; ++e)
+            loaded.push_back(
+                kb.load(kb.arg(kKeyCodes), kb.add(at, kb.idx(e))));
+        }
+      }
+    }
+    return loaded;
+  };
+
+  // Every key word of an iteration is loaded first, then computed on.
+  // (Loading the next iteration's keys before computing measured no
+  // faster: NOTES.md item 17.)
+  kb.forLoop(begin, end, kb.idx(perIteration), [&](Value iteration) {
+    SmallVector<Value> loaded = loadKeys(iteration);
+    SmallVector<Value> positions, inChunk;             // [tile * 2 + h]
+    SmallVector<SmallVector<SmallVector<Value>>> keys; // [.][group][plane]
+    size_t at = 0;
+    for (int64_t tt = 0; tt < keyTiles; ++tt) {
+      for (int64_t h = 0; h < 2; ++h) {
+        Value pos = keyPosition(iteration, tt, h);
+        positions.push_back(pos);
+        inChunk.push_back(kb.cmp(Pred::ult, pos, end));
+        SmallVector<SmallVector<Value>> keyGroups;
+        for (int64_t i = 0; i < groupsPerLane; ++i) {
+          SmallVector<Value> codePlanes;
+          if (p.bits == 2) {
+            for (int64_t e = 0; e < 2; ++e)
+              codePlanes.push_back(
+                  vector::ExtractOp::create(b, loaded[at], e));
+            ++at;
+          } else {
+            for (int64_t e = 0; e < p.bits; ++e)
+              codePlanes.push_back(loaded[at++]);
+          }
+          keyGroups.push_back(codePlanes);
+        }
+        keys.push_back(keyGroups);
+      }
+    }
+
+    for (int64_t tt = 0; tt < keyTiles; ++tt) {
+      // A words of each slab for the lane's two keys.
+      SmallVector<std::array<Value, 2>> aWords(slabs);
+      for (int64_t h = 0; h < 2; ++h) {
+        SmallVector<SmallVector<Value>> thermo;
+        for (ArrayRef<Value> codePlanes : keys[2 * tt + h])
+          thermo.push_back(buildThermometerPlanes(b, codePlanes));
+        for (int64_t sl = 0; sl < slabs; ++sl) {
+          if (wholeGroups) {
+            aWords[sl][h] =
+                thermo[(4 * sl % groups) / 4][4 * sl / groups];
+            continue;
+          }
+          // Lanes of one slab cover 4 / groups planes: the lane's is
+          // 4 sl / groups + tig / groups (zero past the last plane).
+          Value laneExtra = kb.divu(tig, kb.idx(groups));
+          Value word = kb.i32(0);
+          for (int64_t e = 0; e < 4 / groups; ++e) {
+            int64_t plane = 4 * sl / groups + e;
+            if (plane < planes)
+              word = kb.select(kb.cmp(Pred::eq, laneExtra, kb.idx(e)),
+                               thermo[0][plane], word);
+          }
+          aWords[sl][h] = word;
+        }
+      }
+      // Distances of query 4j + tig to the lane's keys, per query tile.
+      SmallVector<std::array<Value, 2>> dist(tiles);
+      for (int64_t j = 0; j < tiles; ++j) {
+        SmallVector<Value> acc(4, kb.i32(0));
+        for (int64_t sl = 0; sl < slabs;) {
+          if (sl + 1 < slabs) {
+            acc = kb.mmaAndPopc({aWords[sl][0], aWords[sl][1],
+                                 aWords[sl + 1][0], aWords[sl + 1][1]},
+                                {bWords[j][sl], bWords[j][sl + 1]}, acc);
+            sl += 2;
+          } else {
+            acc = kb.mmaAndPopc({aWords[sl][0], aWords[sl][1]},
+                                {bWords[j][sl]}, acc);
+            sl += 1;
+          }
+        }
+        for (int64_t h = 0; h < 2; ++h) {
+          Value twice = arith::ShLIOp::create(b, acc[2 * h], kb.i32(1));
+          dist[j][h] = arith::SubIOp::create(
+              b, arith::AddIOp::create(b, querySum[j], acc[2 * h + 1]), twice);
+        }
+      }
+
+      for (int64_t h = 0; h < 2; ++h) {
+        Value pos = positions[2 * tt + h];
+        Value valid = inChunk[2 * tt + h];
+        if (qh == 1) {
+          for (int64_t j = 0; j < tiles; ++j) {
+            auto &[r, row] = laneRows[j];
+            kb.ifThen(isFree(pos, valid, row), [&] {
+              recordDistance(row.index, r, pos, dist[j][h], hist);
+            });
+          }
+        } else if (qh % 4 != 0) {
+          // A row's G heads are lanes tig .. tig + G - 1 of the quad.
+          for (int64_t j = 0; j < tiles; ++j) {
+            Value d = dist[j][h];
+            for (int64_t mask = 1; mask < qh; mask *= 2)
+              d = minU(d, kb.shuffleXor(d, mask));
+            auto &[r, row] = laneRows[j];
+            Value lead = kb.cmp(Pred::eq, kb.remu(tig, kb.idx(qh)), kb.idx(0));
+            kb.ifThen(arith::AndIOp::create(b, lead, isFree(pos, valid, row)),
+                      [&] { recordDistance(row.index, r, pos, d, hist); });
+          }
+        } else {
+          // A row's G heads fill G / 4 whole tiles: their minimum, then the
+          // quad's; lane tig == h records key h.
+          int64_t tilesPerRow = qh / 4;
+          for (int64_t r = 0; r < c.rowsPerCta; ++r) {
+            Value d = dist[r * tilesPerRow][h];
+            for (int64_t j = 1; j < tilesPerRow; ++j)
+              d = minU(d, dist[r * tilesPerRow + j][h]);
+            d = minU(d, kb.shuffleXor(d, 1));
+            d = minU(d, kb.shuffleXor(d, 2));
+            Value lead = kb.cmp(Pred::eq, tig, kb.idx(h));
+            kb.ifThen(
+                arith::AndIOp::create(b, lead, isFree(pos, valid, rows[r])),
+                [&] {
+                  recordDistance(rows[r].index, kb.idx(r), pos, d, hist);
+                });
+          }
+        }
+      }
+    }
+  });
+}

@@ -1,0 +1,204 @@
+//===- SelectKernels.h - The l1_topk kernels' shared builders ---*- C++ -*-===//
+//
+// What the select kernels (SelectKernel.cpp: the plan and compaction
+// kernels, the cluster kernel and the host side; SelectHistogram.cpp: the
+// histogram pass and its two ways to compute distances) share: their
+// argument list, the row arithmetic and block scans (SelectCommon), and the
+// histogram pass the cluster kernel extends (HistogramKernel).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAMAS_LIB_CONVERSION_ADAMASTOGPU_SELECTKERNELS_H
+#define ADAMAS_LIB_CONVERSION_ADAMASTOGPU_SELECTKERNELS_H
+
+#include "KernelBuilder.h"
+#include "Kernels.h"
+#include "adamas/Dialect/Adamas/Utils/CodeArithmetic.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+namespace mlir::adamas::select {
+
+using Pred = arith::CmpIPredicate;
+
+/// Kernel arguments shared by the select kernels, in this order.
+enum SelectArg : unsigned {
+  kQueryCodes,
+  kKeyCodes,
+  kLengths,
+  kDistances,
+  kHistograms,
+  kResult,
+  kPlan,
+  kBatches,
+  kCapacity,
+  kDistStride,
+  kChunks,
+  kNumArgs
+};
+
+/// Builds what the select kernels compute the same way.
+class SelectCommon {
+public:
+  SelectCommon(KernelBuilder &kb, const SelectLaunch &s)
+      : kb(kb), b(kb.builder()), p(s.problem), c(s.config) {}
+
+  /// The visible length of the batch row's last query row, clamp(len, 0, N):
+  /// the range the chunks split.
+  Value visibleAll(Value length) {
+    return clamp(b, length, kb.idx(0), kb.arg(kCapacity));
+  }
+
+  /// [begin, end) of chunk `chunk` within [0, visible).
+  std::pair<Value, Value> chunkRange(Value chunk, Value visible) {
+    Value len = kb.ceilDiv(visible, kb.arg(kChunks));
+    len = kb.mul(kb.ceilDiv(len, kb.idx(32)), kb.idx(32));
+    Value begin = kb.minS(kb.mul(chunk, len), visible);
+    Value end = kb.minS(kb.add(begin, len), visible);
+    return {begin, end};
+  }
+
+  /// Selection row `row` of the result (<B x H' x M>, the threshold and
+  /// compaction kernels' grid x): its batch row's length, the positions it
+  /// sees and its selection window.
+  struct ResultRow {
+    Value length, visible;
+    SelectionWindow window;
+  };
+  /// Runs `body` for `row` when it exists (row < B * H' * M).
+  void ifResultRow(Value row, function_ref<void(const ResultRow &)> body) {
+    Value rowsPerBatch = kb.idx(c.selectionHeads * p.rows);
+    Value numRows = kb.mul(kb.arg(kBatches), rowsPerBatch);
+    kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
+      ResultRow r;
+      Value batch = kb.divu(row, rowsPerBatch);
+      Value m = kb.remu(row, kb.idx(p.rows));
+      r.length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
+      r.visible = buildVisibleLength(b, r.length, kb.idx(p.rows), m,
+                                     kb.arg(kCapacity));
+      r.window = buildSelectionWindow(b, r.visible, p.k, p.sink, p.recent);
+      body(r);
+    });
+  }
+  /// Runs `plan()` for a row that needs a plan: rows that see at most k
+  /// positions, or have no free slot, need none (the compaction writes them
+  /// without one).
+  void ifRowNeedsPlan(const ResultRow &r, function_ref<void()> plan) {
+    Value needed = arith::AndIOp::create(
+        b, kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)),
+        kb.cmp(Pred::sgt, r.window.take, kb.idx(0)));
+    kb.ifThen(needed, plan);
+  }
+
+  /// The row's plan (written by the threshold kernel): T, skip, then per
+  /// chunk (first output slot, ties in earlier chunks).
+  Value planEntry(Value row, int64_t field) {
+    Value stride = kb.add(kb.idx(2), kb.mul(kb.arg(kChunks), kb.idx(2)));
+    return kb.add(kb.mul(row, stride), kb.idx(field));
+  }
+  Value chunkPlanEntry(Value row, Value chunk, int64_t field) {
+    return kb.add(planEntry(row, 2 + field), kb.mul(chunk, kb.idx(2)));
+  }
+
+  /// Block-wide inclusive scan of an i32 (one value per thread); `total`
+  /// gets the block's sum.
+  Value blockScan(Value value, Value warpSums, Value &total);
+
+  /// The threshold distance T of a row whose summed histogram is in
+  /// `totals` (shared, numBins): the bin where the running count first
+  /// reaches `take` (index), and `skip` (i32), the positions at T that lose.
+  struct Threshold {
+    Value value, index, skip;
+  };
+  Threshold findThreshold(Value totals, Value take, Value warpSums,
+                          Value found);
+
+  /// What the compaction of one (row, chunk) needs (all i32): T, skip, the
+  /// chunk's first output slot and the ties at T in the earlier chunks.
+  struct ChunkPlan {
+    Value threshold, skip, firstSlot, tiesBefore;
+  };
+  /// The selection of result row `row` within chunk `chunk`: chunk 0 writes
+  /// the forced slots (or every position when the row sees at most k), and
+  /// every chunk compacts its free positions with `plan()` (built only
+  /// where it is needed).
+  void compactRow(Value row, Value chunk, const ResultRow &r,
+                  function_ref<ChunkPlan()> plan, Value warpSums);
+
+private:
+  void writeAll(Value rowOut, Value visible);
+  void writeForced(Value rowOut, Value visible);
+  void compact(Value row, Value rowOut, Value begin, Value end,
+               Value freeBegin, Value freeEnd, const ChunkPlan &plan,
+               Value warpSums);
+
+public:
+
+  int64_t numWarps() const { return c.blockSize / 32; }
+
+  KernelBuilder &kb;
+  ImplicitLocOpBuilder &b;
+  const SelectProblem &p;
+  const SelectConfig &c;
+};
+
+
+//===----------------------------------------------------------------------===//
+// Kernel 1: distances and histograms (SelectHistogram.cpp)
+//===----------------------------------------------------------------------===//
+
+class HistogramKernel : protected SelectCommon {
+public:
+  using SelectCommon::SelectCommon;
+  void build();
+
+protected:
+  /// One selection row of the CTA.
+  struct Row {
+    Value valid; // i1: the row exists (the last group may be short)
+    Value index; // global row of the result, <B x H' x M>
+    Value freeBegin, freeEnd;
+    SmallVector<SmallVector<Value>> queryWords; // [query head][word]
+  };
+  /// Row `rowInHead` of the KV head's selection rows (invalid at or past
+  /// rowsPerKvHead); with `loadQueries` its query heads' code words too.
+  Row makeRow(Value batch, Value kvHead, Value rowInHead, Value length,
+              bool loadQueries = true);
+  /// The row of the query codes (<B x Hq x M x W>) of query head `g` of
+  /// the (existing) selection row `rowInHead`.
+  Value queryRowOf(Value batch, Value kvHead, Value rowInHead, Value g);
+  Value distance(const Row &row, ArrayRef<Value> keyWords);
+  /// The pass over the CTA's chunk; then `epilogue(chunk, rows, hist)` with
+  /// every row's histogram complete in `hist` (shared, row r's bins at
+  /// r * numBins).
+  void buildPass(
+      function_ref<void(Value chunk, ArrayRef<Row> rows, Value hist)>
+          epilogue);
+
+private:
+  /// Where a free position's distance goes: the i16 for the compaction and
+  /// a count in the CTA's histogram of row `rowInCta`.
+  void recordDistance(Value rowIndex, Value rowInCta, Value pos, Value d,
+                      Value hist);
+  /// The pass with per-thread popcounts: each thread takes whole keys,
+  /// `keysPerThread` in flight, and every row's distance to each.
+  void popcountPass(Value begin, Value end, Value keyBase, ArrayRef<Row> rows,
+                    Value hist);
+  /// The pass with binary tensor-core products (SelectConfig::
+  /// tensorCoreDistances): `queryWords` (shared) holds the CTA's queries'
+  /// thermometer words (query-major, 4 * slabs words each, zero past the
+  /// last query) and `querySums` their S(q).
+  void tensorCorePass(Value begin, Value end, Value keyBase, Value batch,
+                      Value kvHead, Value group, Value length,
+                      ArrayRef<Row> rows, Value hist, Value queryWords,
+                      Value querySums);
+  /// Fills `queryWords` and adds into `querySums` (zeroed) for the CTA's
+  /// queries (query qi: head qi % G' of row qi / G').
+  void fillQueryWords(Value batch, Value kvHead, Value group,
+                      Value queryWords, Value querySums);
+};
+
+
+} // namespace mlir::adamas::select
+
+#endif // ADAMAS_LIB_CONVERSION_ADAMASTOGPU_SELECTKERNELS_H
