@@ -351,7 +351,9 @@ def main():
               f"fp16, D = 128, M = 1, 2 bits, lengths = N; times in us; byte floor at "
               f"{measure.COPY_TBPS} TB/s; popcount floor: every distance's popcounts at "
               f"{measure.POPC_PER_SM_CLOCK} per clock per SM ({measure.SMS} SMs, "
-              f"{measure.BOOST_GHZ} GHz); select TB/s = code bytes / select time."]
+              f"{measure.BOOST_GHZ} GHz), a bound where the histogram pass counts by "
+              f"popcounts (32/32 here; the GQA rows' distances come from b1 tensor-core "
+              f"products, bench/NOTES.md item 17); select TB/s = code bytes / select time."]
 
     todo = [c for c in cases.bench_cases(args.quick)
             if not args.only or any(s in cases.bench_label(*c[:3]) for s in args.only)]
