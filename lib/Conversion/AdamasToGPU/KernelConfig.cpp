@@ -150,20 +150,18 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   int64_t queryTiles = llvm::divideCeil(queries, 4);
   int64_t rowHeads = c.queryHeadsPerRow;
   bool lanesHoldGroups = groups % 4 == 0 || 4 % groups == 0;
-  bool rowsTile = rowHeads == 1 || 4 % rowHeads == 0 || rowHeads % 4 == 0;
+  bool rowsTile = 4 % rowHeads == 0 || rowHeads % 4 == 0;
   constexpr int64_t kMaxQueryFragmentWords = 32;
+  bool queryWordsFit =
+      queryTiles * c.tensorCoreSlabs() <= kMaxQueryFragmentWords;
   if (tensorCoreDistances && queries >= 2 && lanesHoldGroups && rowsTile &&
-      c.clusterChunks == 0) {
+      queryWordsFit && c.clusterChunks == 0) {
     c.tensorCoreDistances = true;
-    if (queryTiles * c.tensorCoreSlabs() > kMaxQueryFragmentWords) {
-      c.tensorCoreDistances = false;
-    } else {
-      // About 16 code words in flight per lane, as the popcount pass (two
-      // keys of 32 bytes per thread).
-      int64_t groupsPerLane = groups % 4 == 0 ? groups / 4 : 1;
-      c.keyTilesPerWarp = std::clamp<int64_t>(
-          16 / (2 * groupsPerLane * p.bits), 1, 4);
-    }
+    // About 16 code words in flight per lane, as the popcount pass (two
+    // keys of 32 bytes per thread).
+    int64_t groupsPerLane = groups % 4 == 0 ? groups / 4 : 1;
+    c.keyTilesPerWarp =
+        std::clamp<int64_t>(16 / (2 * groupsPerLane * p.bits), 1, 4);
   }
   return {c, ""};
 }

@@ -156,6 +156,13 @@ void HistogramKernel::buildPass(
   });
 }
 
+Value HistogramKernel::isFree(Value pos, Value inChunk, const Row &row) {
+  return arith::AndIOp::create(
+      b, inChunk,
+      arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, row.freeBegin),
+                            kb.cmp(Pred::slt, pos, row.freeEnd)));
+}
+
 void HistogramKernel::recordDistance(Value rowIndex, Value rowInCta, Value pos,
                                      Value d, Value hist) {
   Value at = kb.add(kb.mul(rowIndex, kb.arg(kDistStride)), pos);
@@ -192,10 +199,7 @@ void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
     for (int64_t u = 0; u < c.keysPerThread; ++u) {
       for (auto [r, row] : llvm::enumerate(rows)) {
         Value pos = positions[u];
-        Value free = arith::AndIOp::create(
-            b, inChunk[u],
-            arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, row.freeBegin),
-                                  kb.cmp(Pred::slt, pos, row.freeEnd)));
+        Value free = isFree(pos, inChunk[u], row);
         Value d = distance(row, keys[u]);
         kb.ifThen(free, [&] {
           recordDistance(row.index, kb.idx(int64_t(r)), pos, d, hist);
@@ -307,12 +311,6 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
     for (int64_t j = 0; j < tiles; ++j)
       laneRows.push_back(laneRow(j));
 
-  auto isFree = [&](Value pos, Value inChunk, const Row &row) -> Value {
-    return arith::AndIOp::create(
-        b, inChunk,
-        arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, row.freeBegin),
-                              kb.cmp(Pred::slt, pos, row.freeEnd)));
-  };
   auto minU = [&](Value x, Value y) -> Value {
     return arith::MinUIOp::create(b, x, y);
   };

@@ -176,6 +176,9 @@ protected:
           epilogue);
 
 private:
+  /// Whether `pos` (a key of the chunk iff `inChunk`) is one of `row`'s
+  /// free positions, whose distances rank.
+  Value isFree(Value pos, Value inChunk, const Row &row);
   /// Where a free position's distance goes: the i16 for the compaction and
   /// a count in the CTA's histogram of row `rowInCta`.
   void recordDistance(Value rowIndex, Value rowInCta, Value pos, Value d,
