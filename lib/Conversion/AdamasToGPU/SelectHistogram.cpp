@@ -323,58 +323,37 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
     return kb.add(kb.add(iteration, kb.mul(tile, kb.idx(16))),
                   kb.add(gid, kb.idx(8 * h)));
   };
-  // The lane's code words of an iteration, one value per load (an 8-byte
-  // vector of a group's two planes, else one word per plane), in the order
-  // tile, key, group. Positions past the chunk read its last key.
-  auto loadKeys = [&](Value iteration) {
-    SmallVector<Value> loaded;
-    Value last = kb.sub(end, kb.idx(1));
-    for (int64_t tt = 0; tt < keyTiles; ++tt) {
-      for (int64_t h = 0; h < 2; ++h) {
-        Value safe = kb.minS(keyPosition(iteration, tt, h), last);
-        Value first = kb.add(keyBase, kb.mul(safe, kb.idx(p.words)));
-        for (int64_t i = 0; i < groupsPerLane; ++i) {
-          Value codeGroup = wholeGroups ? kb.add(tig, kb.idx(4 * i))
-                                        : kb.remu(tig, kb.idx(groups));
-          Value at = kb.add(first, kb.mul(codeGroup, kb.idx(p.bits)));
-          if (p.bits == 2) {
-            // Even words per row and group: 8-byte aligned.
-            loaded.push_back(kb.loadVector(kb.arg(kKeyCodes), at, 2, 8));
-            continue;
-          }
-          for (int64_t e = 0; e < p.bits; ++e)
-            loaded.push_back(
-                kb.load(kb.arg(kKeyCodes), kb.add(at, kb.idx(e))));
-        }
-      }
-    }
-    return loaded;
-  };
-
-  // Every key word of an iteration is loaded first, then computed on.
-  // (Loading the next iteration's keys before computing measured no
-  // faster: NOTES.md item 17.)
+  // Every key word of an iteration is loaded first, then computed on: the
+  // lane's code planes of each (tile, key h) and code group, from one 8-byte
+  // load per group at 2 bits, else one load per plane. Positions past the
+  // chunk read its last key. (Loading the next iteration's keys before
+  // computing measured no faster: NOTES.md item 19.)
   kb.forLoop(begin, end, kb.idx(perIteration), [&](Value iteration) {
-    SmallVector<Value> loaded = loadKeys(iteration);
     SmallVector<Value> positions, inChunk;             // [tile * 2 + h]
     SmallVector<SmallVector<SmallVector<Value>>> keys; // [.][group][plane]
-    size_t at = 0;
+    Value last = kb.sub(end, kb.idx(1));
     for (int64_t tt = 0; tt < keyTiles; ++tt) {
       for (int64_t h = 0; h < 2; ++h) {
         Value pos = keyPosition(iteration, tt, h);
         positions.push_back(pos);
         inChunk.push_back(kb.cmp(Pred::ult, pos, end));
+        Value first =
+            kb.add(keyBase, kb.mul(kb.minS(pos, last), kb.idx(p.words)));
         SmallVector<SmallVector<Value>> keyGroups;
         for (int64_t i = 0; i < groupsPerLane; ++i) {
+          Value codeGroup = wholeGroups ? kb.add(tig, kb.idx(4 * i))
+                                        : kb.remu(tig, kb.idx(groups));
+          Value at = kb.add(first, kb.mul(codeGroup, kb.idx(p.bits)));
           SmallVector<Value> codePlanes;
           if (p.bits == 2) {
+            // Even words per row and group: 8-byte aligned.
+            Value vec = kb.loadVector(kb.arg(kKeyCodes), at, 2, 8);
             for (int64_t e = 0; e < 2; ++e)
-              codePlanes.push_back(
-                  vector::ExtractOp::create(b, loaded[at], e));
-            ++at;
+              codePlanes.push_back(vector::ExtractOp::create(b, vec, e));
           } else {
             for (int64_t e = 0; e < p.bits; ++e)
-              codePlanes.push_back(loaded[at++]);
+              codePlanes.push_back(
+                  kb.load(kb.arg(kKeyCodes), kb.add(at, kb.idx(e))));
           }
           keyGroups.push_back(codePlanes);
         }
