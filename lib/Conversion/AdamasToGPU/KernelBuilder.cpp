@@ -314,6 +314,21 @@ SmallVector<Value> KernelBuilder::forLoop(
   return SmallVector<Value>(loop.getResults());
 }
 
+SmallVector<Value>
+KernelBuilder::whileLoop(ValueRange inits, function_ref<Value(ValueRange)> cond,
+                         function_ref<SmallVector<Value>(ValueRange)> body) {
+  TypeRange types = inits.getTypes();
+  SmallVector<Location> locs(inits.size(), b.getLoc());
+  auto loop = scf::WhileOp::create(b, types, inits);
+  OpBuilder::InsertionGuard guard(b);
+  Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+  scf::ConditionOp::create(b, cond(before->getArguments()),
+                           before->getArguments());
+  Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+  scf::YieldOp::create(b, body(after->getArguments()));
+  return SmallVector<Value>(loop.getResults());
+}
+
 void KernelBuilder::ifThen(Value cond, function_ref<void()> thenFn) {
   auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);

@@ -136,6 +136,11 @@ public:
   SmallVector<Value>
   forLoop(Value lb, Value ub, Value step, ValueRange inits,
           function_ref<SmallVector<Value>(Value iv, ValueRange args)> body);
+  /// `while (cond(args)) args = body(args)` from `inits`; returns the
+  /// final values.
+  SmallVector<Value>
+  whileLoop(ValueRange inits, function_ref<Value(ValueRange args)> cond,
+            function_ref<SmallVector<Value>(ValueRange args)> body);
   /// `if (cond) then()`.
   void ifThen(Value cond, function_ref<void()> thenFn);
   /// `if (cond) then() else otherwise()`.

@@ -51,6 +51,7 @@
 
 #include "SelectKernels.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -427,12 +428,20 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   // scan of the ties, then one of the selected positions: NOTES.md item 14
   // has what the second cost). Chunks start at multiples of 32 and distance
   // rows are padded to multiples of kRun, so the loads are aligned.
+  //
+  // The kernel is bound by its instructions (ncu at B = 16: the ALU pipe
+  // 75% busy), so a run is tested two distances per instruction (SWAR on
+  // the 4 words of the load) into 8-bit masks, bit e for position first +
+  // e, and counted with popc; only the run's selected positions are then
+  // visited, lowest first (NOTES.md item 23).
   constexpr int64_t kRun = 8;
   assert(c.blockSize * kRun < (1 << 16) && "a pass's counts fit 16 bits");
+  // Distances and T are below numBins, which shared memory bounds far
+  // below 2^15 (SelectConfig::get): the SWAR tests need 15-bit halves.
+  assert(c.numBins < (1 << 15) && "distances fit 15 bits");
   Value lo = kb.maxS(begin, freeBegin);
   Value hi = kb.minS(end, freeEnd);
-  // Position p is a candidate iff p - lo < hi - lo as unsigned i32
-  // (positions fit i32): one add and one compare per position.
+  // Positions lo .. hi - 1 are candidates (positions fit i32).
   Value candidates = toI32(b, kb.maxS(kb.sub(hi, lo), kb.idx(0)));
   Value stride = kb.arg(kDistStride);
   Value distRow = kb.mul(row, stride);
@@ -445,6 +454,37 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   };
   auto sub = [&](Value x, Value y) -> Value {
     return arith::SubIOp::create(b, x, y);
+  };
+  auto andI = [&](Value x, Value y) -> Value {
+    return arith::AndIOp::create(b, x, y);
+  };
+  auto orI = [&](Value x, Value y) -> Value {
+    return arith::OrIOp::create(b, x, y);
+  };
+  auto shr = [&](Value x, int64_t n) -> Value {
+    return arith::ShRUIOp::create(b, x, kb.i32(n));
+  };
+  auto shl = [&](Value x, Value n) -> Value {
+    return arith::ShLIOp::create(b, x, n);
+  };
+  auto clamp8 = [&](Value x) -> Value {
+    return arith::MaxSIOp::create(
+        b, arith::MinSIOp::create(b, x, kb.i32(kRun)), kb.i32(0));
+  };
+  auto popc = [&](Value x) -> Value { return math::CtPopOp::create(b, x); };
+  // Both halves of a word hold `v`.
+  auto splat16 = [&](Value v) -> Value { return orI(shl(v, kb.i32(16)), v); };
+  // For a half d <= 0x7FFF: (0x8000 + T) - d has its top bit set iff d <= T,
+  // (0x7FFF + T) - d iff d < T, and neither borrows from the other half.
+  Value atMostT = splat16(add(threshold, kb.i32(0x8000)));
+  Value belowT = splat16(add(threshold, kb.i32(0x7FFF)));
+  Value halfTops = kb.i32(0x80008000), halfValues = kb.i32(0x7FFF7FFF);
+  // The top bits of words 0..3 (positions 2j at bit 15, 2j + 1 at bit 31)
+  // as bits 0..7 in position order.
+  auto gather = [&](ArrayRef<Value> tops) -> Value {
+    Value m = orI(orI(shr(tops[0], 15), shr(tops[1], 13)),
+                  orI(shr(tops[2], 11), shr(tops[3], 9)));
+    return andI(orI(m, shr(m, 15)), kb.i32(0xFF));
   };
   // The thread's run of the pass at `pass`; a run past the row reads the
   // row's last run and selects nothing.
@@ -466,59 +506,78 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
         Value tieRank0 = carried[0], slot0 = carried[1], vec = carried[2];
         Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
         Value next = loadRun(kb.add(pass, kb.idx(perPass)));
-        SmallVector<Value> positions, less, tie;
-        Value localLess = kb.i32(0), localTies = kb.i32(0);
-        Value firstOffset = toI32(b, kb.sub(first, lo));
-        for (int64_t e = 0; e < kRun; ++e) {
-          Value pos = kb.add(first, kb.idx(e));
-          Value candidate = arith::CmpIOp::create(
-              b, Pred::ult, add(firstOffset, kb.i32(e)), candidates);
-          Value d = arith::ExtUIOp::create(
-              b, b.getI32Type(), vector::ExtractOp::create(b, vec, e));
-          positions.push_back(pos);
-          less.push_back(arith::AndIOp::create(
-              b, candidate, arith::CmpIOp::create(b, Pred::ult, d, threshold)));
-          tie.push_back(arith::AndIOp::create(
-              b, candidate, arith::CmpIOp::create(b, Pred::eq, d, threshold)));
-          localLess = add(localLess, i32(less.back()));
-          localTies = add(localTies, i32(tie.back()));
+        Value words = vector::BitCastOp::create(
+            b, VectorType::get({kRun / 2}, b.getI32Type()), vec);
+        SmallVector<Value> le, lt;
+        for (int64_t j = 0; j < kRun / 2; ++j) {
+          // The top bit of each half cleared: a distance never has it, and
+          // it keeps whatever a non-candidate position holds from
+          // borrowing across the halves.
+          Value w = andI(vector::ExtractOp::create(b, words, j), halfValues);
+          le.push_back(andI(sub(atMostT, w), halfTops));
+          lt.push_back(andI(sub(belowT, w), halfTops));
         }
+        // Bits [max(0, lo - first), min(8, hi - first)) are candidates.
+        Value firstOffset = toI32(b, kb.sub(first, lo));
+        Value loE = clamp8(sub(kb.i32(0), firstOffset));
+        Value hiE = clamp8(sub(candidates, firstOffset));
+        Value one = kb.i32(1);
+        Value candidate =
+            andI(sub(shl(one, hiE), one),
+                 arith::XOrIOp::create(b, sub(shl(one, loE), one),
+                                       kb.i32(-1)));
+        Value ltMask = gather(lt);
+        Value less = andI(ltMask, candidate);
+        Value tie = andI(arith::XOrIOp::create(b, gather(le), ltMask),
+                         candidate);
+        Value localLess = popc(less), localTies = popc(tie);
         // One scan of (below T) << 16 | (at T).
         Value sixteen = kb.i32(16), lowMask = kb.i32(0xFFFF);
-        Value packed = arith::OrIOp::create(
-            b, arith::ShLIOp::create(b, localLess, sixteen), localTies);
+        Value packed = orI(shl(localLess, sixteen), localTies);
         Value passPacked;
         Value exclusive = sub(blockScan(packed, warpSums, passPacked), packed);
         Value lessBefore = arith::ShRUIOp::create(b, exclusive, sixteen);
-        Value tiesBefore = arith::AndIOp::create(b, exclusive, lowMask);
+        Value tiesBefore = andI(exclusive, lowMask);
         Value passLess = arith::ShRUIOp::create(b, passPacked, sixteen);
-        Value passTies = arith::AndIOp::create(b, passPacked, lowMask);
+        Value passTies = andI(passPacked, lowMask);
         // Ties of this pass win from global rank max(skip, tieRank0) on.
         Value firstWinner = arith::MaxSIOp::create(b, skip, tieRank0);
         auto winnersBelow = [&](Value rank) -> Value {
           return arith::MaxSIOp::create(b, sub(rank, firstWinner), kb.i32(0));
         };
-        // Most runs hold no position below or at T (k of N are selected):
-        // they skip the run's eight conditional stores.
-        Value anyCandidate = arith::CmpIOp::create(
-            b, Pred::ne, arith::OrIOp::create(b, localLess, localTies),
-            kb.i32(0));
-        kb.ifThen(anyCandidate, [&] {
-          Value rank = add(tieRank0, tiesBefore);
-          Value slot = add(slot0, add(lessBefore, winnersBelow(rank)));
-          for (int64_t e = 0; e < kRun; ++e) {
-            Value wins = arith::CmpIOp::create(b, Pred::sge, rank, skip);
-            Value selected = arith::OrIOp::create(
-                b, less[e], arith::AndIOp::create(b, tie[e], wins));
-            Value at = slot;
-            kb.ifThen(selected, [&] {
-              kb.store(toI32(b, positions[e]), kb.arg(kResult),
-                       kb.add(rowOut, kb.toIdx(at)));
+        // Most runs hold no position below or at T (k of N are selected);
+        // the others visit their set bits only, lowest position first.
+        Value marked = orI(less, tie);
+        kb.ifThen(
+            arith::CmpIOp::create(b, Pred::ne, marked, kb.i32(0)), [&] {
+              Value rank = add(tieRank0, tiesBefore);
+              Value slot = add(slot0, add(lessBefore, winnersBelow(rank)));
+              Value firstPos = toI32(b, first);
+              kb.whileLoop(
+                  {marked, slot, rank},
+                  [&](ValueRange a) {
+                    return arith::CmpIOp::create(b, Pred::ne, a[0],
+                                                 kb.i32(0));
+                  },
+                  [&](ValueRange a) -> SmallVector<Value> {
+                    Value m = a[0], at = a[1], r = a[2];
+                    Value lowest = andI(m, sub(kb.i32(0), m));
+                    Value isTie = arith::CmpIOp::create(
+                        b, Pred::ne, andI(tie, lowest), kb.i32(0));
+                    Value wins = arith::CmpIOp::create(b, Pred::sge, r, skip);
+                    Value selected = orI(
+                        arith::XOrIOp::create(
+                            b, isTie, arith::ConstantIntOp::create(b, 1, 1)),
+                        wins);
+                    kb.ifThen(selected, [&] {
+                      Value e = math::CountTrailingZerosOp::create(b, m);
+                      kb.store(add(firstPos, e), kb.arg(kResult),
+                               kb.add(rowOut, kb.toIdx(at)));
+                    });
+                    return {arith::XOrIOp::create(b, m, lowest),
+                            add(at, i32(selected)), add(r, i32(isTie))};
+                  });
             });
-            slot = add(slot, i32(selected));
-            rank = add(rank, i32(tie[e]));
-          }
-        });
         Value rankAfter = add(tieRank0, passTies);
         return {rankAfter, add(slot0, add(passLess, winnersBelow(rankAfter))),
                 next};
