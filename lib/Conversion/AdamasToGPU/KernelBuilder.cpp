@@ -155,6 +155,8 @@ Value KernelBuilder::warpInclusiveScan(Value value) {
 
 void KernelBuilder::barrier() { gpu::BarrierOp::create(b); }
 
+void KernelBuilder::syncWarp() { NVVM::SyncWarpOp::create(b, i32(-1)); }
+
 SmallVector<Value> KernelBuilder::mmaAndPopc(ArrayRef<Value> a,
                                              ArrayRef<Value> bWords,
                                              ArrayRef<Value> c) {
@@ -244,6 +246,12 @@ Value KernelBuilder::loadVector(Value memref, Value index, int64_t width,
   auto op = vector::LoadOp::create(b, type, memref, ValueRange{index});
   op.setAlignment(alignBytes);
   return op;
+}
+
+void KernelBuilder::storeVector(Value value, Value memref, Value index,
+                                int64_t alignBytes) {
+  auto op = vector::StoreOp::create(b, value, memref, ValueRange{index});
+  op.setAlignment(alignBytes);
 }
 
 void KernelBuilder::atomicAdd(Value value, Value memref, Value index) {

@@ -75,6 +75,9 @@ public:
   /// Inclusive prefix sum of an i32 over the lanes.
   Value warpInclusiveScan(Value value);
   void barrier();
+  /// Every lane of the warp arrives (`bar.warp.sync`): shared-memory writes
+  /// of any lane before it are visible to every lane after it.
+  void syncWarp();
   /// One binary tensor-core product of the warp (sm_80+), `mma.sync
   /// .m16n8k128` (2 words of `a`, 1 of `bWords`) or `.m16n8k256` (4 and 2)
   /// `.b1.and.popc`: D = C + popc(A & B) for the 16 x 8 tile. `c` and the
@@ -111,6 +114,9 @@ public:
   /// guarantees, so a 16-byte access becomes one 128-bit load.
   Value loadVector(Value memref, Value index, int64_t width,
                    int64_t alignBytes);
+  /// `memref[index .. index + width) = value` (a vector), `alignBytes` as
+  /// for loadVector.
+  void storeVector(Value value, Value memref, Value index, int64_t alignBytes);
   /// `memref[index] += value` (i32, shared or global), returns nothing.
   void atomicAdd(Value value, Value memref, Value index);
 

@@ -157,11 +157,21 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   if (tensorCoreDistances && queries >= 2 && lanesHoldGroups && rowsTile &&
       queryWordsFit && c.clusterChunks == 0) {
     c.tensorCoreDistances = true;
-    // About 16 code words in flight per lane, as the popcount pass (two
-    // keys of 32 bytes per thread).
+    // About 24 code words in flight per lane (6 tiles at D = 128, 2 bits:
+    // with 32-bit positions the pass fits 64 registers, 4 CTAs per SM, and
+    // ran faster than 4 tiles where its stores do not dominate; 8 tiles
+    // took 72 registers; NOTES.md item 24).
     int64_t groupsPerLane = groups % 4 == 0 ? groups / 4 : 1;
     c.keyTilesPerWarp =
-        std::clamp<int64_t>(16 / (2 * groupsPerLane * p.bits), 1, 4);
+        std::clamp<int64_t>(24 / (2 * groupsPerLane * p.bits), 1, 6);
+    // The stage: per warp, a row of i16 per selection row and one for
+    // tiles past the last row, keyTilesPerWarp * 16 keys long.
+    int64_t stageBytes = (c.blockSize / 32) * (c.rowsPerCta + 1) *
+                         c.keyTilesPerWarp * 16 * 2;
+    int64_t queryBytes = 4 * queryTiles * 4 * (4 * c.tensorCoreSlabs() + 1);
+    c.stagedDistanceStores = c.rowsPerCta * histBytes + queryBytes +
+                                 stageBytes <=
+                             target.maxStaticSharedBytes;
   }
   return {c, ""};
 }
@@ -183,6 +193,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"query_heads_per_row", queryHeadsPerRow},
                           {"row_groups", rowGroups},
                           {"rows_per_cta", rowsPerCta},
+                          {"staged_distance_stores", stagedDistanceStores},
                           {"target_ctas", targetCtas},
                           {"tensor_core_distances", tensorCoreDistances}});
 }

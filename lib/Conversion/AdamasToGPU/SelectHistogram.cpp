@@ -125,6 +125,8 @@ void HistogramKernel::buildPass(
       rows.push_back(makeRow(
           batch, kvHead, kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), kb.idx(r)),
           length, /*loadQueries=*/!c.tensorCoreDistances));
+    for (Row &row : rows)
+      clipToChunk(row, begin, end);
 
     Value threads = kb.idx(c.blockSize);
     auto zero = [&](Value buffer, int64_t size) {
@@ -156,11 +158,17 @@ void HistogramKernel::buildPass(
   });
 }
 
-Value HistogramKernel::isFree(Value pos, Value inChunk, const Row &row) {
-  return arith::AndIOp::create(
-      b, inChunk,
-      arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, row.freeBegin),
-                            kb.cmp(Pred::slt, pos, row.freeEnd)));
+void HistogramKernel::clipToChunk(Row &row, Value begin, Value end) {
+  Value lo = kb.maxS(begin, row.freeBegin);
+  Value hi = kb.minS(end, row.freeEnd);
+  row.lo = toI32(b, lo);
+  row.width = toI32(b, kb.maxS(kb.sub(hi, lo), kb.idx(0)));
+}
+
+Value HistogramKernel::isFree(Value pos, const Row &row) {
+  return arith::CmpIOp::create(b, Pred::ult,
+                               arith::SubIOp::create(b, pos, row.lo),
+                               row.width);
 }
 
 void HistogramKernel::recordDistance(Value rowIndex, Value rowInCta, Value pos,
@@ -178,11 +186,10 @@ void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
   int64_t perIteration = c.blockSize * c.keysPerThread;
   kb.forLoop(kb.add(begin, tid), end, kb.idx(perIteration), [&](Value pos0) {
     // Load every key first, then compute: keysPerThread loads in flight.
-    SmallVector<Value> positions, inChunk;
+    SmallVector<Value> positions;
     SmallVector<SmallVector<Value>> keys;
     for (int64_t u = 0; u < c.keysPerThread; ++u) {
       Value pos = kb.add(pos0, kb.idx(u * c.blockSize));
-      Value valid = kb.cmp(Pred::ult, pos, end);
       Value safe = kb.minS(pos, kb.sub(end, kb.idx(1)));
       Value first = kb.add(keyBase, kb.mul(safe, kb.idx(p.words)));
       SmallVector<Value> words;
@@ -193,13 +200,12 @@ void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
           words.push_back(vector::ExtractOp::create(b, vec, e));
       }
       positions.push_back(pos);
-      inChunk.push_back(valid);
       keys.push_back(words);
     }
     for (int64_t u = 0; u < c.keysPerThread; ++u) {
       for (auto [r, row] : llvm::enumerate(rows)) {
         Value pos = positions[u];
-        Value free = isFree(pos, inChunk[u], row);
+        Value free = isFree(toI32(b, pos), row);
         Value d = distance(row, keys[u]);
         kb.ifThen(free, [&] {
           recordDistance(row.index, kb.idx(int64_t(r)), pos, d, hist);
@@ -303,8 +309,10 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
     Value rowInHead =
         kb.select(exists, kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), r),
                   kb.idx(c.rowsPerKvHead));
-    return std::make_pair(r, makeRow(batch, kvHead, rowInHead, length,
-                                     /*loadQueries=*/false));
+    Row row = makeRow(batch, kvHead, rowInHead, length,
+                      /*loadQueries=*/false);
+    clipToChunk(row, begin, end);
+    return std::make_pair(r, row);
   };
   SmallVector<std::pair<Value, Row>> laneRows;
   if (qh % 4 != 0)
@@ -315,30 +323,120 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
     return arith::MinUIOp::create(b, x, y);
   };
 
-  Value warp = kb.warpId();
   int64_t perIteration = numWarps() * keyTiles * 16;
+  // Positions in i32 (they fit), so that the per-key address, clamp and
+  // free-position arithmetic is 32-bit (ncu: the 64-bit forms were a third
+  // of the pass's instructions). The lane's first key of an iteration is
+  // at iteration + (warp * keyTiles * 16 + gid).
+  Value laneFirst = toI32(
+      b, kb.add(kb.mul(kb.warpId(), kb.idx(keyTiles * 16)), gid));
+  Value last = toI32(b, kb.sub(end, kb.idx(1)));
   // Key h (0, 1) of the lane in tile tt of the iteration at `iteration`.
-  auto keyPosition = [&](Value iteration, int64_t tt, int64_t h) {
-    Value tile = kb.add(kb.mul(warp, kb.idx(keyTiles)), kb.idx(tt));
-    return kb.add(kb.add(iteration, kb.mul(tile, kb.idx(16))),
-                  kb.add(gid, kb.idx(8 * h)));
+  auto keyPosition = [&](Value iteration32, int64_t tt, int64_t h) {
+    return arith::AddIOp::create(
+        b, iteration32,
+        arith::AddIOp::create(b, laneFirst, kb.i32(16 * tt + 8 * h)));
   };
+  // With stagedDistanceStores each lane writes its distances into its
+  // warp's stage (row r's keys of the iteration at r * keysPerWarp; a row
+  // past the CTA's last row for tiles that have none), and after the
+  // iteration the warp stores the stage in 16-byte pieces: whole sectors,
+  // 1/8 of the store instructions. Every (row, key) of the stage has one
+  // writer, or lanes writing the same value (a quad's minimum). Pieces are
+  // aligned (chunks start at multiples of 32, distance rows are padded to
+  // multiples of 8); non-free positions of the chunk get a distance nothing
+  // reads (the compaction tests its own candidates), positions past the
+  // chunk none, except the last chunk's tail up to the row's padding.
+  const int64_t keysPerWarp = keyTiles * 16;
+  const int64_t stageRows = c.rowsPerCta + 1;
+  Value stage, warpStage;
+  if (c.stagedDistanceStores) {
+    stage = kb.sharedBuffer(b.getI16Type(),
+                            numWarps() * stageRows * keysPerWarp);
+    warpStage = kb.mul(kb.warpId(), kb.idx(stageRows * keysPerWarp));
+  }
+  Value end32 = toI32(b, end);
+  // Distance d (i32) of the lane's key h of tile tt for the CTA's row r
+  // (index; rowsPerCta and beyond: no row): staged, or stored directly if
+  // the position is free; counted if it is free and `counts` (the lane is
+  // its row's recorder).
+  auto record = [&](Value r, Value rowIndex, Value free, Value counts,
+                    Value pos, int64_t tt, int64_t h, Value d) {
+    if (c.stagedDistanceStores) {
+      Value slot = kb.add(
+          kb.add(warpStage,
+                 kb.mul(arith::MinUIOp::create(b, r, kb.idx(c.rowsPerCta)),
+                        kb.idx(keysPerWarp))),
+          kb.add(gid, kb.idx(16 * tt + 8 * h)));
+      kb.store(arith::TruncIOp::create(b, b.getI16Type(), d), stage, slot);
+      kb.ifThen(arith::AndIOp::create(b, counts, free), [&] {
+        kb.atomicAdd(kb.i32(1), hist,
+                     kb.add(kb.mul(r, kb.idx(c.numBins)), kb.toIdx(d)));
+      });
+      return;
+    }
+    kb.ifThen(arith::AndIOp::create(b, counts, free), [&] {
+      recordDistance(rowIndex, r, kb.toIdx(pos), d, hist);
+    });
+  };
+  // The warp's stage to the distance rows (after a warp barrier; another
+  // one before the next iteration writes it again).
+  auto flushStage = [&](Value iteration32) {
+    kb.syncWarp();
+    const int64_t piecesPerRow = keysPerWarp / 8;
+    const int64_t pieces = c.rowsPerCta * piecesPerRow;
+    Value warpFirst = arith::AddIOp::create(
+        b, iteration32,
+        toI32(b, kb.mul(kb.warpId(), kb.idx(keysPerWarp))));
+    for (int64_t first = 0; first < pieces; first += 32) {
+      Value piece = kb.add(lane, kb.idx(first));
+      Value r = kb.divu(piece, kb.idx(piecesPerRow));
+      Value k8 = kb.remu(piece, kb.idx(piecesPerRow));
+      Value rowIndex = rows[0].index, valid = rows[0].valid;
+      for (int64_t k = 1; k < c.rowsPerCta; ++k) {
+        Value isK = kb.cmp(Pred::eq, r, kb.idx(k));
+        rowIndex = kb.select(isK, rows[k].index, rowIndex);
+        valid = kb.select(isK, rows[k].valid, valid);
+      }
+      Value pos = arith::AddIOp::create(
+          b, warpFirst,
+          arith::MulIOp::create(b, toI32(b, k8), kb.i32(8)));
+      Value ok = arith::AndIOp::create(
+          b, valid, arith::CmpIOp::create(b, Pred::slt, pos, end32));
+      if (first + 32 > pieces)
+        ok = arith::AndIOp::create(
+            b, ok, kb.cmp(Pred::ult, piece, kb.idx(pieces)));
+      kb.ifThen(ok, [&] {
+        Value vec = kb.loadVector(
+            stage,
+            kb.add(warpStage, kb.add(kb.mul(r, kb.idx(keysPerWarp)),
+                                     kb.mul(k8, kb.idx(8)))),
+            8, 16);
+        kb.storeVector(vec, kb.arg(kDistances),
+                       kb.add(kb.mul(rowIndex, kb.arg(kDistStride)),
+                              kb.toIdx(pos)),
+                       16);
+      });
+    }
+    kb.syncWarp();
+  };
+
   // Every key word of an iteration is loaded first, then computed on: the
   // lane's code planes of each (tile, key h) and code group, from one 8-byte
   // load per group at 2 bits, else one load per plane. Positions past the
   // chunk read its last key. (Loading the next iteration's keys before
   // computing measured no faster: NOTES.md item 19.)
   kb.forLoop(begin, end, kb.idx(perIteration), [&](Value iteration) {
-    SmallVector<Value> positions, inChunk;             // [tile * 2 + h]
+    SmallVector<Value> positions;                      // [tile * 2 + h]
     SmallVector<SmallVector<SmallVector<Value>>> keys; // [.][group][plane]
-    Value last = kb.sub(end, kb.idx(1));
+    Value iteration32 = toI32(b, iteration);
     for (int64_t tt = 0; tt < keyTiles; ++tt) {
       for (int64_t h = 0; h < 2; ++h) {
-        Value pos = keyPosition(iteration, tt, h);
+        Value pos = keyPosition(iteration32, tt, h);
         positions.push_back(pos);
-        inChunk.push_back(kb.cmp(Pred::ult, pos, end));
-        Value first =
-            kb.add(keyBase, kb.mul(kb.minS(pos, last), kb.idx(p.words)));
+        Value safe = arith::MinSIOp::create(b, pos, last);
+        Value first = kb.add(
+            keyBase, kb.toIdx(arith::MulIOp::create(b, safe, kb.i32(p.words))));
         SmallVector<SmallVector<Value>> keyGroups;
         for (int64_t i = 0; i < groupsPerLane; ++i) {
           Value codeGroup = wholeGroups ? kb.add(tig, kb.idx(4 * i))
@@ -412,13 +510,12 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
 
       for (int64_t h = 0; h < 2; ++h) {
         Value pos = positions[2 * tt + h];
-        Value valid = inChunk[2 * tt + h];
+        Value always = arith::ConstantIntOp::create(b, 1, 1);
         if (qh == 1) {
           for (int64_t j = 0; j < tiles; ++j) {
             auto &[r, row] = laneRows[j];
-            kb.ifThen(isFree(pos, valid, row), [&] {
-              recordDistance(row.index, r, pos, dist[j][h], hist);
-            });
+            record(r, row.index, isFree(pos, row), always, pos, tt, h,
+                   dist[j][h]);
           }
         } else if (qh % 4 != 0) {
           // A row's G heads are lanes tig .. tig + G - 1 of the quad.
@@ -428,8 +525,7 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
               d = minU(d, kb.shuffleXor(d, mask));
             auto &[r, row] = laneRows[j];
             Value lead = kb.cmp(Pred::eq, kb.remu(tig, kb.idx(qh)), kb.idx(0));
-            kb.ifThen(arith::AndIOp::create(b, lead, isFree(pos, valid, row)),
-                      [&] { recordDistance(row.index, r, pos, d, hist); });
+            record(r, row.index, isFree(pos, row), lead, pos, tt, h, d);
           }
         } else {
           // A row's G heads fill G / 4 whole tiles: their minimum, then the
@@ -442,14 +538,13 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
             d = minU(d, kb.shuffleXor(d, 1));
             d = minU(d, kb.shuffleXor(d, 2));
             Value lead = kb.cmp(Pred::eq, tig, kb.idx(h));
-            kb.ifThen(
-                arith::AndIOp::create(b, lead, isFree(pos, valid, rows[r])),
-                [&] {
-                  recordDistance(rows[r].index, kb.idx(r), pos, d, hist);
-                });
+            record(kb.idx(r), rows[r].index, isFree(pos, rows[r]), lead, pos,
+                   tt, h, d);
           }
         }
       }
     }
+    if (c.stagedDistanceStores)
+      flushStage(iteration32);
   });
 }

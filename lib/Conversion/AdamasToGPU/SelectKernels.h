@@ -159,7 +159,13 @@ protected:
     Value index; // global row of the result, <B x H' x M>
     Value freeBegin, freeEnd;
     SmallVector<SmallVector<Value>> queryWords; // [query head][word]
+    // The row's free positions within the CTA's chunk (clipToChunk), as
+    // i32: [lo, lo + width). Position p ranks iff p - lo < width unsigned
+    // (one add and one compare per position; positions fit i32).
+    Value lo, width;
   };
+  /// Sets `row.lo` and `row.width` for the chunk [begin, end).
+  void clipToChunk(Row &row, Value begin, Value end);
   /// Row `rowInHead` of the KV head's selection rows (invalid at or past
   /// rowsPerKvHead); with `loadQueries` its query heads' code words too.
   Row makeRow(Value batch, Value kvHead, Value rowInHead, Value length,
@@ -176,9 +182,9 @@ protected:
           epilogue);
 
 private:
-  /// Whether `pos` (a key of the chunk iff `inChunk`) is one of `row`'s
-  /// free positions, whose distances rank.
-  Value isFree(Value pos, Value inChunk, const Row &row);
+  /// Whether `pos` (i32) is one of `row`'s free positions in the chunk,
+  /// whose distances rank.
+  Value isFree(Value pos, const Row &row);
   /// Where a free position's distance goes: the i16 for the compaction and
   /// a count in the CTA's histogram of row `rowInCta`.
   void recordDistance(Value rowIndex, Value rowInCta, Value pos, Value d,

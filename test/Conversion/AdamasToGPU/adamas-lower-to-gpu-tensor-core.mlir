@@ -10,28 +10,41 @@
 
 // GQA 32/8, D 128, 2 bits, per head: 4 queries per CTA (one query tile), 12
 // thermometer words per key = 3 slabs: one k256 and one k128 product per
-// tile of 16 keys, 4 tiles per warp in flight, each lane's two keys of a
+// tile of 16 keys, 6 tiles per warp in flight, each lane's two keys of a
 // tile one 8-byte load each (its code group's two planes). The CTA's
-// queries' thermometer words (4 x 12) and sums (4) sit in shared memory.
+// queries' thermometer words (4 x 12) and sums (4) sit in shared memory, and
+// each warp's distances of an iteration in a stage (8 warps x 5 rows x 96
+// keys of i16) that goes out in 16-byte pieces.
 // CHECK-LABEL: func.func @gqa_per_head(
 //       CHECK: gpu.func @gqa_per_head_select0_hist(
-//  CHECK-SAME:   workgroup(%{{.*}} : memref<1540xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<48xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:   key_tiles_per_warp = 4 : i64
+//  CHECK-SAME:   workgroup(%{{.*}} : memref<1540xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<48xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<3840xi16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+//  CHECK-SAME:   key_tiles_per_warp = 6 : i64
+//  CHECK-SAME:   staged_distance_stores = 1 : i64
 //  CHECK-SAME:   tensor_core_distances = 1 : i64
 // The query words: thermometer planes and their popcounts, summed per query.
 //       CHECK:   math.ctpop
 //       CHECK:   memref.atomic_rmw addi {{.*}} : (i32, memref<4xi32, #gpu.address_space<workgroup>>) -> i32
 //       CHECK:   scf.for
-// CHECK-COUNT-8:   vector.load {{.*}} {alignment = 8 : i64} : memref<?xi32>, vector<2xi32>
+// CHECK-COUNT-12:   vector.load {{.*}} {alignment = 8 : i64} : memref<?xi32>, vector<2xi32>
 //   CHECK-NOT:   math.ctpop
 //       CHECK:   nvvm.mma.sync A[{{.*}}, {{.*}}, {{.*}}, {{.*}}]  B[{{.*}}, {{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 256>}
 //  CHECK-NEXT:   llvm.extractvalue
 //       CHECK:   nvvm.mma.sync A[{{.*}}, {{.*}}]  B[{{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 128>}
-// Each lane records its query's distance to its two keys.
-// CHECK-COUNT-2:   memref.atomic_rmw addi {{.*}} : (i32, memref<1540xi32, #gpu.address_space<workgroup>>) -> i32
+// Each lane stages its query's distance to its two keys and counts those
+// of free positions.
+//       CHECK:   memref.store {{.*}} : memref<3840xi16, #gpu.address_space<workgroup>>
+//       CHECK:   memref.atomic_rmw addi {{.*}} : (i32, memref<1540xi32, #gpu.address_space<workgroup>>) -> i32
+//       CHECK:   memref.store {{.*}} : memref<3840xi16, #gpu.address_space<workgroup>>
+//       CHECK:   memref.atomic_rmw addi {{.*}} : (i32, memref<1540xi32, #gpu.address_space<workgroup>>) -> i32
 //       CHECK:   nvvm.mma.sync
-// CHECK-COUNT-5:   nvvm.mma.sync
+// CHECK-COUNT-9:   nvvm.mma.sync
 //   CHECK-NOT:   nvvm.mma.sync
+// The stage (4 rows x 12 pieces of 8 keys: 48 pieces, two per lane) to the
+// distance rows, between warp barriers, no 2-byte global store.
+//   CHECK-NOT:   memref.store {{.*}} : memref<?xi16>
+//       CHECK:   nvvm.bar.warp.sync
+// CHECK-COUNT-2:   vector.store {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+//       CHECK:   nvvm.bar.warp.sync
 //       CHECK:   gpu.return
 // OFF-LABEL: func.func @gqa_per_head(
 //       OFF: gpu.func @gqa_per_head_select0_hist(
@@ -76,7 +89,7 @@ func.func @gqa_shared(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len:
 // CHECK-LABEL: func.func @g7_d64_b3(
 //       CHECK: gpu.func @g7_d64_b3_select0_hist(
 //  CHECK-SAME:   memref<192xi32, #gpu.address_space<workgroup>>
-//  CHECK-SAME:   key_tiles_per_warp = 2 : i64
+//  CHECK-SAME:   key_tiles_per_warp = 4 : i64
 //  CHECK-SAME:   rows_per_cta = 10 : i64
 //  CHECK-SAME:   tensor_core_distances = 1 : i64
 //       CHECK:   scf.for

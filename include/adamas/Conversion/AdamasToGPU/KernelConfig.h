@@ -121,6 +121,11 @@ struct SelectConfig {
   bool tensorCoreDistances = false;
   /// Tiles of 16 keys each warp loads before computing (loads in flight).
   int64_t keyTilesPerWarp = 0;
+  /// The tensor-core pass writes its i16 distances through shared memory:
+  /// each warp stages an iteration's distances per row, then stores them as
+  /// 16-byte pieces (whole sectors) instead of one 2-byte store per lane
+  /// and key. Where the stage fits in shared memory beside the histograms.
+  bool stagedDistanceStores = false;
 
   /// `clusterSelect`: the cluster kernel where it applies (and the target
   /// has clusters). `tensorCoreDistances`: the tensor-core histogram pass
