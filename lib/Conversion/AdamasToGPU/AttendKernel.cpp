@@ -241,29 +241,43 @@ void AttendKernels::buildPartial() {
         values.push_back(loadLaneSlice(kb.arg(kValues), row, p.valueDims,
                                        c.valueDimsPerLane));
       }
-      for (size_t u = 0; u < valid.size(); ++u) {
-        SmallVector<Value> next;
-        for (int64_t g = 0; g < c.headsPerCta; ++g) {
-          ArrayRef<Value> old =
-              ArrayRef<Value>(state).slice(g * stateSize, stateSize);
+      // The group's slots update the online softmax at once: one new
+      // maximum and one rescale of the state per group (not per slot), so
+      // per slot only its score, weight and weighted values remain.
+      // Invalid slots weigh nothing (their score is -inf for the maximum).
+      SmallVector<Value> next;
+      for (int64_t g = 0; g < c.headsPerCta; ++g) {
+        ArrayRef<Value> old =
+            ArrayRef<Value>(state).slice(g * stateSize, stateSize);
+        SmallVector<Value> scores;
+        Value newMax = old[0];
+        for (size_t u = 0; u < valid.size(); ++u) {
           Value dot = kb.f32(0.0f);
           for (int64_t e = 0; e < c.dimsPerLane; ++e)
             dot = fma(q[g][e], keys[u][e], dot);
-          Value score = arith::MulFOp::create(b, kb.warpSum(dot), scale);
-          Value newMax = arith::MaximumFOp::create(b, old[0], score);
-          Value alpha = rescale(old[0], newMax);
-          Value weight = exp2(arith::SubFOp::create(b, score, newMax));
-          next.push_back(kb.select(valid[u], newMax, old[0]));
-          Value sum = fma(old[1], alpha, weight);
-          next.push_back(kb.select(valid[u], sum, old[1]));
-          for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
-            Value acc = fma(old[2 + e], alpha,
-                            arith::MulFOp::create(b, weight, values[u][e]));
-            next.push_back(kb.select(valid[u], acc, old[2 + e]));
-          }
+          scores.push_back(arith::MulFOp::create(b, kb.warpSum(dot), scale));
+          newMax = arith::MaximumFOp::create(
+              b, newMax, kb.select(valid[u], scores.back(), negInf()));
         }
-        state = next;
+        Value alpha = rescale(old[0], newMax);
+        Value sum = arith::MulFOp::create(b, old[1], alpha);
+        SmallVector<Value> acc;
+        for (int64_t e = 0; e < c.valueDimsPerLane; ++e)
+          acc.push_back(arith::MulFOp::create(b, old[2 + e], alpha));
+        for (size_t u = 0; u < valid.size(); ++u) {
+          Value weight =
+              kb.select(valid[u],
+                        exp2(arith::SubFOp::create(b, scores[u], newMax)),
+                        kb.f32(0.0f));
+          sum = arith::AddFOp::create(b, sum, weight);
+          for (int64_t e = 0; e < c.valueDimsPerLane; ++e)
+            acc[e] = fma(weight, values[u][e], acc[e]);
+        }
+        next.push_back(newMax);
+        next.push_back(sum);
+        llvm::append_range(next, acc);
       }
+      state = next;
     }
 
     // Merge the warps' states into the split's partial.
