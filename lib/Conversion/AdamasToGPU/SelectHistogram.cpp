@@ -6,7 +6,9 @@
 // compaction and counts it in a shared-memory histogram per row. Two ways
 // to the distance: per-thread popcounts of whole keys (CodeArithmetic.h),
 // or, where a CTA ranks several queries, binary tensor-core products of
-// thermometer planes (SelectConfig::tensorCoreDistances).
+// thermometer planes (SelectConfig::tensorCoreDistances). The tensor-core
+// form writes its distances through a per-warp shared-memory stage in
+// 16-byte pieces (SelectConfig::stagedDistanceStores; NOTES.md item 24).
 //
 //===----------------------------------------------------------------------===//
 
