@@ -161,10 +161,9 @@ void HistogramKernel::buildPass(
 }
 
 void HistogramKernel::clipToChunk(Row &row, Value begin, Value end) {
-  Value lo = kb.maxS(begin, row.freeBegin);
-  Value hi = kb.minS(end, row.freeEnd);
-  row.lo = toI32(b, lo);
-  row.width = toI32(b, kb.maxS(kb.sub(hi, lo), kb.idx(0)));
+  FreeRange range = clipFreeRange(begin, end, row.freeBegin, row.freeEnd);
+  row.lo = range.lo32;
+  row.width = range.width;
 }
 
 Value HistogramKernel::isFree(Value pos, const Row &row) {
@@ -351,13 +350,13 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
   // chunk none, except the last chunk's tail up to the row's padding.
   const int64_t keysPerWarp = keyTiles * 16;
   const int64_t stageRows = c.rowsPerCta + 1;
-  Value stage, warpStage;
+  Value stage, warpStage, end32;
   if (c.stagedDistanceStores) {
     stage = kb.sharedBuffer(b.getI16Type(),
                             numWarps() * stageRows * keysPerWarp);
     warpStage = kb.mul(kb.warpId(), kb.idx(stageRows * keysPerWarp));
+    end32 = toI32(b, end);
   }
-  Value end32 = toI32(b, end);
   // Distance d (i32) of the lane's key h of tile tt for the CTA's row r
   // (index; rowsPerCta and beyond: no row): staged, or stored directly if
   // the position is free; counted if it is free and `counts` (the lane is

@@ -439,10 +439,9 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   // Distances and T are below numBins, which shared memory bounds far
   // below 2^15 (SelectConfig::get): the SWAR tests need 15-bit halves.
   assert(c.numBins < (1 << 15) && "distances fit 15 bits");
-  Value lo = kb.maxS(begin, freeBegin);
-  Value hi = kb.minS(end, freeEnd);
-  // Positions lo .. hi - 1 are candidates (positions fit i32).
-  Value candidates = toI32(b, kb.maxS(kb.sub(hi, lo), kb.idx(0)));
+  // Positions lo .. hi - 1 are candidates.
+  FreeRange range = clipFreeRange(begin, end, freeBegin, freeEnd);
+  Value lo = range.lo, hi = range.hi, candidates = range.width;
   Value stride = kb.arg(kDistStride);
   Value distRow = kb.mul(row, stride);
   int64_t perPass = c.blockSize * kRun;

@@ -58,6 +58,21 @@ public:
     return {begin, end};
   }
 
+  /// A row's free positions [freeBegin, freeEnd) within the chunk
+  /// [begin, end): [lo, hi), and as i32 its first position and length:
+  /// position p is one iff p - lo32 < width as unsigned i32 (one add and
+  /// one compare per position; positions fit i32).
+  struct FreeRange {
+    Value lo, hi, lo32, width;
+  };
+  FreeRange clipFreeRange(Value begin, Value end, Value freeBegin,
+                          Value freeEnd) {
+    Value lo = kb.maxS(begin, freeBegin);
+    Value hi = kb.minS(end, freeEnd);
+    Value lo32 = toI32(b, lo);
+    return {lo, hi, lo32, toI32(b, kb.maxS(kb.sub(hi, lo), kb.idx(0)))};
+  }
+
   /// Selection row `row` of the result (<B x H' x M>, the threshold and
   /// compaction kernels' grid x): its batch row's length, the positions it
   /// sees and its selection window.
@@ -159,9 +174,8 @@ protected:
     Value index; // global row of the result, <B x H' x M>
     Value freeBegin, freeEnd;
     SmallVector<SmallVector<Value>> queryWords; // [query head][word]
-    // The row's free positions within the CTA's chunk (clipToChunk), as
-    // i32: [lo, lo + width). Position p ranks iff p - lo < width unsigned
-    // (one add and one compare per position; positions fit i32).
+    // The row's free positions within the CTA's chunk (clipToChunk): lo
+    // as i32 and width. Position p ranks iff p - lo < width unsigned.
     Value lo, width;
   };
   /// Sets `row.lo` and `row.width` for the chunk [begin, end).
