@@ -149,6 +149,9 @@ def time_case(row, inputs, functions, dense, reader, args):
     if dense is not None:
         row["dense_us"], row["dense_backend"] = dense
     row["step_us"] = measure.graph_time_us(step, x.sets, reps)
+    # SM clock, memory clock, power, temperature right after the step's
+    # timing: a clock-bound kernel slows where a long run heats the GPU.
+    row["gpu_state"] = measure.gpu_state()
     if groups == ("grid",):
         return row
     row["select_us"] = measure.graph_time_us(
@@ -268,6 +271,11 @@ def markdown(rows, header):
     kern = kernel_table(rows)
     if len(kern) > 2:
         lines += ["### Kernels of the step", ""] + kern + [""]
+    states = [f"{r['label']}: {r['gpu_state']}" for r in sorted(rows, key=_order)
+              if r.get("gpu_state")]
+    if states:
+        lines += ["### GPU after each step timing (SM clock, memory clock, power, "
+                  "temperature)", ""] + ["- " + s for s in states] + [""]
     grid = grid_table(rows)
     if grid:
         lines += ["### Latency vs N per k (the plot)"] + grid + [""]
@@ -347,7 +355,8 @@ def main():
     print(f"GPU {gpu}, torch {torch.__version__}", flush=True)
     header = [f"GPU {gpu}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}; "
               f"`bench/steps/bench.py{' --quick' if args.quick else ''}`: median of "
-              f"{args.reps} graph replays per timing, inputs rotated past the L2 (`sets`); "
+              f"{args.reps} graph replays per timing, inputs rotated past the L2 (`sets`), "
+              f"{'each replay queued behind a spin kernel (its host launch not timed)' if measure.hide_launch() else 'the host launch of each replay timed (ADAMAS_TIMING_HIDE_LAUNCH=0)'}; "
               f"fp16, D = 128, M = 1, 2 bits, lengths = N; times in us; byte floor at "
               f"{measure.COPY_TBPS} TB/s; popcount floor: every distance's popcounts at "
               f"{measure.POPC_PER_SM_CLOCK} per clock per SM ({measure.SMS} SMs, "
