@@ -245,6 +245,22 @@ void AttendKernels::buildPartial() {
       // maximum and one rescale of the state per group (not per slot), so
       // per slot only its score, weight and weighted values remain.
       // Invalid slots weigh nothing (their score is -inf for the maximum).
+      // Every head's dot with every slot's key, summed over the warp
+      // together (warpSumEach: 9 shuffles for 4 dots where one warpSum
+      // each took 20; NOTES.md item 27), at most 32 at a time.
+      SmallVector<Value> dots;
+      for (int64_t g = 0; g < c.headsPerCta; ++g)
+        for (size_t u = 0; u < valid.size(); ++u) {
+          Value dot = kb.f32(0.0f);
+          for (int64_t e = 0; e < c.dimsPerLane; ++e)
+            dot = fma(q[g][e], keys[u][e], dot);
+          dots.push_back(dot);
+        }
+      SmallVector<Value> sums;
+      for (size_t i = 0; i < dots.size(); i += 32)
+        llvm::append_range(
+            sums, kb.warpSumEach(ArrayRef<Value>(dots).slice(
+                      i, std::min<size_t>(32, dots.size() - i))));
       SmallVector<Value> next;
       for (int64_t g = 0; g < c.headsPerCta; ++g) {
         ArrayRef<Value> old =
@@ -252,10 +268,8 @@ void AttendKernels::buildPartial() {
         SmallVector<Value> scores;
         Value newMax = old[0];
         for (size_t u = 0; u < valid.size(); ++u) {
-          Value dot = kb.f32(0.0f);
-          for (int64_t e = 0; e < c.dimsPerLane; ++e)
-            dot = fma(q[g][e], keys[u][e], dot);
-          scores.push_back(arith::MulFOp::create(b, kb.warpSum(dot), scale));
+          scores.push_back(
+              arith::MulFOp::create(b, sums[g * valid.size() + u], scale));
           newMax = arith::MaximumFOp::create(
               b, newMax, kb.select(valid[u], scores.back(), negInf()));
         }

@@ -28,7 +28,8 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
   // lets the next one launch at once: that one's CTAs are scheduled as this
   // grid's last CTAs start, and wait in turn, which hides the launch gap.
   if (module.lookupSymbol(kGridDependencyMarker)) {
-    NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+    gridWait =
+        NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
     NVVM::GriddepcontrolOp::create(b,
                                    NVVM::GridDepActionKind::launch_dependents);
   }
@@ -37,6 +38,13 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
 gpu::GPUFuncOp KernelBuilder::finish() {
   gpu::ReturnOp::create(b);
   return kernel;
+}
+
+void KernelBuilder::beforeGridDependencies(function_ref<void()> fn) {
+  OpBuilder::InsertionGuard guard(b);
+  if (gridWait)
+    b.setInsertionPoint(gridWait);
+  fn();
 }
 
 Value KernelBuilder::sharedBuffer(Type elementType, int64_t size) {
@@ -107,6 +115,64 @@ Value KernelBuilder::warpSum(Value value) {
                     : arith::AddIOp::create(b, value, other).getResult();
   }
   return value;
+}
+
+SmallVector<Value> KernelBuilder::warpSumEach(ArrayRef<Value> values) {
+  assert(!values.empty() && values.size() <= 32 && "1 to 32 values");
+  if (values.size() == 1)
+    return {warpSum(values[0])};
+  Type type = values[0].getType();
+  bool isFloat = isa<FloatType>(type);
+  auto add = [&](Value x, Value y) -> Value {
+    return isFloat ? arith::AddFOp::create(b, x, y).getResult()
+                   : arith::AddIOp::create(b, x, y).getResult();
+  };
+  int64_t n = int64_t(llvm::PowerOf2Ceil(values.size()));
+  Value zero = isFloat ? arith::ConstantOp::create(b, b.getFloatAttr(type, 0.0))
+                             .getResult()
+                       : arith::ConstantOp::create(b, b.getIntegerAttr(type, 0))
+                             .getResult();
+  SmallVector<Value> v(values);
+  v.resize(n, zero);
+  Value lane = laneId();
+  auto upper = [&](int64_t mask) -> Value {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
+                                 arith::AndIOp::create(b, lane, i32(mask)),
+                                 i32(0));
+  };
+  // Reduce-scatter over lane bits 16, 8, ...: at each step a lane keeps the
+  // half of the list its bit selects (the upper half where it is set) and
+  // adds the lane across's copy of it.
+  SmallVector<int64_t> masks;
+  for (int64_t len = n, mask = 16; len > 1; len /= 2, mask /= 2) {
+    masks.push_back(mask);
+    Value up = upper(mask);
+    int64_t half = len / 2;
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < half; ++i) {
+      Value keep = select(up, v[i + half], v[i]);
+      Value send = select(up, v[i], v[i + half]);
+      next.push_back(add(keep, shuffleXor(send, mask)));
+    }
+    v = std::move(next);
+  }
+  // The value left, summed over the remaining lane bits.
+  for (int64_t mask = masks.back() / 2; mask >= 1; mask /= 2)
+    v[0] = add(v[0], shuffleXor(v[0], mask));
+  // Gather back, the last split first: the lane across holds the other half.
+  for (int64_t mask : llvm::reverse(masks)) {
+    Value up = upper(mask);
+    SmallVector<Value> lower, higher;
+    for (Value mine : v) {
+      Value other = shuffleXor(mine, mask);
+      lower.push_back(select(up, other, mine));
+      higher.push_back(select(up, mine, other));
+    }
+    v = std::move(lower);
+    llvm::append_range(v, higher);
+  }
+  v.resize(values.size());
+  return v;
 }
 
 Value KernelBuilder::warpReduceScatter(ArrayRef<Value> values) {
@@ -246,6 +312,20 @@ Value KernelBuilder::loadVector(Value memref, Value index, int64_t width,
   auto op = vector::LoadOp::create(b, type, memref, ValueRange{index});
   op.setAlignment(alignBytes);
   return op;
+}
+
+void KernelBuilder::prefetchToL2(Value memref, Value index, Value bytes) {
+  // The buffers are `memref<?xT>` of offset 0 (the host flattens each
+  // operand), so element `index` is at the aligned pointer plus index * size.
+  auto type = cast<MemRefType>(memref.getType());
+  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+  Value address = arith::IndexCastOp::create(
+      b, b.getI64Type(), add(base, mul(index, idx(elementBytes))));
+  Value pointer = LLVM::IntToPtrOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1),
+      address);
+  NVVM::CpAsyncBulkPrefetchOp::create(b, pointer, bytes, Value());
 }
 
 void KernelBuilder::storeVector(Value value, Value memref, Value index,

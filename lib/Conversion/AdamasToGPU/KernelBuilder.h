@@ -43,6 +43,13 @@ public:
   /// A shared-memory buffer `memref<size x type, workgroup>`.
   Value sharedBuffer(Type elementType, int64_t size);
 
+  /// Builds `fn` before the kernel's wait on the kernels before it on the
+  /// stream (`griddepcontrol.wait`, where the module has grid dependency
+  /// control; else where the builder is): it runs while they finish, so it
+  /// may read only what none of them writes, and its values are for hints
+  /// (prefetches), not results.
+  void beforeGridDependencies(function_ref<void()> fn);
+
   // Constants.
   Value idx(int64_t v) { return indexConst(b, v); }
   Value i32(int64_t v) { return i32Const(b, v); }
@@ -62,6 +69,13 @@ public:
   Value ballot(Value pred);
   /// Butterfly reduction: every lane gets the warp's sum.
   Value warpSum(Value value);
+  /// Every lane gets each of `values`' sums over the warp's lanes (as
+  /// warpSum per value, f32 or integer), with fewer shuffles for several:
+  /// the values are reduce-scattered over the top lane bits, the one left
+  /// per lane is summed over the other bits, and the sums are gathered back
+  /// (2n - 2 + 5 - log2 n shuffles for n a power of two, padded with zeros
+  /// otherwise: 9 for 4 values where n warpSums take 20).
+  SmallVector<Value> warpSumEach(ArrayRef<Value> values);
   /// Lane l gets the sum over the warp's lanes of `values[l]` (i32, one per
   /// lane): at each step a lane keeps the half of the indices whose bit
   /// matches its lane's and sends the other half to the lane across (31
@@ -112,6 +126,10 @@ public:
   void store(Value value, Value memref, Value index);
   /// `vector<width x T>` at `memref[index]`; `alignBytes` is what the caller
   /// guarantees, so a 16-byte access becomes one 128-bit load.
+  /// Asks the L2 to fetch `bytes` (i32, a multiple of 16) of global
+  /// `memref` from element `index` on (`cp.async.bulk.prefetch.L2`, sm_90;
+  /// the address must be 16-byte aligned). Only a hint: nothing waits on it.
+  void prefetchToL2(Value memref, Value index, Value bytes);
   Value loadVector(Value memref, Value index, int64_t width,
                    int64_t alignBytes);
   /// `memref[index .. index + width) = value` (a vector), `alignBytes` as
@@ -160,6 +178,8 @@ private:
   ImplicitLocOpBuilder b;
   gpu::GPUFuncOp kernel;
   int64_t threads;
+  /// The kernel's `griddepcontrol.wait`, if it has one.
+  Operation *gridWait = nullptr;
 };
 
 } // namespace mlir::adamas

@@ -109,7 +109,26 @@
 //       CHECK:   gpu.func @step_attend0_partial(
 //  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
-//       CHECK:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// Per group of 4 slots in flight (8 slots per warp: two groups), each
+// slot's index from its lane, then the 4 dots summed over the warp together
+// (KernelBuilder::warpSumEach): reduce-scattered over lane bits 16 and 8
+// (2 + 1 shuffles), the one left per lane summed over bits 4, 2, 1, the sums
+// gathered back over bits 8 and 16 (1 + 2): 9 shuffles, where a warp sum
+// per slot took 20.
+// CHECK-COUNT-4:     gpu.shuffle  idx
+//   CHECK-NOT:       gpu.shuffle  idx
+// CHECK-COUNT-2:     gpu.shuffle  xor {{.*}}, %c16_i32
+//       CHECK:       gpu.shuffle  xor {{.*}}, %c8_i32
+//       CHECK:       gpu.shuffle  xor {{.*}}, %c4_i32
+//       CHECK:       gpu.shuffle  xor {{.*}}, %c2_i32
+//       CHECK:       gpu.shuffle  xor {{.*}}, %c1_i32
+//       CHECK:       gpu.shuffle  xor {{.*}}, %c8_i32
+// CHECK-COUNT-2:     gpu.shuffle  xor {{.*}}, %c16_i32
+//   CHECK-NOT:       gpu.shuffle  xor
+//       CHECK:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// CHECK-COUNT-4:     gpu.shuffle  idx
+// CHECK-COUNT-9:     gpu.shuffle  xor
+//   CHECK-NOT:       gpu.shuffle
 //       CHECK:   gpu.func @step_attend0_merge(
 func.func @step(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x2x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                 %values: tensor<1x2x?x128xf16>, %codes: tensor<1x2x?x8xi32>, %len: tensor<1xi32>)
