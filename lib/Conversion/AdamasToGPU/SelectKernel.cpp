@@ -418,11 +418,11 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   Value threshold = plan.threshold, skip = plan.skip;
 
   // Ordered compaction of the free positions of the chunk. Thread t owns
-  // the run of kRun consecutive positions at first + t * kRun (one 16-byte
-  // load of their i16 distances), so a pass covers blockSize * kRun
+  // the run of kRun = 16 consecutive positions at first + t * kRun (two
+  // 16-byte loads of their i16 distances), so a pass covers blockSize * kRun
   // positions with one block scan of the thread's counts below T and at T,
   // packed into one i32 (16 bits each: a pass counts at most blockSize *
-  // kRun = 2048 of either). The ties' ranks decide which lose (the `skip`
+  // kRun = 4096 of either). The ties' ranks decide which lose (the `skip`
   // smallest); a thread's first output slot is the positions below T before
   // it plus the winning ties before it, both from that one scan (it was a
   // scan of the ties, then one of the selected positions: NOTES.md item 14
@@ -431,10 +431,13 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   //
   // The kernel is bound by its instructions (ncu at B = 16: the ALU pipe
   // 75% busy), so a run is tested two distances per instruction (SWAR on
-  // the 4 words of the load) into 8-bit masks, bit e for position first +
+  // the 8 words of the run) into 16-bit masks, bit e for position first +
   // e, and counted with popc; only the run's selected positions are then
-  // visited, lowest first (NOTES.md item 23).
-  constexpr int64_t kRun = 8;
+  // visited, lowest first (NOTES.md item 23). Runs of 16 rather than 8: a
+  // pass's block scan, barriers and loop overhead are shared by twice the
+  // positions, which halves the passes where a CTA walks several (B = 16:
+  // 8K positions per chunk; 128K and longer at B = 1; NOTES.md item 29).
+  constexpr int64_t kRun = 16;
   assert(c.blockSize * kRun < (1 << 16) && "a pass's counts fit 16 bits");
   // Distances and T are below numBins, which shared memory bounds far
   // below 2^15 (SelectConfig::get): the SWAR tests need 15-bit halves.
@@ -466,7 +469,7 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   auto shl = [&](Value x, Value n) -> Value {
     return arith::ShLIOp::create(b, x, n);
   };
-  auto clamp8 = [&](Value x) -> Value {
+  auto clampRun = [&](Value x) -> Value {
     return arith::MaxSIOp::create(
         b, arith::MinSIOp::create(b, x, kb.i32(kRun)), kb.i32(0));
   };
@@ -479,11 +482,17 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   Value belowT = splat16(add(threshold, kb.i32(0x7FFF)));
   Value halfTops = kb.i32(0x80008000), halfValues = kb.i32(0x7FFF7FFF);
   // The top bits of words 0..3 (positions 2j at bit 15, 2j + 1 at bit 31)
-  // as bits 0..7 in position order.
-  auto gather = [&](ArrayRef<Value> tops) -> Value {
+  // as bits 0..7 in position order; of words 4q..4q+3 as bits 8q..8q+7.
+  auto gather4 = [&](ArrayRef<Value> tops) -> Value {
     Value m = orI(orI(shr(tops[0], 15), shr(tops[1], 13)),
                   orI(shr(tops[2], 11), shr(tops[3], 9)));
     return andI(orI(m, shr(m, 15)), kb.i32(0xFF));
+  };
+  auto gather = [&](ArrayRef<Value> tops) -> Value {
+    Value m = gather4(tops.take_front(4));
+    for (size_t q = 4; q < tops.size(); q += 4)
+      m = orI(m, shl(gather4(tops.slice(q, 4)), kb.i32(2 * q)));
+    return m;
   };
   // The thread's run of the pass at `pass`; a run past the row reads the
   // row's last run and selects nothing.
@@ -516,10 +525,10 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
           le.push_back(andI(sub(atMostT, w), halfTops));
           lt.push_back(andI(sub(belowT, w), halfTops));
         }
-        // Bits [max(0, lo - first), min(8, hi - first)) are candidates.
+        // Bits [max(0, lo - first), min(kRun, hi - first)) are candidates.
         Value firstOffset = toI32(b, kb.sub(first, lo));
-        Value loE = clamp8(sub(kb.i32(0), firstOffset));
-        Value hiE = clamp8(sub(candidates, firstOffset));
+        Value loE = clampRun(sub(kb.i32(0), firstOffset));
+        Value hiE = clampRun(sub(candidates, firstOffset));
         Value one = kb.i32(1);
         Value candidate =
             andI(sub(shl(one, hiE), one),
@@ -680,9 +689,9 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value byLength = ceilDiv(capacity, idx(c.minChunk));
   Value chunks = arith::MinUIOp::create(hb, byFill, byLength);
   Value rows = mul(batches, idx(c.selectionHeads * p.rows));
-  // Distance rows padded to multiples of 8 (16-byte loads in the
+  // Distance rows padded to multiples of 16 (32-byte runs in the
   // compaction).
-  Value distStride = mul(ceilDiv(capacity, idx(8)), idx(8));
+  Value distStride = mul(ceilDiv(capacity, idx(16)), idx(16));
   Value distances = host.allocScratch(hb.getI16Type(), mul(rows, distStride));
   Value result = host.flatten(s.result);
   SmallVector<Value> args(kNumArgs);
@@ -744,6 +753,11 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
       buildKernel<ThresholdKernel>(host, name, "_threshold", types, s);
   gpu::GPUFuncOp compact =
       buildKernel<CompactKernel>(host, name, "_compact", types, s);
+  // A full SM of compaction CTAs (2048 threads): ptxas then keeps the runs
+  // of 16 in 30 registers (35 unasked, 6 CTAs per SM) without spilling.
+  // (`.minnctapersm`, the key convert-gpu-to-nvvm carries to the PTX.)
+  int64_t fullSm = std::max<int64_t>(1, 2048 / c.blockSize);
+  compact->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(fullSm));
 
   host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
   host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);

@@ -57,8 +57,8 @@
 //       CHECK:     nvvm.cluster.arrive
 //  CHECK-NEXT:     nvvm.cluster.wait
 //   CHECK-NOT:     nvvm.mapa
-// The compaction: runs of 8 distances, one block scan a pass.
-//       CHECK:     vector.load {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+// The compaction: runs of 16 distances, one block scan a pass.
+//       CHECK:     vector.load {{.*}} {alignment = 32 : i64} : memref<?xi16>, vector<16xi16>
 //   CHECK-NOT:     nvvm.cluster
 //       CHECK:     gpu.return
 

@@ -90,12 +90,14 @@
 // CHECK-COUNT-10:    gpu.shuffle  up
 //       CHECK:     gpu.return
 // Select, kernel 3: the ordered compaction from the plan: each thread's run
-// of 8 distances in one 16-byte load, one block scan per pass of its counts
-// below T and at T packed into one i32 (the ties' ranks and the output slots
-// both follow from it).
+// of 16 distances in one 32-byte load (two 16-byte ones in PTX), one block
+// scan per pass of its counts below T and at T packed into one i32 (the
+// ties' ranks and the output slots both follow from it). Asked for a full
+// SM of CTAs, ptxas keeps it in 32 registers.
 //       CHECK:   gpu.func @step_select0_compact(
+//  CHECK-SAME:     nvvm.minctasm = 8 : i32
 //       CHECK:     scf.for
-//       CHECK:       vector.load {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+//       CHECK:       vector.load {{.*}} {alignment = 32 : i64} : memref<?xi16>, vector<16xi16>
 //       CHECK:       arith.shli {{.*}}, %c16_i32
 //  CHECK-NEXT:       arith.ori
 // CHECK-COUNT-5:     gpu.shuffle  up
