@@ -28,8 +28,7 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
   // lets the next one launch at once: that one's CTAs are scheduled as this
   // grid's last CTAs start, and wait in turn, which hides the launch gap.
   if (module.lookupSymbol(kGridDependencyMarker)) {
-    gridWait =
-        NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+    NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
     NVVM::GriddepcontrolOp::create(b,
                                    NVVM::GridDepActionKind::launch_dependents);
   }
@@ -38,13 +37,6 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
 gpu::GPUFuncOp KernelBuilder::finish() {
   gpu::ReturnOp::create(b);
   return kernel;
-}
-
-void KernelBuilder::beforeGridDependencies(function_ref<void()> fn) {
-  OpBuilder::InsertionGuard guard(b);
-  if (gridWait)
-    b.setInsertionPoint(gridWait);
-  fn();
 }
 
 Value KernelBuilder::sharedBuffer(Type elementType, int64_t size) {
@@ -314,20 +306,6 @@ Value KernelBuilder::loadVector(Value memref, Value index, int64_t width,
   return op;
 }
 
-void KernelBuilder::prefetchToL2(Value memref, Value index, Value bytes) {
-  // The buffers are `memref<?xT>` of offset 0 (the host flattens each
-  // operand), so element `index` is at the aligned pointer plus index * size.
-  auto type = cast<MemRefType>(memref.getType());
-  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
-  Value address = arith::IndexCastOp::create(
-      b, b.getI64Type(), add(base, mul(index, idx(elementBytes))));
-  Value pointer = LLVM::IntToPtrOp::create(
-      b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1),
-      address);
-  NVVM::CpAsyncBulkPrefetchOp::create(b, pointer, bytes, Value());
-}
-
 void KernelBuilder::storeVector(Value value, Value memref, Value index,
                                 int64_t alignBytes) {
   auto op = vector::StoreOp::create(b, value, memref, ValueRange{index});
@@ -422,6 +400,18 @@ void KernelBuilder::ifThen(Value cond, function_ref<void()> thenFn) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(op.thenBlock()->getTerminator());
   thenFn();
+}
+
+Value KernelBuilder::loadIf(Value cond, Value memref, Value index,
+                            Value otherwise) {
+  auto op = scf::IfOp::create(b, TypeRange{otherwise.getType()}, cond,
+                              /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(op.thenBlock());
+  scf::YieldOp::create(b, load(memref, index));
+  b.setInsertionPointToStart(op.elseBlock());
+  scf::YieldOp::create(b, otherwise);
+  return op.getResult(0);
 }
 
 void KernelBuilder::ifThenElse(Value cond, function_ref<void()> thenFn,

@@ -43,13 +43,6 @@ public:
   /// A shared-memory buffer `memref<size x type, workgroup>`.
   Value sharedBuffer(Type elementType, int64_t size);
 
-  /// Builds `fn` before the kernel's wait on the kernels before it on the
-  /// stream (`griddepcontrol.wait`, where the module has grid dependency
-  /// control; else where the builder is): it runs while they finish, so it
-  /// may read only what none of them writes, and its values are for hints
-  /// (prefetches), not results.
-  void beforeGridDependencies(function_ref<void()> fn);
-
   // Constants.
   Value idx(int64_t v) { return indexConst(b, v); }
   Value i32(int64_t v) { return i32Const(b, v); }
@@ -123,13 +116,11 @@ public:
 
   // Memory.
   Value load(Value memref, Value index);
+  /// `memref[index]` where `cond` holds, else `otherwise` (nothing loaded).
+  Value loadIf(Value cond, Value memref, Value index, Value otherwise);
   void store(Value value, Value memref, Value index);
   /// `vector<width x T>` at `memref[index]`; `alignBytes` is what the caller
   /// guarantees, so a 16-byte access becomes one 128-bit load.
-  /// Asks the L2 to fetch `bytes` (i32, a multiple of 16) of global
-  /// `memref` from element `index` on (`cp.async.bulk.prefetch.L2`, sm_90;
-  /// the address must be 16-byte aligned). Only a hint: nothing waits on it.
-  void prefetchToL2(Value memref, Value index, Value bytes);
   Value loadVector(Value memref, Value index, int64_t width,
                    int64_t alignBytes);
   /// `memref[index .. index + width) = value` (a vector), `alignBytes` as
@@ -178,8 +169,6 @@ private:
   ImplicitLocOpBuilder b;
   gpu::GPUFuncOp kernel;
   int64_t threads;
-  /// The kernel's `griddepcontrol.wait`, if it has one.
-  Operation *gridWait = nullptr;
 };
 
 } // namespace mlir::adamas

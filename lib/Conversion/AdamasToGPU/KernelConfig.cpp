@@ -136,10 +136,6 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
       c.queryHeadsPerRow == 1 && clusterFits)
     c.clusterChunks = std::min(target.maxClusterSize, kMaxClusterChunks);
   c.targetCtas = 4 * target.numMultiprocessors;
-  constexpr int64_t kMaxPrefetchBytes = 32 * 1024;
-  if (target.hasGridDependencyControl() && (4 * p.words) % 16 == 0 &&
-      kMaxPrefetchBytes % (16 * c.blockSize) == 0)
-    c.prefetchBytes = kMaxPrefetchBytes;
 
   // Binary tensor-core distances (b1 mma.sync, sm_80 and newer: every
   // target here) where a CTA has at least two queries to rank, where each
@@ -194,7 +190,6 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"load_words", loadWords},
                           {"max_chunks", maxChunks},
                           {"min_chunk", minChunk},
-                          {"prefetch_bytes", prefetchBytes},
                           {"query_heads_per_row", queryHeadsPerRow},
                           {"row_groups", rowGroups},
                           {"rows_per_cta", rowsPerCta},

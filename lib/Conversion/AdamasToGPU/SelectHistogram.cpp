@@ -108,8 +108,6 @@ void HistogramKernel::buildPass(
   Value kvHead = kb.divu(y, kb.idx(c.rowGroups));
   Value group = kb.remu(y, kb.idx(c.rowGroups));
   Value tid = kb.threadId();
-  if (c.prefetchBytes > 0)
-    prefetchChunkCodes();
   Value hist = kb.sharedBuffer(b.getI32Type(), c.rowsPerCta * c.numBins);
   int64_t queryColumns =
       4 * llvm::divideCeil(c.rowsPerCta * c.queryHeadsPerRow, 4);
@@ -159,43 +157,6 @@ void HistogramKernel::buildPass(
     }
     kb.barrier();
     epilogue(chunk, rows, hist);
-  });
-}
-
-void HistogramKernel::prefetchChunkCodes() {
-  // The first prefetchBytes of the chunk's key rows, a piece per thread
-  // (threads past the end ask for the last piece again; an empty chunk for
-  // 16 bytes of its row). The only branch is on the kernel's arguments:
-  // one on the thread (thread 0 alone asking) cost the pass 6 registers,
-  // and one on the batch, which LLVM merged with the pass's own test of
-  // it, 10. The length read here may be one an earlier kernel is still
-  // writing: it only aims the hint (visibleAll keeps it inside the cache).
-  kb.beforeGridDependencies([&] {
-    Value capacity = kb.arg(kCapacity), batches = kb.arg(kBatches);
-    Value any = arith::AndIOp::create(b, kb.cmp(Pred::sgt, capacity, kb.idx(0)),
-                                      kb.cmp(Pred::sgt, batches, kb.idx(0)));
-    kb.ifThen(any, [&] {
-      Value chunk = kb.blockId(gpu::Dimension::x);
-      Value kvHead =
-          kb.divu(kb.blockId(gpu::Dimension::y), kb.idx(c.rowGroups));
-      Value batch = kb.minS(kb.blockId(gpu::Dimension::z),
-                            kb.sub(batches, kb.idx(1)));
-      Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
-      auto [begin, end] = chunkRange(chunk, visibleAll(length));
-      int64_t piece = c.prefetchBytes / c.blockSize;
-      Value bytes = kb.minS(kb.mul(kb.sub(end, begin), kb.idx(4 * p.words)),
-                            kb.idx(c.prefetchBytes));
-      Value size = kb.maxS(kb.minS(bytes, kb.idx(piece)), kb.idx(16));
-      Value offset =
-          kb.minS(kb.mul(kb.threadId(), kb.idx(piece)),
-                  kb.maxS(kb.sub(bytes, size), kb.idx(0)));
-      Value keyRow = kb.add(
-          kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead), capacity),
-          kb.minS(begin, kb.sub(capacity, kb.idx(1))));
-      Value word = kb.add(kb.mul(keyRow, kb.idx(p.words)),
-                          kb.divu(offset, kb.idx(4)));
-      kb.prefetchToL2(kb.arg(kKeyCodes), word, toI32(b, size));
-    });
   });
 }
 

@@ -278,15 +278,15 @@ void ThresholdKernel::plan(Value row, Value take) {
 
   // 1. Every count of the row's chunk histograms, loaded at once: thread t
   // holds bins t + j * blockSize (j < binsPerThread) of every chunk slot
-  // (maxChunks: slots past the last chunk load it again and count 0), one
-  // round of L2 loads; their sums over the chunks are the row's totals. The
+  // (maxChunks: slots past the last chunk load nothing and count 0; at
+  // B = 16 a row has 4 chunks of 16 slots), one round of L2 loads; their
+  // sums over the chunks are the row's totals. The
   // counts stay in registers for step 3 (binsPerThread * maxChunks of them:
   // 32 or 64 at D = 128 and 2 bits, see SelectConfig::maxChunks; more than
   // 4 bins per thread of 32 slots would spill).
   int64_t binsPerThread = llvm::divideCeil(c.numBins, c.blockSize);
   Value chunks = kb.arg(kChunks);
   Value histRow = kb.mul(kb.mul(row, chunks), kb.idx(c.numBins));
-  Value lastChunk = kb.sub(chunks, kb.idx(1));
   SmallVector<Value> bins;
   SmallVector<SmallVector<Value>> counts(binsPerThread);
   for (int64_t j = 0; j < binsPerThread; ++j) {
@@ -294,19 +294,16 @@ void ThresholdKernel::plan(Value row, Value take) {
     Value safeBin = kb.minS(bin, kb.idx(c.numBins - 1));
     bins.push_back(bin);
     for (int64_t slot = 0; slot < c.maxChunks; ++slot) {
-      Value chunk = kb.minS(kb.idx(slot), lastChunk);
-      Value at = kb.add(kb.add(histRow, kb.mul(chunk, kb.idx(c.numBins))),
-                        safeBin);
-      counts[j].push_back(kb.load(kb.arg(kHistograms), at));
+      Value at = kb.add(
+          kb.add(histRow, kb.mul(kb.idx(slot), kb.idx(c.numBins))), safeBin);
+      counts[j].push_back(kb.loadIf(kb.cmp(Pred::ult, kb.idx(slot), chunks),
+                                    kb.arg(kHistograms), at, kb.i32(0)));
     }
   }
   for (int64_t j = 0; j < binsPerThread; ++j) {
     Value sum = kb.i32(0);
     for (int64_t slot = 0; slot < c.maxChunks; ++slot)
-      sum = arith::AddIOp::create(
-          b, sum,
-          kb.select(kb.cmp(Pred::ult, kb.idx(slot), chunks), counts[j][slot],
-                    kb.i32(0)));
+      sum = arith::AddIOp::create(b, sum, counts[j][slot]);
     kb.ifThen(kb.cmp(Pred::ult, bins[j], kb.idx(c.numBins)),
               [&] { kb.store(sum, total, bins[j]); });
   }

@@ -178,9 +178,6 @@ protected:
     // as i32 and width. Position p ranks iff p - lo < width unsigned.
     Value lo, width;
   };
-  /// Before the wait on the kernels before it: the L2 prefetch of the
-  /// chunk's first key codes (SelectConfig::prefetchBytes).
-  void prefetchChunkCodes();
   /// Sets `row.lo` and `row.width` for the chunk [begin, end).
   void clipToChunk(Row &row, Value begin, Value end);
   /// Row `rowInHead` of the KV head's selection rows (invalid at or past

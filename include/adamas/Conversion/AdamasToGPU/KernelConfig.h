@@ -126,15 +126,6 @@ struct SelectConfig {
   /// 16-byte pieces (whole sectors) instead of one 2-byte store per lane
   /// and key. Where the stage fits in shared memory beside the histograms.
   bool stagedDistanceStores = false;
-  /// Bytes of its chunk's key codes a histogram CTA asks the L2 to fetch
-  /// before it waits on the kernels before it (0: none). With grid
-  /// dependency control (sm_90) the CTAs of the first wave start while the
-  /// encode kernel runs: their first reads then overlap its time and the
-  /// dependency's latency (nothing before the wait may read what encode
-  /// writes; a prefetch only warms the L2). Where key rows are whole
-  /// 16-byte pieces; at most 32 KB per CTA, so a wave's prefetches (~660
-  /// CTAs) stay far below the 60 MB L2 at 128K and beyond.
-  int64_t prefetchBytes = 0;
 
   /// `clusterSelect`: the cluster kernel where it applies (and the target
   /// has clusters). `tensorCoreDistances`: the tensor-core histogram pass
