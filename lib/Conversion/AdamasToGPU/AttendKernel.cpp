@@ -241,10 +241,6 @@ void AttendKernels::buildPartial() {
         values.push_back(loadLaneSlice(kb.arg(kValues), row, p.valueDims,
                                        c.valueDimsPerLane));
       }
-      // The group's slots update the online softmax at once: one new
-      // maximum and one rescale of the state per group (not per slot), so
-      // per slot only its score, weight and weighted values remain.
-      // Invalid slots weigh nothing (their score is -inf for the maximum).
       // Every head's dot with every slot's key, summed over the warp
       // together (warpSumEach: 9 shuffles for 4 dots where one warpSum
       // each took 20; NOTES.md item 27), at most 32 at a time.
@@ -261,6 +257,10 @@ void AttendKernels::buildPartial() {
         llvm::append_range(
             sums, kb.warpSumEach(ArrayRef<Value>(dots).slice(
                       i, std::min<size_t>(32, dots.size() - i))));
+      // The group's slots update the online softmax at once: one new
+      // maximum and one rescale of the state per group (not per slot), so
+      // per slot only its score, weight and weighted values remain.
+      // Invalid slots weigh nothing (their score is -inf for the maximum).
       SmallVector<Value> next;
       for (int64_t g = 0; g < c.headsPerCta; ++g) {
         ArrayRef<Value> old =

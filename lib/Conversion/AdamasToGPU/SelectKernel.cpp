@@ -280,10 +280,10 @@ void ThresholdKernel::plan(Value row, Value take) {
   // holds bins t + j * blockSize (j < binsPerThread) of every chunk slot
   // (maxChunks: slots past the last chunk load nothing and count 0; at
   // B = 16 a row has 4 chunks of 16 slots), one round of L2 loads; their
-  // sums over the chunks are the row's totals. The
-  // counts stay in registers for step 3 (binsPerThread * maxChunks of them:
-  // 32 or 64 at D = 128 and 2 bits, see SelectConfig::maxChunks; more than
-  // 4 bins per thread of 32 slots would spill).
+  // sums over the chunks are the row's totals. The counts stay in registers
+  // for step 3 (binsPerThread * maxChunks of them: 32 or 64 at D = 128 and
+  // 2 bits, see SelectConfig::maxChunks; more than 4 bins per thread of 32
+  // slots would spill).
   int64_t binsPerThread = llvm::divideCeil(c.numBins, c.blockSize);
   Value chunks = kb.arg(kChunks);
   Value histRow = kb.mul(kb.mul(row, chunks), kb.idx(c.numBins));
