@@ -99,14 +99,38 @@ Value KernelBuilder::ballot(Value pred) {
                                   NVVM::VoteSyncKind::ballot);
 }
 
+Value KernelBuilder::addAny(Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::AddFOp::create(b, x, y);
+  return arith::AddIOp::create(b, x, y);
+}
+
 Value KernelBuilder::warpSum(Value value) {
-  bool isFloat = isa<FloatType>(value.getType());
-  for (int64_t mask = 16; mask >= 1; mask /= 2) {
-    Value other = shuffleXor(value, mask);
-    value = isFloat ? arith::AddFOp::create(b, value, other).getResult()
-                    : arith::AddIOp::create(b, value, other).getResult();
-  }
+  for (int64_t mask = 16; mask >= 1; mask /= 2)
+    value = addAny(value, shuffleXor(value, mask));
   return value;
+}
+
+SmallVector<int64_t> KernelBuilder::reduceScatter(SmallVector<Value> &v,
+                                                  Value lane) {
+  // At each step a lane keeps the half of the list its lane bit selects
+  // (the upper half where it is set) and adds the lane across's copy of it.
+  SmallVector<int64_t> masks;
+  for (int64_t half = int64_t(v.size()) / 2, mask = 16; half >= 1;
+       half /= 2, mask /= 2) {
+    masks.push_back(mask);
+    Value upper = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne, arith::AndIOp::create(b, lane, i32(mask)),
+        i32(0));
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < half; ++i) {
+      Value keep = select(upper, v[i + half], v[i]);
+      Value send = select(upper, v[i], v[i + half]);
+      next.push_back(addAny(keep, shuffleXor(send, mask)));
+    }
+    v = std::move(next);
+  }
+  return masks;
 }
 
 SmallVector<Value> KernelBuilder::warpSumEach(ArrayRef<Value> values) {
@@ -114,51 +138,24 @@ SmallVector<Value> KernelBuilder::warpSumEach(ArrayRef<Value> values) {
   if (values.size() == 1)
     return {warpSum(values[0])};
   Type type = values[0].getType();
-  bool isFloat = isa<FloatType>(type);
-  auto add = [&](Value x, Value y) -> Value {
-    return isFloat ? arith::AddFOp::create(b, x, y).getResult()
-                   : arith::AddIOp::create(b, x, y).getResult();
-  };
-  int64_t n = int64_t(llvm::PowerOf2Ceil(values.size()));
-  Value zero = isFloat ? arith::ConstantOp::create(b, b.getFloatAttr(type, 0.0))
-                             .getResult()
-                       : arith::ConstantOp::create(b, b.getIntegerAttr(type, 0))
-                             .getResult();
+  Value zero = arith::ConstantOp::create(b, b.getZeroAttr(type));
   SmallVector<Value> v(values);
-  v.resize(n, zero);
+  v.resize(llvm::PowerOf2Ceil(values.size()), zero);
   Value lane = laneId();
-  auto upper = [&](int64_t mask) -> Value {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
-                                 arith::AndIOp::create(b, lane, i32(mask)),
-                                 i32(0));
-  };
-  // Reduce-scatter over lane bits 16, 8, ...: at each step a lane keeps the
-  // half of the list its bit selects (the upper half where it is set) and
-  // adds the lane across's copy of it.
-  SmallVector<int64_t> masks;
-  for (int64_t len = n, mask = 16; len > 1; len /= 2, mask /= 2) {
-    masks.push_back(mask);
-    Value up = upper(mask);
-    int64_t half = len / 2;
-    SmallVector<Value> next;
-    for (int64_t i = 0; i < half; ++i) {
-      Value keep = select(up, v[i + half], v[i]);
-      Value send = select(up, v[i], v[i + half]);
-      next.push_back(add(keep, shuffleXor(send, mask)));
-    }
-    v = std::move(next);
-  }
+  SmallVector<int64_t> masks = reduceScatter(v, lane);
   // The value left, summed over the remaining lane bits.
   for (int64_t mask = masks.back() / 2; mask >= 1; mask /= 2)
-    v[0] = add(v[0], shuffleXor(v[0], mask));
+    v[0] = addAny(v[0], shuffleXor(v[0], mask));
   // Gather back, the last split first: the lane across holds the other half.
   for (int64_t mask : llvm::reverse(masks)) {
-    Value up = upper(mask);
+    Value upper = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne, arith::AndIOp::create(b, lane, i32(mask)),
+        i32(0));
     SmallVector<Value> lower, higher;
     for (Value mine : v) {
       Value other = shuffleXor(mine, mask);
-      lower.push_back(select(up, other, mine));
-      higher.push_back(select(up, mine, other));
+      lower.push_back(select(upper, other, mine));
+      higher.push_back(select(upper, mine, other));
     }
     v = std::move(lower);
     llvm::append_range(v, higher);
@@ -170,19 +167,7 @@ SmallVector<Value> KernelBuilder::warpSumEach(ArrayRef<Value> values) {
 Value KernelBuilder::warpReduceScatter(ArrayRef<Value> values) {
   assert(values.size() == 32 && "one value per lane");
   SmallVector<Value> v(values);
-  Value lane = laneId();
-  for (int64_t half = int64_t(v.size()) / 2; half >= 1; half /= 2) {
-    Value upper = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ne,
-        arith::AndIOp::create(b, lane, i32(half)), i32(0));
-    SmallVector<Value> next;
-    for (int64_t i = 0; i < half; ++i) {
-      Value keep = select(upper, v[i + half], v[i]);
-      Value send = select(upper, v[i], v[i + half]);
-      next.push_back(arith::AddIOp::create(b, keep, shuffleXor(send, half)));
-    }
-    v = std::move(next);
-  }
+  reduceScatter(v, laneId());
   return v[0];
 }
 

@@ -163,6 +163,13 @@ public:
                   function_ref<void()> elseFn);
 
 private:
+  /// x + y, f32 or integer.
+  Value addAny(Value x, Value y);
+  /// Reduce-scatter of `v` (a power of two, at most 32 values) over bits
+  /// 16, 8, ... of `lane` (laneId): leaves one value per lane in `v`, summed
+  /// over the lanes that differ in those bits; returns the bits, highest
+  /// first.
+  SmallVector<int64_t> reduceScatter(SmallVector<Value> &v, Value lane);
   /// The generic address of `sharedMemref[index]` in the CTA of `rank`.
   Value clusterAddress(Value sharedMemref, Value index, Value rank);
 
