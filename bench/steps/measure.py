@@ -13,7 +13,9 @@ and the byte arithmetic are usable (and testable) without torch.
 """
 
 import math
+import os
 import statistics
+import subprocess
 import time
 
 L2_BYTES = 60 * 2**20
@@ -76,13 +78,11 @@ HIDE_LAUNCH_CLOCKS = 2_000_000
 
 def hide_launch():
     """True iff graph_time_us puts a spin kernel before its start event."""
-    import os
     return os.environ.get("ADAMAS_TIMING_HIDE_LAUNCH", "1") != "0"
 
 
 def gpu_state():
     """The GPU's SM clock, power and temperature now (nvidia-smi), or ''."""
-    import subprocess
     try:
         out = subprocess.run(
             ["nvidia-smi", "--query-gpu=clocks.sm,clocks.mem,power.draw,temperature.gpu",
