@@ -83,6 +83,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.maxClusterSize = options.maxClusterSize;
   lower.clusterSelect = options.clusterSelect;
   lower.tensorCoreDistances = options.tensorCoreDistances;
+  lower.l2CacheHints = options.l2CacheHints;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 

@@ -308,10 +308,13 @@ def _run(cmd, what):
     return proc.stdout
 
 
-def _codegen_options(format, num_sms, max_cluster_size, cluster_select,
-                     tensor_core_distances=True):
+def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=False,
+                     tensor_core_distances=True, l2_cache_hints=True):
     """The adamas-gpu-pipeline options that decide the generated code
-    (what an artifact's key holds besides the chip)."""
+    (what an artifact's key holds besides the chip): the keyword arguments
+    of that name (`codegen` below) of compile_cached, decode_step,
+    compile_ir and pipeline_options. Only options off their default are
+    written, so existing keys stay valid."""
     opts = f"format={format}"
     if num_sms:
         opts += f" num-sms={num_sms}"
@@ -321,15 +324,16 @@ def _codegen_options(format, num_sms, max_cluster_size, cluster_select,
         opts += " cluster-select=true"
     if not tensor_core_distances:
         opts += " tensor-core-distances=false"
+    if not l2_cache_hints:
+        opts += " l2-cache-hints=false"
     return opts
 
 
-def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0,
-                     max_cluster_size=None, cluster_select=False, tensor_core_distances=True):
+def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0, **codegen):
+    """`codegen`: max_cluster_size, cluster_select, tensor_core_distances,
+    l2_cache_hints (adamas-gpu-pipeline's options of those names)."""
     toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
-    return (f"chip={chip} toolkit={toolkit} "
-            + _codegen_options(format, num_sms, max_cluster_size, cluster_select,
-                               tensor_core_distances))
+    return f"chip={chip} toolkit={toolkit} " + _codegen_options(format, num_sms, **codegen)
 
 
 def lower_ir(ir, **options):
@@ -447,11 +451,9 @@ def _compiler_available():
         return False
 
 
-def _compile_library(ir, chip, format, toolkit, num_sms, max_cluster_size=None,
-                     cluster_select=False, tensor_core_distances=True):
+def _compile_library(ir, chip, format, toolkit, num_sms, **codegen):
     obj = compile_ir(ir, chip=chip, format=format, toolkit=toolkit, num_sms=num_sms,
-                     max_cluster_size=max_cluster_size, cluster_select=cluster_select,
-                     tensor_core_distances=tensor_core_distances)
+                     **codegen)
     with tempfile.TemporaryDirectory() as tmp:
         path = link_shared(obj, os.path.join(tmp, "step.so"), rpath=False)
         with open(path, "rb") as fh:
@@ -476,21 +478,19 @@ class Step:
 
 
 def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None,
-                   toolkit=None, num_sms=0, max_cluster_size=None, cluster_select=False,
-                   tensor_core_distances=True):
+                   toolkit=None, num_sms=0, **codegen):
     """The compiled function `name` of `ir`, from the runtime's caches or, on
-    a miss, from the compiler (which must then be installed).
-    `max_cluster_size` (None: the chip's), `cluster_select` and
-    `tensor_core_distances` are adamas-gpu-pipeline's options of those names."""
+    a miss, from the compiler (which must then be installed). `codegen`:
+    max_cluster_size (None: the chip's), cluster_select,
+    tensor_core_distances, l2_cache_hints: adamas-gpu-pipeline's options of
+    those names."""
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()
     # The key holds what determines the artifact, not where the toolkit is.
-    options = _codegen_options(format, num_sms, max_cluster_size, cluster_select,
-                               tensor_core_distances)
+    options = _codegen_options(format, num_sms, **codegen)
     if _compiler_available():
         rt.set_compiler(lambda request, key: _compile_library(
-            request.ir.decode(), chip, format, toolkit, num_sms, max_cluster_size,
-            cluster_select, tensor_core_distances))
+            request.ir.decode(), chip, format, toolkit, num_sms, **codegen))
     try:
         artifact = rt.get_or_compile(ir, pipeline_options=options, chip=chip,
                                      compiler_version=compiler_version())
@@ -503,15 +503,12 @@ def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None
 
 
 def decode_step(spec, chip="sm_90", format="bin", runtime=None, name="adamas_decode_step",
-                toolkit=None, num_sms=0, max_cluster_size=None, cluster_select=False,
-                tensor_core_distances=True):
-    """The compiled decode step for `spec` (see compile_cached). `format`
-    "bin" embeds cubins (needs ptxas), "isa" PTX the driver compiles when
-    loaded."""
+                toolkit=None, num_sms=0, **codegen):
+    """The compiled decode step for `spec` (see compile_cached for
+    `codegen`). `format` "bin" embeds cubins (needs ptxas), "isa" PTX the
+    driver compiles when loaded."""
     return compile_cached(decode_step_ir(spec, name), name, spec, chip=chip, format=format,
-                          runtime=runtime, toolkit=toolkit, num_sms=num_sms,
-                          max_cluster_size=max_cluster_size, cluster_select=cluster_select,
-                          tensor_core_distances=tensor_core_distances)
+                          runtime=runtime, toolkit=toolkit, num_sms=num_sms, **codegen)
 
 
 def _materialize(rt, artifact):

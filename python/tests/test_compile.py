@@ -84,6 +84,20 @@ def test_pipeline_options_reach_the_kernels():
     assert b1 not in ac.lower_ir(ir, format="isa", tensor_core_distances=False)
 
 
+def test_l2_cache_hints_option_reaches_the_kernels():
+    # l2_cache_hints (default on) is adamas-gpu-pipeline's l2-cache-hints:
+    # the histogram pass reads the key codes with ld.global.cs and the
+    # compaction discards the distance lines it has read; off, neither.
+    _build()
+    assert "l2-cache-hints" not in ac.pipeline_options()
+    assert " l2-cache-hints=false" in ac.pipeline_options(l2_cache_hints=False)
+    ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
+    on = ac.lower_ir(ir, format="isa")
+    off = ac.lower_ir(ir, format="isa", l2_cache_hints=False)
+    for ptx in ("ld.global.cs.v2.u32", "discard.global.L2"):
+        assert ptx in on and ptx not in off, ptx
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

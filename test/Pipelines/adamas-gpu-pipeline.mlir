@@ -8,6 +8,7 @@
 // RUN: %python %S/Inputs/extract_ptx.py < %t.3.mlir > %t.3.ptx
 // RUN: FileCheck %s --check-prefixes=PTX,PTX-THREE < %t.3.ptx
 // RUN: FileCheck %s --check-prefix=NOLOCAL < %t.3.ptx
+// RUN: adamas-opt %s -adamas-gpu-pipeline="chip=sm_90 format=isa max-cluster-size=0 l2-cache-hints=false" | %python %S/Inputs/extract_ptx.py | FileCheck %s --check-prefix=NOHINTS
 //
 // The decode step (MHA 32/32) at D = 128, 2 bits through the whole GPU pipeline, with the
 // kernels as PTX (no CUDA toolkit needed: the kernels call no libdevice
@@ -55,7 +56,7 @@
 // before the compaction.
 // PTX-CLUSTER-LABEL: .entry adamas_decode_step_select0_cluster(
 // PTX-CLUSTER: griddepcontrol.wait;
-// PTX-CLUSTER: ld.global.v4.b32
+// PTX-CLUSTER: ld.global.cs.v4.u32
 // PTX-CLUSTER: popc.b32
 // PTX-CLUSTER: atom.shared.add.u32
 // PTX-CLUSTER: barrier.cluster.arrive;
@@ -66,9 +67,12 @@
 // PTX-CLUSTER-NEXT: barrier.cluster.wait;
 // PTX-CLUSTER: ld.global.v4.b32
 // PTX-CLUSTER: shfl.sync.up.b32
+// PTX-CLUSTER: discard.global.L2 [%rd{{[0-9]+}}], 128;
 // PTX-THREE-LABEL: .entry adamas_decode_step_select0_hist(
+// With l2-cache-hints (the default) the histogram pass reads the key codes
+// evict-first and the compaction drops the distance lines it has read.
 // PTX-THREE: griddepcontrol.wait;
-// PTX-THREE: ld.global.v4.b32
+// PTX-THREE: ld.global.cs.v4.u32
 // PTX-THREE: popc.b32
 // PTX-THREE: atom.shared.add.u32
 // PTX-THREE-LABEL: .entry adamas_decode_step_select0_threshold(
@@ -79,6 +83,7 @@
 // PTX-THREE: griddepcontrol.wait;
 // PTX-THREE: ld.global.v4.b32
 // PTX-THREE: shfl.sync.up.b32
+// PTX-THREE: discard.global.L2 [%rd{{[0-9]+}}], 128;
 // PTX-THREE-NOT: barrier.cluster
 // PTX-CLUSTER-LABEL: .entry adamas_decode_step_attend0_cluster(
 // PTX-CLUSTER: griddepcontrol.wait;
@@ -93,6 +98,11 @@
 // PTX-THREE: ex2.approx.f32
 // PTX-THREE-LABEL: .entry adamas_decode_step_attend0_merge(
 // PTX-THREE: griddepcontrol.wait;
+
+// NOHINTS-LABEL: .entry adamas_decode_step_select0_hist(
+// NOHINTS-NOT: ld.global.cs
+// NOHINTS: ld.global.v4.b32
+// NOHINTS-NOT: discard.global.L2
 
 // NOLOCAL-NOT: ld.local
 // NOLOCAL-NOT: st.local

@@ -94,6 +94,12 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            ".b1.and.popc) where a histogram CTA ranks several queries (GQA, "
            "M > 1) and D / 32 is a multiple of 4 or divides 4; false: "
            "per-thread popcounts everywhere">,
+    Option<"l2CacheHints", "l2-cache-hints", "bool", /*default=*/"true",
+           "l1_topk's distances kept in L2 between the histogram pass and "
+           "the compaction: the pass reads the key codes evict-first "
+           "(ld.global.cs) and the compaction discards the distance lines it "
+           "has read (discard.global.L2); false: plain loads, lines written "
+           "back">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

@@ -84,6 +84,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "where a CTA ranks several queries (see "
                      "adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> l2CacheHints{
+      *this, "l2-cache-hints",
+      llvm::cl::desc("l1_topk's distances kept in L2 between its kernels by "
+                     "cache hints (see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

@@ -70,10 +70,9 @@ bool isAdamasOp(Operation *op) { return isa<AdamasDialect>(op->getDialect()); }
 /// Converts one decode-step function.
 class StepLowering {
 public:
-  StepLowering(func::FuncOp func, const TargetInfo &target, bool clusterSelect,
-               bool tensorCoreDistances)
-      : func(func), target(target), clusterSelect(clusterSelect),
-        tensorCoreDistances(tensorCoreDistances) {}
+  StepLowering(func::FuncOp func, const TargetInfo &target,
+               const SelectOptions &selectOptions)
+      : func(func), target(target), selectOptions(selectOptions) {}
 
   LogicalResult run();
 
@@ -95,8 +94,7 @@ private:
 
   func::FuncOp func;
   const TargetInfo &target;
-  bool clusterSelect;
-  bool tensorCoreDistances;
+  SelectOptions selectOptions;
   std::string name;
   // Filled while lowering.
   func::FuncOp newFunc;
@@ -312,8 +310,7 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
       ShapedType::isDynamic(p.rows))
     return op.emitOpError("cannot be lowered to the GPU: heads and M must be "
                           "static");
-  ConfigOr<SelectConfig> config = SelectConfig::get(p, target, clusterSelect,
-                                                    tensorCoreDistances);
+  ConfigOr<SelectConfig> config = SelectConfig::get(p, target, selectOptions);
   if (!config)
     return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
 
@@ -606,9 +603,12 @@ struct AdamasLowerToGPUPass
           llvm::any_of(func.getBody().getOps(),
                        [](Operation &op) { return isAdamasOp(&op); }))
         steps.push_back(func);
+    SelectOptions select;
+    select.clusterSelect = clusterSelect;
+    select.tensorCoreDistances = tensorCoreDistances;
+    select.l2CacheHints = l2CacheHints;
     for (func::FuncOp func : steps)
-      if (failed(StepLowering(func, *target, clusterSelect, tensorCoreDistances)
-                     .run()))
+      if (failed(StepLowering(func, *target, select).run()))
         return signalPassFailure();
   }
 };

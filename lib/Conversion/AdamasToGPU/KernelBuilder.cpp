@@ -297,6 +297,55 @@ void KernelBuilder::storeVector(Value value, Value memref, Value index,
   op.setAlignment(alignBytes);
 }
 
+Value KernelBuilder::globalAddress(Value memref, Value index) {
+  MLIRContext *ctx = b.getContext();
+  Type elementType = cast<MemRefType>(memref.getType()).getElementType();
+  auto globalPtr = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+  Value address = LLVM::IntToPtrOp::create(
+      b, globalPtr, arith::IndexCastUIOp::create(b, b.getI64Type(), base),
+      /*dereferenceable=*/nullptr);
+  return LLVM::GEPOp::create(
+      b, globalPtr, elementType, address,
+      ValueRange{arith::IndexCastUIOp::create(b, b.getI64Type(), index)});
+}
+
+Value KernelBuilder::loadVectorStreaming(Value memref, Value index,
+                                         int64_t width) {
+  Type i32 = b.getI32Type();
+  assert(cast<MemRefType>(memref.getType()).getElementType() == i32 &&
+         (width == 1 || width == 2 || width == 4) && "1, 2 or 4 i32");
+  // `ld.global.cs.v4.u32 {$0, $1, $2, $3}, [$4];`: results first.
+  std::string results;
+  for (int64_t e = 0; e < width; ++e)
+    results += (e ? ", $" : "$") + std::to_string(e);
+  std::string ptx = "ld.global.cs" +
+                    (width == 1 ? std::string(".u32 ") + results
+                                : ".v" + std::to_string(width) + ".u32 {" +
+                                      results + "}") +
+                    ", [$" + std::to_string(width) + "];";
+  SmallVector<Type> types(width, i32);
+  auto op = NVVM::InlinePtxOp::create(b, types,
+                                      ValueRange{globalAddress(memref, index)},
+                                      ValueRange{}, ptx, Value());
+  return vector::FromElementsOp::create(b, VectorType::get({width}, i32),
+                                        op.getResults());
+}
+
+void KernelBuilder::discardL2Line(Value memref, Value index) {
+  NVVM::InlinePtxOp::create(b, TypeRange{},
+                            ValueRange{globalAddress(memref, index)},
+                            ValueRange{}, "discard.global.L2 [$0], 128;",
+                            Value());
+}
+
+Value KernelBuilder::byteAddress(Value memref, Value index) {
+  Type elementType = cast<MemRefType>(memref.getType()).getElementType();
+  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+  return add(base, mul(index, idx(elementBytes)));
+}
+
 void KernelBuilder::atomicAdd(Value value, Value memref, Value index) {
   memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, value, memref,
                               ValueRange{index});

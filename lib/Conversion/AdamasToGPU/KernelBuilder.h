@@ -126,6 +126,19 @@ public:
   /// `memref[index .. index + width) = value` (a vector), `alignBytes` as
   /// for loadVector.
   void storeVector(Value value, Value memref, Value index, int64_t alignBytes);
+  /// loadVector of 1, 2 or 4 i32 from global `memref` (aligned to the
+  /// whole access) as `ld.global.cs`: its lines are marked evict-first in
+  /// L1 and L2, for data read once that should not push out what a later
+  /// kernel reads (inline PTX: the load has no cache-operator nvvm op).
+  Value loadVectorStreaming(Value memref, Value index, int64_t width);
+  /// Drops the 128-byte L2 line of global `memref` that starts at
+  /// `memref[index]` (`discard.global.L2`): it is not written back, and its
+  /// bytes read undefined afterwards. Only for a line wholly inside data
+  /// nothing reads again, once every load of it has returned.
+  void discardL2Line(Value memref, Value index);
+  /// The byte address of `memref[index]` (identity layout) as an index,
+  /// e.g. to test its alignment.
+  Value byteAddress(Value memref, Value index);
   /// `memref[index] += value` (i32, shared or global), returns nothing.
   void atomicAdd(Value value, Value memref, Value index);
 
@@ -172,6 +185,9 @@ private:
   SmallVector<int64_t> reduceScatter(SmallVector<Value> &v, Value lane);
   /// The generic address of `sharedMemref[index]` in the CTA of `rank`.
   Value clusterAddress(Value sharedMemref, Value index, Value rank);
+  /// `&memref[index]` of a global memref (identity layout) as a global
+  /// pointer, for inline PTX.
+  Value globalAddress(Value memref, Value index);
 
   ImplicitLocOpBuilder b;
   gpu::GPUFuncOp kernel;

@@ -62,8 +62,7 @@ DictionaryAttr EncodeConfig::toAttr(MLIRContext *ctx) const {
 
 ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                                          const TargetInfo &target,
-                                         bool clusterSelect,
-                                         bool tensorCoreDistances) {
+                                         const SelectOptions &options) {
   using Result = ConfigOr<SelectConfig>;
   std::optional<int64_t> numBins = numDistanceBins(p.words, p.bits);
   if (!numBins)
@@ -132,10 +131,12 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // histogram, the row's totals and the earlier chunks' sums.
   constexpr int64_t kMaxClusterChunks = 8;
   bool clusterFits = 3 * histBytes + 1024 <= target.maxStaticSharedBytes;
-  if (clusterSelect && target.maxClusterSize >= 2 && c.rowsPerCta == 1 &&
+  if (options.clusterSelect && target.maxClusterSize >= 2 && c.rowsPerCta == 1 &&
       c.queryHeadsPerRow == 1 && clusterFits)
     c.clusterChunks = std::min(target.maxClusterSize, kMaxClusterChunks);
   c.targetCtas = 4 * target.numMultiprocessors;
+  // `ld.global.cs` and `discard.global.L2` are sm_80 PTX: every target.
+  c.l2CacheHints = options.l2CacheHints;
 
   // Binary tensor-core distances (b1 mma.sync, sm_80 and newer: every
   // target here) where a CTA has at least two queries to rank, where each
@@ -154,7 +155,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   constexpr int64_t kMaxQueryFragmentWords = 32;
   bool queryWordsFit =
       queryTiles * c.tensorCoreSlabs() <= kMaxQueryFragmentWords;
-  if (tensorCoreDistances && queries >= 2 && lanesHoldGroups && rowsTile &&
+  if (options.tensorCoreDistances && queries >= 2 && lanesHoldGroups && rowsTile &&
       queryWordsFit && c.clusterChunks == 0) {
     c.tensorCoreDistances = true;
     // About 24 code words in flight per lane (6 tiles at D = 128, 2 bits:
@@ -187,6 +188,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"cluster_chunks", clusterChunks},
                           {"key_tiles_per_warp", keyTilesPerWarp},
                           {"keys_per_thread", keysPerThread},
+                          {"l2_cache_hints", l2CacheHints},
                           {"load_words", loadWords},
                           {"max_chunks", maxChunks},
                           {"min_chunk", minChunk},

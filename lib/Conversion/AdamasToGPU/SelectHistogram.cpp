@@ -9,6 +9,8 @@
 // thermometer planes (SelectConfig::tensorCoreDistances). The tensor-core
 // form writes its distances through a per-warp shared-memory stage in
 // 16-byte pieces (SelectConfig::stagedDistanceStores; NOTES.md item 24).
+// The key codes are read evict-first (SelectConfig::l2CacheHints), so the
+// distances stay in L2 for the compaction.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,6 +67,12 @@ Value HistogramKernel::queryRowOf(Value batch, Value kvHead, Value rowInHead,
       kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), queryHead),
              kb.idx(p.rows)),
       m);
+}
+
+Value HistogramKernel::loadKeyCodes(Value index, int64_t width) {
+  if (c.l2CacheHints)
+    return kb.loadVectorStreaming(kb.arg(kKeyCodes), index, width);
+  return kb.loadVector(kb.arg(kKeyCodes), index, width, 4 * width);
 }
 
 Value HistogramKernel::distance(const Row &row, ArrayRef<Value> keyWords) {
@@ -195,8 +203,7 @@ void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
       Value first = kb.add(keyBase, kb.mul(safe, kb.idx(p.words)));
       SmallVector<Value> words;
       for (int64_t w = 0; w < p.words; w += c.loadWords) {
-        Value vec = kb.loadVector(kb.arg(kKeyCodes), kb.add(first, kb.idx(w)),
-                                  c.loadWords, 4 * c.loadWords);
+        Value vec = loadKeyCodes(kb.add(first, kb.idx(w)), c.loadWords);
         for (int64_t e = 0; e < c.loadWords; ++e)
           words.push_back(vector::ExtractOp::create(b, vec, e));
       }
@@ -446,13 +453,13 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
           SmallVector<Value> codePlanes;
           if (p.bits == 2) {
             // Even words per row and group: 8-byte aligned.
-            Value vec = kb.loadVector(kb.arg(kKeyCodes), at, 2, 8);
+            Value vec = loadKeyCodes(at, 2);
             for (int64_t e = 0; e < 2; ++e)
               codePlanes.push_back(vector::ExtractOp::create(b, vec, e));
           } else {
             for (int64_t e = 0; e < p.bits; ++e)
-              codePlanes.push_back(
-                  kb.load(kb.arg(kKeyCodes), kb.add(at, kb.idx(e))));
+              codePlanes.push_back(vector::ExtractOp::create(
+                  b, loadKeyCodes(kb.add(at, kb.idx(e)), 1), 0));
           }
           keyGroups.push_back(codePlanes);
         }

@@ -541,6 +541,8 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
         Value packed = orI(shl(localLess, sixteen), localTies);
         Value passPacked;
         Value exclusive = sub(blockScan(packed, warpSums, passPacked), packed);
+        if (c.l2CacheHints)
+          discardPassLines(first, end, distRow);
         Value lessBefore = arith::ShRUIOp::create(b, exclusive, sixteen);
         Value tiesBefore = andI(exclusive, lowMask);
         Value passLess = arith::ShRUIOp::create(b, passPacked, sixteen);
@@ -590,6 +592,27 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   });
 }
 
+void SelectCommon::discardPassLines(Value first, Value end, Value distRow) {
+  // Called after the pass's block scan: its barriers have passed, so every
+  // thread has used its run and each load of this pass has returned. A
+  // thread whose run starts a 128-byte line (64 positions) that the runs of
+  // its next three threads complete within this pass (thread < blockSize -
+  // 3) and within the chunk (`end`: no other CTA reads it) drops the line.
+  // The few lines that straddle a pass or chunk border are written back.
+  constexpr int64_t kLineBytes = 128, kLinePositions = kLineBytes / 2;
+  Value tid = kb.threadId();
+  Value at = kb.add(distRow, first);
+  Value byte = kb.byteAddress(kb.arg(kDistances), at);
+  Value startsLine =
+      kb.cmp(Pred::eq, kb.remu(byte, kb.idx(kLineBytes)), kb.idx(0));
+  Value inChunk =
+      kb.cmp(Pred::sle, kb.add(first, kb.idx(kLinePositions)), end);
+  Value inPass = kb.cmp(Pred::ult, tid, kb.idx(c.blockSize - 3));
+  Value owns = arith::AndIOp::create(
+      b, arith::AndIOp::create(b, startsLine, inChunk), inPass);
+  kb.ifThen(owns, [&] { kb.discardL2Line(kb.arg(kDistances), at); });
+}
+
 void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
                               function_ref<ChunkPlan()> plan,
                               Value warpSums) {
@@ -620,6 +643,20 @@ public:
 void CompactKernel::build() {
   Value row = kb.blockId(gpu::Dimension::x);
   Value chunk = kb.blockId(gpu::Dimension::y);
+  if (c.l2CacheHints) {
+    // The newest distances first: the histogram CTAs ran chunk-fastest,
+    // batch row last, so the lines still in L2 at its end are mostly the
+    // last batch rows'. CTAs start in the order of x + rows * y; that
+    // order is taken chunk-fastest from the last row back, so the reads
+    // that miss (the oldest rows) come after the hits instead of evicting
+    // them (reading in the writing order would miss on every line once
+    // the distances outgrow L2).
+    Value rows = kb.mul(kb.arg(kBatches), kb.idx(c.selectionHeads * p.rows));
+    Value chunks = kb.arg(kChunks);
+    Value order = kb.add(row, kb.mul(rows, chunk));
+    chunk = kb.remu(order, chunks);
+    row = kb.sub(kb.sub(rows, kb.idx(1)), kb.divu(order, chunks));
+  }
   Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
   ifResultRow(row, [&](const ResultRow &r) {
     compactRow(

@@ -146,6 +146,10 @@ private:
   void compact(Value row, Value rowOut, Value begin, Value end,
                Value freeBegin, Value freeEnd, const ChunkPlan &plan,
                Value warpSums);
+  /// With SelectConfig::l2CacheHints: drops the L2 lines of distances the
+  /// compaction pass whose thread's run starts at `first` has read (row
+  /// `distRow`, chunk ending at `end`), so they are never written back.
+  void discardPassLines(Value first, Value end, Value distRow);
 
 public:
 
@@ -188,6 +192,9 @@ protected:
   /// the (existing) selection row `rowInHead`.
   Value queryRowOf(Value batch, Value kvHead, Value rowInHead, Value g);
   Value distance(const Row &row, ArrayRef<Value> keyWords);
+  /// `width` (1, 2, 4) words of the key codes at `index`, aligned to the
+  /// whole load: evict-first with SelectConfig::l2CacheHints.
+  Value loadKeyCodes(Value index, int64_t width);
   /// The pass over the CTA's chunk; then `epilogue(chunk, rows, hist)` with
   /// every row's histogram complete in `hist` (shared, row r's bins at
   /// r * numBins).

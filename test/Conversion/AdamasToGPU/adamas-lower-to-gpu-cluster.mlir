@@ -37,8 +37,9 @@
 //   C8-SAME:       cluster_chunks = 8 : i64
 //   C4-SAME:       cluster_chunks = 4 : i64
 //  CHECK-SAME:     rows_per_cta = 1 : i64, staged_distance_stores = 0 : i64, target_ctas = 528 : i64, tensor_core_distances = 0 : i64}
-// The histogram pass: 16-byte loads, popcounts, shared-memory counts.
-//       CHECK:     vector.load {{.*}} {alignment = 16 : i64} : memref<?xi32>, vector<4xi32>
+// The histogram pass: 16-byte evict-first loads, popcounts, shared-memory
+// counts.
+//       CHECK:     nvvm.inline_ptx "ld.global.cs.v4.u32
 //       CHECK:     math.ctpop
 //       CHECK:     memref.atomic_rmw addi
 //       CHECK:     gpu.barrier

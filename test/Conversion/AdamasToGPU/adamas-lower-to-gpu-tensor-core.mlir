@@ -25,7 +25,7 @@
 //       CHECK:   math.ctpop
 //       CHECK:   memref.atomic_rmw addi {{.*}} : (i32, memref<4xi32, #gpu.address_space<workgroup>>) -> i32
 //       CHECK:   scf.for
-// CHECK-COUNT-12:   vector.load {{.*}} {alignment = 8 : i64} : memref<?xi32>, vector<2xi32>
+// CHECK-COUNT-12:   nvvm.inline_ptx "ld.global.cs.v2.u32 {$0, $1}, [$2];" ro(%{{.*}} : !llvm.ptr<1>) -> i32, i32
 //   CHECK-NOT:   math.ctpop
 //       CHECK:   nvvm.mma.sync A[{{.*}}, {{.*}}, {{.*}}, {{.*}}]  B[{{.*}}, {{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 256>}
 //  CHECK-NEXT:   llvm.extractvalue
@@ -94,6 +94,8 @@ func.func @gqa_shared(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len:
 //  CHECK-SAME:   tensor_core_distances = 1 : i64
 //       CHECK:   scf.for
 //   CHECK-NOT:   vector.load
+//   CHECK-NOT:   ld.global.cs.v2
+//       CHECK:   nvvm.inline_ptx "ld.global.cs.u32 $0, [$1];"
 // CHECK-COUNT-6:   nvvm.mma.sync {{.*}} k = 256>}
 func.func @g7_d64_b3(%qc: tensor<?x28x4x6xi32>, %kc: tensor<?x4x?x6xi32>, %len: tensor<?xi32>) -> tensor<?x28x4x64xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 64 : i64, bits = 3 : i64} : tensor<?x28x4x6xi32>, tensor<?x4x?x6xi32>, tensor<?xi32> -> tensor<?x28x4x64xi32>

@@ -1,4 +1,5 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false" -split-input-file | FileCheck %s --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false l2-cache-hints=false" -split-input-file | FileCheck %s --check-prefix=NOHINTS
 
 // Without thread block clusters (max-cluster-size=0, as on sm_80) l1_topk is
 // three kernels and sparse_attn two; adamas-lower-to-gpu-cluster.mlir has
@@ -58,11 +59,22 @@
 //   CHECK-NOT:     memref.alloc
 //       CHECK:     gpu.return
 // Select, kernel 1: both query heads of a KV head share the pass over the
-// codes (rows_per_cta 2); 16-byte loads; one shared histogram per row.
+// codes (rows_per_cta 2); 16-byte loads, evict-first in L2 (ld.global.cs:
+// the codes are read once, the distances should stay for the compaction);
+// one shared histogram per row. Without l2-cache-hints, plain vector loads.
 //       CHECK:   gpu.func @step_select0_hist(
 //  CHECK-SAME:     workgroup(%{{.*}} : memref<770xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:     adamas.config = {bins = 385 : i64, {{.*}}keys_per_thread = 2 : i64, load_words = 4 : i64,{{.*}} row_groups = 1 : i64, rows_per_cta = 2 : i64
-// CHECK-COUNT-4:   vector.load {{.*}} {alignment = 16 : i64} : memref<?xi32>, vector<4xi32>
+//  CHECK-SAME:     adamas.config = {bins = 385 : i64, {{.*}}keys_per_thread = 2 : i64, l2_cache_hints = 1 : i64, load_words = 4 : i64,{{.*}} row_groups = 1 : i64, rows_per_cta = 2 : i64
+// CHECK-COUNT-4:   nvvm.inline_ptx "ld.global.cs.v4.u32 {$0, $1, $2, $3}, [$4];" ro(%{{.*}} : !llvm.ptr<1>) -> i32, i32, i32, i32
+//   CHECK-NOT:     vector.load {{.*}} : memref<?xi32>
+//     NOHINTS:   gpu.func @step_select0_hist(
+//  NOHINTS-SAME:     l2_cache_hints = 0 : i64
+// NOHINTS-COUNT-4:   vector.load {{.*}} {alignment = 16 : i64} : memref<?xi32>, vector<4xi32>
+//   NOHINTS-NOT:   nvvm.inline_ptx
+//     NOHINTS:   gpu.func @step_select0_compact(
+//   NOHINTS-NOT:   arith.remui {{.*}}, %arg10
+//   NOHINTS-NOT:   nvvm.inline_ptx
+//     NOHINTS:   gpu.return
 //       CHECK:     math.ctpop
 //       CHECK:     memref.atomic_rmw addi {{.*}} : (i32, memref<770xi32, #gpu.address_space<workgroup>>) -> i32
 //   CHECK-NOT:     memref.alloc
@@ -92,10 +104,26 @@
 // Select, kernel 3: the ordered compaction from the plan: each thread's run
 // of 16 distances in one 32-byte load (two 16-byte ones in PTX), one block
 // scan per pass of its counts below T and at T packed into one i32 (the
-// ties' ranks and the output slots both follow from it). Asked for a full
-// SM of CTAs, ptxas keeps it in 32 registers.
+// ties' ranks and the output slots both follow from it). After the scan's
+// barriers a thread whose run starts a 128-byte line that threads
+// t + 1 .. t + 3 complete inside the chunk (t < 256 - 3) discards the line
+// from L2 (its distances are dead: no write-back). Asked for a full SM of
+// CTAs, ptxas keeps it in 32 registers.
+// With l2-cache-hints its CTAs take (row, chunk) chunk-fastest from the last
+// row back (the rows whose distances the histogram pass wrote last, most
+// likely still in L2, first): order = x + rows * y, chunk = order % chunks,
+// row = rows - 1 - order / chunks.
 //       CHECK:   gpu.func @step_select0_compact(
 //  CHECK-SAME:     nvvm.minctasm = 8 : i32
+//       CHECK:     %[[BX:.*]] = gpu.block_id  x
+//       CHECK:     %[[BY:.*]] = gpu.block_id  y
+//       CHECK:     %[[ROWS:.*]] = arith.muli %[[BATCHES:arg7]], %c4
+//       CHECK:     %[[YROWS:.*]] = arith.muli %[[ROWS]], %[[BY]]
+//       CHECK:     %[[ORDER:.*]] = arith.addi %[[BX]], %[[YROWS]]
+//       CHECK:     arith.remui %[[ORDER]], %[[CHUNKS:arg10]]
+//       CHECK:     %[[BACK:.*]] = arith.divui %[[ORDER]], %[[CHUNKS]]
+//       CHECK:     %[[LAST:.*]] = arith.subi %[[ROWS]], %c1
+//       CHECK:     arith.subi %[[LAST]], %[[BACK]]
 //       CHECK:     scf.for
 //       CHECK:       vector.load {{.*}} {alignment = 32 : i64} : memref<?xi16>, vector<16xi16>
 //       CHECK:       arith.shli {{.*}}, %c16_i32
@@ -103,6 +131,10 @@
 // CHECK-COUNT-5:     gpu.shuffle  up
 //       CHECK:       gpu.barrier
 //       CHECK:       gpu.barrier
+//       CHECK:       arith.remui {{.*}}, %c128
+//       CHECK:       arith.cmpi ult, %{{.*}}, %c253
+//       CHECK:       scf.if
+//       CHECK:         nvvm.inline_ptx "discard.global.L2 [$0], 128;" ro(%{{.*}} : !llvm.ptr<1>)
 //       CHECK:       arith.shrui {{.*}}, %c16_i32
 //   CHECK-NOT:       gpu.shuffle
 //   CHECK-NOT:       gpu.barrier
@@ -188,7 +220,7 @@ func.func @select_shared(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %l
 //       CHECK: gpu.func @select_d256_b3_select0_hist(
 //  CHECK-SAME:   workgroup(%{{.*}} : memref<3586xi32, #gpu.address_space<workgroup>>
 //  CHECK-SAME:   adamas.config = {bins = 1793 : i64, {{.*}}load_words = 4 : i64,{{.*}}row_groups = 2 : i64, rows_per_cta = 2 : i64
-// CHECK-COUNT-12: vector.load {{.*}} : memref<?xi32>, vector<4xi32>
+// CHECK-COUNT-12: nvvm.inline_ptx "ld.global.cs.v4.u32
 func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, %len: tensor<1xi32>) -> tensor<1x4x1x64xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 64 : i64, bits = 3 : i64} : tensor<1x4x1x24xi32>, tensor<1x1x?x24xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
   return %idx : tensor<1x4x1x64xi32>

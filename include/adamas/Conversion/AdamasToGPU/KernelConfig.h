@@ -77,6 +77,18 @@ struct SelectProblem {
   bool sharedGroup = false;
 };
 
+/// The lowering's choices for l1_topk (adamas-lower-to-gpu's options of
+/// these names).
+struct SelectOptions {
+  /// `cluster-select`: the cluster kernel where it applies.
+  bool clusterSelect = false;
+  /// `tensor-core-distances`: the tensor-core histogram pass where it
+  /// applies.
+  bool tensorCoreDistances = true;
+  /// `l2-cache-hints`: SelectConfig::l2CacheHints.
+  bool l2CacheHints = true;
+};
+
 struct SelectConfig {
   /// Distinct distances, (2^b - 1) * D + 1.
   int64_t numBins = 0;
@@ -127,13 +139,19 @@ struct SelectConfig {
   /// and key. Where the stage fits in shared memory beside the histograms.
   bool stagedDistanceStores = false;
 
-  /// `clusterSelect`: the cluster kernel where it applies (and the target
-  /// has clusters). `tensorCoreDistances`: the tensor-core histogram pass
-  /// where it applies (see above).
+  /// The i16 distances stay in L2 between the histogram pass that writes
+  /// them and the compaction that reads them, and never reach DRAM: the
+  /// pass reads the key codes (read once per step) evict-first
+  /// (`ld.global.cs`), so they, not the distances, make room as the codes
+  /// stream through; the compaction discards each 128-byte line of
+  /// distances it has read (`discard.global.L2`), so no dirty line is
+  /// written back. At B = 16 (32/8, 32K) the round trip was 33.5 MB each
+  /// way through DRAM (NOTES.md item 31).
+  bool l2CacheHints = false;
+
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
-                                    bool clusterSelect = false,
-                                    bool tensorCoreDistances = true);
+                                    const SelectOptions &options = {});
   /// Words (32 b1 elements each) of the product's k dimension a lane holds
   /// per 16 keys and the key code groups it loads for them (see
   /// SelectKernel.cpp): the thermometer words of the D / 32 groups, plane
