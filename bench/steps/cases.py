@@ -54,7 +54,9 @@ RUNS = {
 
 # Specs compiled with more pipeline options (adamas.compile.pipeline_options).
 # By default on sm_90 an attention of <= 16 splits per row and one head per
-# CTA merges its splits in a cluster (one kernel), and l1_topk is three
+# CTA merges its splits in a cluster (one kernel) while its grid fits one
+# wave (B = 1 and 4 above: 256 and 1024 CTAs), else in a merge kernel
+# (B = 16 of gqa_d128_k256: 4096), and l1_topk is three
 # kernels; cluster_select makes an MHA selection one cluster kernel, and
 # max_cluster_size=0 turns clusters off (two attention kernels, as on sm_80).
 # Every form is checked on the GPU: the DESIGN 8 MHA shape with the cluster

@@ -74,14 +74,20 @@ Status launchKernel(const CudaDriver &driver, const KernelLaunch &launch) {
     return Status::error(ADAMAS_ERROR_INVALID_ARGUMENT,
                          "null kernel function (did its module fail to "
                          "load, or the name lookup fail?)");
-  // Zero-sized grids go to the driver, which rejects them like upstream;
-  // only values an unsigned cannot hold are refused here, so that they are
-  // not silently truncated.
+  // Only values an unsigned cannot hold are refused here, so that they are
+  // not silently truncated; a zero block goes to the driver, which rejects
+  // it like upstream.
   if (!fitsUnsigned(launch.grid, 0) || !fitsUnsigned(launch.block, 0))
     return Status::error(ADAMAS_ERROR_INVALID_ARGUMENT,
                          "launch dimensions out of range: " +
                              describeDims("grid", launch.grid) + ", " +
                              describeDims("block", launch.block));
+  // A grid without a CTA is no work, and nothing is launched (upstream
+  // would pass it to the driver, which rejects it): the generated host code
+  // picks one of two forms of a kernel at run time by giving the other an
+  // empty grid (sparse_attn's cluster merge, by batch).
+  if (launch.grid[0] == 0 || launch.grid[1] == 0 || launch.grid[2] == 0)
+    return Status::success();
   bool clustered = launch.cluster[0] || launch.cluster[1] || launch.cluster[2];
   if (clustered && !fitsUnsigned(launch.cluster, 1))
     return Status::error(ADAMAS_ERROR_INVALID_ARGUMENT,

@@ -268,12 +268,38 @@ TEST_F(MgpuTest, BadLaunchesAreReported) {
   mgpuLaunchKernel(function, intptr_t(1) << 33, 1, 1, 1, 1, 1, 0, nullptr,
                    nullptr, nullptr, 0);
   EXPECT_TRUE(contains(lastError(), "grid (8589934592, 1, 1)")) << lastError();
-  // A zero grid reaches the driver, which rejects it (as upstream).
-  mgpuLaunchKernel(function, 0, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  // A zero block reaches the driver, which rejects it (as upstream).
+  mgpuLaunchKernel(function, 1, 1, 1, 0, 1, 1, 0, nullptr, nullptr, nullptr, 0);
   EXPECT_EQ(lastError(), "mgpuLaunchKernel: cuLaunchKernel failed: "
                          "CUDA_ERROR_INVALID_VALUE (invalid argument)");
   FakeLaunchRecord record;
   EXPECT_FALSE(fakecuda_last_launch(&record));
+}
+
+TEST_F(MgpuTest, EmptyGridsLaunchNothing) {
+  // The host code picks one form of a kernel at run time by giving the
+  // other an empty grid: no launch, no driver call, no error.
+  void *function = mgpuModuleGetFunction(load(fakeImage("empty-grid")), "k0");
+  ASSERT_NE(function, nullptr);
+  size_t before = fakecuda_call_count("cuLaunchKernel") +
+                  fakecuda_call_count("cuLaunchKernelEx");
+  mgpuLaunchKernel(function, 0, 1, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr,
+                   0);
+  mgpuLaunchKernel(function, 4, 0, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr,
+                   0);
+  mgpuLaunchClusterKernel(function, 2, 1, 1, 2, 1, 0, 32, 1, 1, 0, nullptr,
+                          nullptr, nullptr);
+  EXPECT_EQ(lastError(), "");
+  EXPECT_EQ(fakecuda_call_count("cuLaunchKernel") +
+                fakecuda_call_count("cuLaunchKernelEx"),
+            before);
+  FakeLaunchRecord record;
+  EXPECT_FALSE(fakecuda_last_launch(&record));
+  // The same kernel with a grid launches.
+  mgpuLaunchKernel(function, 4, 1, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr,
+                   0);
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_EQ(record.grid[0], 4u);
 }
 
 TEST_F(MgpuTest, ClusterLaunchSetsTheClusterAttribute) {

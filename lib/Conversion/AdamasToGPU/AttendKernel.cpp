@@ -21,7 +21,9 @@
 //    has no weight and yields zeros.
 //
 // With thread block clusters of at least `splits` CTAs the splits of a row
-// are one cluster and `<name>_cluster` replaces both: each CTA writes its
+// can be one cluster, and `<name>_cluster` replaces both where the grid fits
+// one wave (AttendConfig::clusterMergeMaxCtas; the host chooses by the
+// batch at run time, both forms are built): each CTA writes its
 // partial into the shared memory of the cluster's CTA 0 (distributed shared
 // memory) and arrives at a cluster barrier; CTA 0 waits, merges them with
 // the merge kernel's arithmetic and writes the row. The other CTAs exit as
@@ -449,13 +451,11 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   Value batches = host.dim(a.query, 0);
   Value queryRows =
       arith::MulIOp::create(hb, batches, idx(p.queryHeads * p.rows));
-  // With the cluster merge the partials stay in shared memory (the kernel
-  // never touches this one-element buffer).
+  // The partial kernel's partials (the cluster kernel keeps them in shared
+  // memory, but past clusterMergeMaxCtas the partial kernel runs instead).
   Value partials = host.allocScratch(
       hb.getF32Type(),
-      c.clusterMerge ? idx(1)
-                     : arith::MulIOp::create(
-                           hb, queryRows, idx(c.splits * (p.valueDims + 2))));
+      arith::MulIOp::create(hb, queryRows, idx(c.splits * (p.valueDims + 2))));
 
   SmallVector<Value> args(kNumArgs);
   args[kQuery] = host.flatten(a.query);
@@ -472,28 +472,45 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   int64_t threads = 32 * c.warpsPerBlock;
   int64_t indexHeads = p.indicesPerKvHead ? p.kvHeads : p.queryHeads;
   Value groups = arith::MulIOp::create(hb, batches, idx(indexHeads * p.rows));
-  KernelBuilder partialKernel(
-      mb, host.kernelModule(),
-      (name + (c.clusterMerge ? "_cluster" : "_partial")).str(), types,
-      threads, hb.getLoc());
-  AttendKernels(partialKernel, a).buildPartial();
-  gpu::GPUFuncOp partial = partialKernel.finish();
-  partial->setAttr("adamas.config", c.toAttr(hb.getContext()));
-  if (c.clusterMerge) {
-    Value splits = idx(c.splits);
-    host.launch(partial, splits, groups, idx(1), threads, args,
-                /*clusterX=*/splits);
-    return;
-  }
-
-  KernelBuilder mergeKernel(mb, host.kernelModule(), (name + "_merge").str(),
-                            types, threads, hb.getLoc());
-  AttendKernels(mergeKernel, a).buildMerge();
-  gpu::GPUFuncOp merge = mergeKernel.finish();
-  merge->setAttr("adamas.config", c.toAttr(hb.getContext()));
-
-  host.launch(partial, idx(c.splits), groups, idx(1), threads, args);
+  auto build = [&](StringRef suffix, const AttendLaunch &form,
+                   bool merge) -> gpu::GPUFuncOp {
+    KernelBuilder kernel(mb, host.kernelModule(), (name + suffix).str(), types,
+                         threads, hb.getLoc());
+    if (merge)
+      AttendKernels(kernel, form).buildMerge();
+    else
+      AttendKernels(kernel, form).buildPartial();
+    gpu::GPUFuncOp func = kernel.finish();
+    func->setAttr("adamas.config", form.config.toAttr(hb.getContext()));
+    return func;
+  };
+  // The partial and merge kernels: the only form without clusters, and
+  // with them the one for grids past clusterMergeMaxCtas.
+  AttendLaunch twoKernels = a;
+  twoKernels.config.clusterMerge = false;
+  twoKernels.config.clusterMergeMaxCtas = 0;
+  Value splits = idx(c.splits);
   Value mergeBlocks =
       arith::CeilDivSIOp::create(hb, queryRows, idx(c.warpsPerBlock));
-  host.launch(merge, mergeBlocks, idx(1), idx(1), threads, args);
+  Value partialGroups = groups;
+  if (c.clusterMerge) {
+    // The form is chosen by the grid's size at run time; the other one gets
+    // an empty grid (the runtime launches nothing for it).
+    gpu::GPUFuncOp cluster = build("_cluster", a, /*merge=*/false);
+    Value zero = idx(0);
+    Value fits = arith::CmpIOp::create(
+        hb, arith::CmpIPredicate::ule,
+        arith::MulIOp::create(hb, groups, splits), idx(c.clusterMergeMaxCtas));
+    host.launch(cluster, splits, arith::SelectOp::create(hb, fits, groups, zero),
+                idx(1), threads, args, /*clusterX=*/splits,
+                /*choosable=*/true);
+    partialGroups = arith::SelectOp::create(hb, fits, zero, groups);
+    mergeBlocks = arith::SelectOp::create(hb, fits, zero, mergeBlocks);
+  }
+  gpu::GPUFuncOp partial = build("_partial", twoKernels, /*merge=*/false);
+  gpu::GPUFuncOp merge = build("_merge", twoKernels, /*merge=*/true);
+  host.launch(partial, splits, partialGroups, idx(1), threads, args,
+              Value(), /*choosable=*/c.clusterMerge);
+  host.launch(merge, mergeBlocks, idx(1), idx(1), threads, args, Value(),
+              /*choosable=*/c.clusterMerge);
 }

@@ -66,12 +66,16 @@ Value HostBuilder::allocScratch(MemRefType type, ValueRange dynamicSizes) {
 
 void HostBuilder::launch(gpu::GPUFuncOp kernel, Value gridX, Value gridY,
                          Value gridZ, int64_t blockSize, ValueRange args,
-                         Value clusterX) {
+                         Value clusterX, bool choosable) {
   // An empty grid (e.g. B = 0) is launched as one CTA per dimension, which
   // finds no work: CUDA rejects a zero grid, and a launch inside an `scf.if`
-  // would take the token chain out of reach of gpu-to-llvm.
+  // would take the token chain out of reach of gpu-to-llvm. A choosable
+  // launch keeps its empty grid: the adamas runtime skips it (upstream's
+  // would report the driver's error).
   Value one = indexConst(b, 1);
   auto atLeastOne = [&](Value size) -> Value {
+    if (choosable)
+      return size;
     return arith::MaxUIOp::create(b, size, one);
   };
   Value x = atLeastOne(gridX);

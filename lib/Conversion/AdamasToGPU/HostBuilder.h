@@ -49,9 +49,13 @@ public:
 
   /// `gpu.launch_func async` of `kernel` on the step's stream; with
   /// `clusterX`, in thread block clusters of (clusterX, 1, 1) CTAs (gridX
-  /// must be a multiple of it).
+  /// must be a multiple of it). An empty grid (B = 0) becomes one CTA per
+  /// dimension, which finds no work; with `choosable` it stays empty, and
+  /// the adamas runtime launches nothing for it (how the host picks one
+  /// of two forms of a kernel at run time).
   void launch(gpu::GPUFuncOp kernel, Value gridX, Value gridY, Value gridZ,
-              int64_t blockSize, ValueRange args, Value clusterX = Value());
+              int64_t blockSize, ValueRange args, Value clusterX = Value(),
+              bool choosable = false);
 
   /// Frees the scratch and ends the chain (`gpu.wait`): the work stays
   /// enqueued on the caller's stream.

@@ -250,11 +250,18 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // item 11; the leader's buffers of G heads' partials, 4 CTAs per SM).
   c.clusterMerge = c.splits >= 2 && c.splits <= target.maxClusterSize &&
                    c.headsPerCta == 1;
+  // One wave: 8 CTAs of 128 threads per SM (the partial kernel's registers
+  // allow 10; clusters of `splits` must also fit a GPC at once). B = 1 at
+  // 32 heads, k = 256 is 256 CTAs (cluster merge 3.3 us faster), B = 16
+  // 4096 (2.5 us slower).
+  if (c.clusterMerge)
+    c.clusterMergeMaxCtas = 8 * target.numMultiprocessors;
   return {c, ""};
 }
 
 DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
   return dictionary(ctx, {{"cluster_merge", clusterMerge},
+                          {"cluster_merge_max_ctas", clusterMergeMaxCtas},
                           {"dims_per_lane", dimsPerLane},
                           {"heads_per_cta", headsPerCta},
                           {"slots_in_flight", slotsInFlight},

@@ -29,7 +29,19 @@
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_encode
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_cluster clusters in (%[[CHUNKS:[0-9]+]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[CHUNKS]], %{{.*}}, %{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})
 //   CHECK-NOT:   gpu.launch_func {{.*}}select0
-//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in (%[[SPLITS:[a-z0-9_]+]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[SPLITS]], %{{.*}}, %{{.*}}) threads in (%c128
+// sparse_attn: the cluster kernel where the grid (rows x splits CTAs) fits
+// one wave (cluster_merge_max_ctas = 8 x 132), else the partial and merge
+// kernels, all three launched in order: the form not chosen gets an empty
+// grid (rows or merge blocks 0), which the runtime launches nothing for.
+//       CHECK:   %[[GROUPS:.*]] = arith.muli %{{.*}}, %c4
+//       CHECK:   %[[CTAS:.*]] = arith.muli %[[GROUPS]], %[[SPLITS:[a-z0-9_]+]]
+//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %[[CTAS]], %c1056
+//       CHECK:   %[[CGROUPS:.*]] = arith.select %[[FITS]], %[[GROUPS]], %[[ZERO:[a-z0-9_]+]]
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in (%[[SPLITS]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[SPLITS]], %[[CGROUPS]], %{{.*}}) threads in (%c128
+//       CHECK:   %[[PGROUPS:.*]] = arith.select %[[FITS]], %[[ZERO]], %[[GROUPS]]
+//       CHECK:   %[[MBLOCKS:.*]] = arith.select %[[FITS]], %[[ZERO]], %{{.*}}
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial blocks in (%[[SPLITS]], %[[PGROUPS]], %{{.*}})
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_merge blocks in (%[[MBLOCKS]], %{{.*}}, %{{.*}})
 //   CHECK-NOT:   gpu.launch_func
 
 //       CHECK:   gpu.func @mha_select0_cluster(
@@ -69,7 +81,7 @@
 // mapa, and arrives; CTA 0 alone waits and merges from its own shared
 // memory.
 //       CHECK:   gpu.func @mha_attend0_cluster(
-//  CHECK-SAME:     adamas.config = {cluster_merge = 1 : i64,{{.*}} splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {cluster_merge = 1 : i64, cluster_merge_max_ctas = 1056 : i64,{{.*}} splits = 2 : i64
 //       CHECK:     nvvm.cluster.arrive.relaxed
 //       CHECK:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
 //       CHECK:     gpu.barrier
@@ -84,7 +96,11 @@
 //  CHECK-NEXT:       nvvm.cluster.wait
 //       CHECK:       memref.load {{.*}} : memref<2xf32, #gpu.address_space<workgroup>>
 //       CHECK:     gpu.return
-//   CHECK-NOT:   gpu.func @mha_attend0_merge
+// The two-kernel form beside it, without clusters.
+//       CHECK:   gpu.func @mha_attend0_partial(
+//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,
+//   CHECK-NOT:     nvvm.cluster
+//       CHECK:   gpu.func @mha_attend0_merge(
 func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
                %values: tensor<1x4x?x128xf16>, %codes: tensor<1x4x?x8xi32>, %len: tensor<1xi32>)
     -> (tensor<1x4x1x128xf16>, tensor<1x4x?x8xi32>) {
@@ -133,7 +149,7 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks
 //       ANY:   gpu.func @attend_shared_attend0_partial(
-//  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
+//  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
 //   ANY-NOT:   nvvm.cluster
 func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                          %values: tensor<1x2x?x128xf16>, %idx: tensor<1x2x1x256xi32>)

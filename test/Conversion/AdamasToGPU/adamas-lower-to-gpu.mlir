@@ -141,7 +141,7 @@
 //       CHECK:       scf.yield
 //       CHECK:     gpu.return
 //       CHECK:   gpu.func @step_attend0_partial(
-//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
 // Per group of 4 slots in flight (8 slots per warp: two groups), each
 // slot's index from its lane, then the 4 dots summed over the warp together
@@ -230,7 +230,7 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 
 // CHECK-LABEL: func.func @attend_shared(
 //       CHECK: gpu.func @attend_shared_attend0_partial(
-//  CHECK-SAME:   adamas.config = {cluster_merge = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, value_dims_per_lane = 2 : i64
+//  CHECK-SAME:   adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, value_dims_per_lane = 2 : i64
 func.func @attend_shared(%q: tensor<?x32x1x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x64xbf16>, %i: tensor<?x8x1x1024xi32>) -> tensor<?x32x1x64xbf16> {
   %o = adamas.sparse_attn %q, %k, %v, %i : tensor<?x32x1x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x1x1024xi32> -> tensor<?x32x1x64xbf16>
   return %o : tensor<?x32x1x64xbf16>

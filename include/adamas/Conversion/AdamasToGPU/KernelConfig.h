@@ -189,6 +189,13 @@ struct AttendConfig {
   /// partials in distributed shared memory (no merge kernel): where the
   /// target has clusters of at least `splits` CTAs.
   bool clusterMerge = false;
+  /// With clusterMerge, the largest grid (rows x splits CTAs, known at run
+  /// time) that takes the cluster kernel; larger grids take the partial and
+  /// merge kernels, which are built beside it (the host gives the form not
+  /// taken an empty grid, which launches nothing). Past one wave the
+  /// cluster kernel's co-scheduling costs more than the merge launch
+  /// (NOTES.md item 32).
+  int64_t clusterMergeMaxCtas = 0;
 
   static ConfigOr<AttendConfig> get(const AttendProblem &problem,
                                     const TargetInfo &target);
