@@ -415,16 +415,17 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   Value threshold = plan.threshold, skip = plan.skip;
 
   // Ordered compaction of the free positions of the chunk. Thread t owns
-  // the run of kRun = 16 consecutive positions at first + t * kRun (two
-  // 16-byte loads of their i16 distances), so a pass covers blockSize * kRun
-  // positions with one block scan of the thread's counts below T and at T,
-  // packed into one i32 (16 bits each: a pass counts at most blockSize *
-  // kRun = 4096 of either). The ties' ranks decide which lose (the `skip`
+  // the run of kRun (16, or 32 in the long-run kernel) consecutive
+  // positions at first + t * kRun (two or four 16-byte loads of their i16
+  // distances), so a pass covers blockSize * kRun positions with one block
+  // scan of the thread's counts below T and at T, packed into one i32 (16
+  // bits each: a pass counts at most blockSize * kRun = 4096 or 8192 of
+  // either). The ties' ranks decide which lose (the `skip`
   // smallest); a thread's first output slot is the positions below T before
   // it plus the winning ties before it, both from that one scan (it was a
   // scan of the ties, then one of the selected positions: NOTES.md item 14
   // has what the second cost). Chunks start at multiples of 32 and distance
-  // rows are padded to multiples of kRun, so the loads are aligned.
+  // rows are padded to multiples of kLongRun, so the loads are aligned.
   //
   // The kernel is bound by its instructions (ncu at B = 16: the ALU pipe
   // 75% busy), so a run is tested two distances per instruction (SWAR on
@@ -433,9 +434,12 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   // visited, lowest first (NOTES.md item 23). Runs of 16 rather than 8: a
   // pass's block scan, barriers and loop overhead are shared by twice the
   // positions, which halves the passes where a CTA walks several (B = 16:
-  // 8K positions per chunk; 128K and longer at B = 1; NOTES.md item 29).
-  constexpr int64_t kRun = 16;
+  // 8K positions per chunk; 128K and longer at B = 1; NOTES.md item 29);
+  // runs of 32 halve them again where a chunk is longer than one pass of
+  // 16 (NOTES.md item 34; the host picks the kernel by chunk length).
+  const int64_t kRun = compactionRun;
   assert(c.blockSize * kRun < (1 << 16) && "a pass's counts fit 16 bits");
+  assert(kRun <= 32 && "a run's masks fit an i32");
   // Distances and T are below numBins, which shared memory bounds far
   // below 2^15 (SelectConfig::get): the SWAR tests need 15-bit halves.
   assert(c.numBins < (1 << 15) && "distances fit 15 bits");
@@ -527,10 +531,18 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
         Value loE = clampRun(sub(kb.i32(0), firstOffset));
         Value hiE = clampRun(sub(candidates, firstOffset));
         Value one = kb.i32(1);
+        // Bits 0 .. n - 1 (n <= kRun; a shift by 32 would be poison).
+        auto lowBits = [&](Value n) -> Value {
+          Value bits = sub(shl(one, n), one);
+          if (kRun < 32)
+            return bits;
+          return arith::SelectOp::create(
+              b, arith::CmpIOp::create(b, Pred::sge, n, kb.i32(32)),
+              kb.i32(-1), bits);
+        };
         Value candidate =
-            andI(sub(shl(one, hiE), one),
-                 arith::XOrIOp::create(b, sub(shl(one, loE), one),
-                                       kb.i32(-1)));
+            andI(lowBits(hiE),
+                 arith::XOrIOp::create(b, lowBits(loE), kb.i32(-1)));
         Value ltMask = gather(lt);
         Value less = andI(ltMask, candidate);
         Value tie = andI(arith::XOrIOp::create(b, gather(le), ltMask),
@@ -596,10 +608,12 @@ void SelectCommon::discardPassLines(Value first, Value end, Value distRow) {
   // Called after the pass's block scan: its barriers have passed, so every
   // thread has used its run and each load of this pass has returned. A
   // thread whose run starts a 128-byte line (64 positions) that the runs of
-  // its next three threads complete within this pass (thread < blockSize -
-  // 3) and within the chunk (`end`: no other CTA reads it) drops the line.
-  // The few lines that straddle a pass or chunk border are written back.
+  // its next threads complete within this pass (short runs: the next three,
+  // thread < blockSize - 3; long runs: the next one) and within the chunk
+  // (`end`: no other CTA reads it) drops the line. The few lines that
+  // straddle a pass or chunk border are written back.
   constexpr int64_t kLineBytes = 128, kLinePositions = kLineBytes / 2;
+  const int64_t threadsPerLine = kLinePositions / compactionRun;
   Value tid = kb.threadId();
   Value at = kb.add(distRow, first);
   Value byte = kb.byteAddress(kb.arg(kDistances), at);
@@ -607,7 +621,8 @@ void SelectCommon::discardPassLines(Value first, Value end, Value distRow) {
       kb.cmp(Pred::eq, kb.remu(byte, kb.idx(kLineBytes)), kb.idx(0));
   Value inChunk =
       kb.cmp(Pred::sle, kb.add(first, kb.idx(kLinePositions)), end);
-  Value inPass = kb.cmp(Pred::ult, tid, kb.idx(c.blockSize - 3));
+  Value inPass =
+      kb.cmp(Pred::ult, tid, kb.idx(c.blockSize - threadsPerLine + 1));
   Value owns = arith::AndIOp::create(
       b, arith::AndIOp::create(b, startsLine, inChunk), inPass);
   kb.ifThen(owns, [&] { kb.discardL2Line(kb.arg(kDistances), at); });
@@ -635,7 +650,10 @@ void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
 namespace {
 class CompactKernel : SelectCommon {
 public:
-  using SelectCommon::SelectCommon;
+  CompactKernel(KernelBuilder &kb, const SelectLaunch &s, int64_t run)
+      : SelectCommon(kb, s) {
+    compactionRun = run;
+  }
   void build();
 };
 } // namespace
@@ -678,14 +696,14 @@ void CompactKernel::build() {
 
 /// Builds kernel `Kernel` (one of the classes above) as `<name><suffix>`
 /// into the step's kernel module, its configuration attached.
-template <typename Kernel>
+template <typename Kernel, typename... Extra>
 static gpu::GPUFuncOp buildKernel(HostBuilder &host, StringRef name,
                                   StringRef suffix, TypeRange types,
-                                  const SelectLaunch &s) {
+                                  const SelectLaunch &s, Extra... extra) {
   OpBuilder mb = host.moduleBuilder();
   KernelBuilder kb(mb, host.kernelModule(), (name + suffix).str(), types,
                    s.config.blockSize, host.builder().getLoc());
-  Kernel(kb, s).build();
+  Kernel(kb, s, extra...).build();
   gpu::GPUFuncOp kernel = kb.finish();
   kernel->setAttr("adamas.config",
                   s.config.toAttr(host.builder().getContext()));
@@ -723,9 +741,9 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value byLength = ceilDiv(capacity, idx(c.minChunk));
   Value chunks = arith::MinUIOp::create(hb, byFill, byLength);
   Value rows = mul(batches, idx(c.selectionHeads * p.rows));
-  // Distance rows padded to multiples of 16 (32-byte runs in the
-  // compaction).
-  Value distStride = mul(ceilDiv(capacity, idx(16)), idx(16));
+  // Distance rows padded to whole long runs (aligned loads in both
+  // compaction kernels).
+  Value distStride = mul(ceilDiv(capacity, idx(kLongRun)), idx(kLongRun));
   Value distances = host.allocScratch(hb.getI16Type(), mul(rows, distStride));
   Value result = host.flatten(s.result);
   SmallVector<Value> args(kNumArgs);
@@ -786,14 +804,37 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   gpu::GPUFuncOp threshold =
       buildKernel<ThresholdKernel>(host, name, "_threshold", types, s);
   gpu::GPUFuncOp compact =
-      buildKernel<CompactKernel>(host, name, "_compact", types, s);
-  // A full SM of compaction CTAs (2048 threads): ptxas then keeps the runs
-  // of 16 in 30 registers (35 unasked, 6 CTAs per SM) without spilling.
+      buildKernel<CompactKernel>(host, name, "_compact", types, s, kShortRun);
+  gpu::GPUFuncOp compactLong = buildKernel<CompactKernel>(
+      host, name, "_compact_long", types, s, kLongRun);
+  // A full SM of short-run compaction CTAs (2048 threads): ptxas then keeps
+  // the runs of 16 in 30-32 registers (35 unasked, 6 CTAs per SM) without
+  // spilling; the long runs need 39 (8 CTAs spilled 24 bytes), so 6 CTAs.
   // (`.minnctapersm`, the key convert-gpu-to-nvvm carries to the PTX.)
-  int64_t fullSm = std::max<int64_t>(1, 2048 / c.blockSize);
-  compact->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(fullSm));
+  auto ctasPerSm = [&](gpu::GPUFuncOp kernel, int64_t threads) {
+    kernel->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(std::max<int64_t>(
+                                         1, threads / c.blockSize)));
+  };
+  ctasPerSm(compact, 2048);
+  ctasPerSm(compactLong, 1536);
 
   host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
   host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
-  host.launch(compact, rows, chunks, idx(1), c.blockSize, args);
+  // Long runs where a chunk is longer than one pass of short ones (B=16 at
+  // 32K, 128K at B = 1: 8K positions per chunk, one pass instead of two;
+  // NOTES.md item 34), else short runs (B = 1 at 32K: 2K positions, where
+  // long runs would leave 3/4 of the threads idle). The chunk length is
+  // the kernels' (ceil(N / chunks) rounded up to 32) at the capacity; the
+  // kernel not chosen gets an empty grid (the runtime launches nothing).
+  Value chunkLength =
+      mul(ceilDiv(ceilDiv(capacity, chunks), idx(32)), idx(32));
+  Value longRuns =
+      arith::CmpIOp::create(hb, arith::CmpIPredicate::ugt, chunkLength,
+                            idx(c.blockSize * kShortRun));
+  Value zero = idx(0);
+  host.launch(compact, rows, arith::SelectOp::create(hb, longRuns, zero, chunks),
+              idx(1), c.blockSize, args, Value(), /*choosable=*/true);
+  host.launch(compactLong, rows,
+              arith::SelectOp::create(hb, longRuns, chunks, zero), idx(1),
+              c.blockSize, args, Value(), /*choosable=*/true);
 }

@@ -21,6 +21,13 @@ namespace mlir::adamas::select {
 
 using Pred = arith::CmpIPredicate;
 
+/// Positions per thread and pass of the compaction (a run): short runs
+/// where a chunk is at most one pass of them, long runs beyond (fewer
+/// passes, each with its block scan; both compaction kernels are built and
+/// the host picks by chunk length). Distance rows are padded to whole long
+/// runs, so both kernels' loads are aligned.
+constexpr int64_t kShortRun = 16, kLongRun = 32;
+
 /// Kernel arguments shared by the select kernels, in this order.
 enum SelectArg : unsigned {
   kQueryCodes,
@@ -150,6 +157,10 @@ private:
   /// compaction pass whose thread's run starts at `first` has read (row
   /// `distRow`, chunk ending at `end`), so they are never written back.
   void discardPassLines(Value first, Value end, Value distRow);
+
+protected:
+  /// The compaction's run (kShortRun or kLongRun).
+  int64_t compactionRun = kShortRun;
 
 public:
 

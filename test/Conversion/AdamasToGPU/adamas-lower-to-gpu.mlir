@@ -35,7 +35,14 @@
 //   CHECK-NOT:   gpu.alloc
 //       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[L0]]] @step_kernels::@step_select0_hist
 //       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold
-//       CHECK:   gpu.launch_func async [%[[L2]]] @step_kernels::@step_select0_compact
+// The compaction with runs of 16, or of 32 where a chunk (ceil(N / chunks)
+// rounded up to 32) is longer than one pass of 256 x 16 positions: both are
+// launched, the one not chosen with an empty grid (y = 0).
+//       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %{{.*}}, %c4096
+//       CHECK:   %[[SHORTY:.*]] = arith.select %[[LONG]], %c0{{.*}}, %[[CHUNKS:.*]] : index
+//       CHECK:   %[[L3:.*]] = gpu.launch_func async [%[[L2]]] @step_kernels::@step_select0_compact blocks in (%{{.*}}, %[[SHORTY]], %c1{{.*}})
+//       CHECK:   %[[LONGY:.*]] = arith.select %[[LONG]], %[[CHUNKS]], %c0{{.*}} : index
+//       CHECK:   gpu.launch_func async [%[[L3]]] @step_kernels::@step_select0_compact_long blocks in (%{{.*}}, %[[LONGY]], %c1{{.*}})
 //       CHECK:   %[[OUT_FLAT:.*]] = memref.collapse_shape %[[OUT]]
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge
@@ -139,6 +146,16 @@
 //   CHECK-NOT:       gpu.shuffle
 //   CHECK-NOT:       gpu.barrier
 //       CHECK:       scf.yield
+//       CHECK:     gpu.return
+// The long-run kernel: 32 distances per thread in one 64-byte load (four
+// 16-byte ones in PTX), 32-bit masks; 6 CTAs per SM keep it unspilled; a
+// line of distances is two threads' runs (t < 256 - 1).
+//       CHECK:   gpu.func @step_select0_compact_long(
+//  CHECK-SAME:     nvvm.minctasm = 6 : i32
+//       CHECK:     scf.for
+//       CHECK:       vector.load {{.*}} {alignment = 64 : i64} : memref<?xi16>, vector<32xi16>
+//       CHECK:       arith.cmpi ult, %{{.*}}, %c255
+//       CHECK:         nvvm.inline_ptx "discard.global.L2 [$0], 128;"
 //       CHECK:     gpu.return
 //       CHECK:   gpu.func @step_attend0_partial(
 //  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
