@@ -41,7 +41,9 @@
 // from those registers and writes the row's plan: T, skip, and per chunk
 // its first output slot and the ties of the earlier chunks;
 // `<name>_compact` (grid: rows x chunks) reads its plan entry and
-// compacts. (The threshold used to be found by every compaction CTA, each
+// compacts, in runs of 16 positions per thread, or `<name>_compact_long`
+// in runs of 32 where a chunk is longer than one pass of 16 (the host picks
+// one per call by chunk length and gives the other an empty grid). (The threshold used to be found by every compaction CTA, each
 // summing all of its row's chunk histograms; NOTES.md has the measurements
 // of each form.)
 //
