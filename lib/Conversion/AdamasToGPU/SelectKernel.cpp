@@ -42,10 +42,11 @@
 // its first output slot and the ties of the earlier chunks;
 // `<name>_compact` (grid: rows x chunks) reads its plan entry and
 // compacts, in runs of 16 positions per thread, or `<name>_compact_long`
-// in runs of 32 where a chunk is longer than one pass of 16 (the host picks
-// one per call by chunk length and gives the other an empty grid). (The threshold used to be found by every compaction CTA, each
-// summing all of its row's chunk histograms; NOTES.md has the measurements
-// of each form.)
+// in runs of 32 where a chunk is longer than one pass of 16 (the host
+// picks one per call by chunk length and gives the other an empty grid).
+// (The threshold used to be found by every compaction CTA, each summing
+// all of its row's chunk histograms; NOTES.md has the measurements of each
+// form.)
 //
 // Nothing needs zeroed scratch: every histogram entry is written each step.
 //
@@ -826,10 +827,9 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   // 32K, 128K at B = 1: 8K positions per chunk, one pass instead of two;
   // NOTES.md item 34), else short runs (B = 1 at 32K: 2K positions, where
   // long runs would leave 3/4 of the threads idle). The chunk length is
-  // the kernels' (ceil(N / chunks) rounded up to 32) at the capacity; the
-  // kernel not chosen gets an empty grid (the runtime launches nothing).
-  Value chunkLength =
-      mul(ceilDiv(ceilDiv(capacity, chunks), idx(32)), idx(32));
+  // the kernels' at the capacity; the kernel not chosen gets an empty grid
+  // (the runtime launches nothing).
+  Value chunkLength = buildChunkLength(hb, capacity, chunks);
   Value longRuns =
       arith::CmpIOp::create(hb, arith::CmpIPredicate::ugt, chunkLength,
                             idx(c.blockSize * kShortRun));

@@ -28,6 +28,17 @@ using Pred = arith::CmpIPredicate;
 /// runs, so both kernels' loads are aligned.
 constexpr int64_t kShortRun = 16, kLongRun = 32;
 
+/// Positions per chunk of a batch row that sees `visible` positions split
+/// into `chunks`: ceil(visible / chunks) rounded up to a multiple of 32
+/// (every phase's chunks, and the host's choice of compaction kernel).
+inline Value buildChunkLength(ImplicitLocOpBuilder &b, Value visible,
+                              Value chunks) {
+  Value thirtyTwo = indexConst(b, 32);
+  Value len = arith::CeilDivSIOp::create(b, visible, chunks);
+  return arith::MulIOp::create(
+      b, arith::CeilDivSIOp::create(b, len, thirtyTwo), thirtyTwo);
+}
+
 /// Kernel arguments shared by the select kernels, in this order.
 enum SelectArg : unsigned {
   kQueryCodes,
@@ -58,8 +69,7 @@ public:
 
   /// [begin, end) of chunk `chunk` within [0, visible).
   std::pair<Value, Value> chunkRange(Value chunk, Value visible) {
-    Value len = kb.ceilDiv(visible, kb.arg(kChunks));
-    len = kb.mul(kb.ceilDiv(len, kb.idx(32)), kb.idx(32));
+    Value len = buildChunkLength(b, visible, kb.arg(kChunks));
     Value begin = kb.minS(kb.mul(chunk, len), visible);
     Value end = kb.minS(kb.add(begin, len), visible);
     return {begin, end};
