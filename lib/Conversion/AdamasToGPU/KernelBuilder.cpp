@@ -9,6 +9,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::adamas;
@@ -316,14 +317,15 @@ Value KernelBuilder::loadVectorStreaming(Value memref, Value index,
   assert(cast<MemRefType>(memref.getType()).getElementType() == i32 &&
          (width == 1 || width == 2 || width == 4) && "1, 2 or 4 i32");
   // `ld.global.cs.v4.u32 {$0, $1, $2, $3}, [$4];`: results first.
-  std::string results;
+  SmallVector<std::string> results;
   for (int64_t e = 0; e < width; ++e)
-    results += (e ? ", $" : "$") + std::to_string(e);
-  std::string ptx = "ld.global.cs" +
-                    (width == 1 ? std::string(".u32 ") + results
-                                : ".v" + std::to_string(width) + ".u32 {" +
-                                      results + "}") +
-                    ", [$" + std::to_string(width) + "];";
+    results.push_back("$" + std::to_string(e));
+  std::string list = llvm::join(results, ", ");
+  std::string ptx =
+      width == 1 ? "ld.global.cs.u32 " + list
+                 : "ld.global.cs.v" + std::to_string(width) + ".u32 {" +
+                       list + "}";
+  ptx += ", [$" + std::to_string(width) + "];";
   SmallVector<Type> types(width, i32);
   auto op = NVVM::InlinePtxOp::create(b, types,
                                       ValueRange{globalAddress(memref, index)},
