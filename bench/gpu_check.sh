@@ -224,6 +224,18 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
         checks_line=$(grep -h '^== GPU checks' "$out/step.txt" | tail -1)
         row "compute-sanitizer $tool (2 specs, all kernels)" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
             "${summary_line:-exit $rc}; ${checks_line:-checks did not run}"
+        # The attention's long-split form takes grids of many rows only: the
+        # B = 32 run of mha_d128_k64_f32 (1024 rows, one split).
+        run sanitize compute-sanitizer --tool "$tool" --error-exitcode 9 \
+          --target-processes all env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
+          python3 "$root/bench/steps/check.py" "$libs" \
+          --seed "$seed" --only mha_d128_k64_f32 --runs 2 --kinds attend
+        rc=$?
+        cat "$out/step.txt" >> "$out/$tool.txt"
+        summary_line=$(grep -h "ERROR SUMMARY\|RACECHECK SUMMARY" "$out/step.txt" | tail -1)
+        checks_line=$(grep -h '^== GPU checks' "$out/step.txt" | tail -1)
+        row "compute-sanitizer $tool (long attention form, B=32)" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+            "${summary_line:-exit $rc}; ${checks_line:-checks did not run}"
       done
     fi
     if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then

@@ -45,10 +45,11 @@ RUNS = {
     "gqa_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (16, 32768, "ragged")],
     "gqa_shared_d128_k256": [(1, 4096, "full"), (16, 32768, "ragged")],
     "g7_d64_b3_m4_bf16": [(1, 1000, "full"), (4, 4096, "ragged")],
-    "g7_shared_d64_b1_k1024_bf16": [(1, 1000, "ragged"), (4, 4096, "ragged")],
+    "g7_shared_d64_b1_k1024_bf16": [(1, 1000, "ragged"), (4, 4096, "ragged"),
+                                    (8, 2048, "ragged")],
     "mha_d128_k1024_perhead_bf16": [(1, 4096, "full"), (4, 32768, "ragged")],
     "gqa_shared_d64_k64_m4_b1": [(4, 1000, "ragged"), (1, 4096, "full")],
-    "mha_d128_k64_f32": [(1, 1000, "full"), (4, 4096, "ragged")],
+    "mha_d128_k64_f32": [(1, 1000, "full"), (4, 4096, "ragged"), (32, 1000, "ragged")],
     "g2_shared_d256_k128": [(1, 1000, "full"), (3, 8192, "ragged")],
 }
 
@@ -56,7 +57,11 @@ RUNS = {
 # By default on sm_90 an attention of <= 16 splits per row and one head per
 # CTA merges its splits in a cluster (one kernel) while its grid fits one
 # wave (B = 1 and 4 above: 256 and 1024 CTAs), else in a merge kernel
-# (B = 16 of gqa_d128_k256: 4096), and l1_topk is three
+# (shared_group, k = 1024); grids of many rows take the long splits'
+# partial and merge kernels instead (B = 16 of gqa_d128_k256: 1024 CTAs of
+# 2 splits where the short splits made 4096; B = 32 of mha_d128_k64_f32:
+# one split; B = 8 of g7_shared_d64_b1_k1024_bf16: 8 splits of 4 heads),
+# and l1_topk is three
 # kernels; cluster_select makes an MHA selection one cluster kernel, and
 # max_cluster_size=0 turns clusters off (two attention kernels, as on sm_80).
 # Every form is checked on the GPU: the DESIGN 8 MHA shape with the cluster
@@ -75,7 +80,7 @@ CACHED = ("mha_d128_k256", "gqa_d128_k256", "gqa_shared_d128_k256")
 # The same steps compiled with these options too (timing.py times the step
 # with each beside the default: an A/B in one run of the cluster forms).
 STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
-                 {"tensor_core_distances": False})
+                 {"attend_long_splits": False})
 
 
 def variant_label(options):

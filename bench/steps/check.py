@@ -363,6 +363,8 @@ def main():
     p.add_argument("--only", nargs="*")
     p.add_argument("--first-run", action="store_true",
                    help="only each spec's first (smallest) run, e.g. under compute-sanitizer")
+    p.add_argument("--runs", nargs="*", type=int,
+                   help="only these runs (indices into cases.RUNS) of each spec")
     p.add_argument("--kinds", nargs="*", default=list(cases.KINDS))
     args = p.parse_args()
     seed = args.seed if args.seed is not None else int(time.time()) % 100000
@@ -373,7 +375,10 @@ def main():
             continue
         spec = cases.SPECS[spec_name]
         lib = os.path.join(args.libdir, f"{spec_name}.so")
-        for B, N, pattern in cases.RUNS[spec_name][:1 if args.first_run else None]:
+        runs = cases.RUNS[spec_name]
+        if args.runs is not None:
+            runs = [runs[i] for i in args.runs]
+        for B, N, pattern in runs[:1 if args.first_run else None]:
             rng = np.random.default_rng([seed, B, N])
             lengths = lengths_for(rng, B, N, pattern, spec.rows)
             for kind in args.kinds:

@@ -98,6 +98,21 @@ def test_l2_cache_hints_option_reaches_the_kernels():
         assert ptx in on and ptx not in off, ptx
 
 
+def test_attend_long_splits_option_reaches_the_kernels():
+    # attend_long_splits (default on) is adamas-gpu-pipeline's
+    # attend-long-splits: the attention is also built with fewer, longer
+    # splits (its own partial and merge kernels); off, only the short form.
+    _build()
+    assert "attend-long-splits" not in ac.pipeline_options()
+    assert " attend-long-splits=false" in ac.pipeline_options(attend_long_splits=False)
+    ir = ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=256))
+    on = ac.lower_ir(ir, format="isa")
+    off = ac.lower_ir(ir, format="isa", attend_long_splits=False)
+    for kernel in ("_partial_long(", "_merge_long("):
+        assert kernel in on and kernel not in off, kernel
+    assert "_partial(" in on and "_partial(" in off
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

@@ -100,6 +100,11 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "(ld.global.cs) and the compaction discards the distance lines it "
            "has read (discard.global.L2); false: plain loads, lines written "
            "back">,
+    Option<"attendLongSplits", "attend-long-splits", "bool",
+           /*default=*/"true",
+           "sparse_attn also built with fewer, longer splits (a warp per 32 "
+           "slots, prefetching its next group's K/V rows), which the host "
+           "takes for grids of many rows (large B); false: one form">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

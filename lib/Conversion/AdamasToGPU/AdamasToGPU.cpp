@@ -71,8 +71,10 @@ bool isAdamasOp(Operation *op) { return isa<AdamasDialect>(op->getDialect()); }
 class StepLowering {
 public:
   StepLowering(func::FuncOp func, const TargetInfo &target,
-               const SelectOptions &selectOptions)
-      : func(func), target(target), selectOptions(selectOptions) {}
+               const SelectOptions &selectOptions,
+               const AttendOptions &attendOptions)
+      : func(func), target(target), selectOptions(selectOptions),
+        attendOptions(attendOptions) {}
 
   LogicalResult run();
 
@@ -95,6 +97,7 @@ private:
   func::FuncOp func;
   const TargetInfo &target;
   SelectOptions selectOptions;
+  AttendOptions attendOptions;
   std::string name;
   // Filled while lowering.
   func::FuncOp newFunc;
@@ -348,7 +351,7 @@ LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
                           "the indices' heads must be static");
   // Indices with Hkv heads (and Hq != Hkv) are shared by a group.
   p.indicesPerKvHead = indexHeads != p.queryHeads;
-  ConfigOr<AttendConfig> config = AttendConfig::get(p, target);
+  ConfigOr<AttendConfig> config = AttendConfig::get(p, target, attendOptions);
   if (!config)
     return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
 
@@ -607,8 +610,10 @@ struct AdamasLowerToGPUPass
     select.clusterSelect = clusterSelect;
     select.tensorCoreDistances = tensorCoreDistances;
     select.l2CacheHints = l2CacheHints;
+    AttendOptions attend;
+    attend.longSplits = attendLongSplits;
     for (func::FuncOp func : steps)
-      if (failed(StepLowering(func, *target, select).run()))
+      if (failed(StepLowering(func, *target, select, attend).run()))
         return signalPassFailure();
   }
 };

@@ -42,6 +42,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::adamas;
@@ -79,7 +80,14 @@ private:
   /// Elements [lane * perLane, +perLane) of row `row` of a flat buffer with
   /// rows of `width` elements, extended to f32.
   SmallVector<Value> loadLaneSlice(Value buffer, Value row, int64_t width,
-                                   int64_t perLane);
+                                   int64_t perLane) {
+    return extendLaneVector(loadLaneVector(buffer, row, width, perLane));
+  }
+  /// The same elements as loaded (one vector).
+  Value loadLaneVector(Value buffer, Value row, int64_t width,
+                       int64_t perLane);
+  /// A lane's vector extended to f32, element by element.
+  SmallVector<Value> extendLaneVector(Value vector);
   Value negInf() { return kb.f32(-std::numeric_limits<float>::infinity()); }
   /// Scores are kept in base-2 units (scale * log2(e) * q.k), so the
   /// softmax weights are 2^(s - max): one ex2.approx each.
@@ -109,16 +117,19 @@ private:
 };
 } // namespace
 
-SmallVector<Value> AttendKernels::loadLaneSlice(Value buffer, Value row,
-                                                int64_t width,
-                                                int64_t perLane) {
+Value AttendKernels::loadLaneVector(Value buffer, Value row, int64_t width,
+                                    int64_t perLane) {
   Value offset = kb.add(kb.mul(row, kb.idx(width)),
                         kb.mul(kb.toIdx(kb.laneId()), kb.idx(perLane)));
   int64_t elementBytes = a.elementType.getIntOrFloatBitWidth() / 8;
-  Value vec = kb.loadVector(buffer, offset, perLane, perLane * elementBytes);
+  return kb.loadVector(buffer, offset, perLane, perLane * elementBytes);
+}
+
+SmallVector<Value> AttendKernels::extendLaneVector(Value vector) {
   SmallVector<Value> values;
-  for (int64_t e = 0; e < perLane; ++e)
-    values.push_back(extendToF32(b, vector::ExtractOp::create(b, vec, e)));
+  int64_t n = cast<VectorType>(vector.getType()).getNumElements();
+  for (int64_t e = 0; e < n; ++e)
+    values.push_back(extendToF32(b, vector::ExtractOp::create(b, vector, e)));
   return values;
 }
 
@@ -223,13 +234,25 @@ void AttendKernels::buildPartial() {
     Value myIndex =
         kb.select(mine, kb.load(kb.arg(kIndices), indexAt), kb.i32(-1));
 
-    SmallVector<Value> state = init;
-    for (int64_t first = 0; first < c.slotsPerWarp; first += c.slotsInFlight) {
-      int64_t last = std::min(first + c.slotsInFlight, c.slotsPerWarp);
-      SmallVector<Value> valid;
+    // A group of `count` slots from slot `first` (i32) of the warp's run:
+    // their validity and the lane's slices of their K and V rows as loaded
+    // (vectors), and in f32 once extended (right after each load, or where
+    // a carried group is used: fewer registers while in flight).
+    struct Group {
+      SmallVector<Value> valid, keyVectors, valueVectors;
       SmallVector<SmallVector<Value>> keys, values;
-      for (int64_t slot = first; slot < last; ++slot) {
-        Value pos = kb.toIdx(kb.shuffleIdx(myIndex, kb.i32(slot)));
+    };
+    auto extendGroup = [&](Group &group) {
+      for (auto [k, v] : llvm::zip(group.keyVectors, group.valueVectors)) {
+        group.keys.push_back(extendLaneVector(k));
+        group.values.push_back(extendLaneVector(v));
+      }
+    };
+    auto loadGroup = [&](Value first, int64_t count, bool extend) {
+      Group group;
+      for (int64_t u = 0; u < count; ++u) {
+        Value slot = arith::AddIOp::create(b, first, kb.i32(u));
+        Value pos = kb.toIdx(kb.shuffleIdx(myIndex, slot));
         Value ok = arith::AndIOp::create(
             b, hasKeys,
             arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, kb.idx(0)),
@@ -237,12 +260,22 @@ void AttendKernels::buildPartial() {
         // Invalid slots (-1 padding, junk, past the split) read row 0 and
         // leave the state unchanged.
         Value row = kb.add(kvBase, kb.select(ok, pos, kb.idx(0)));
-        valid.push_back(ok);
-        keys.push_back(
-            loadLaneSlice(kb.arg(kKeys), row, p.dims, c.dimsPerLane));
-        values.push_back(loadLaneSlice(kb.arg(kValues), row, p.valueDims,
-                                       c.valueDimsPerLane));
+        group.valid.push_back(ok);
+        group.keyVectors.push_back(
+            loadLaneVector(kb.arg(kKeys), row, p.dims, c.dimsPerLane));
+        if (extend)
+          group.keys.push_back(extendLaneVector(group.keyVectors.back()));
+        group.valueVectors.push_back(loadLaneVector(
+            kb.arg(kValues), row, p.valueDims, c.valueDimsPerLane));
+        if (extend)
+          group.values.push_back(extendLaneVector(group.valueVectors.back()));
       }
+      return group;
+    };
+    // The online softmax state after group `group` (extended).
+    auto update = [&](const Group &group, ArrayRef<Value> state) {
+      ArrayRef<Value> valid = group.valid;
+      ArrayRef<SmallVector<Value>> keys = group.keys, values = group.values;
       // Every head's dot with every slot's key, summed over the warp
       // together (warpSumEach: 9 shuffles for 4 dots where one warpSum
       // each took 20; NOTES.md item 27), at most 32 at a time.
@@ -265,8 +298,7 @@ void AttendKernels::buildPartial() {
       // Invalid slots weigh nothing (their score is -inf for the maximum).
       SmallVector<Value> next;
       for (int64_t g = 0; g < c.headsPerCta; ++g) {
-        ArrayRef<Value> old =
-            ArrayRef<Value>(state).slice(g * stateSize, stateSize);
+        ArrayRef<Value> old = state.slice(g * stateSize, stateSize);
         SmallVector<Value> scores;
         Value newMax = old[0];
         for (size_t u = 0; u < valid.size(); ++u) {
@@ -293,7 +325,58 @@ void AttendKernels::buildPartial() {
         next.push_back(sum);
         llvm::append_range(next, acc);
       }
-      state = next;
+      return next;
+    };
+    SmallVector<Value> state = init;
+    if (!c.prefetchNextGroup) {
+      // Unrolled: each group loaded, then computed on.
+      for (int64_t first = 0; first < c.slotsPerWarp;
+           first += c.slotsInFlight) {
+        int64_t count = std::min(c.slotsInFlight, c.slotsPerWarp - first);
+        state = update(loadGroup(kb.i32(first), count, /*extend=*/true),
+                       state);
+      }
+    } else {
+      // Software-pipelined over whole groups (slots past slotsPerWarp have
+      // index -1): group 0 loaded first, then each iteration loads group
+      // i + 1 before it computes on group i (carried), the last group after
+      // the loop. A loop, not unrolled: ptxas would hoist every group's
+      // loads and spill. (Without the compiler barriers LLVM moves each
+      // iteration's loads to the start of the next one, where they are
+      // used: no prefetch.)
+      int64_t groups = llvm::divideCeil(c.slotsPerWarp, c.slotsInFlight);
+      Group first = loadGroup(kb.i32(0), c.slotsInFlight, /*extend=*/false);
+      kb.compilerBarrier();
+      auto pack = [&](ArrayRef<Value> st, const Group &g) {
+        SmallVector<Value> carried(st);
+        llvm::append_range(carried, g.valid);
+        llvm::append_range(carried, g.keyVectors);
+        llvm::append_range(carried, g.valueVectors);
+        return carried;
+      };
+      auto unpack = [&](ValueRange carried) {
+        size_t n = state.size(), u = c.slotsInFlight;
+        Group g;
+        g.valid = llvm::to_vector(carried.slice(n, u));
+        g.keyVectors = llvm::to_vector(carried.slice(n + u, u));
+        g.valueVectors = llvm::to_vector(carried.slice(n + 2 * u, u));
+        extendGroup(g);
+        return std::make_pair(llvm::to_vector(carried.take_front(n)), g);
+      };
+      SmallVector<Value> last = kb.forLoop(
+          kb.idx(1), kb.idx(groups), kb.idx(1), pack(state, first),
+          [&](Value i, ValueRange carried) -> SmallVector<Value> {
+            auto [st, current] = unpack(carried);
+            Value nextFirst = arith::MulIOp::create(
+                b, toI32(b, i), kb.i32(c.slotsInFlight));
+            Group next =
+                loadGroup(nextFirst, c.slotsInFlight, /*extend=*/false);
+            // The loads stay here, ahead of the arithmetic on `current`.
+            kb.compilerBarrier();
+            return pack(update(current, st), next);
+          });
+      auto [st, current] = unpack(last);
+      state = update(current, st);
     }
 
     // Merge the warps' states into the split's partial.
@@ -482,35 +565,77 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
       AttendKernels(kernel, form).buildPartial();
     gpu::GPUFuncOp func = kernel.finish();
     func->setAttr("adamas.config", form.config.toAttr(hb.getContext()));
+    if (!merge && form.config.minCtasPerSm > 0)
+      func->setAttr("nvvm.minctasm",
+                    hb.getI32IntegerAttr(form.config.minCtasPerSm));
     return func;
   };
-  // The partial and merge kernels: the only form without clusters, and
-  // with them the one for grids past clusterMergeMaxCtas.
+  // Up to three forms, chosen by the grid's size at run time, each form
+  // not taken given an empty grid (the runtime launches nothing for it):
+  // the long splits' partial and merge kernels where their grid reaches
+  // longFormMinCtas; else the cluster kernel where the short splits' grid
+  // fits clusterMergeMaxCtas; else the short splits' partial and merge
+  // kernels (the only form without clusters or a long form).
+  // (Every grid value is named before its launch: the order of the ops
+  // must not depend on the C++ compiler's order of evaluating arguments.)
+  Value zero = idx(0), one = idx(1);
+  Value splits = idx(c.splits);
+  Value allMergeBlocks =
+      arith::CeilDivSIOp::create(hb, queryRows, idx(c.warpsPerBlock));
+  bool choosable = c.clusterMerge || c.longSplits > 0;
+  auto unless = [&](Value taken, Value grid) -> Value {
+    return arith::SelectOp::create(hb, taken, zero, grid);
+  };
+  auto when = [&](Value taken, Value grid) -> Value {
+    return arith::SelectOp::create(hb, taken, grid, zero);
+  };
+  Value longTaken;
+  if (c.longSplits > 0)
+    longTaken = arith::CmpIOp::create(
+        hb, arith::CmpIPredicate::uge,
+        arith::MulIOp::create(hb, groups, idx(c.longSplits)),
+        idx(c.longFormMinCtas));
+  Value partialGroups = groups, mergeBlocks = allMergeBlocks;
+  if (c.clusterMerge) {
+    gpu::GPUFuncOp cluster = build("_cluster", a, /*merge=*/false);
+    Value clusterTaken = arith::CmpIOp::create(
+        hb, arith::CmpIPredicate::ule,
+        arith::MulIOp::create(hb, groups, splits), idx(c.clusterMergeMaxCtas));
+    if (longTaken)
+      clusterTaken = arith::AndIOp::create(
+          hb, clusterTaken,
+          arith::XOrIOp::create(hb, longTaken,
+                                arith::ConstantIntOp::create(hb, 1, 1)));
+    Value clusterGroups = when(clusterTaken, groups);
+    host.launch(cluster, splits, clusterGroups, one, threads, args,
+                /*clusterX=*/splits, /*choosable=*/true);
+    partialGroups = unless(clusterTaken, partialGroups);
+    mergeBlocks = unless(clusterTaken, mergeBlocks);
+  }
+  if (longTaken) {
+    partialGroups = unless(longTaken, partialGroups);
+    mergeBlocks = unless(longTaken, mergeBlocks);
+  }
   AttendLaunch twoKernels = a;
   twoKernels.config.clusterMerge = false;
   twoKernels.config.clusterMergeMaxCtas = 0;
-  Value splits = idx(c.splits);
-  Value mergeBlocks =
-      arith::CeilDivSIOp::create(hb, queryRows, idx(c.warpsPerBlock));
-  Value partialGroups = groups;
-  if (c.clusterMerge) {
-    // The form is chosen by the grid's size at run time; the other one gets
-    // an empty grid (the runtime launches nothing for it).
-    gpu::GPUFuncOp cluster = build("_cluster", a, /*merge=*/false);
-    Value zero = idx(0);
-    Value fits = arith::CmpIOp::create(
-        hb, arith::CmpIPredicate::ule,
-        arith::MulIOp::create(hb, groups, splits), idx(c.clusterMergeMaxCtas));
-    host.launch(cluster, splits, arith::SelectOp::create(hb, fits, groups, zero),
-                idx(1), threads, args, /*clusterX=*/splits,
-                /*choosable=*/true);
-    partialGroups = arith::SelectOp::create(hb, fits, zero, groups);
-    mergeBlocks = arith::SelectOp::create(hb, fits, zero, mergeBlocks);
-  }
   gpu::GPUFuncOp partial = build("_partial", twoKernels, /*merge=*/false);
   gpu::GPUFuncOp merge = build("_merge", twoKernels, /*merge=*/true);
-  host.launch(partial, splits, partialGroups, idx(1), threads, args,
-              Value(), /*choosable=*/c.clusterMerge);
-  host.launch(merge, mergeBlocks, idx(1), idx(1), threads, args, Value(),
-              /*choosable=*/c.clusterMerge);
+  host.launch(partial, splits, partialGroups, one, threads, args, Value(),
+              choosable);
+  host.launch(merge, mergeBlocks, one, one, threads, args, Value(),
+              choosable);
+  if (longTaken) {
+    AttendLaunch longSplits = a;
+    longSplits.config = c.longForm(p);
+    gpu::GPUFuncOp partialLong =
+        build("_partial_long", longSplits, /*merge=*/false);
+    gpu::GPUFuncOp mergeLong = build("_merge_long", longSplits, /*merge=*/true);
+    Value longGroups = when(longTaken, groups);
+    Value longMergeBlocks = when(longTaken, allMergeBlocks);
+    host.launch(partialLong, idx(c.longSplits), longGroups, one, threads, args,
+                Value(), /*choosable=*/true);
+    host.launch(mergeLong, longMergeBlocks, one, one, threads, args, Value(),
+                /*choosable=*/true);
+  }
 }

@@ -341,6 +341,16 @@ void KernelBuilder::discardL2Line(Value memref, Value index) {
                             Value());
 }
 
+void KernelBuilder::compilerBarrier() {
+  LLVM::InlineAsmOp::create(b, TypeRange{}, ValueRange{}, /*asm_string=*/"",
+                            /*constraints=*/"~{memory}",
+                            /*has_side_effects=*/true,
+                            /*is_align_stack=*/false,
+                            LLVM::tailcallkind::TailCallKind::None,
+                            /*asm_dialect=*/LLVM::AsmDialectAttr(),
+                            /*operand_attrs=*/ArrayAttr());
+}
+
 Value KernelBuilder::byteAddress(Value memref, Value index) {
   Type elementType = cast<MemRefType>(memref.getType()).getElementType();
   int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;

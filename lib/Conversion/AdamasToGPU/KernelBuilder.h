@@ -136,6 +136,11 @@ public:
   /// bytes read undefined afterwards. Only for a line wholly inside data
   /// nothing reads again, once every load of it has returned.
   void discardL2Line(Value memref, Value index);
+  /// A compiler-only memory barrier (an empty `asm volatile` clobbering
+  /// memory: nothing in the PTX): LLVM keeps loads issued before it there,
+  /// e.g. a prefetch whose results a loop carries, which InstCombine would
+  /// otherwise sink into the next iteration (folding a phi of loads).
+  void compilerBarrier();
   /// The byte address of `memref[index]` (identity layout) as an index,
   /// e.g. to test its alignment.
   Value byteAddress(Value memref, Value index);

@@ -204,8 +204,16 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
 // Attend
 //===----------------------------------------------------------------------===//
 
+/// Splits `slots` index slots into `splits` splits of whole warps' runs.
+static void setSplits(AttendConfig &c, int64_t slots, int64_t splits) {
+  c.splits = splits;
+  c.slotsPerSplit = llvm::divideCeil(slots, splits);
+  c.slotsPerWarp = llvm::divideCeil(c.slotsPerSplit, c.warpsPerBlock);
+}
+
 ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
-                                         const TargetInfo &target) {
+                                         const TargetInfo &target,
+                                         const AttendOptions &options) {
   using Result = ConfigOr<AttendConfig>;
   auto laneDims = [&](int64_t d) -> std::optional<int64_t> {
     if (d < target.warpSize || d % target.warpSize != 0 ||
@@ -236,10 +244,11 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // Eight slots per warp and split: enough loads in flight per warp, enough
   // CTAs to spread a decode step's few rows over the chip.
   constexpr int64_t kSlotsPerWarp = 8;
-  int64_t perSplit = kSlotsPerWarp * c.warpsPerBlock;
-  c.splits = std::clamp<int64_t>(llvm::divideCeil(p.slots, perSplit), 1, 64);
-  c.slotsPerSplit = llvm::divideCeil(p.slots, c.splits);
-  c.slotsPerWarp = llvm::divideCeil(c.slotsPerSplit, c.warpsPerBlock);
+  auto splitsOf = [&](int64_t slotsPerWarp) {
+    int64_t perSplit = slotsPerWarp * c.warpsPerBlock;
+    return std::clamp<int64_t>(llvm::divideCeil(p.slots, perSplit), 1, 64);
+  };
+  setSplits(c, p.slots, splitsOf(kSlotsPerWarp));
   if (c.slotsPerWarp > target.warpSize)
     return Result::fail("the GPU attend kernel takes at most 8192 indices per "
                         "row, got " +
@@ -256,7 +265,30 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // 4096 (2.5 us slower).
   if (c.clusterMerge)
     c.clusterMergeMaxCtas = 8 * target.numMultiprocessors;
+  // The long form: a warp per 32 slots (4x the short splits' 8) where that
+  // means fewer splits. From 6 CTAs of 4 warps per SM, each warp with two
+  // groups of 4 slots' K/V rows in flight (96 KB per SM at D = 128 in f16,
+  // three times DRAM's latency times an SM's share of its bandwidth), the
+  // long CTAs keep the chip busy.
+  int64_t longSplits = splitsOf(target.warpSize);
+  if (options.longSplits && longSplits < c.splits) {
+    c.longSplits = longSplits;
+    c.longFormMinCtas = 6 * target.numMultiprocessors;
+  }
   return {c, ""};
+}
+
+AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
+  assert(longSplits > 0 && "no long form");
+  AttendConfig l = *this;
+  setSplits(l, p.slots, longSplits);
+  l.clusterMerge = false;
+  l.clusterMergeMaxCtas = 0;
+  l.longSplits = 0;
+  l.longFormMinCtas = 0;
+  l.prefetchNextGroup = true;
+  l.minCtasPerSm = headsPerCta == 1 ? 8 : 4;
+  return l;
 }
 
 DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
@@ -264,6 +296,10 @@ DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
                           {"cluster_merge_max_ctas", clusterMergeMaxCtas},
                           {"dims_per_lane", dimsPerLane},
                           {"heads_per_cta", headsPerCta},
+                          {"long_form_min_ctas", longFormMinCtas},
+                          {"long_splits", longSplits},
+                          {"min_ctas_per_sm", minCtasPerSm},
+                          {"prefetch_next_group", prefetchNextGroup},
                           {"slots_in_flight", slotsInFlight},
                           {"slots_per_split", slotsPerSplit},
                           {"slots_per_warp", slotsPerWarp},

@@ -29,19 +29,33 @@
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_encode
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_cluster clusters in (%[[CHUNKS:[0-9]+]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[CHUNKS]], %{{.*}}, %{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})
 //   CHECK-NOT:   gpu.launch_func {{.*}}select0
-// sparse_attn: the cluster kernel where the grid (rows x splits CTAs) fits
-// one wave (cluster_merge_max_ctas = 8 x 132), else the partial and merge
-// kernels, all three launched in order: the form not chosen gets an empty
-// grid (rows or merge blocks 0), which the runtime launches nothing for.
+// sparse_attn (k = 64): the long form's partial and merge kernels (1 split
+// of 16 slots per warp) where their grid (rows x 1 CTAs) reaches 6 x 132 =
+// 792; else the cluster kernel (2 splits) where its grid (rows x 2 CTAs)
+// fits one wave (cluster_merge_max_ctas = 8 x 132); else the short splits'
+// partial and merge kernels. All five are launched in order; the forms not
+// chosen get empty grids (rows or merge blocks 0), which the runtime
+// launches nothing for.
 //       CHECK:   %[[GROUPS:.*]] = arith.muli %{{.*}}, %c4
+//       CHECK:   %[[MERGE:.*]] = arith.ceildivsi
+//       CHECK:   %[[LONGCTAS:.*]] = arith.muli %[[GROUPS]], %c1
+//       CHECK:   %[[LONG:.*]] = arith.cmpi uge, %[[LONGCTAS]], %c792
 //       CHECK:   %[[CTAS:.*]] = arith.muli %[[GROUPS]], %[[SPLITS:[a-z0-9_]+]]
 //       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %[[CTAS]], %c1056
-//       CHECK:   %[[CGROUPS:.*]] = arith.select %[[FITS]], %[[GROUPS]], %[[ZERO:[a-z0-9_]+]]
+//       CHECK:   %[[NOTLONG:.*]] = arith.xori %[[LONG]], %true
+//       CHECK:   %[[CLUSTER:.*]] = arith.andi %[[FITS]], %[[NOTLONG]]
+//       CHECK:   %[[CGROUPS:.*]] = arith.select %[[CLUSTER]], %[[GROUPS]], %[[ZERO:[a-z0-9_]+]]
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in (%[[SPLITS]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[SPLITS]], %[[CGROUPS]], %{{.*}}) threads in (%c128
-//       CHECK:   %[[PGROUPS:.*]] = arith.select %[[FITS]], %[[ZERO]], %[[GROUPS]]
-//       CHECK:   %[[MBLOCKS:.*]] = arith.select %[[FITS]], %[[ZERO]], %{{.*}}
+//       CHECK:   %[[PGROUPS0:.*]] = arith.select %[[CLUSTER]], %[[ZERO]], %[[GROUPS]]
+//       CHECK:   %[[MBLOCKS0:.*]] = arith.select %[[CLUSTER]], %[[ZERO]], %[[MERGE]]
+//       CHECK:   %[[PGROUPS:.*]] = arith.select %[[LONG]], %[[ZERO]], %[[PGROUPS0]]
+//       CHECK:   %[[MBLOCKS:.*]] = arith.select %[[LONG]], %[[ZERO]], %[[MBLOCKS0]]
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial blocks in (%[[SPLITS]], %[[PGROUPS]], %{{.*}})
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_merge blocks in (%[[MBLOCKS]], %{{.*}}, %{{.*}})
+//       CHECK:   %[[LGROUPS:.*]] = arith.select %[[LONG]], %[[GROUPS]], %[[ZERO]]
+//       CHECK:   %[[LMBLOCKS:.*]] = arith.select %[[LONG]], %[[MERGE]], %[[ZERO]]
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial_long blocks in (%c1{{[_0-9]*}}, %[[LGROUPS]], %{{.*}})
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_merge_long blocks in (%[[LMBLOCKS]], %{{.*}}, %{{.*}})
 //   CHECK-NOT:   gpu.launch_func
 
 //       CHECK:   gpu.func @mha_select0_cluster(
@@ -101,6 +115,11 @@
 //  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,
 //   CHECK-NOT:     nvvm.cluster
 //       CHECK:   gpu.func @mha_attend0_merge(
+// The long form has no clusters either.
+//       CHECK:   gpu.func @mha_attend0_partial_long(
+//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,{{.*}} splits = 1 : i64
+//   CHECK-NOT:     nvvm.cluster
+//       CHECK:   gpu.func @mha_attend0_merge_long(
 func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
                %values: tensor<1x4x?x128xf16>, %codes: tensor<1x4x?x8xi32>, %len: tensor<1xi32>)
     -> (tensor<1x4x1x128xf16>, tensor<1x4x?x8xi32>) {

@@ -43,9 +43,23 @@
 //       CHECK:   %[[L3:.*]] = gpu.launch_func async [%[[L2]]] @step_kernels::@step_select0_compact blocks in (%{{.*}}, %[[SHORTY]], %c1{{.*}})
 //       CHECK:   %[[LONGY:.*]] = arith.select %[[LONG]], %[[CHUNKS]], %c0{{.*}} : index
 //       CHECK:   gpu.launch_func async [%[[L3]]] @step_kernels::@step_select0_compact_long blocks in (%{{.*}}, %[[LONGY]], %c1{{.*}})
+// sparse_attn (k = 64) in 2 splits of 8 slots per warp, or in the long
+// form's 1 split of 16 per warp where that grid (rows x 1 CTAs) reaches
+// 6 x 132: all four kernels launched, the pair not chosen with empty grids.
 //       CHECK:   %[[OUT_FLAT:.*]] = memref.collapse_shape %[[OUT]]
-//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial
-//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge
+//       CHECK:   %[[ROWS:.*]] = arith.muli %{{.*}}, %c4{{[_0-9]*}} : index
+//       CHECK:   %[[MERGE:.*]] = arith.ceildivsi
+//       CHECK:   %[[LONGCTAS:.*]] = arith.muli %[[ROWS]], %c1{{[_0-9]*}} : index
+//       CHECK:   %[[LONGA:.*]] = arith.cmpi uge, %[[LONGCTAS]], %c792
+//       CHECK:   %[[SHORTG:.*]] = arith.select %[[LONGA]], %c0{{[_0-9]*}}, %[[ROWS]] : index
+//       CHECK:   %[[SHORTM:.*]] = arith.select %[[LONGA]], %c0{{[_0-9]*}}, %[[MERGE]] : index
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial blocks in (%c2{{[_0-9]*}}, %[[SHORTG]], %c1{{[_0-9]*}})
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge blocks in (%[[SHORTM]], %c1{{[_0-9]*}}, %c1{{[_0-9]*}})
+//  CHECK-SAME:     %[[OUT_FLAT]] : memref<512xf16>
+//       CHECK:   %[[LONGG:.*]] = arith.select %[[LONGA]], %[[ROWS]], %c0{{[_0-9]*}} : index
+//       CHECK:   %[[LONGM:.*]] = arith.select %[[LONGA]], %[[MERGE]], %c0{{[_0-9]*}} : index
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial_long blocks in (%c1{{[_0-9]*}}, %[[LONGG]], %c1{{[_0-9]*}})
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge_long blocks in (%[[LONGM]], %c1{{[_0-9]*}}, %c1{{[_0-9]*}})
 //  CHECK-SAME:     %[[OUT_FLAT]] : memref<512xf16>
 //   CHECK-NOT:   gpu.alloc
 //       CHECK:   %[[FREED:.*]] = gpu.dealloc async [%{{.*}}] %[[SCRATCH]] : memref<?xi8>
@@ -158,7 +172,7 @@
 //       CHECK:         nvvm.inline_ptx "discard.global.L2 [$0], 128;"
 //       CHECK:     gpu.return
 //       CHECK:   gpu.func @step_attend0_partial(
-//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
 // Per group of 4 slots in flight (8 slots per warp: two groups), each
 // slot's index from its lane, then the 4 dots summed over the warp together
@@ -181,6 +195,32 @@
 // CHECK-COUNT-9:     gpu.shuffle  xor
 //   CHECK-NOT:       gpu.shuffle
 //       CHECK:   gpu.func @step_attend0_merge(
+// The long form: 16 slots per warp in 4 groups of 4, software-pipelined:
+// group 0's K and V rows loaded before a loop over groups 1..3 whose
+// iteration loads its group (after each slot's index shuffle) and then
+// computes on the group before it, carried as raw vectors (f16 until used);
+// an empty asm clobbering memory after each group's loads keeps LLVM from
+// moving them into the next iteration. The last group after the loop. Its
+// registers must allow 8 CTAs per SM.
+//       CHECK:   gpu.func @step_attend0_partial_long(
+//  CHECK-SAME:     adamas.config = {{{.*}}long_form_min_ctas = 0 : i64, long_splits = 0 : i64, min_ctas_per_sm = 8 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, splits = 1 : i64
+//  CHECK-SAME:     nvvm.minctasm = 8 : i32
+//       CHECK:     vector.load {{.*}} : memref<512xf16>, vector<4xf16>
+// CHECK-COUNT-4:   gpu.shuffle  idx
+//  CHECK-NEXT:     arith.index_cast
+//       CHECK:     vector.load {{.*}} : memref<?xf16>, vector<4xf16>
+//       CHECK:     vector.load {{.*}} : memref<?xf16>, vector<4xf16>
+//  CHECK-NEXT:     llvm.inline_asm has_side_effects "", "~{memory}"
+//   CHECK-NOT:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+//       CHECK:     scf.for %{{.*}} = %c1{{.*}} to %c4{{.*}} step %c1{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, i1, i1, i1, i1, vector<4xf16>, vector<4xf16>, vector<4xf16>, vector<4xf16>, vector<4xf16>, vector<4xf16>, vector<4xf16>, vector<4xf16>)
+//   CHECK-NOT:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// CHECK-COUNT-8:     vector.load {{.*}} : memref<?xf16>, vector<4xf16>
+//  CHECK-NEXT:       llvm.inline_asm has_side_effects "", "~{memory}"
+// CHECK-COUNT-5:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+//       CHECK:       scf.yield
+// CHECK-COUNT-5:   llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+//       CHECK:     gpu.barrier
+//       CHECK:   gpu.func @step_attend0_merge_long(
 func.func @step(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x2x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                 %values: tensor<1x2x?x128xf16>, %codes: tensor<1x2x?x8xi32>, %len: tensor<1xi32>)
     -> (tensor<1x4x1x128xf16>, tensor<1x2x?x8xi32>) {
@@ -247,7 +287,12 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 
 // CHECK-LABEL: func.func @attend_shared(
 //       CHECK: gpu.func @attend_shared_attend0_partial(
-//  CHECK-SAME:   adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, value_dims_per_lane = 2 : i64
+//  CHECK-SAME:   adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 792 : i64, long_splits = 8 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, value_dims_per_lane = 2 : i64
+// Its long form: 8 splits of 128 slots, 32 per warp (8 groups: the loop
+// runs 7), the registers for 4 CTAs per SM (4 heads' accumulators).
+//       CHECK: gpu.func @attend_shared_attend0_partial_long(
+//  CHECK-SAME:   min_ctas_per_sm = 4 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 128 : i64, slots_per_warp = 32 : i64, splits = 8 : i64
+//       CHECK:   scf.for %{{.*}} = %c1{{.*}} to %c8{{.*}} step %c1
 func.func @attend_shared(%q: tensor<?x32x1x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x64xbf16>, %i: tensor<?x8x1x1024xi32>) -> tensor<?x32x1x64xbf16> {
   %o = adamas.sparse_attn %q, %k, %v, %i : tensor<?x32x1x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x1x1024xi32> -> tensor<?x32x1x64xbf16>
   return %o : tensor<?x32x1x64xbf16>

@@ -172,6 +172,13 @@ struct AttendProblem {
   bool indicesPerKvHead = false;
 };
 
+/// The lowering's choices for sparse_attn (adamas-lower-to-gpu's options of
+/// these names).
+struct AttendOptions {
+  /// `attend-long-splits`: AttendConfig::longSplits where it applies.
+  bool longSplits = true;
+};
+
 struct AttendConfig {
   int64_t warpsPerBlock = 4;
   /// Query heads a CTA serves with each loaded K/V row.
@@ -196,9 +203,31 @@ struct AttendConfig {
   /// cluster kernel's co-scheduling costs more than the merge launch
   /// (NOTES.md item 32).
   int64_t clusterMergeMaxCtas = 0;
+  /// A second form for grids of many rows (B known at run time), built
+  /// beside the first: `longSplits` splits of a row, a warp taking up to 32
+  /// slots (one index per lane) and loading each next group's K/V rows
+  /// before it computes on the current one (prefetchNextGroup). Fewer,
+  /// longer CTAs: the per-CTA prologue, the warps' merge and the partials
+  /// shared by 4x the slots. The host takes it where its grid (rows x
+  /// longSplits CTAs) is at least `longFormMinCtas`, enough warps on every
+  /// SM to keep DRAM busy; smaller grids need the short splits' CTAs to
+  /// fill the chip. 0: no long form (the short splits already take 32
+  /// slots per warp, or `attend-long-splits=false`).
+  int64_t longSplits = 0;
+  int64_t longFormMinCtas = 0;
+  /// Each warp issues the loads of its next group of slots before the
+  /// arithmetic on the current one (two groups in flight).
+  bool prefetchNextGroup = false;
+  /// CTAs per SM the partial kernel's registers must allow (`nvvm.minctasm`;
+  /// 0: ptxas's choice).
+  int64_t minCtasPerSm = 0;
 
   static ConfigOr<AttendConfig> get(const AttendProblem &problem,
-                                    const TargetInfo &target);
+                                    const TargetInfo &target,
+                                    const AttendOptions &options = {});
+  /// The long form's configuration (longSplits > 0): splits, slots per
+  /// split and warp for `problem`, prefetching, no cluster merge.
+  AttendConfig longForm(const AttendProblem &problem) const;
   DictionaryAttr toAttr(MLIRContext *ctx) const;
 };
 
