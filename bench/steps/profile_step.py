@@ -34,18 +34,26 @@ def main():
                         "(from the cache: prepare.py makes cases.STEP_VARIANTS)")
     p.add_argument("--cluster-select", action="store_true",
                    help="the decode step compiled with cluster-select=true")
+    p.add_argument("--no-attend-long-splits", action="store_true",
+                   help="the decode step compiled with attend-long-splits=false")
     args = p.parse_args()
     import torch
     from adamas import runtime as art
     spec = cases.BENCH_SPECS[args.spec]
     rt = art.Runtime(cache_dir=args.cache)
-    if args.max_cluster_size is None and not args.cluster_select:
+    codegen = {}
+    if args.max_cluster_size is not None:
+        codegen["max_cluster_size"] = args.max_cluster_size
+    if args.cluster_select:
+        codegen["cluster_select"] = True
+    if args.no_attend_long_splits:
+        codegen["attend_long_splits"] = False
+    if not codegen:
         functions = bench.Functions(args.spec, rt)
         step, source = functions.fn["step"], functions.source
     else:
         from adamas import compile as ac
-        step = ac.decode_step(spec, runtime=rt, max_cluster_size=args.max_cluster_size,
-                              cluster_select=args.cluster_select)
+        step = ac.decode_step(spec, runtime=rt, **codegen)
         source = step.source
     x = bench.Inputs(spec.q_heads, spec.kv_heads, args.B, args.N, spec.words)
     with art.current_stream(torch.cuda.current_stream()):
