@@ -98,18 +98,6 @@ def test_l2_cache_hints_option_reaches_the_kernels():
         assert ptx in on and ptx not in off, ptx
 
 
-def test_run_minima_option_reaches_the_kernels():
-    # run_minima (default on) is adamas-gpu-pipeline's run-minima: the
-    # histogram pass reduces each warp's 32 distances with redux.sync (the
-    # popcount pass of MHA) for the compaction's skips; off, no reduction.
-    _build()
-    assert "run-minima" not in ac.pipeline_options()
-    assert " run-minima=false" in ac.pipeline_options(run_minima=False)
-    ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64))
-    assert "redux.sync.min.u32" in ac.lower_ir(ir, format="isa")
-    assert "redux.sync" not in ac.lower_ir(ir, format="isa", run_minima=False)
-
-
 def test_attend_long_splits_option_reaches_the_kernels():
     # attend_long_splits (default on) is adamas-gpu-pipeline's
     # attend-long-splits: the attention is also built with fewer, longer

@@ -100,12 +100,6 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "(ld.global.cs) and the compaction discards the distance lines it "
            "has read (discard.global.L2); false: plain loads, lines written "
            "back">,
-    Option<"runMinima", "run-minima", "bool", /*default=*/"true",
-           "l1_topk's histogram pass also writes the minimum distance of "
-           "every 32 positions, and the compaction tests only the runs whose "
-           "minimum is at most the threshold (not with cluster-select; the "
-           "tensor-core pass needs its staged stores); false: every run "
-           "tested">,
     Option<"attendLongSplits", "attend-long-splits", "bool",
            /*default=*/"true",
            "sparse_attn also built with fewer, longer splits (a warp per 32 "

@@ -89,11 +89,6 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("l1_topk's distances kept in L2 between its kernels by "
                      "cache hints (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
-  PassOptions::Option<bool> runMinima{
-      *this, "run-minima",
-      llvm::cl::desc("l1_topk's compaction skips runs by their minimum "
-                     "distance (see adamas-lower-to-gpu)"),
-      llvm::cl::init(true)};
   PassOptions::Option<bool> attendLongSplits{
       *this, "attend-long-splits",
       llvm::cl::desc("sparse_attn's long-split form for large grids (see "

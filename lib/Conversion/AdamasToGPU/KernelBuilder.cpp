@@ -100,13 +100,6 @@ Value KernelBuilder::ballot(Value pred) {
                                   NVVM::VoteSyncKind::ballot);
 }
 
-Value KernelBuilder::warpMinU32(Value value) {
-  return NVVM::ReduxOp::create(
-      b, b.getI32Type(), value,
-      NVVM::ReduxKindAttr::get(b.getContext(), NVVM::ReduxKind::UMIN),
-      i32(-1));
-}
-
 Value KernelBuilder::addAny(Value x, Value y) {
   if (isa<FloatType>(x.getType()))
     return arith::AddFOp::create(b, x, y);
@@ -465,21 +458,6 @@ Value KernelBuilder::loadIf(Value cond, Value memref, Value index,
   b.setInsertionPointToStart(op.elseBlock());
   scf::YieldOp::create(b, otherwise);
   return op.getResult(0);
-}
-
-SmallVector<Value>
-KernelBuilder::ifThenElse(Value cond, TypeRange types,
-                          function_ref<SmallVector<Value>()> thenFn,
-                          function_ref<SmallVector<Value>()> elseFn) {
-  auto op = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(op.thenBlock());
-    scf::YieldOp::create(b, thenFn());
-    b.setInsertionPointToStart(op.elseBlock());
-    scf::YieldOp::create(b, elseFn());
-  }
-  return SmallVector<Value>(op.getResults());
 }
 
 void KernelBuilder::ifThenElse(Value cond, function_ref<void()> thenFn,

@@ -62,9 +62,6 @@ public:
   Value ballot(Value pred);
   /// Butterfly reduction: every lane gets the warp's sum.
   Value warpSum(Value value);
-  /// Every lane gets the minimum of an i32 over the warp's lanes, unsigned
-  /// (one `redux.sync.min.u32`, sm_80 and newer).
-  Value warpMinU32(Value value);
   /// Every lane gets each of `values`' sums over the warp's lanes (as
   /// warpSum per value, f32 or integer), with fewer shuffles for several:
   /// the values are reduce-scattered over the top lane bits, the one left
@@ -182,11 +179,6 @@ public:
   /// `if (cond) then() else otherwise()`.
   void ifThenElse(Value cond, function_ref<void()> thenFn,
                   function_ref<void()> elseFn);
-  /// `cond ? then() : otherwise()` for values of `types` (an scf.if with
-  /// results: only the branch taken runs).
-  SmallVector<Value> ifThenElse(Value cond, TypeRange types,
-                                function_ref<SmallVector<Value>()> thenFn,
-                                function_ref<SmallVector<Value>()> elseFn);
 
 private:
   /// x + y, f32 or integer.

@@ -174,12 +174,6 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                                  stageBytes <=
                              target.maxStaticSharedBytes;
   }
-  bool wholeRunsPerWarp =
-      !c.tensorCoreDistances ||
-      (c.stagedDistanceStores &&
-       c.keyTilesPerWarp * 16 % SelectConfig::kMinimumRun == 0);
-  c.runMinima =
-      options.runMinima && c.clusterChunks == 0 && wholeRunsPerWarp;
   return {c, ""};
 }
 
@@ -195,7 +189,6 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"key_tiles_per_warp", keyTilesPerWarp},
                           {"keys_per_thread", keysPerThread},
                           {"l2_cache_hints", l2CacheHints},
-                          {"run_minima", runMinima},
                           {"load_words", loadWords},
                           {"max_chunks", maxChunks},
                           {"min_chunk", minChunk},

@@ -193,13 +193,7 @@ void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
                                    ArrayRef<Row> rows, Value hist) {
   Value tid = kb.threadId();
   int64_t perIteration = c.blockSize * c.keysPerThread;
-  // With run minima the loop is the warp's (every lane runs each
-  // iteration, the lanes past the chunk on its last key, not free), so
-  // that a warp's 32 keys, one run, are reduced together.
-  Value lane = kb.toIdx(kb.laneId());
-  Value loopStart = kb.add(begin, c.runMinima ? kb.sub(tid, lane) : tid);
-  kb.forLoop(loopStart, end, kb.idx(perIteration), [&](Value iv) {
-    Value pos0 = c.runMinima ? kb.add(iv, lane) : iv;
+  kb.forLoop(kb.add(begin, tid), end, kb.idx(perIteration), [&](Value pos0) {
     // Load every key first, then compute: keysPerThread loads in flight.
     SmallVector<Value> positions;
     SmallVector<SmallVector<Value>> keys;
@@ -223,22 +217,6 @@ void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
         Value d = distance(row, keys[u]);
         kb.ifThen(free, [&] {
           recordDistance(row.index, kb.idx(int64_t(r)), pos, d, hist);
-        });
-        if (!c.runMinima)
-          continue;
-        // The run's minimum over every key of the warp (free or not, past
-        // the end or not: a lower bound is all the compaction needs); lane
-        // 0 writes it where the run starts inside the chunk.
-        Value least = kb.warpMinU32(d);
-        Value runStart = kb.add(iv, kb.idx(u * c.blockSize));
-        Value writes = arith::AndIOp::create(
-            b, arith::AndIOp::create(b, row.valid,
-                                     kb.cmp(Pred::eq, lane, kb.idx(0))),
-            kb.cmp(Pred::ult, runStart, end));
-        kb.ifThen(writes, [&] {
-          Value value = arith::TruncIOp::create(b, b.getI16Type(), least);
-          Value entry = runMinimumEntry(row.index, runStart);
-          kb.store(value, kb.arg(kRunMinima), entry);
         });
       }
     }
@@ -436,41 +414,16 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
       if (first + 32 > pieces)
         ok = arith::AndIOp::create(
             b, ok, kb.cmp(Pred::ult, piece, kb.idx(pieces)));
-      auto stageAt = [&](Value row) {
-        return kb.add(warpStage, kb.add(kb.mul(row, kb.idx(keysPerWarp)),
-                                        kb.mul(k8, kb.idx(8))));
-      };
-      auto storePiece = [&](Value vec) {
+      kb.ifThen(ok, [&] {
+        Value vec = kb.loadVector(
+            stage,
+            kb.add(warpStage, kb.add(kb.mul(r, kb.idx(keysPerWarp)),
+                                     kb.mul(k8, kb.idx(8)))),
+            8, 16);
         kb.storeVector(vec, kb.arg(kDistances),
                        kb.add(kb.mul(rowIndex, kb.arg(kDistStride)),
                               kb.toIdx(pos)),
                        16);
-      };
-      if (!c.runMinima) {
-        kb.ifThen(ok, [&] {
-          storePiece(kb.loadVector(stage, stageAt(r), 8, 16));
-        });
-        continue;
-      }
-      // With run minima every lane loads its piece (lanes past the last
-      // piece the stage's spare row), so that the quad of lanes holding a
-      // run's four pieces (kMinimumRun = 32 positions: pieces 4q .. 4q + 3
-      // of a row, keysPerWarp a multiple of 32) reduces their minima; the
-      // quad's first lane writes it where the run starts inside the chunk.
-      Value vec = kb.loadVector(
-          stage, stageAt(arith::MinUIOp::create(b, r, kb.idx(c.rowsPerCta))),
-          8, 16);
-      kb.ifThen(ok, [&] { storePiece(vec); });
-      Value least = arith::ExtUIOp::create(
-          b, b.getI32Type(),
-          vector::ReductionOp::create(b, vector::CombiningKind::MINUI, vec));
-      least = arith::MinUIOp::create(b, least, kb.shuffleXor(least, 1));
-      least = arith::MinUIOp::create(b, least, kb.shuffleXor(least, 2));
-      Value runFirst = kb.cmp(Pred::eq, kb.remu(k8, kb.idx(4)), kb.idx(0));
-      kb.ifThen(arith::AndIOp::create(b, ok, runFirst), [&] {
-        Value value = arith::TruncIOp::create(b, b.getI16Type(), least);
-        Value entry = runMinimumEntry(rowIndex, kb.toIdx(pos));
-        kb.store(value, kb.arg(kRunMinima), entry);
       });
     }
     kb.syncWarp();

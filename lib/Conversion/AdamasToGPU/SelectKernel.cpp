@@ -510,79 +510,46 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
   // load's latency overlaps the scan (a CTA walks several passes where
   // chunks are longer than one pass: 128K, B = 16). The first load only
   // where there is a pass (an empty cache has no distance rows).
-  // With run minima, the minimum of the run of kMinimumRun positions that
-  // holds the thread's run (loaded with it, a pass ahead): a run whose
-  // minimum is above T has no position at or below it, and skips its
-  // tests (NOTES.md item 36).
-  auto loadMinimum = [&](Value pass) {
-    Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
-    Value safe = kb.minS(first, kb.sub(stride, kb.idx(kRun)));
-    return arith::ExtUIOp::create(
-        b, b.getI32Type(),
-        kb.load(kb.arg(kRunMinima), runMinimumEntry(row, safe)));
-  };
-  auto loadAhead = [&](Value pass) {
-    SmallVector<Value> loaded{loadRun(pass)};
-    if (c.runMinima)
-      loaded.push_back(loadMinimum(pass));
-    return loaded;
-  };
-  SmallVector<Value> inits{plan.tiesBefore, plan.firstSlot};
-  llvm::append_range(inits, loadAhead(begin));
   kb.ifThen(kb.cmp(Pred::slt, begin, hi), [&] {
   kb.forLoop(
-      begin, hi, kb.idx(perPass), inits,
+      begin, hi, kb.idx(perPass),
+      {plan.tiesBefore, plan.firstSlot, loadRun(begin)},
       [&](Value pass, ValueRange carried) -> SmallVector<Value> {
         Value tieRank0 = carried[0], slot0 = carried[1], vec = carried[2];
         Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
-        SmallVector<Value> next = loadAhead(kb.add(pass, kb.idx(perPass)));
-        // The run's positions below T and at T among its candidates, as
-        // bit masks (bit e: position first + e).
-        auto testRun = [&]() -> SmallVector<Value> {
-          Value words = vector::BitCastOp::create(
-              b, VectorType::get({kRun / 2}, b.getI32Type()), vec);
-          SmallVector<Value> le, lt;
-          for (int64_t j = 0; j < kRun / 2; ++j) {
-            // The top bit of each half cleared: a distance never has it, and
-            // it keeps whatever a non-candidate position holds from
-            // borrowing across the halves.
-            Value w = andI(vector::ExtractOp::create(b, words, j), halfValues);
-            le.push_back(andI(sub(atMostT, w), halfTops));
-            lt.push_back(andI(sub(belowT, w), halfTops));
-          }
-          // Bits [max(0, lo - first), min(kRun, hi - first)) are candidates.
-          Value firstOffset = toI32(b, kb.sub(first, lo));
-          Value loE = clampRun(sub(kb.i32(0), firstOffset));
-          Value hiE = clampRun(sub(candidates, firstOffset));
-          Value one = kb.i32(1);
-          // Bits 0 .. n - 1 (n <= kRun; a shift by 32 would be poison).
-          auto lowBits = [&](Value n) -> Value {
-            Value bits = sub(shl(one, n), one);
-            if (kRun < 32)
-              return bits;
-            return arith::SelectOp::create(
-                b, arith::CmpIOp::create(b, Pred::sge, n, kb.i32(32)),
-                kb.i32(-1), bits);
-          };
-          Value candidate =
-              andI(lowBits(hiE),
-                   arith::XOrIOp::create(b, lowBits(loE), kb.i32(-1)));
-          Value ltMask = gather(lt);
-          return {andI(ltMask, candidate),
-                  andI(arith::XOrIOp::create(b, gather(le), ltMask),
-                       candidate)};
-        };
-        SmallVector<Value> masks;
-        if (c.runMinima) {
-          Type i32Type = b.getI32Type();
-          masks = kb.ifThenElse(
-              arith::CmpIOp::create(b, Pred::ule, carried[3], threshold),
-              TypeRange{i32Type, i32Type}, testRun,
-              [&]() -> SmallVector<Value> { return {kb.i32(0), kb.i32(0)}; });
-        } else {
-          masks = testRun();
+        Value next = loadRun(kb.add(pass, kb.idx(perPass)));
+        Value words = vector::BitCastOp::create(
+            b, VectorType::get({kRun / 2}, b.getI32Type()), vec);
+        SmallVector<Value> le, lt;
+        for (int64_t j = 0; j < kRun / 2; ++j) {
+          // The top bit of each half cleared: a distance never has it, and
+          // it keeps whatever a non-candidate position holds from
+          // borrowing across the halves.
+          Value w = andI(vector::ExtractOp::create(b, words, j), halfValues);
+          le.push_back(andI(sub(atMostT, w), halfTops));
+          lt.push_back(andI(sub(belowT, w), halfTops));
         }
-        Value less = masks[0], tie = masks[1];
+        // Bits [max(0, lo - first), min(kRun, hi - first)) are candidates.
+        Value firstOffset = toI32(b, kb.sub(first, lo));
+        Value loE = clampRun(sub(kb.i32(0), firstOffset));
+        Value hiE = clampRun(sub(candidates, firstOffset));
+        Value one = kb.i32(1);
+        // Bits 0 .. n - 1 (n <= kRun; a shift by 32 would be poison).
+        auto lowBits = [&](Value n) -> Value {
+          Value bits = sub(shl(one, n), one);
+          if (kRun < 32)
+            return bits;
+          return arith::SelectOp::create(
+              b, arith::CmpIOp::create(b, Pred::sge, n, kb.i32(32)),
+              kb.i32(-1), bits);
+        };
+        Value candidate =
+            andI(lowBits(hiE),
+                 arith::XOrIOp::create(b, lowBits(loE), kb.i32(-1)));
+        Value ltMask = gather(lt);
+        Value less = andI(ltMask, candidate);
+        Value tie = andI(arith::XOrIOp::create(b, gather(le), ltMask),
+                         candidate);
         Value localLess = popc(less), localTies = popc(tie);
         // One scan of (below T) << 16 | (at T).
         Value sixteen = kb.i32(16), lowMask = kb.i32(0xFFFF);
@@ -634,10 +601,8 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
                   });
             });
         Value rankAfter = add(tieRank0, passTies);
-        SmallVector<Value> carriedOut{
-            rankAfter, add(slot0, add(passLess, winnersBelow(rankAfter)))};
-        llvm::append_range(carriedOut, next);
-        return carriedOut;
+        return {rankAfter, add(slot0, add(passLess, winnersBelow(rankAfter))),
+                next};
       });
   });
 }
@@ -793,15 +758,6 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   args[kBatches] = batches;
   args[kCapacity] = capacity;
   args[kDistStride] = distStride;
-  // Per row, the minimum distance of each run of kMinimumRun positions
-  // (SelectConfig::runMinima); otherwise any i16 buffer will do.
-  args[kRunMinima] =
-      c.runMinima
-          ? host.allocScratch(
-                hb.getI16Type(),
-                mul(rows, arith::DivUIOp::create(
-                              hb, distStride, idx(SelectConfig::kMinimumRun))))
-          : distances;
   Value yBlocks = idx(p.kvHeads * c.rowGroups);
 
   if (c.clusterChunks) {

@@ -52,7 +52,6 @@ enum SelectArg : unsigned {
   kCapacity,
   kDistStride,
   kChunks,
-  kRunMinima,
   kNumArgs
 };
 
@@ -131,14 +130,6 @@ public:
   }
   Value chunkPlanEntry(Value row, Value chunk, int64_t field) {
     return kb.add(planEntry(row, 2 + field), kb.mul(chunk, kb.idx(2)));
-  }
-  /// With SelectConfig::runMinima: the entry of the run of kMinimumRun
-  /// positions holding `pos` in row `row`'s minima (distance rows are
-  /// padded to whole runs).
-  Value runMinimumEntry(Value row, Value pos) {
-    Value run = kb.idx(SelectConfig::kMinimumRun);
-    Value rowStart = kb.mul(row, kb.divu(kb.arg(kDistStride), run));
-    return kb.add(rowStart, kb.divu(pos, run));
   }
 
   /// Block-wide inclusive scan of an i32 (one value per thread); `total`

@@ -40,20 +40,10 @@
 // CHECK-COUNT-9:   nvvm.mma.sync
 //   CHECK-NOT:   nvvm.mma.sync
 // The stage (4 rows x 12 pieces of 8 keys: 48 pieces, two per lane) to the
-// distance rows, between warp barriers, no 2-byte global store of a
-// distance. With run minima (the default), per piece its minimum over the
-// quad of lanes holding a run of 32 positions (xor 1, 2), stored as i16 by
-// the quad's first lane.
+// distance rows, between warp barriers, no 2-byte global store.
 //   CHECK-NOT:   memref.store {{.*}} : memref<?xi16>
 //       CHECK:   nvvm.bar.warp.sync
-//       CHECK:   vector.store {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
-//       CHECK:   vector.reduction <minui>, %{{.*}} : vector<8xi16> into i16
-//       CHECK:   gpu.shuffle  xor %{{.*}}, %c1_i32
-//       CHECK:   gpu.shuffle  xor %{{.*}}, %c2_i32
-//       CHECK:   memref.store {{.*}} : memref<?xi16>
-//       CHECK:   vector.store {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
-//       CHECK:   vector.reduction <minui>
-//       CHECK:   memref.store {{.*}} : memref<?xi16>
+// CHECK-COUNT-2:   vector.store {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
 //       CHECK:   nvvm.bar.warp.sync
 //       CHECK:   gpu.return
 // OFF-LABEL: func.func @gqa_per_head(

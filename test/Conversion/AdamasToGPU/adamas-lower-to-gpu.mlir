@@ -1,6 +1,5 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false" -split-input-file | FileCheck %s --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false l2-cache-hints=false" -split-input-file | FileCheck %s --check-prefix=NOHINTS
-// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false run-minima=false" -split-input-file | FileCheck %s --check-prefix=NOMIN
 
 // Without thread block clusters (max-cluster-size=0, as on sm_80) l1_topk is
 // three kernels and sparse_attn two; adamas-lower-to-gpu-cluster.mlir has
@@ -97,27 +96,10 @@
 //   NOHINTS-NOT:   arith.remui {{.*}}, %arg10
 //   NOHINTS-NOT:   nvvm.inline_ptx
 //     NOHINTS:   gpu.return
-// With run-minima (the default) the loop is the warp's (from begin + the
-// warp's first thread, each lane at its key), and after each row's
-// distance is counted, the warp's minimum (one redux.sync) is stored by
-// lane 0 as the i16 minimum of the run of 32 positions the warp's keys
-// are, where it starts inside the chunk (row * (stride / 32) + run / 32).
 //       CHECK:     math.ctpop
 //       CHECK:     memref.atomic_rmw addi {{.*}} : (i32, memref<770xi32, #gpu.address_space<workgroup>>) -> i32
-//       CHECK:     %[[LEAST:.*]] = nvvm.redux.sync  umin %{{.*}}, %c-1_i32{{.*}} : i32 -> i32
-//       CHECK:     %[[START:.*]] = arith.addi %{{.*}}, %c0{{.*}} : index
-//       CHECK:     arith.cmpi ult, %[[START]], %{{.*}} : index
-//       CHECK:     scf.if
-//  CHECK-NEXT:       %[[VALUE:.*]] = arith.trunci %[[LEAST]] : i32 to i16
-//       CHECK:       arith.divui %arg9, %c32
-//       CHECK:       arith.divui %[[START]], %c32
-//       CHECK:       memref.store %[[VALUE]], %arg11[%{{.*}}] : memref<?xi16>
 //   CHECK-NOT:     memref.alloc
 //       CHECK:     gpu.return
-//     NOMIN:   gpu.func @step_select0_hist(
-//  NOMIN-SAME:     run_minima = 0 : i64
-//   NOMIN-NOT:     nvvm.redux.sync
-//     NOMIN:     gpu.return
 // Select, kernel 2: each thread's two bins of every chunk slot (32) loaded
 // at once (one round of L2 loads), the threshold by a block scan (warp scans
 // by shuffles), the per-chunk counts below T from those registers, summed
@@ -163,21 +145,8 @@
 //       CHECK:     %[[BACK:.*]] = arith.divui %[[ORDER]], %[[CHUNKS]]
 //       CHECK:     %[[LAST:.*]] = arith.subi %[[ROWS]], %c1
 //       CHECK:     arith.subi %[[LAST]], %[[BACK]]
-// With run minima each pass also loads (a pass ahead, beside the
-// distances) the minimum of the run of 32 holding the thread's run, and
-// tests the distances against T only where that minimum is at most T (an
-// scf.if yielding the masks below and at T; 0 and 0 otherwise).
-//       CHECK:     vector.load {{.*}} {alignment = 32 : i64} : memref<?xi16>, vector<16xi16>
-//       CHECK:     memref.load {{.*}} : memref<?xi16>
 //       CHECK:     scf.for
 //       CHECK:       vector.load {{.*}} {alignment = 32 : i64} : memref<?xi16>, vector<16xi16>
-//       CHECK:       memref.load {{.*}} : memref<?xi16>
-//       CHECK:       %[[TESTS:.*]] = arith.cmpi ule, %{{.*}}, %[[T:.*]] : i32
-//  CHECK-NEXT:       scf.if %[[TESTS]] -> (i32, i32)
-// CHECK-COUNT-16:      arith.subi
-//       CHECK:         scf.yield
-//       CHECK:       } else {
-//       CHECK:         scf.yield %c0_i32{{.*}}, %c0_i32{{.*}} : i32, i32
 //       CHECK:       arith.shli {{.*}}, %c16_i32
 //  CHECK-NEXT:       arith.ori
 // CHECK-COUNT-5:     gpu.shuffle  up
@@ -195,9 +164,6 @@
 // The long-run kernel: 32 distances per thread in one 64-byte load (four
 // 16-byte ones in PTX), 32-bit masks; 6 CTAs per SM keep it unspilled; a
 // line of distances is two threads' runs (t < 256 - 1).
-//     NOMIN:   gpu.func @step_select0_compact(
-//   NOMIN-NOT:     -> (i32, i32)
-//     NOMIN:     gpu.return
 //       CHECK:   gpu.func @step_select0_compact_long(
 //  CHECK-SAME:     nvvm.minctasm = 6 : i32
 //       CHECK:     scf.for

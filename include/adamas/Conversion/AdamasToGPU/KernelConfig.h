@@ -87,8 +87,6 @@ struct SelectOptions {
   bool tensorCoreDistances = true;
   /// `l2-cache-hints`: SelectConfig::l2CacheHints.
   bool l2CacheHints = true;
-  /// `run-minima`: SelectConfig::runMinima where it applies.
-  bool runMinima = true;
 };
 
 struct SelectConfig {
@@ -150,20 +148,6 @@ struct SelectConfig {
   /// written back. At B = 16 (32/8, 32K) the round trip was 33.5 MB each
   /// way through DRAM (NOTES.md item 31).
   bool l2CacheHints = false;
-
-  /// The histogram pass also writes, per row, the minimum distance of every
-  /// kMinimumRun (32) positions (the runs start at multiples of 32 in each
-  /// chunk), and the compaction tests a thread's run of distances against
-  /// T only where its minimum is at most T: with k of N selected, most runs
-  /// hold no position at or below T, and their tests were most of the
-  /// compaction's instructions (NOTES.md item 36). A warp's 32 consecutive
-  /// keys are one run in the popcount pass (one `redux.sync` per row); in
-  /// the tensor-core pass, four lanes' 16-byte pieces of the stage (so it
-  /// needs stagedDistanceStores and whole runs per warp and iteration).
-  /// Not with clusterChunks (the cluster kernel compacts in the CTA that
-  /// computed the distances).
-  bool runMinima = false;
-  static constexpr int64_t kMinimumRun = 32;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
