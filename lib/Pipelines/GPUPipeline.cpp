@@ -84,7 +84,6 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.clusterSelect = options.clusterSelect;
   lower.tensorCoreDistances = options.tensorCoreDistances;
   lower.l2CacheHints = options.l2CacheHints;
-  lower.histClusters = options.histClusters;
   lower.attendLongSplits = options.attendLongSplits;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));

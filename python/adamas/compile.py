@@ -310,7 +310,7 @@ def _run(cmd, what):
 
 def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=False,
                      tensor_core_distances=True, l2_cache_hints=True,
-                     hist_clusters=True, attend_long_splits=True):
+                     attend_long_splits=True):
     """The adamas-gpu-pipeline options that decide the generated code
     (what an artifact's key holds besides the chip): the keyword arguments
     of that name (`codegen` below) of compile_cached, decode_step,
@@ -327,8 +327,6 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
         opts += " tensor-core-distances=false"
     if not l2_cache_hints:
         opts += " l2-cache-hints=false"
-    if not hist_clusters:
-        opts += " hist-clusters=false"
     if not attend_long_splits:
         opts += " attend-long-splits=false"
     return opts
@@ -336,8 +334,8 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
 
 def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0, **codegen):
     """`codegen`: max_cluster_size, cluster_select, tensor_core_distances,
-    l2_cache_hints, hist_clusters, attend_long_splits (adamas-gpu-pipeline's
-    options of those names)."""
+    l2_cache_hints, attend_long_splits (adamas-gpu-pipeline's options of
+    those names)."""
     toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
     return f"chip={chip} toolkit={toolkit} " + _codegen_options(format, num_sms, **codegen)
 
@@ -488,7 +486,7 @@ def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None
     """The compiled function `name` of `ir`, from the runtime's caches or, on
     a miss, from the compiler (which must then be installed). `codegen`:
     max_cluster_size (None: the chip's), cluster_select,
-    tensor_core_distances, l2_cache_hints, hist_clusters, attend_long_splits:
+    tensor_core_distances, l2_cache_hints, attend_long_splits:
     adamas-gpu-pipeline's options of those names."""
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()

@@ -98,24 +98,6 @@ def test_l2_cache_hints_option_reaches_the_kernels():
         assert ptx in on and ptx not in off, ptx
 
 
-def test_hist_clusters_option_reaches_the_kernels():
-    # hist_clusters (default on) is adamas-gpu-pipeline's hist-clusters: the
-    # histogram kernel sums its chunk parts' histograms across a thread block
-    # cluster (barrier.cluster, mapa); off, it has no cluster instruction.
-    _build()
-    assert "hist-clusters" not in ac.pipeline_options()
-    assert " hist-clusters=false" in ac.pipeline_options(hist_clusters=False)
-    ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
-
-    def hist_ptx(**codegen):
-        ptx = ac.lower_ir(ir, format="isa", **codegen)
-        start = ptx.index("_select0_hist(")
-        return ptx[start:ptx.index(".entry", start)]
-    for instruction in ("barrier.cluster.arrive", "mapa"):
-        assert instruction in hist_ptx()
-        assert instruction not in hist_ptx(hist_clusters=False)
-
-
 def test_attend_long_splits_option_reaches_the_kernels():
     # attend_long_splits (default on) is adamas-gpu-pipeline's
     # attend-long-splits: the attention is also built with fewer, longer

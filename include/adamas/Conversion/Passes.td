@@ -100,11 +100,6 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "(ld.global.cs) and the compaction discards the distance lines it "
            "has read (discard.global.L2); false: plain loads, lines written "
            "back">,
-    Option<"histClusters", "hist-clusters", "bool", /*default=*/"true",
-           "l1_topk's histogram pass splits each chunk over up to 4 CTAs of "
-           "a thread block cluster where its grid would under-fill the chip "
-           "(B = 1 with GQA), their histograms summed in distributed shared "
-           "memory (needs clusters of 4; not with cluster-select)">,
     Option<"attendLongSplits", "attend-long-splits", "bool",
            /*default=*/"true",
            "sparse_attn also built with fewer, longer splits (a warp per 32 "

@@ -89,12 +89,6 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("l1_topk's distances kept in L2 between its kernels by "
                      "cache hints (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
-  PassOptions::Option<bool> histClusters{
-      *this, "hist-clusters",
-      llvm::cl::desc("l1_topk's histogram chunks split over the CTAs of a "
-                     "cluster where the grid under-fills the chip (see "
-                     "adamas-lower-to-gpu)"),
-      llvm::cl::init(true)};
   PassOptions::Option<bool> attendLongSplits{
       *this, "attend-long-splits",
       llvm::cl::desc("sparse_attn's long-split form for large grids (see "

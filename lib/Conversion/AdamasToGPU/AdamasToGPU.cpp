@@ -610,7 +610,6 @@ struct AdamasLowerToGPUPass
     select.clusterSelect = clusterSelect;
     select.tensorCoreDistances = tensorCoreDistances;
     select.l2CacheHints = l2CacheHints;
-    select.histClusters = histClusters;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
     for (func::FuncOp func : steps)

@@ -174,10 +174,6 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                                  stageBytes <=
                              target.maxStaticSharedBytes;
   }
-  constexpr int64_t kMaxHistSplit = 4;
-  if (options.histClusters && c.clusterChunks == 0 &&
-      target.maxClusterSize >= kMaxHistSplit)
-    c.histClusterSplit = kMaxHistSplit;
   return {c, ""};
 }
 
@@ -190,7 +186,6 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
   return dictionary(ctx, {{"bins", numBins},
                           {"block_size", blockSize},
                           {"cluster_chunks", clusterChunks},
-                          {"hist_cluster_split", histClusterSplit},
                           {"key_tiles_per_warp", keyTilesPerWarp},
                           {"keys_per_thread", keysPerThread},
                           {"l2_cache_hints", l2CacheHints},

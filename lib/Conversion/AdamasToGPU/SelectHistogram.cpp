@@ -19,8 +19,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
-#include <optional>
-
 using namespace mlir;
 using namespace mlir::adamas;
 using namespace mlir::adamas::select;
@@ -91,88 +89,28 @@ Value HistogramKernel::distance(const Row &row, ArrayRef<Value> keyWords) {
   return best;
 }
 
-HistogramKernel::ChunkSplit HistogramKernel::chunkSplit() {
-  // The chunk's CTAs are consecutive in x, one cluster (SelectConfig::
-  // histClusterSplit): grid x = chunks * split, cluster x = split.
-  Value x = kb.blockId(gpu::Dimension::x);
-  Value gridX = gpu::GridDimOp::create(b, gpu::Dimension::x);
-  Value split = kb.divu(gridX, kb.arg(kChunks));
-  return {kb.divu(x, split), kb.remu(x, split), split};
-}
-
 void HistogramKernel::build() {
   buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
     // Every (row, chunk) histogram is written, empty or not.
     Value tid = kb.threadId();
-    auto outOf = [&](const Row &row) {
-      return kb.mul(kb.add(kb.mul(row.index, kb.arg(kChunks)), chunk),
-                    kb.idx(c.numBins));
-    };
-    auto copy = [&] {
-      for (auto [r, row] : llvm::enumerate(rows)) {
-        kb.ifThen(row.valid, [&] {
-          Value out = outOf(row);
-          kb.forLoop(tid, kb.idx(c.numBins), kb.idx(c.blockSize),
-                     [&](Value bin) {
-            Value count =
-                kb.load(hist, kb.add(kb.idx(int64_t(r) * c.numBins), bin));
-            kb.store(count, kb.arg(kHistograms), kb.add(out, bin));
-          });
+    for (auto [r, row] : llvm::enumerate(rows)) {
+      kb.ifThen(row.valid, [&] {
+        Value out = kb.mul(kb.add(kb.mul(row.index, kb.arg(kChunks)), chunk),
+                           kb.idx(c.numBins));
+        kb.forLoop(tid, kb.idx(c.numBins), kb.idx(c.blockSize), [&](Value bin) {
+          Value count =
+              kb.load(hist, kb.add(kb.idx(int64_t(r) * c.numBins), bin));
+          kb.store(count, kb.arg(kHistograms), kb.add(out, bin));
         });
-      }
-    };
-    if (!c.histClusterSplit) {
-      copy();
-      return;
+      });
     }
-    // A chunk in one part (the same for the whole grid) is copied as is.
-    // Otherwise the chunk's histogram is the sum of its CTAs' (one per
-    // part): after a cluster barrier (every part counted), CTA `rank` of
-    // `split` sums bins [rank * share, +share) of each row over every CTA's
-    // shared memory, all kMaxSplit loads at once (ranks past the split load
-    // the last one and count 0); a second barrier keeps each CTA's
-    // histogram until all have read it.
-    ChunkSplit part = chunkSplit();
-    kb.ifThenElse(kb.cmp(Pred::eq, part.split, kb.idx(1)), copy, [&] {
-      const int64_t kMaxSplit = c.histClusterSplit;
-      kb.clusterBarrier();
-      Value share = kb.ceilDiv(kb.idx(c.numBins), part.split);
-      Value first = kb.mul(part.rank, share);
-      Value last = kb.minS(kb.add(first, share), kb.idx(c.numBins));
-      Value lastRank = toI32(b, kb.sub(part.split, kb.idx(1)));
-      for (auto [r, row] : llvm::enumerate(rows)) {
-        kb.ifThen(row.valid, [&] {
-          Value out = outOf(row);
-          kb.forLoop(kb.add(first, tid), last, kb.idx(c.blockSize),
-                     [&](Value bin) {
-            Value at = kb.add(kb.idx(int64_t(r) * c.numBins), bin);
-            SmallVector<Value> counts;
-            for (int64_t k = 0; k < kMaxSplit; ++k) {
-              Value rank = arith::MinUIOp::create(b, kb.i32(k), lastRank);
-              counts.push_back(kb.loadFromClusterRank(hist, at, rank));
-            }
-            Value sum = kb.i32(0);
-            for (int64_t k = 0; k < kMaxSplit; ++k) {
-              Value counted = kb.cmp(Pred::ult, kb.idx(k), part.split);
-              sum = arith::AddIOp::create(
-                  b, sum, kb.select(counted, counts[k], kb.i32(0)));
-            }
-            kb.store(sum, kb.arg(kHistograms), kb.add(out, bin));
-          });
-        });
-      }
-      kb.clusterBarrier();
-    });
   });
 }
 
 void HistogramKernel::buildPass(
     function_ref<void(Value chunk, ArrayRef<Row> rows, Value hist)>
         epilogue) {
-  std::optional<ChunkSplit> part;
-  if (c.histClusterSplit)
-    part = chunkSplit();
-  Value chunk = part ? part->chunk : kb.blockId(gpu::Dimension::x);
+  Value chunk = kb.blockId(gpu::Dimension::x);
   Value y = kb.blockId(gpu::Dimension::y);
   Value batch = kb.blockId(gpu::Dimension::z);
   Value kvHead = kb.divu(y, kb.idx(c.rowGroups));
@@ -191,14 +129,6 @@ void HistogramKernel::buildPass(
   kb.ifThen(kb.cmp(Pred::ult, batch, kb.arg(kBatches)), [&] {
     Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
     auto [begin, end] = chunkRange(chunk, visibleAll(length));
-    if (part) {
-      // This CTA's part: 32-aligned, as every chunk (the staged stores'
-      // pieces and the tensor-core pass's key tiles rely on it).
-      Value partLength =
-          buildChunkLength(b, kb.sub(end, begin), part->split);
-      begin = kb.minS(kb.add(begin, kb.mul(part->rank, partLength)), end);
-      end = kb.minS(kb.add(begin, partLength), end);
-    }
 
     SmallVector<Row> rows;
     for (int64_t r = 0; r < c.rowsPerCta; ++r)

@@ -821,24 +821,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   ctasPerSm(compact, 2048);
   ctasPerSm(compactLong, 1536);
 
-  if (c.histClusterSplit) {
-    // Each chunk over `split` CTAs of a cluster where the grid leaves room
-    // (B = 1 with GQA: 128 CTAs of 16 chunks x 8 KV heads take 4 parts),
-    // no part shorter than kMinHistSplit positions.
-    Value histCtas = mul(mul(chunks, yBlocks), batches);
-    Value byFillSplit = arith::DivUIOp::create(
-        hb, idx(c.targetCtas), arith::MaxUIOp::create(hb, histCtas, idx(1)));
-    Value byLengthSplit = arith::DivUIOp::create(
-        hb, buildChunkLength(hb, capacity, chunks), idx(c.kMinHistSplit));
-    Value split = clamp(
-        hb, arith::MinUIOp::create(hb, byFillSplit, byLengthSplit), idx(1),
-        idx(c.histClusterSplit));
-    Value histX = mul(chunks, split);
-    host.launch(hist, histX, yBlocks, batches, c.blockSize, args,
-                /*clusterX=*/split);
-  } else {
-    host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
-  }
+  host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
   host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
   // Long runs where a chunk is longer than one pass of short ones (B=16 at
   // 32K, 128K at B = 1: 8K positions per chunk, one pass instead of two;

@@ -216,15 +216,9 @@ protected:
   /// `width` (1, 2, 4) words of the key codes at `index`, aligned to the
   /// whole load: evict-first with SelectConfig::l2CacheHints.
   Value loadKeyCodes(Value index, int64_t width);
-  /// With SelectConfig::histClusterSplit: the CTA's chunk, its part of it
-  /// (rank in the cluster) and the number of parts.
-  struct ChunkSplit {
-    Value chunk, rank, split;
-  };
-  ChunkSplit chunkSplit();
-  /// The pass over the CTA's chunk (or its part of it); then
-  /// `epilogue(chunk, rows, hist)` with every row's histogram (of the
-  /// part) complete in `hist` (shared, row r's bins at r * numBins).
+  /// The pass over the CTA's chunk; then `epilogue(chunk, rows, hist)` with
+  /// every row's histogram complete in `hist` (shared, row r's bins at
+  /// r * numBins).
   void buildPass(
       function_ref<void(Value chunk, ArrayRef<Row> rows, Value hist)>
           epilogue);

@@ -3,10 +3,9 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefixes=DEFAULT,ANY
 
 // By default (sm_90: clusters of up to 16 CTAs) sparse_attn merges its
-// splits in a cluster and l1_topk is three kernels (the histogram pass in
-// clusters of its chunks' parts, see @gqa below).
+// splits in a cluster and l1_topk is three kernels.
 // DEFAULT-LABEL: func.func @mha(
-//       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_hist clusters in
+//       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_hist blocks
 //       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_threshold blocks
 //       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_compact blocks
 //       DEFAULT:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in
@@ -143,48 +142,14 @@ func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: t
 // the three kernels with cluster-select too: their plans and compactions
 // would run in series in one CTA.
 
-// Their histogram pass splits each chunk over `split` CTAs of one cluster
-// where its grid leaves the chip room (hist_cluster_split = 4 with clusters
-// of >= 4): split = clamp(min(528 / (chunks x row groups x B), chunk length
-// / 512), 1, 4), grid x = chunks x split. Each CTA takes a 32-aligned part
-// of the chunk; with split > 1 the parts' histograms are summed through
-// distributed shared memory between two cluster barriers (CTA `rank` takes
-// bins [rank * share, +share), 4 loads per bin, those of ranks past the
-// split counted 0); with split = 1 each CTA copies its own.
 // CHECK-LABEL: func.func @gqa(
-//       CHECK:   %[[BYLEN:.*]] = arith.divui %{{.*}}, %c512 : index
-//       CHECK:   %[[SPLIT0:.*]] = arith.minui %{{.*}}, %[[BYLEN]] : index
-//       CHECK:   %[[SPLIT1:.*]] = arith.maxsi %[[SPLIT0]], %c1{{[_0-9]*}} : index
-//       CHECK:   %[[SPLIT:.*]] = arith.minsi %[[SPLIT1]], %c4{{[_0-9]*}} : index
-//       CHECK:   %[[HX:.*]] = arith.muli %[[CHUNKS:[0-9]+]], %[[SPLIT]] : index
-//       CHECK:   %[[GX:.*]] = arith.maxui %[[HX]], %c1{{[_0-9]*}} : index
-//       CHECK:   %[[CX:.*]] = arith.maxui %[[SPLIT]], %c1{{[_0-9]*}} : index
-//       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_hist clusters in (%[[CX]], %c1{{[_0-9]*}}, %c1{{[_0-9]*}}) blocks in (%[[GX]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_hist blocks
 //       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_threshold blocks
 //       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_compact blocks
 //       CHECK:   gpu.func @gqa_select0_hist(
-//  CHECK-SAME:     cluster_chunks = 0 : i64, hist_cluster_split = 4 : i64
+//  CHECK-SAME:     cluster_chunks = 0 : i64
 //  CHECK-SAME:     rows_per_cta = 2 : i64, staged_distance_stores = 1 : i64, target_ctas = 528 : i64, tensor_core_distances = 1 : i64}
-//       CHECK:     %[[BX:.*]] = gpu.block_id  x
-//  CHECK-NEXT:     %[[GRIDX:.*]] = gpu.grid_dim  x
-//  CHECK-NEXT:     %[[PARTS:.*]] = arith.divui %[[GRIDX]], %[[NCHUNKS:arg10]] : index
-//  CHECK-NEXT:     arith.divui %[[BX]], %[[PARTS]] : index
-//  CHECK-NEXT:     arith.remui %[[BX]], %[[PARTS]] : index
-//       CHECK:     nvvm.bar.warp.sync
-//       CHECK:     gpu.barrier
-//       CHECK:     gpu.grid_dim  x
-//       CHECK:     %[[ONE:.*]] = arith.cmpi eq, %{{.*}}, %c1{{[_0-9]*}} : index
-//  CHECK-NEXT:     scf.if %[[ONE]] {
-//   CHECK-NOT:       nvvm.cluster
-//       CHECK:     } else {
-//  CHECK-NEXT:       nvvm.cluster.arrive
-//  CHECK-NEXT:       nvvm.cluster.wait
-// CHECK-COUNT-4:       nvvm.mapa
-//   CHECK-NOT:       nvvm.mapa
-//       CHECK:       memref.store {{.*}} : memref<?xi32>
-//       CHECK:       nvvm.cluster.arrive
-//  CHECK-NEXT:       nvvm.cluster.wait
-//       CHECK:     gpu.return
+//   CHECK-NOT:   nvvm.cluster
 func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tensor<1xi32>)
     -> tensor<1x4x1x64xi32> {
   %idx = adamas.l1_topk %qc, %codes, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}

@@ -87,8 +87,6 @@ struct SelectOptions {
   bool tensorCoreDistances = true;
   /// `l2-cache-hints`: SelectConfig::l2CacheHints.
   bool l2CacheHints = true;
-  /// `hist-clusters`: SelectConfig::histClusterSplit where it applies.
-  bool histClusters = true;
 };
 
 struct SelectConfig {
@@ -150,18 +148,6 @@ struct SelectConfig {
   /// written back. At B = 16 (32/8, 32K) the round trip was 33.5 MB each
   /// way through DRAM (NOTES.md item 31).
   bool l2CacheHints = false;
-
-  /// Where the histogram grid (chunks x row groups x B CTAs) leaves the
-  /// chip under-filled -- B = 1 with GQA: 16 chunks x 8 KV heads is 128
-  /// CTAs, one per SM --, the host splits each chunk over up to this many
-  /// CTAs of one thread block cluster (as many as fill targetCtas, none
-  /// shorter than kMinHistSplit positions): each takes a 32-aligned part of
-  /// the chunk, and after a cluster barrier each sums a share of the bins of
-  /// every CTA's histograms (distributed shared memory) into the chunk's
-  /// histogram, so the threshold and compaction kernels see the chunks they
-  /// always do. 0: one CTA per chunk (no clusters; the cluster kernel).
-  int64_t histClusterSplit = 0;
-  static constexpr int64_t kMinHistSplit = 512;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
