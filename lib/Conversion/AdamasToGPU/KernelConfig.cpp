@@ -134,7 +134,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   if (options.clusterSelect && target.maxClusterSize >= 2 && c.rowsPerCta == 1 &&
       c.queryHeadsPerRow == 1 && clusterFits)
     c.clusterChunks = std::min(target.maxClusterSize, kMaxClusterChunks);
-  c.targetCtas = kTargetCtasPerSm * target.numMultiprocessors;
+  c.targetCtas = 4 * target.numMultiprocessors;
   // `ld.global.cs` and `discard.global.L2` are sm_80 PTX: every target.
   c.l2CacheHints = options.l2CacheHints;
 
@@ -174,22 +174,6 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                                  stageBytes <=
                              target.maxStaticSharedBytes;
   }
-  // The wide histogram kernel: twice the warps, where its shared memory
-  // (the stage grows with the warps) still fits.
-  if (c.clusterChunks == 0) {
-    int64_t wide = 2 * c.blockSize;
-    int64_t wideStageBytes =
-        c.stagedDistanceStores ? (wide / 32) * (c.rowsPerCta + 1) *
-                                     c.keyTilesPerWarp * 16 * 2
-                               : 0;
-    int64_t queryBytes =
-        c.tensorCoreDistances
-            ? 4 * queryTiles * 4 * (4 * c.tensorCoreSlabs() + 1)
-            : 0;
-    if (c.rowsPerCta * histBytes + queryBytes + wideStageBytes <=
-        target.maxStaticSharedBytes)
-      c.wideHistogramBlock = wide;
-  }
   return {c, ""};
 }
 
@@ -213,8 +197,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"rows_per_cta", rowsPerCta},
                           {"staged_distance_stores", stagedDistanceStores},
                           {"target_ctas", targetCtas},
-                          {"tensor_core_distances", tensorCoreDistances},
-                          {"wide_histogram_block", wideHistogramBlock}});
+                          {"tensor_core_distances", tensorCoreDistances}});
 }
 
 //===----------------------------------------------------------------------===//

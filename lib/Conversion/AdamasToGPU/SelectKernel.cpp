@@ -821,26 +821,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   ctasPerSm(compact, 2048);
   ctasPerSm(compactLong, 1536);
 
-  if (c.wideHistogramBlock) {
-    // Where the histogram grid has at most one CTA per SM, the wide kernel
-    // (twice the warps on each chunk); the other gets an empty grid.
-    SelectLaunch wideLaunch = s;
-    wideLaunch.config.blockSize = c.wideHistogramBlock;
-    gpu::GPUFuncOp histWide = buildKernel<HistogramKernel>(
-        host, name, "_hist_wide", types, wideLaunch);
-    Value histCtas = mul(mul(chunks, yBlocks), batches);
-    Value wide = arith::CmpIOp::create(hb, arith::CmpIPredicate::ule, histCtas,
-                                       idx(c.targetCtas / SelectConfig::kTargetCtasPerSm));
-    Value zero = idx(0);
-    Value narrowX = arith::SelectOp::create(hb, wide, zero, chunks);
-    Value wideX = arith::SelectOp::create(hb, wide, chunks, zero);
-    host.launch(hist, narrowX, yBlocks, batches, c.blockSize, args, Value(),
-                /*choosable=*/true);
-    host.launch(histWide, wideX, yBlocks, batches, c.wideHistogramBlock,
-                args, Value(), /*choosable=*/true);
-  } else {
-    host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
-  }
+  host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
   host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
   // Long runs where a chunk is longer than one pass of short ones (B=16 at
   // 32K, 128K at B = 1: 8K positions per chunk, one pass instead of two;

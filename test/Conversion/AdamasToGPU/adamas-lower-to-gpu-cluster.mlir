@@ -62,7 +62,7 @@
 //  CHECK-SAME:     adamas.config = {bins = 385 : i64, block_size = 256 : i64,
 //   C8-SAME:       cluster_chunks = 8 : i64
 //   C4-SAME:       cluster_chunks = 4 : i64
-//  CHECK-SAME:     rows_per_cta = 1 : i64, staged_distance_stores = 0 : i64, target_ctas = 528 : i64, tensor_core_distances = 0 : i64, wide_histogram_block = 0 : i64}
+//  CHECK-SAME:     rows_per_cta = 1 : i64, staged_distance_stores = 0 : i64, target_ctas = 528 : i64, tensor_core_distances = 0 : i64}
 // The histogram pass: 16-byte evict-first loads, popcounts, shared-memory
 // counts.
 //       CHECK:     nvvm.inline_ptx "ld.global.cs.v4.u32
@@ -148,7 +148,7 @@ func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: t
 //       CHECK:   gpu.launch_func async [%{{.*}}] @gqa_kernels::@gqa_select0_compact blocks
 //       CHECK:   gpu.func @gqa_select0_hist(
 //  CHECK-SAME:     cluster_chunks = 0 : i64
-//  CHECK-SAME:     rows_per_cta = 2 : i64, staged_distance_stores = 1 : i64, target_ctas = 528 : i64, tensor_core_distances = 1 : i64, wide_histogram_block = 512 : i64}
+//  CHECK-SAME:     rows_per_cta = 2 : i64, staged_distance_stores = 1 : i64, target_ctas = 528 : i64, tensor_core_distances = 1 : i64}
 //   CHECK-NOT:   nvvm.cluster
 func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tensor<1xi32>)
     -> tensor<1x4x1x64xi32> {

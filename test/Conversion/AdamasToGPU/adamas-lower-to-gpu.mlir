@@ -33,16 +33,7 @@
 //   CHECK-NOT:   gpu.alloc
 //       CHECK:   %[[L0:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_encode
 //   CHECK-NOT:   gpu.alloc
-// The histogram pass in CTAs of 256 threads, or of 512 (the wide kernel)
-// where its grid (chunks x KV heads x row groups x B) has at most one CTA
-// per SM (132): both launched, the one not chosen with an empty grid.
-//       CHECK:   %[[CHUNKSXY:.*]] = arith.muli %[[HCHUNKS:.*]], %c2{{[_0-9]*}} : index
-//       CHECK:   %[[HCTAS:.*]] = arith.muli %[[CHUNKSXY]], %{{.*}} : index
-//       CHECK:   %[[WIDE:.*]] = arith.cmpi ule, %[[HCTAS]], %c132 : index
-//       CHECK:   %[[NARROWX:.*]] = arith.select %[[WIDE]], %c0{{[_0-9]*}}, %[[HCHUNKS]] : index
-//       CHECK:   %[[WIDEX:.*]] = arith.select %[[WIDE]], %[[HCHUNKS]], %c0{{[_0-9]*}} : index
-//       CHECK:   %[[L1N:.*]] = gpu.launch_func async [%[[L0]]] @step_kernels::@step_select0_hist blocks in (%[[NARROWX]], %{{.*}}, %{{.*}}) threads in (%c256
-//       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[L1N]]] @step_kernels::@step_select0_hist_wide blocks in (%[[WIDEX]], %{{.*}}, %{{.*}}) threads in (%c512
+//       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[L0]]] @step_kernels::@step_select0_hist
 //       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold
 // The compaction with runs of 16, or of 32 where a chunk (ceil(N / chunks)
 // rounded up to 32) is longer than one pass of 256 x 16 positions: both are

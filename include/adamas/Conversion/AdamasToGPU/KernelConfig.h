@@ -120,7 +120,6 @@ struct SelectConfig {
   int64_t minChunk = 1024;
   int64_t maxChunks = 32;
   int64_t targetCtas = 0;
-  static constexpr int64_t kTargetCtasPerSm = 4;
   /// Chunks of a row group are the CTAs of one cluster, at most this many
   /// (the target's cluster size); 0: no clusters, three kernels.
   int64_t clusterChunks = 0;
@@ -149,13 +148,6 @@ struct SelectConfig {
   /// written back. At B = 16 (32/8, 32K) the round trip was 33.5 MB each
   /// way through DRAM (NOTES.md item 31).
   bool l2CacheHints = false;
-
-  /// Threads of a second histogram kernel (`<name>_hist_wide`, the same
-  /// pass with more warps per chunk) that the host takes where the
-  /// histogram grid has at most one CTA per SM (B = 1 with GQA: 16 chunks x
-  /// 8 KV heads = 128 CTAs of 8 warps, each walking its chunk in ~3
-  /// dependent iterations): twice the keys in flight per SM. 0: none.
-  int64_t wideHistogramBlock = 0;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
