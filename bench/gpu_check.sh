@@ -212,30 +212,27 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
     done
     grep -h '^PASS\|^FAIL\|^seed' "$out/steps.txt" | sort -u | head -5
     if [[ ${GPU_CHECK_SANITIZE:-1} == 1 ]] && command -v compute-sanitizer > /dev/null; then
-      # Small runs of every kernel family under memcheck and racecheck.
-      for tool in memcheck racecheck; do
+      # TOOL LABEL CHECK_ARGS...: check.py under compute-sanitizer TOOL, its
+      # output appended to $out/TOOL.txt, one row.
+      sanitize() {
+        local tool=$1 label=$2 rc summary_line checks_line
         run sanitize compute-sanitizer --tool "$tool" --error-exitcode 9 \
           --target-processes all env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
-          python3 "$root/bench/steps/check.py" "$libs" \
-          --seed "$seed" --first-run --only mha_d128_k256 g7_d64_b3_m4_bf16
-        rc=$?
-        cp "$out/step.txt" "$out/$tool.txt"
-        summary_line=$(grep -h "ERROR SUMMARY\|RACECHECK SUMMARY" "$out/step.txt" | tail -1)
-        checks_line=$(grep -h '^== GPU checks' "$out/step.txt" | tail -1)
-        row "compute-sanitizer $tool (2 specs, all kernels)" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
-            "${summary_line:-exit $rc}; ${checks_line:-checks did not run}"
-        # The attention's long-split form takes grids of many rows only: the
-        # B = 32 run of mha_d128_k64_f32 (1024 rows, one split).
-        run sanitize compute-sanitizer --tool "$tool" --error-exitcode 9 \
-          --target-processes all env PYTHONUNBUFFERED=1 ADAMAS_RUNTIME_LIBRARY="$lib/libadamas_runtime.so" \
-          python3 "$root/bench/steps/check.py" "$libs" \
-          --seed "$seed" --only mha_d128_k64_f32 --runs 2 --kinds attend
+          python3 "$root/bench/steps/check.py" "$libs" --seed "$seed" "${@:3}"
         rc=$?
         cat "$out/step.txt" >> "$out/$tool.txt"
         summary_line=$(grep -h "ERROR SUMMARY\|RACECHECK SUMMARY" "$out/step.txt" | tail -1)
         checks_line=$(grep -h '^== GPU checks' "$out/step.txt" | tail -1)
-        row "compute-sanitizer $tool (long attention form, B=32)" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+        row "compute-sanitizer $tool ($label)" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
             "${summary_line:-exit $rc}; ${checks_line:-checks did not run}"
+      }
+      for tool in memcheck racecheck; do
+        : > "$out/$tool.txt"
+        # Small runs of every kernel family.
+        sanitize "$tool" "2 specs, all kernels" --first-run --only mha_d128_k256 g7_d64_b3_m4_bf16
+        # The attention's long-split form takes grids of many rows only: the
+        # B = 32 run of mha_d128_k64_f32 (1024 rows, one split).
+        sanitize "$tool" "long attention form, B=32" --only mha_d128_k64_f32 --runs 2 --kinds attend
       done
     fi
     if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then
