@@ -287,6 +287,10 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   l.longSplits = 0;
   l.longFormMinCtas = 0;
   l.prefetchNextGroup = true;
+  // Registers for a full wave of long CTAs where the grid is one (B = 16
+  // per head: 1024 CTAs, 8 per SM: 64 registers, 4 bytes spilled as in the
+  // short form); with several heads per CTA (shared_group) their
+  // accumulators and queries need ~120, so 4.
   l.minCtasPerSm = headsPerCta == 1 ? 8 : 4;
   return l;
 }
