@@ -70,30 +70,37 @@ def test_decode_step_ir_verifies():
             assert proc.returncode == 0, proc.stderr
 
 
+def _ptx_with_option_on_and_off(ir, keyword):
+    """`ir` lowered to PTX with the codegen option `keyword` (default on) at
+    its default and off, after checking that it is adamas-gpu-pipeline's
+    option of that name, written only when off."""
+    _build()
+    flag = keyword.replace("_", "-")
+    assert flag not in ac.pipeline_options()
+    assert f" {flag}=false" in ac.pipeline_options(**{keyword: False})
+    return (ac.lower_ir(ir, format="isa"),
+            ac.lower_ir(ir, format="isa", **{keyword: False}))
+
+
 def test_pipeline_options_reach_the_kernels():
     # tensor_core_distances=False is the pipeline option of that name, and the
     # kernels follow it: a GQA step's histogram pass multiplies on the tensor
     # cores by default (b1 mma.sync in the embedded PTX), with popcounts only
     # when it is off.
-    _build()
-    assert "tensor-core-distances" not in ac.pipeline_options()
-    assert " tensor-core-distances=false" in ac.pipeline_options(tensor_core_distances=False)
-    ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
+    on, off = _ptx_with_option_on_and_off(
+        ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64)),
+        "tensor_core_distances")
     b1 = "mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc"
-    assert b1 in ac.lower_ir(ir, format="isa")
-    assert b1 not in ac.lower_ir(ir, format="isa", tensor_core_distances=False)
+    assert b1 in on and b1 not in off
 
 
 def test_l2_cache_hints_option_reaches_the_kernels():
     # l2_cache_hints (default on) is adamas-gpu-pipeline's l2-cache-hints:
     # the histogram pass reads the key codes with ld.global.cs and the
     # compaction discards the distance lines it has read; off, neither.
-    _build()
-    assert "l2-cache-hints" not in ac.pipeline_options()
-    assert " l2-cache-hints=false" in ac.pipeline_options(l2_cache_hints=False)
-    ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
-    on = ac.lower_ir(ir, format="isa")
-    off = ac.lower_ir(ir, format="isa", l2_cache_hints=False)
+    on, off = _ptx_with_option_on_and_off(
+        ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64)),
+        "l2_cache_hints")
     for ptx in ("ld.global.cs.v2.u32", "discard.global.L2"):
         assert ptx in on and ptx not in off, ptx
 
@@ -102,12 +109,9 @@ def test_attend_long_splits_option_reaches_the_kernels():
     # attend_long_splits (default on) is adamas-gpu-pipeline's
     # attend-long-splits: the attention is also built with fewer, longer
     # splits (its own partial and merge kernels); off, only the short form.
-    _build()
-    assert "attend-long-splits" not in ac.pipeline_options()
-    assert " attend-long-splits=false" in ac.pipeline_options(attend_long_splits=False)
-    ir = ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=256))
-    on = ac.lower_ir(ir, format="isa")
-    off = ac.lower_ir(ir, format="isa", attend_long_splits=False)
+    on, off = _ptx_with_option_on_and_off(
+        ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=256)),
+        "attend_long_splits")
     for kernel in ("_partial_long(", "_merge_long("):
         assert kernel in on and kernel not in off, kernel
     assert "_partial(" in on and "_partial(" in off
