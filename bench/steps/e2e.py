@@ -130,10 +130,60 @@ def rope(x, cos, sin):
     return x * cos + rotated * sin
 
 
-def step(model, c, sparse_k=None, shared_group=False):
+def attention_in(x, ln1, wqkv, cos, sin, kv_heads: int):
+    """A layer up to attention: RMSNorm, the fused QKV projection, RoPE on q
+    and k. Returns q [B, H, 1, D], k and v [B, Hkv, 1, D]."""
+    import torch.nn.functional as F
+    B = x.shape[0]
+    qkv = F.linear(rmsnorm(x, ln1), wqkv)
+    q = rope(qkv[:, :HEADS * D].reshape(B, HEADS, 1, D), cos, sin)
+    k = rope(qkv[:, HEADS * D:(HEADS + kv_heads) * D].reshape(B, kv_heads, 1, D), cos, sin)
+    v = qkv[:, (HEADS + kv_heads) * D:].reshape(B, kv_heads, 1, D)
+    return q, k, v
+
+
+def attention_out_mlp(x, o, wo, ln2, wgu, wdown):
+    """A layer after attention: the output projection and residual, RMSNorm,
+    the SwiGLU MLP and residual."""
+    import torch.nn.functional as F
+    x = x + F.linear(o.reshape(x.shape[0], HEADS * D), wo)
+    gate, up = F.linear(rmsnorm(x, ln2), wgu).chunk(2, dim=-1)
+    return x + F.linear(F.silu(gate) * up, wdown)
+
+
+def head(x, norm, lm_head):
+    import torch.nn.functional as F
+    return F.linear(rmsnorm(x, norm), lm_head)
+
+
+class Glue:
+    """The model's code around attention, the same for dense and adamas.
+    "eager": plain PyTorch, ~30 small kernels per layer (norms in fp32 steps,
+    RoPE's cat / neg / mul / add, the residual adds), each a graph node of
+    ~2 us at B = 1. "compiled": the same functions through torch.compile
+    (Inductor, fullgraph, static shapes), which fuses each run of elementwise
+    ops into one Triton kernel between the cuBLAS GEMMs, as a serving engine's
+    fused norm / RoPE / SiLU kernels do. Attention and the cache writes stay
+    outside either way."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        fns = (attention_in, attention_out_mlp, head)
+        if mode == "compiled":
+            import torch
+            fns = tuple(torch.compile(f, fullgraph=True, dynamic=False) for f in fns)
+        self.attention_in, self.attention_out_mlp, self.head = fns
+
+
+NO_ATTENTION = 0   # step()'s sparse_k for the bound: attention replaced by o = q
+
+
+def step(model, c, glue, sparse_k=None, shared_group=False):
     """One greedy decode step for every batch row at position c.pos: writes
     K/V there, attends, samples the next token into c.tok, advances c.pos.
-    sparse_k None: every layer dense; else layers >= DENSE_LAYERS through
+    sparse_k None: every layer dense; NO_ATTENTION: no layer attends (o = q,
+    the cache writes kept: what the token costs without attention, the bound
+    on any attention's speedup); else layers >= DENSE_LAYERS through
     adamas.torch.decode_attention with k = sparse_k. Returns the logits."""
     import torch
     import torch.nn.functional as F
@@ -144,26 +194,22 @@ def step(model, c, sparse_k=None, shared_group=False):
     cos = c.cos.index_select(0, c.pos).view(1, 1, 1, D)
     sin = c.sin.index_select(0, c.pos).view(1, 1, 1, D)
     for layer in range(model.layers):
-        h = rmsnorm(x, model.ln1[layer])
-        qkv = F.linear(h, model.wqkv[layer])
-        q = rope(qkv[:, :HEADS * D].reshape(B, HEADS, 1, D), cos, sin)
-        k = rope(qkv[:, HEADS * D:(HEADS + Hkv) * D].reshape(B, Hkv, 1, D), cos, sin)
-        v = qkv[:, (HEADS + Hkv) * D:].reshape(B, Hkv, 1, D)
+        q, k, v = glue.attention_in(x, model.ln1[layer], model.wqkv[layer], cos, sin, Hkv)
         keys, values = c.keys[layer], c.values[layer]
         keys.index_copy_(2, c.pos, k)
         values.index_copy_(2, c.pos, v)
-        if sparse_k is not None and layer >= DENSE_LAYERS:
+        if sparse_k == NO_ATTENTION:
+            o = q
+        elif sparse_k is not None and layer >= DENSE_LAYERS:
             o = at.decode_attention(q.contiguous(), k.contiguous(), keys, values,
                                     c.codes[layer], c.lengths, k=sparse_k,
                                     sink=cases.E2E_SINK, recent=cases.E2E_RECENT,
                                     shared_group=shared_group)
         else:
             o = F.scaled_dot_product_attention(q, keys, values, enable_gqa=Hkv != HEADS)
-        x = x + F.linear(o.reshape(B, HEADS * D), model.wo[layer])
-        h = rmsnorm(x, model.ln2[layer])
-        gate, up = F.linear(h, model.wgu[layer]).chunk(2, dim=-1)
-        x = x + F.linear(F.silu(gate) * up, model.wdown[layer])
-    logits = F.linear(rmsnorm(x, model.norm), model.lm_head)
+        x = glue.attention_out_mlp(x, o, model.wo[layer], model.ln2[layer],
+                                   model.wgu[layer], model.wdown[layer])
+    logits = glue.head(x, model.norm, model.lm_head)
     c.tok.copy_(logits.argmax(-1))
     c.pos.add_(1)
     return logits
@@ -226,7 +272,7 @@ def time_decode(graph, c, context, tokens, runs):
 
 # --- the check: adamas with k >= context is the dense model ----------------------
 
-def check(model, variant, batch, record):
+def check(model, glue, variant, batch, record):
     import torch
     import adamas.torch as at
     c = Caches(model, batch, CHECK_CONTEXT + 1)
@@ -237,7 +283,8 @@ def check(model, variant, batch, record):
     if model.kv_heads != HEADS:
         configs.append(("full shared", cases.E2E_CHECK_K, True))
     for name, k, shared in configs:
-        graph, logits = capture(lambda: step(model, c, k, shared), backend, c, CHECK_CONTEXT)
+        graph, logits = capture(lambda: step(model, c, glue, k, shared), backend, c,
+                                CHECK_CONTEXT)
         c.pos.fill_(CHECK_CONTEXT)
         c.tok.fill_(7)
         graph.replay()
@@ -308,6 +355,11 @@ def main():
     p.add_argument("--runs", type=int, default=3, help="timed runs (median)")
     p.add_argument("--layers", type=int, default=LAYERS, help="fewer for a smoke test")
     p.add_argument("--quick", action="store_true", help="32 tokens, 2 runs")
+    p.add_argument("--glue", choices=["compiled", "eager"], default="compiled",
+                   help="the model's code around attention through torch.compile (default) "
+                        "or plain PyTorch (see Glue)")
+    p.add_argument("--no-bound", action="store_true",
+                   help="skip the row without attention (the bound on the speedup)")
     p.add_argument("--skip-check", action="store_true")
     args = p.parse_args()
     if args.quick:
@@ -329,7 +381,11 @@ def main():
               f"per run, median of {args.runs} runs (min-max); adamas: layers >= "
               f"{DENSE_LAYERS} sparse, k = {cases.E2E_K}, sink {cases.E2E_SINK}, recent "
               f"{cases.E2E_RECENT}; dense: SDPA over the static cache (context + "
-              f"{args.tokens + 8} positions)."]
+              f"{args.tokens + 8} positions); the code around attention {args.glue} "
+              f"(Glue), the same for both; \"no attention\": o = q in every layer, what "
+              f"the token costs without attention (dense / it bounds any attention's "
+              f"speedup)."]
+    glue = Glue(args.glue)
     checks, rows = [], []
 
     def record(name, ok, detail):
@@ -341,7 +397,8 @@ def main():
             fh.write(markdown(rows, checks, header))
         with open(os.path.join(args.out, "e2e.json"), "w") as fh:
             json.dump({"gpu": gpu, "torch": torch.__version__, "checks": checks, "rows": rows,
-                       "tokens": args.tokens, "runs": args.runs}, fh, indent=1)
+                       "tokens": args.tokens, "runs": args.runs, "glue": args.glue}, fh,
+                      indent=1)
 
     for variant in args.variants:
         kv = HEADS if variant == "mha" else 8
@@ -352,7 +409,7 @@ def main():
             print(f"== {name}: weights {model.bytes() / 1e9:.1f} GB", flush=True)
             if not args.skip_check:
                 try:
-                    check(model, name, args.batch, record)
+                    check(model, glue, name, args.batch, record)
                 except Exception as e:
                     record(f"{name}: check", False, f"{type(e).__name__}: {e}")
                     traceback.print_exc()
@@ -363,7 +420,10 @@ def main():
             continue
         for context in args.contexts:
             c = graph = None
-            attn = [("dense", None, False), (f"adamas k={cases.E2E_K}", cases.E2E_K, False)]
+            attn = [("dense", None, False)]
+            if not args.no_bound:
+                attn.append(("no attention (bound)", NO_ATTENTION, False))
+            attn.append((f"adamas k={cases.E2E_K}", cases.E2E_K, False))
             if kv != HEADS:
                 attn.append((f"adamas k={cases.E2E_K} shared_group", cases.E2E_K, True))
             try:
@@ -386,7 +446,10 @@ def main():
             for label, k, shared in attn:
                 row = {"variant": name, "context": context, "B": args.batch, "attention": label}
                 try:
-                    graph, _ = capture(lambda: step(model, c, k, shared), backend, c, context)
+                    t0 = time.time()
+                    graph, _ = capture(lambda: step(model, c, glue, k, shared), backend, c,
+                                       context)
+                    captured_s = time.time() - t0
                     ms, lo, hi = time_decode(graph, c, context, args.tokens, args.runs)
                     row.update(ms=ms, ms_min=lo, ms_max=hi, tok_s=args.batch * 1e3 / ms,
                                gb=(model.bytes() + c.bytes()) / 1e9, sdpa=backend.name)
@@ -394,10 +457,11 @@ def main():
                         dense_ms = ms
                     elif dense_ms:
                         row["speedup"] = dense_ms / ms
-                        row["target"] = TARGETS.get(context)
+                        row["target"] = TARGETS.get(context) if k != NO_ATTENTION else None
                     print(f"{name} {context // 1024}K {label}: {ms:.2f} ms/token, "
                           f"{row['tok_s']:.1f} tok/s"
-                          + (f", {row['speedup']:.2f}x" if "speedup" in row else ""),
+                          + (f", {row['speedup']:.2f}x" if "speedup" in row else "")
+                          + f" (warm-up and capture {captured_s:.0f} s)",
                           flush=True)
                 except Exception as e:
                     row["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
