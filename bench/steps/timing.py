@@ -34,12 +34,14 @@ import cases  # noqa: E402
 from measure import (COPY_TBPS, L2_BYTES, dense_time_us, graph_time_us,  # noqa: E402
                      kernel_breakdown)
 
-# (label, spec name, B, N): DESIGN.md section 8.
+# (label, spec name, B, N): DESIGN.md section 8, and B = 4 per head (between
+# the cluster and long attention forms).
 CASES = [
     ("B=1 32/32 N=32K", "mha_d128_k256", 1, 32768),
     ("B=1 32/32 N=128K", "mha_d128_k256", 1, 131072),
     ("B=1 32/8 N=32K per head", "gqa_d128_k256", 1, 32768),
     ("B=1 32/8 N=32K shared", "gqa_shared_d128_k256", 1, 32768),
+    ("B=4 32/8 N=32K per head", "gqa_d128_k256", 4, 32768),
     ("B=16 32/8 N=32K per head", "gqa_d128_k256", 16, 32768),
     ("B=16 32/8 N=32K shared", "gqa_shared_d128_k256", 16, 32768),
 ]

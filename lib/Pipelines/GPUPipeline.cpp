@@ -85,6 +85,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.tensorCoreDistances = options.tensorCoreDistances;
   lower.l2CacheHints = options.l2CacheHints;
   lower.attendLongSplits = options.attendLongSplits;
+  lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 

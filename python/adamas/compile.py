@@ -310,7 +310,7 @@ def _run(cmd, what):
 
 def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=False,
                      tensor_core_distances=True, l2_cache_hints=True,
-                     attend_long_splits=True):
+                     attend_long_splits=True, attend_long_form_ctas_per_sm=None):
     """The adamas-gpu-pipeline options that decide the generated code
     (what an artifact's key holds besides the chip): the keyword arguments
     of that name (`codegen` below) of compile_cached, decode_step,
@@ -329,13 +329,15 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
         opts += " l2-cache-hints=false"
     if not attend_long_splits:
         opts += " attend-long-splits=false"
+    if attend_long_form_ctas_per_sm is not None:
+        opts += f" attend-long-form-ctas-per-sm={attend_long_form_ctas_per_sm}"
     return opts
 
 
 def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0, **codegen):
     """`codegen`: max_cluster_size, cluster_select, tensor_core_distances,
-    l2_cache_hints, attend_long_splits (adamas-gpu-pipeline's options of
-    those names)."""
+    l2_cache_hints, attend_long_splits, attend_long_form_ctas_per_sm
+    (adamas-gpu-pipeline's options of those names)."""
     toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
     return f"chip={chip} toolkit={toolkit} " + _codegen_options(format, num_sms, **codegen)
 
@@ -486,8 +488,9 @@ def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None
     """The compiled function `name` of `ir`, from the runtime's caches or, on
     a miss, from the compiler (which must then be installed). `codegen`:
     max_cluster_size (None: the chip's), cluster_select,
-    tensor_core_distances, l2_cache_hints, attend_long_splits:
-    adamas-gpu-pipeline's options of those names."""
+    tensor_core_distances, l2_cache_hints, attend_long_splits,
+    attend_long_form_ctas_per_sm: adamas-gpu-pipeline's options of those
+    names."""
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()
     # The key holds what determines the artifact, not where the toolkit is.

@@ -9,6 +9,7 @@ which needs no CUDA toolkit; nothing here runs on a GPU (bench/steps does).
 
 import ctypes
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -115,6 +116,24 @@ def test_attend_long_splits_option_reaches_the_kernels():
     for kernel in ("_partial_long(", "_merge_long("):
         assert kernel in on and kernel not in off, kernel
     assert "_partial(" in on and "_partial(" in off
+
+
+def test_attend_long_form_ctas_per_sm_option_reaches_the_host_code():
+    # attend_long_form_ctas_per_sm is adamas-gpu-pipeline's
+    # attend-long-form-ctas-per-sm, written only when given: the host takes
+    # the long form where its grid has that many CTAs per SM (default 6 x
+    # 132 = 792; 1 x 132 with the option at 1).
+    _build()
+    assert "attend-long-form" not in ac.pipeline_options()
+    assert " attend-long-form-ctas-per-sm=1" in ac.pipeline_options(
+        attend_long_form_ctas_per_sm=1)
+    ir = ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=256))
+    # The host's constants among the two bounds (the kernels are the same).
+    bounds = {per_sm: re.findall(r"llvm\.mlir\.constant\((792|132) : index\)",
+                                 ac.lower_ir(ir, format="isa",
+                                             attend_long_form_ctas_per_sm=per_sm))
+              for per_sm in (None, 1)}
+    assert bounds == {None: ["792"], 1: ["132"]}
 
 
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):

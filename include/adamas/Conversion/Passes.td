@@ -105,6 +105,11 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "sparse_attn also built with fewer, longer splits (a warp per 32 "
            "slots, prefetching its next group's K/V rows), which the host "
            "takes for grids of many rows (large B); false: one form">,
+    Option<"attendLongFormCtasPerSm", "attend-long-form-ctas-per-sm",
+           "int64_t", /*default=*/"6",
+           "the host takes sparse_attn's long-split form where its grid "
+           "(rows x long splits CTAs) has at least this many CTAs per "
+           "multiprocessor; 0: wherever it is built">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

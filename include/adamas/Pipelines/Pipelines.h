@@ -94,6 +94,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("sparse_attn's long-split form for large grids (see "
                      "adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> attendLongFormCtasPerSm{
+      *this, "attend-long-form-ctas-per-sm",
+      llvm::cl::desc("CTAs per multiprocessor from which the long-split "
+                     "form is taken (see adamas-lower-to-gpu)"),
+      llvm::cl::init(6)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

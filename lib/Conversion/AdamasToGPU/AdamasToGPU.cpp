@@ -594,6 +594,13 @@ struct AdamasLowerToGPUPass
             << chipOnly->maxClusterSize << ")";
       return signalPassFailure();
     }
+    if (attendLongFormCtasPerSm < 0) {
+      getOperation().emitError()
+          << "adamas-lower-to-gpu: option 'attend-long-form-ctas-per-sm' "
+             "must be non-negative, got "
+          << int64_t(attendLongFormCtasPerSm);
+      return signalPassFailure();
+    }
     if (!toolkit.empty() && !llvm::sys::fs::is_directory(toolkit)) {
       getOperation().emitError()
           << "adamas-lower-to-gpu: CUDA toolkit '" << toolkit
@@ -612,6 +619,7 @@ struct AdamasLowerToGPUPass
     select.l2CacheHints = l2CacheHints;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
+    attend.longFormCtasPerSm = attendLongFormCtasPerSm;
     for (func::FuncOp func : steps)
       if (failed(StepLowering(func, *target, select, attend).run()))
         return signalPassFailure();

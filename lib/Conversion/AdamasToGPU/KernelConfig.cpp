@@ -266,14 +266,17 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   if (c.clusterMerge)
     c.clusterMergeMaxCtas = 8 * target.numMultiprocessors;
   // The long form: a warp per 32 slots (4x the short splits' 8) where that
-  // means fewer splits. From 6 CTAs of 4 warps per SM, each warp with two
-  // groups of 4 slots' K/V rows in flight (96 KB per SM at D = 128 in f16,
-  // three times DRAM's latency times an SM's share of its bandwidth), the
-  // long CTAs keep the chip busy.
+  // means fewer splits. From 6 CTAs of 4 warps per SM (the default of
+  // `attend-long-form-ctas-per-sm`), each warp with two groups of 4 slots'
+  // K/V rows in flight (96 KB per SM at D = 128 in f16, three times DRAM's
+  // latency times an SM's share of its bandwidth), the long CTAs keep the
+  // chip busy. Fewer do not: from 1 per SM, B=16 shared_group (256 long
+  // CTAs instead of 1024 short ones) measured 67.3 us against 61.3
+  // (NOTES.md item 39).
   int64_t longSplits = splitsOf(target.warpSize);
   if (options.longSplits && longSplits < c.splits) {
     c.longSplits = longSplits;
-    c.longFormMinCtas = 6 * target.numMultiprocessors;
+    c.longFormMinCtas = options.longFormCtasPerSm * target.numMultiprocessors;
   }
   return {c, ""};
 }

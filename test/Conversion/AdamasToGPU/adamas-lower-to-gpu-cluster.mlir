@@ -1,6 +1,7 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C8,ANY --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=4 cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C4,ANY --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefixes=DEFAULT,ANY
+// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-long-form-ctas-per-sm=1" -split-input-file | FileCheck %s --check-prefix=LONG1
 
 // By default (sm_90: clusters of up to 16 CTAs) sparse_attn merges its
 // splits in a cluster and l1_topk is three kernels.
@@ -40,6 +41,10 @@
 //       CHECK:   %[[MERGE:.*]] = arith.ceildivsi
 //       CHECK:   %[[LONGCTAS:.*]] = arith.muli %[[GROUPS]], %c1
 //       CHECK:   %[[LONG:.*]] = arith.cmpi uge, %[[LONGCTAS]], %c792
+// attend-long-form-ctas-per-sm moves that bound: 1 x 132.
+// LONG1-LABEL: func.func @mha(
+//       LONG1:   arith.cmpi uge, %{{.*}}, %c132
+//       LONG1:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial_long
 //       CHECK:   %[[CTAS:.*]] = arith.muli %[[GROUPS]], %[[SPLITS:[a-z0-9_]+]]
 //       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %[[CTAS]], %c1056
 //       CHECK:   %[[NOTLONG:.*]] = arith.xori %[[LONG]], %true

@@ -177,6 +177,9 @@ struct AttendProblem {
 struct AttendOptions {
   /// `attend-long-splits`: AttendConfig::longSplits where it applies.
   bool longSplits = true;
+  /// `attend-long-form-ctas-per-sm`: AttendConfig::longFormMinCtas per
+  /// multiprocessor.
+  int64_t longFormCtasPerSm = 6;
 };
 
 struct AttendConfig {
