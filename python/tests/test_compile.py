@@ -118,6 +118,21 @@ def test_attend_long_splits_option_reaches_the_kernels():
     assert "_partial(" in on and "_partial(" in off
 
 
+def test_attend_tensor_core_dots_option_reaches_the_kernels():
+    # attend_tensor_core_dots (default on) is adamas-gpu-pipeline's
+    # attend-tensor-core-dots: with shared_group in f16 the short partial's
+    # scores are m16n8k16 tensor-core products; off (and in the long form,
+    # and per head), warp sums of per-lane dots.
+    shared = ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=256,
+                                        shared_group=True))
+    on, off = _ptx_with_option_on_and_off(shared, "attend_tensor_core_dots")
+    mma = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
+    assert mma in on and mma not in off
+    per_head = ac.lower_ir(ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128,
+                                                      k=256)), format="isa")
+    assert mma not in per_head
+
+
 def test_attend_long_form_ctas_per_sm_option_reaches_the_host_code():
     # attend_long_form_ctas_per_sm is adamas-gpu-pipeline's
     # attend-long-form-ctas-per-sm, written only when given: the host takes

@@ -110,6 +110,11 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "the host takes sparse_attn's long-split form where its grid "
            "(rows x long splits CTAs) has at least this many CTAs per "
            "multiprocessor; 0: wherever it is built">,
+    Option<"attendTensorCoreDots", "attend-tensor-core-dots", "bool",
+           /*default=*/"true",
+           "sparse_attn's scores from f16/bf16 tensor-core products where a "
+           "CTA serves several heads (shared_group); false: per-lane dots "
+           "summed over the warp">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

@@ -99,6 +99,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("CTAs per multiprocessor from which the long-split "
                      "form is taken (see adamas-lower-to-gpu)"),
       llvm::cl::init(6)};
+  PassOptions::Option<bool> attendTensorCoreDots{
+      *this, "attend-tensor-core-dots",
+      llvm::cl::desc("sparse_attn's scores from tensor-core products with "
+                     "shared_group (see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

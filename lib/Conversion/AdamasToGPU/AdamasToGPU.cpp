@@ -351,6 +351,7 @@ LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
                           "the indices' heads must be static");
   // Indices with Hkv heads (and Hq != Hkv) are shared by a group.
   p.indicesPerKvHead = indexHeads != p.queryHeads;
+  p.halfElements = !queryType.getElementType().isF32();
   ConfigOr<AttendConfig> config = AttendConfig::get(p, target, attendOptions);
   if (!config)
     return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
@@ -620,6 +621,7 @@ struct AdamasLowerToGPUPass
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;
+    attend.tensorCoreDots = attendTensorCoreDots;
     for (func::FuncOp func : steps)
       if (failed(StepLowering(func, *target, select, attend).run()))
         return signalPassFailure();

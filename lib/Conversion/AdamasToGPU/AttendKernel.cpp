@@ -196,8 +196,48 @@ void AttendKernels::buildPartial() {
                         kb.idx(p.rows)),
                  m);
       queryRows.push_back(queryRow);
-      q.push_back(
-          loadLaneSlice(kb.arg(kQuery), queryRow, p.dims, c.dimsPerLane));
+      if (!c.tensorCoreDots)
+        q.push_back(
+            loadLaneSlice(kb.arg(kQuery), queryRow, p.dims, c.dimsPerLane));
+    }
+    // With tensor-core dots lane l holds row l / 4 of A (head l / 4; rows
+    // past the CTA's heads, and 8..15, zero): the D / 4 dims [(l % 4) D / 4,
+    // +D / 4) of that head's query, as i32 pairs of elements. Each k-step
+    // ks of 16 takes the lane's dims 4 ks .. 4 ks + 3: the dot sums every
+    // dim once whatever order the k-steps see them in, as long as A and B
+    // agree (B's lane l holds the same dims of slot l / 4).
+    SmallVector<Value> queryWords;
+    int64_t quarterDims = p.dims / 4;
+    Value laneIndex = kb.toIdx(kb.laneId());
+    Value quadRow = kb.divu(laneIndex, kb.idx(4));
+    Value quarter = kb.remu(laneIndex, kb.idx(4));
+    auto laneWords = [&](Value vector) {
+      auto words = VectorType::get({quarterDims / 2}, b.getI32Type());
+      Value cast = vector::BitCastOp::create(b, words, vector);
+      SmallVector<Value> out;
+      for (int64_t w = 0; w < quarterDims / 2; ++w)
+        out.push_back(vector::ExtractOp::create(b, cast, w));
+      return out;
+    };
+    if (c.tensorCoreDots) {
+      Value realHead = kb.cmp(Pred::ult, quadRow, kb.idx(c.headsPerCta));
+      Value g = kb.select(realHead, quadRow, kb.idx(0));
+      Value head = kb.add(kb.mul(kvHead, kb.idx(groupSize)), g);
+      Value queryRow =
+          kb.add(kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), head),
+                        kb.idx(p.rows)),
+                 m);
+      Value piece = kb.loadVector(
+          kb.arg(kQuery),
+          kb.add(kb.mul(queryRow, kb.idx(p.dims)),
+                 kb.mul(quarter, kb.idx(quarterDims))),
+          quarterDims, 16);
+      auto pieceType = cast<VectorType>(piece.getType());
+      Value zeros = arith::ConstantOp::create(
+          b, pieceType,
+          DenseElementsAttr::get(pieceType,
+                                 b.getZeroAttr(pieceType.getElementType())));
+      queryWords = laneWords(arith::SelectOp::create(b, realHead, piece, zeros));
     }
     Value kvBase =
         kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead), capacity);
@@ -248,7 +288,8 @@ void AttendKernels::buildPartial() {
         group.values.push_back(extendLaneVector(v));
       }
     };
-    auto loadGroup = [&](Value first, int64_t count, bool extend) {
+    auto loadGroup = [&](Value first, int64_t count, bool extend,
+                         bool withKeys = true) {
       Group group;
       for (int64_t u = 0; u < count; ++u) {
         Value slot = arith::AddIOp::create(b, first, kb.i32(u));
@@ -261,10 +302,12 @@ void AttendKernels::buildPartial() {
         // leave the state unchanged.
         Value row = kb.add(kvBase, kb.select(ok, pos, kb.idx(0)));
         group.valid.push_back(ok);
-        group.keyVectors.push_back(
-            loadLaneVector(kb.arg(kKeys), row, p.dims, c.dimsPerLane));
-        if (extend)
-          group.keys.push_back(extendLaneVector(group.keyVectors.back()));
+        if (withKeys) {
+          group.keyVectors.push_back(
+              loadLaneVector(kb.arg(kKeys), row, p.dims, c.dimsPerLane));
+          if (extend)
+            group.keys.push_back(extendLaneVector(group.keyVectors.back()));
+        }
         group.valueVectors.push_back(loadLaneVector(
             kb.arg(kValues), row, p.valueDims, c.valueDimsPerLane));
         if (extend)
@@ -272,10 +315,11 @@ void AttendKernels::buildPartial() {
       }
       return group;
     };
-    // The online softmax state after group `group` (extended).
-    auto update = [&](const Group &group, ArrayRef<Value> state) {
+    // Every head's dot with every slot's key of `group` (extended), in
+    // every lane: sums[g * slots + u].
+    auto warpDots = [&](const Group &group) {
       ArrayRef<Value> valid = group.valid;
-      ArrayRef<SmallVector<Value>> keys = group.keys, values = group.values;
+      ArrayRef<SmallVector<Value>> keys = group.keys;
       // Every head's dot with every slot's key, summed over the warp
       // together (warpSumEach: 9 shuffles for 4 dots where one warpSum
       // each took 20; NOTES.md item 27), at most 32 at a time.
@@ -292,6 +336,44 @@ void AttendKernels::buildPartial() {
         llvm::append_range(
             sums, kb.warpSumEach(ArrayRef<Value>(dots).slice(
                       i, std::min<size_t>(32, dots.size() - i))));
+      return sums;
+    };
+    // The scores of the 8 slots from `first` (i32) of the warp's run from
+    // tensor-core products: lane l loads the D / 4 dims [(l % 4) D / 4, +D /
+    // 4) of slot first + l / 4's key (B's column l / 4), D / 16 k-steps of
+    // mma.sync accumulate head l / 4's scores for slots 2 (l % 4) and +1,
+    // which are then broadcast: sums[g * 8 + u] in every lane.
+    auto tensorCoreDots = [&](Value first) {
+      Value slot = arith::AddIOp::create(b, first, toI32(b, quadRow));
+      Value pos = kb.toIdx(kb.shuffleIdx(myIndex, slot));
+      Value ok = arith::AndIOp::create(
+          b, hasKeys,
+          arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, kb.idx(0)),
+                                kb.cmp(Pred::slt, pos, capacity)));
+      Value row = kb.add(kvBase, kb.select(ok, pos, kb.idx(0)));
+      SmallVector<Value> keyWords = laneWords(kb.loadVector(
+          kb.arg(kKeys),
+          kb.add(kb.mul(row, kb.idx(p.dims)),
+                 kb.mul(quarter, kb.idx(quarterDims))),
+          quarterDims, 16));
+      Value zero = kb.i32(0);
+      SmallVector<Value> acc(4, kb.f32(0.0f));
+      bool bf16 = a.elementType.isBF16();
+      for (int64_t ks = 0; ks < p.dims / 16; ++ks)
+        acc = kb.mmaHalf({queryWords[2 * ks], zero, queryWords[2 * ks + 1],
+                          zero},
+                         {keyWords[2 * ks], keyWords[2 * ks + 1]}, acc, bf16);
+      SmallVector<Value> sums;
+      for (int64_t g = 0; g < c.headsPerCta; ++g)
+        for (int64_t u = 0; u < 8; ++u)
+          sums.push_back(kb.shuffleIdx(acc[u % 2], kb.idx(4 * g + u / 2)));
+      return sums;
+    };
+    // The online softmax state after a group of slots: their validity, the
+    // heads' dots (sums[g * slots + u]) and their values (extended).
+    auto softmaxUpdate = [&](ArrayRef<Value> valid, ArrayRef<Value> sums,
+                             ArrayRef<SmallVector<Value>> values,
+                             ArrayRef<Value> state) {
       // The group's slots update the online softmax at once: one new
       // maximum and one rescale of the state per group (not per slot), so
       // per slot only its score, weight and weighted values remain.
@@ -327,8 +409,20 @@ void AttendKernels::buildPartial() {
       }
       return next;
     };
+    auto update = [&](const Group &group, ArrayRef<Value> state) {
+      return softmaxUpdate(group.valid, warpDots(group), group.values, state);
+    };
     SmallVector<Value> state = init;
-    if (!c.prefetchNextGroup) {
+    if (c.tensorCoreDots) {
+      // Unrolled groups of 8 slots (B's 8 columns): V rows as below, the
+      // scores from tensor-core products.
+      for (int64_t first = 0; first < c.slotsPerWarp; first += 8) {
+        Group group = loadGroup(kb.i32(first), 8, /*extend=*/true,
+                                /*withKeys=*/false);
+        state = softmaxUpdate(group.valid, tensorCoreDots(kb.i32(first)),
+                              group.values, state);
+      }
+    } else if (!c.prefetchNextGroup) {
       // Unrolled: each group loaded, then computed on.
       for (int64_t first = 0; first < c.slotsPerWarp;
            first += c.slotsInFlight) {

@@ -222,6 +222,35 @@ SmallVector<Value> KernelBuilder::mmaAndPopc(ArrayRef<Value> a,
   return out;
 }
 
+SmallVector<Value> KernelBuilder::mmaHalf(ArrayRef<Value> a,
+                                          ArrayRef<Value> bRegs,
+                                          ArrayRef<Value> c, bool bf16) {
+  assert(a.size() == 4 && bRegs.size() == 2 && c.size() == 4 &&
+         "m16n8k16 fragments");
+  // f16 operands are <2 x f16> registers, bf16 ones i32 (NVVM's forms).
+  auto operand = [&](Value reg) -> Value {
+    if (bf16)
+      return reg;
+    return LLVM::BitcastOp::create(
+        b, VectorType::get({2}, b.getF16Type()), reg);
+  };
+  SmallVector<Value> aOps = llvm::map_to_vector(a, operand);
+  SmallVector<Value> bOps = llvm::map_to_vector(bRegs, operand);
+  Type f32 = b.getF32Type();
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  NVVM::MMATypes type = bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  Value d = NVVM::MmaOp::create(
+      b, resultType, aOps, bOps, c, {16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{type, type},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < 4; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, d, i));
+  return out;
+}
+
 void KernelBuilder::clusterBarrier() {
   clusterArrive();
   clusterWait();

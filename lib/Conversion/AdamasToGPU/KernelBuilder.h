@@ -94,6 +94,15 @@ public:
   /// same 128 bits further), of B those k-bits of column l/4.
   SmallVector<Value> mmaAndPopc(ArrayRef<Value> a, ArrayRef<Value> bWords,
                                 ArrayRef<Value> c);
+  /// One f16 or bf16 tensor-core product of the warp (sm_80+), `mma.sync
+  /// .m16n8k16.row.col.f32` with f32 accumulators: D = A x B + C for the
+  /// 16 x 8 tile. `a`: the lane's 4 i32 of A, two elements each: (row l/4,
+  /// k 2(l%4) and +1), (row l/4 + 8, same k), (row l/4, k + 8), (row l/4 +
+  /// 8, k + 8); `bRegs`: its 2 i32 of B, (k 2(l%4) and +1, column l/4) and
+  /// (k + 8, column l/4); `c` and the result: 4 f32, (row l/4, columns
+  /// 2(l%4) and +1), then row l/4 + 8.
+  SmallVector<Value> mmaHalf(ArrayRef<Value> a, ArrayRef<Value> bRegs,
+                             ArrayRef<Value> c, bool bf16);
 
   // Thread block clusters (sm_90).
   /// Every thread of every CTA of the cluster arrives (release) and waits

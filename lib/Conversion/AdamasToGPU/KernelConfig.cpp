@@ -265,6 +265,14 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // 4096 (2.5 us slower).
   if (c.clusterMerge)
     c.clusterMergeMaxCtas = 8 * target.numMultiprocessors;
+  // Several heads' scores per slot as one small tensor-core product: a
+  // warp's 8 slots x G heads x D in D / 16 `mma.sync`s, where the per-lane
+  // dots, the sums over the warp (reduce-scatters: ~2 selects per shuffle)
+  // and their f32 conversions of K were most of the shared_group partial's
+  // ~180 instructions per slot (NOTES.md items 43-44).
+  c.tensorCoreDots = options.tensorCoreDots && p.halfElements &&
+                     c.headsPerCta > 1 && c.headsPerCta <= 8 &&
+                     p.dims % 16 == 0 && c.slotsPerWarp % 8 == 0;
   // The long form: a warp per 32 slots (4x the short splits' 8) where that
   // means fewer splits. From 6 CTAs of 4 warps per SM (the default of
   // `attend-long-form-ctas-per-sm`), each warp with two groups of 4 slots'
@@ -290,6 +298,7 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   l.longSplits = 0;
   l.longFormMinCtas = 0;
   l.prefetchNextGroup = true;
+  l.tensorCoreDots = false;
   // Registers for a full wave of long CTAs where the grid is one (B = 16
   // per head: 1024 CTAs, 8 per SM: 64 registers, 4 bytes spilled as in the
   // short form); with several heads per CTA (shared_group) their
@@ -311,6 +320,7 @@ DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
                           {"slots_per_split", slotsPerSplit},
                           {"slots_per_warp", slotsPerWarp},
                           {"splits", splits},
+                          {"tensor_core_dots", tensorCoreDots},
                           {"value_dims_per_lane", valueDimsPerLane},
                           {"warps_per_block", warpsPerBlock}});
 }

@@ -287,11 +287,25 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 
 // CHECK-LABEL: func.func @attend_shared(
 //       CHECK: gpu.func @attend_shared_attend0_partial(
-//  CHECK-SAME:   adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 792 : i64, long_splits = 8 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, value_dims_per_lane = 2 : i64
+//  CHECK-SAME:   adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 792 : i64, long_splits = 8 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
+// With 4 heads per CTA in bf16 a warp's 8 slots are one group whose scores
+// are tensor-core products: lane l's query piece (head l / 4, D / 4 = 32
+// dims), the 8 slots' V rows and indices, lane l's key piece (slot l / 4),
+// D / 16 = 8 k-steps of m16n8k16, then the 4 x 8 scores broadcast; no warp
+// sums.
+//       CHECK:   vector.load {{.*}} {alignment = 16 : i64} : memref<?xbf16>, vector<32xbf16>
+// CHECK-COUNT-8:   gpu.shuffle  idx
+//       CHECK:   gpu.shuffle  idx
+//       CHECK:   vector.load {{.*}} {alignment = 16 : i64} : memref<?xbf16>, vector<32xbf16>
+// CHECK-COUNT-8:   nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+//   CHECK-NOT:   nvvm.mma.sync
+// CHECK-COUNT-32:  gpu.shuffle  idx
+//   CHECK-NOT:   gpu.shuffle
+//       CHECK: gpu.func @attend_shared_attend0_merge(
 // Its long form: 8 splits of 128 slots, 32 per warp (8 groups: the loop
 // runs 7), the registers for 4 CTAs per SM (4 heads' accumulators).
 //       CHECK: gpu.func @attend_shared_attend0_partial_long(
-//  CHECK-SAME:   min_ctas_per_sm = 4 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 128 : i64, slots_per_warp = 32 : i64, splits = 8 : i64
+//  CHECK-SAME:   min_ctas_per_sm = 4 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 128 : i64, slots_per_warp = 32 : i64, splits = 8 : i64, tensor_core_dots = 0 : i64
 //       CHECK:   scf.for %{{.*}} = %c1{{.*}} to %c8{{.*}} step %c1
 func.func @attend_shared(%q: tensor<?x32x1x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x64xbf16>, %i: tensor<?x8x1x1024xi32>) -> tensor<?x32x1x64xbf16> {
   %o = adamas.sparse_attn %q, %k, %v, %i : tensor<?x32x1x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x1x1024xi32> -> tensor<?x32x1x64xbf16>

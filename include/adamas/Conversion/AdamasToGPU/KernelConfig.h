@@ -170,6 +170,8 @@ struct AttendProblem {
   /// Indices have Hkv heads: the G query heads of a KV head share them, and
   /// a CTA loads each selected K/V row once for all G.
   bool indicesPerKvHead = false;
+  /// Q, K and V are f16 or bf16 (else f32): tensor-core products apply.
+  bool halfElements = false;
 };
 
 /// The lowering's choices for sparse_attn (adamas-lower-to-gpu's options of
@@ -180,6 +182,9 @@ struct AttendOptions {
   /// `attend-long-form-ctas-per-sm`: AttendConfig::longFormMinCtas per
   /// multiprocessor.
   int64_t longFormCtasPerSm = 6;
+  /// `attend-tensor-core-dots`: AttendConfig::tensorCoreDots where it
+  /// applies.
+  bool tensorCoreDots = true;
 };
 
 struct AttendConfig {
@@ -224,6 +229,13 @@ struct AttendConfig {
   /// CTAs per SM the partial kernel's registers must allow (`nvvm.minctasm`;
   /// 0: ptxas's choice).
   int64_t minCtasPerSm = 0;
+  /// With several heads per CTA (shared_group, at most 8) in f16 or bf16,
+  /// a warp's scores for a group of 8 slots come from tensor-core products
+  /// (`mma.sync.m16n8k16`: the heads' queries as rows of A, the slots' keys
+  /// as columns of B, f32 accumulators) instead of per-lane dots summed over
+  /// the warp. Short form only (groups of 8 slots, slotsPerWarp a multiple
+  /// of 8).
+  bool tensorCoreDots = false;
 
   static ConfigOr<AttendConfig> get(const AttendProblem &problem,
                                     const TargetInfo &target,
