@@ -11,7 +11,11 @@
 //    of v (one vector load each); the score is a warp sum of q.k. When the
 //    indices are per KV head (shared_group), one CTA serves the G query
 //    heads of the group and loads each selected K/V row once for all of
-//    them. The warps' states are merged through shared memory and written as
+//    them; there (f16/bf16, G <= 8, AttendConfig::tensorCoreDots) a warp's
+//    8 slots' G x 8 scores are tensor-core products (mma.sync m16n8k16:
+//    queries as A's rows, keys as B's columns) broadcast to every lane,
+//    instead of per-lane dots summed over the warp.
+//    The warps' states are merged through shared memory and written as
 //    the split's partial (acc[Dv], m, l), in f32. Scores are kept in base 2
 //    (scale * log2(e) folded into one multiply), so every weight is one
 //    `ex2.approx`; no libdevice call, so PTX needs no CUDA toolkit.
