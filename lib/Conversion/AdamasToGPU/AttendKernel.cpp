@@ -292,19 +292,23 @@ void AttendKernels::buildPartial() {
         group.values.push_back(extendLaneVector(v));
       }
     };
+    // The K/V row of the warp's slot `slot` (i32) and whether it is valid.
+    // Invalid slots (-1 padding, junk, past the split) read row 0 and leave
+    // the state unchanged.
+    auto slotRow = [&](Value slot) -> std::pair<Value, Value> {
+      Value pos = kb.toIdx(kb.shuffleIdx(myIndex, slot));
+      Value ok = arith::AndIOp::create(
+          b, hasKeys,
+          arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, kb.idx(0)),
+                                kb.cmp(Pred::slt, pos, capacity)));
+      return {ok, kb.add(kvBase, kb.select(ok, pos, kb.idx(0)))};
+    };
     auto loadGroup = [&](Value first, int64_t count, bool extend,
                          bool withKeys = true) {
       Group group;
       for (int64_t u = 0; u < count; ++u) {
-        Value slot = arith::AddIOp::create(b, first, kb.i32(u));
-        Value pos = kb.toIdx(kb.shuffleIdx(myIndex, slot));
-        Value ok = arith::AndIOp::create(
-            b, hasKeys,
-            arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, kb.idx(0)),
-                                  kb.cmp(Pred::slt, pos, capacity)));
-        // Invalid slots (-1 padding, junk, past the split) read row 0 and
-        // leave the state unchanged.
-        Value row = kb.add(kvBase, kb.select(ok, pos, kb.idx(0)));
+        auto [ok, row] =
+            slotRow(arith::AddIOp::create(b, first, kb.i32(u)));
         group.valid.push_back(ok);
         if (withKeys) {
           group.keyVectors.push_back(
@@ -348,13 +352,8 @@ void AttendKernels::buildPartial() {
     // mma.sync accumulate head l / 4's scores for slots 2 (l % 4) and +1,
     // which are then broadcast: sums[g * 8 + u] in every lane.
     auto tensorCoreDots = [&](Value first) {
-      Value slot = arith::AddIOp::create(b, first, toI32(b, quadRow));
-      Value pos = kb.toIdx(kb.shuffleIdx(myIndex, slot));
-      Value ok = arith::AndIOp::create(
-          b, hasKeys,
-          arith::AndIOp::create(b, kb.cmp(Pred::sge, pos, kb.idx(0)),
-                                kb.cmp(Pred::slt, pos, capacity)));
-      Value row = kb.add(kvBase, kb.select(ok, pos, kb.idx(0)));
+      Value row =
+          slotRow(arith::AddIOp::create(b, first, toI32(b, quadRow))).second;
       SmallVector<Value> keyWords = laneWords(kb.loadVector(
           kb.arg(kKeys),
           kb.add(kb.mul(row, kb.idx(p.dims)),

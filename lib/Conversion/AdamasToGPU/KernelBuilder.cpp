@@ -201,6 +201,15 @@ void KernelBuilder::barrier() { gpu::BarrierOp::create(b); }
 
 void KernelBuilder::syncWarp() { NVVM::SyncWarpOp::create(b, i32(-1)); }
 
+/// The first `n` fields of an LLVM struct value (an mma's fragment).
+static SmallVector<Value> unpackStruct(ImplicitLocOpBuilder &b, Value d,
+                                       int64_t n) {
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < n; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, d, i));
+  return out;
+}
+
 SmallVector<Value> KernelBuilder::mmaAndPopc(ArrayRef<Value> a,
                                              ArrayRef<Value> bWords,
                                              ArrayRef<Value> c) {
@@ -216,10 +225,7 @@ SmallVector<Value> KernelBuilder::mmaAndPopc(ArrayRef<Value> a,
       std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::b1, NVVM::MMATypes::b1},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < 4; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(b, d, i));
-  return out;
+  return unpackStruct(b, d, 4);
 }
 
 SmallVector<Value> KernelBuilder::mmaHalf(ArrayRef<Value> a,
@@ -245,10 +251,7 @@ SmallVector<Value> KernelBuilder::mmaHalf(ArrayRef<Value> a,
       std::array<NVVM::MMATypes, 2>{type, type},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < 4; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(b, d, i));
-  return out;
+  return unpackStruct(b, d, 4);
 }
 
 void KernelBuilder::clusterBarrier() {
