@@ -233,6 +233,10 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
         # The attention's long-split form takes grids of many rows only: the
         # B = 32 run of mha_d128_k64_f32 (1024 rows, one split).
         sanitize "$tool" "long attention form, B=32" --only mha_d128_k64_f32 --runs 2 --kinds attend
+        # shared_group's partial with tensor-core scores (f16 and bf16, G = 4
+        # and 7): its key and query pieces are loads of their own.
+        sanitize "$tool" "shared_group tensor-core scores" --first-run --kinds attend \
+          --only gqa_shared_d128_k256 g7_shared_d64_b1_k1024_bf16
       done
     fi
     if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then
