@@ -4,6 +4,7 @@ against adamas.torch.decode_attention, tokens per second.
 
     e2e.py --cache DIR [--out DIR] [--contexts 32768 131072] [--variants mha gqa]
            [--tokens 64] [--runs 3] [--batch 1] [--quick] [--skip-check]
+           [--glue compiled|eager] [--no-bound]
 
 The model is written here in plain PyTorch (not Hugging Face): 32 layers,
 hidden 4096, 32 query heads of D = 128, SwiGLU MLP 11008, RMSNorm, RoPE
@@ -13,7 +14,12 @@ hidden 4096, 32 query heads of D = 128, SwiGLU MLP 11008, RMSNorm, RoPE
 layer. Decoding is greedy: one token's step (embedding, 32 layers, final
 norm, lm_head, argmax, position + 1) is captured once into a CUDA graph and
 replayed; the token, the position and `lengths` live in device tensors
-updated in place, so the same graph decodes token after token.
+updated in place, so the same graph decodes token after token. The code
+around attention (norms, projections, RoPE, MLP; the same for dense and
+adamas) runs through torch.compile by default (`Glue`; --glue eager: plain
+PyTorch, ~30 small kernels per layer). A row "no attention (bound)" (o = q
+in every layer) gives what a token costs without attention: dense over it
+is the most any attention could speed the model up.
 
 Dense: SDPA (its fastest backend for the shape, picked by timing each) over
 the whole static cache, Nmax = context + tokens + 8 positions, every one
