@@ -212,9 +212,7 @@ void AttendKernels::buildPartial() {
     // agree (B's lane l holds the same dims of slot l / 4).
     SmallVector<Value> queryWords;
     int64_t quarterDims = p.dims / 4;
-    Value laneIndex = kb.toIdx(kb.laneId());
-    Value quadRow = kb.divu(laneIndex, kb.idx(4));
-    Value quarter = kb.remu(laneIndex, kb.idx(4));
+    Value quadRow, quarter; // l / 4 and l % 4
     auto laneWords = [&](Value vector) {
       auto words = VectorType::get({quarterDims / 2}, b.getI32Type());
       Value cast = vector::BitCastOp::create(b, words, vector);
@@ -224,6 +222,9 @@ void AttendKernels::buildPartial() {
       return out;
     };
     if (c.tensorCoreDots) {
+      Value laneIndex = kb.toIdx(kb.laneId());
+      quadRow = kb.divu(laneIndex, kb.idx(4));
+      quarter = kb.remu(laneIndex, kb.idx(4));
       Value realHead = kb.cmp(Pred::ult, quadRow, kb.idx(c.headsPerCta));
       Value g = kb.select(realHead, quadRow, kb.idx(0));
       Value head = kb.add(kb.mul(kvHead, kb.idx(groupSize)), g);
