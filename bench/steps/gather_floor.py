@@ -11,22 +11,21 @@ runtime): the numbers to put beside the attention kernels' times.
 Indices: per selection row k distinct positions drawn uniformly from [0, N),
 sorted (the compaction writes them in position order); per-head GQA rows of
 one KV head draw independently (real heads of a group overlap more, which
-only helps the real kernel through L2). Each timing is a CUDA graph running
-every rotation set once (sets: one round reads >= 4x the L2), median of
-`reps` replays, per set. The gather is timed in each (block, warps)
+only helps the real kernel through L2). Each timing is measure.py's
+graph_time_us (a CUDA graph running every rotation set once, its host
+launch hidden behind a spin kernel; sets: one round reads >= 4x the L2),
+median of `reps` replays, per set. The gather is timed in each (block, warps)
 configuration and the fastest kept: the yardstick is the best gather, not
 one configuration.
 """
 
 import argparse
 import os
-import statistics
 import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 
-L2_BYTES = 60 * 2**20
 # (label, batch, query heads, KV heads, shared_group)
 CASES = [
     ("B=1 32/32", 1, 32, 32, False),
@@ -39,32 +38,6 @@ N, D, K = 32768, 128, 256
 CONFIGS = ((16, 4), (32, 4), (32, 8), (64, 8))
 
 
-def graph_us(calls, sets, reps):
-    import torch
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        for s in range(sets):
-            calls(s)
-    torch.cuda.current_stream().wait_stream(stream)
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for s in range(sets):
-            calls(s)
-    graph.replay()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1e3 / sets)
-    return statistics.median(times)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=os.environ.get("OUT") or ".")
@@ -72,6 +45,7 @@ def main():
     args = p.parse_args()
     import torch
     from gather import Gather
+    from measure import L2_BYTES, graph_time_us
     from readonly import ReadOnly
     torch.manual_seed(0)
     reader = ReadOnly()
@@ -92,13 +66,15 @@ def main():
         best = None
         for block, warps in CONFIGS:
             gather = Gather(block, warps)
-            us = graph_us(lambda s: gather(keys, values, indices[s], group), sets, args.reps)
+            us = graph_time_us(lambda s: gather(keys, values, indices[s], group), sets,
+                               args.reps, adamas_stream=False)
             print(f"{label}: gather block {block} warps {warps}: {us:.1f} us", flush=True)
             if best is None or us < best[0]:
                 best = (us, block, warps)
         streams = [torch.empty(nbytes // 4, device="cuda", dtype=torch.int32).random_(0, 100)
                    for _ in range(sets)]
-        stream_us = graph_us(lambda s: reader(streams[s]), sets, args.reps)
+        stream_us = graph_time_us(lambda s: reader(streams[s]), sets, args.reps,
+                                  adamas_stream=False)
         us, block, warps = best
         row = (f"| {label} | {nbytes / 1e6:.1f} MB | {us:.1f} us (block {block}, {warps} warps) "
                f"| {nbytes / us / 1e6:.2f} | {stream_us:.1f} us | {nbytes / stream_us / 1e6:.2f} "

@@ -92,22 +92,31 @@ def gpu_state():
         return ""
 
 
-def graph_time_us(make_calls, sets, reps):
+def graph_time_us(make_calls, sets, reps, adamas_stream=True):
     """Median over `reps` replays of a graph running every set once, per set
-    (the host's launch of the graph hidden behind a spin kernel)."""
+    (the host's launch of the graph hidden behind a spin kernel).
+    adamas_stream: the calls run adamas functions, so the adamas runtime's
+    current stream is bound to PyTorch's around them; False for calls of
+    torch or Triton alone (no adamas runtime library needed)."""
+    import contextlib
     import torch
-    from adamas import runtime as art
+
+    def bound():
+        if not adamas_stream:
+            return contextlib.nullcontext()
+        from adamas import runtime as art
+        return art.current_stream(torch.cuda.current_stream())
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
-        with art.current_stream(torch.cuda.current_stream()):
+        with bound():
             for s in range(sets):      # warm-up outside capture: lookups, pool, JIT
                 make_calls(s)
     torch.cuda.current_stream().wait_stream(stream)
     torch.cuda.synchronize()
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
-        with art.current_stream(torch.cuda.current_stream()):
+        with bound():
             for s in range(sets):
                 make_calls(s)
     graph.replay()
