@@ -189,16 +189,19 @@ void AttendKernels::buildPartial() {
     Value m = kb.remu(group, kb.idx(p.rows));
     Value kvHead =
         p.indicesPerKvHead ? indexHead : kb.divu(indexHead, kb.idx(groupSize));
+    // The query row (of <B x Hq x M>) of head `head` for this CTA.
+    auto queryRowOf = [&](Value head) {
+      return kb.add(kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), head),
+                           kb.idx(p.rows)),
+                    m);
+    };
     SmallVector<Value> queryRows;
     SmallVector<SmallVector<Value>> q;
     for (int64_t g = 0; g < c.headsPerCta; ++g) {
       Value head = p.indicesPerKvHead
                        ? kb.add(kb.mul(kvHead, kb.idx(groupSize)), kb.idx(g))
                        : indexHead;
-      Value queryRow =
-          kb.add(kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), head),
-                        kb.idx(p.rows)),
-                 m);
+      Value queryRow = queryRowOf(head);
       queryRows.push_back(queryRow);
       if (!c.tensorCoreDots)
         q.push_back(
@@ -213,6 +216,14 @@ void AttendKernels::buildPartial() {
     SmallVector<Value> queryWords;
     int64_t quarterDims = p.dims / 4;
     Value quadRow, quarter; // l / 4 and l % 4
+    // Row `row`'s D / 4 dims [quarter D / 4, +D / 4) of `buffer` (16-byte
+    // vector loads).
+    auto loadQuarter = [&](Value buffer, Value row) {
+      return kb.loadVector(buffer,
+                           kb.add(kb.mul(row, kb.idx(p.dims)),
+                                  kb.mul(quarter, kb.idx(quarterDims))),
+                           quarterDims, 16);
+    };
     auto laneWords = [&](Value vector) {
       auto words = VectorType::get({quarterDims / 2}, b.getI32Type());
       Value cast = vector::BitCastOp::create(b, words, vector);
@@ -227,16 +238,9 @@ void AttendKernels::buildPartial() {
       quarter = kb.remu(laneIndex, kb.idx(4));
       Value realHead = kb.cmp(Pred::ult, quadRow, kb.idx(c.headsPerCta));
       Value g = kb.select(realHead, quadRow, kb.idx(0));
-      Value head = kb.add(kb.mul(kvHead, kb.idx(groupSize)), g);
-      Value queryRow =
-          kb.add(kb.mul(kb.add(kb.mul(batch, kb.idx(p.queryHeads)), head),
-                        kb.idx(p.rows)),
-                 m);
-      Value piece = kb.loadVector(
+      Value piece = loadQuarter(
           kb.arg(kQuery),
-          kb.add(kb.mul(queryRow, kb.idx(p.dims)),
-                 kb.mul(quarter, kb.idx(quarterDims))),
-          quarterDims, 16);
+          queryRowOf(kb.add(kb.mul(kvHead, kb.idx(groupSize)), g)));
       auto pieceType = cast<VectorType>(piece.getType());
       Value zeros = arith::ConstantOp::create(
           b, pieceType,
@@ -352,14 +356,10 @@ void AttendKernels::buildPartial() {
     // 4) of slot first + l / 4's key (B's column l / 4), D / 16 k-steps of
     // mma.sync accumulate head l / 4's scores for slots 2 (l % 4) and +1,
     // which are then broadcast: sums[g * 8 + u] in every lane.
-    auto tensorCoreDots = [&](Value first) {
+    auto tensorCoreScores = [&](Value first) {
       Value row =
           slotRow(arith::AddIOp::create(b, first, toI32(b, quadRow))).second;
-      SmallVector<Value> keyWords = laneWords(kb.loadVector(
-          kb.arg(kKeys),
-          kb.add(kb.mul(row, kb.idx(p.dims)),
-                 kb.mul(quarter, kb.idx(quarterDims))),
-          quarterDims, 16));
+      SmallVector<Value> keyWords = laneWords(loadQuarter(kb.arg(kKeys), row));
       Value zero = kb.i32(0);
       SmallVector<Value> acc(4, kb.f32(0.0f));
       bool bf16 = a.elementType.isBF16();
@@ -423,7 +423,7 @@ void AttendKernels::buildPartial() {
       for (int64_t first = 0; first < c.slotsPerWarp; first += 8) {
         Group group = loadGroup(kb.i32(first), 8, /*extend=*/true,
                                 /*withKeys=*/false);
-        state = softmaxUpdate(group.valid, tensorCoreDots(kb.i32(first)),
+        state = softmaxUpdate(group.valid, tensorCoreScores(kb.i32(first)),
                               group.values, state);
       }
     } else if (!c.prefetchNextGroup) {
