@@ -80,7 +80,8 @@ CACHED = ("mha_d128_k256", "gqa_d128_k256", "gqa_shared_d128_k256")
 # The same steps compiled with these options too (timing.py times the step
 # with each beside the default: an A/B in one run of the cluster forms).
 STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
-                 {"attend_long_splits": False}, {"attend_tensor_core_dots": False})
+                 {"attend_long_splits": False}, {"attend_tensor_core_dots": False},
+                 {"select_encodes_queries": False})
 
 
 def variant_label(options):

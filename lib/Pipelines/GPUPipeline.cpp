@@ -84,6 +84,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.clusterSelect = options.clusterSelect;
   lower.tensorCoreDistances = options.tensorCoreDistances;
   lower.l2CacheHints = options.l2CacheHints;
+  lower.selectEncodesQueries = options.selectEncodesQueries;
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;

@@ -133,6 +133,33 @@ def test_attend_tensor_core_dots_option_reaches_the_kernels():
     assert mma not in per_head
 
 
+def test_select_encodes_queries_option_reaches_the_kernels():
+    # select_encodes_queries (default on) is adamas-gpu-pipeline's
+    # select-encodes-queries: the histogram pass encodes the query itself
+    # (the FWHT's shuffles and the codes' ballots in its PTX), and the encode
+    # kernel, of the new keys only, is the step's last kernel, which lets the
+    # next one launch first and waits last. Off: the encode kernel of both is
+    # first and waits first, the histogram pass reads the query codes.
+    on, off = _ptx_with_option_on_and_off(
+        ac.decode_step_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64)),
+        "select_encodes_queries")
+
+    def kernel(ptx, suffix):
+        start = ptx.index(f"_{suffix}(")
+        end = ptx.find(".entry", start)
+        return ptx[start:end if end >= 0 else len(ptx)]
+
+    entries = {ptx: re.findall(r"\.entry (\w+)\(", ptx) for ptx in (on, off)}
+    assert entries[on][-1].endswith("_encode") and entries[off][0].endswith("_encode")
+    assert "vote.sync.ballot" in kernel(on, "select0_hist")
+    assert "vote.sync.ballot" not in kernel(off, "select0_hist")
+    encode = {ptx: kernel(ptx, "encode") for ptx in (on, off)}
+    first = {ptx: min(("griddepcontrol.wait", "griddepcontrol.launch_dependents"),
+                      key=encode[ptx].index) for ptx in (on, off)}
+    assert first[on] == "griddepcontrol.launch_dependents"
+    assert first[off] == "griddepcontrol.wait"
+
+
 def test_attend_long_form_ctas_per_sm_option_reaches_the_host_code():
     # attend_long_form_ctas_per_sm is adamas-gpu-pipeline's
     # attend-long-form-ctas-per-sm, written only when given: the host takes

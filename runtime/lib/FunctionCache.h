@@ -10,7 +10,8 @@
 // It also remembers whether a kernel's module declares the global
 // `adamas_grid_dependency_wait` (kGridDependencyMarker): the compiler emits it
 // into modules whose every kernel executes `griddepcontrol.wait` before it
-// touches global memory, so they may be launched with programmatic stream
+// touches global memory the kernels before it use (or, touching none, before
+// it exits), so they may be launched with programmatic stream
 // serialization (programmatic dependent launch: the kernel's launch overlaps
 // the tail of the one before it on the stream, and its wait still sees all of
 // that kernel's writes).

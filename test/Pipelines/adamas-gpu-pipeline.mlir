@@ -27,7 +27,6 @@
 // HOST: llvm.call @mgpuStreamCreate
 // HOST: llvm.call @mgpuMemAlloc
 // HOST-NOT: llvm.call @mgpuMemAlloc
-// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_encode
 // HOST-CLUSTER: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_cluster clusters in
 // HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_hist
 // HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_select0_threshold
@@ -35,6 +34,7 @@
 // HOST-CLUSTER: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_cluster clusters in
 // HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_partial
 // HOST-THREE: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_attend0_merge
+// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @adamas_decode_step_kernels::@adamas_decode_step_encode
 // HOST: llvm.call @mgpuMemFree
 // HOST-NOT: llvm.call @mgpuMemFree
 // HOST: llvm.call @mgpuStreamSynchronize
@@ -43,19 +43,17 @@
 // HOST: gpu.binary @adamas_decode_step_kernels
 
 // Programmatic dependent launch: the module tells the runtime (a global it
-// looks up) that every kernel waits on the kernel before it first thing.
+// looks up) that every kernel waits on the kernel before it first thing
+// (the new keys' encode, last, waits last).
 // PTX: .target sm_90
 // PTX: .visible .global .align 4 .u32 adamas_grid_dependency_wait = 1;
-// PTX-LABEL: .entry adamas_decode_step_encode(
-// PTX: griddepcontrol.wait;
-// PTX-NEXT: griddepcontrol.launch_dependents;
-// PTX: shfl.sync.bfly.b32
-// PTX: vote.sync.ballot.b32
-// The cluster kernel: the histogram pass, a cluster barrier, the other CTAs'
-// histograms through mapa (distributed shared memory), a cluster barrier
-// before the compaction.
+// The cluster kernel: the query encoded (shuffles, ballots), the histogram
+// pass, a cluster barrier, the other CTAs' histograms through mapa
+// (distributed shared memory), a cluster barrier before the compaction.
 // PTX-CLUSTER-LABEL: .entry adamas_decode_step_select0_cluster(
 // PTX-CLUSTER: griddepcontrol.wait;
+// PTX-CLUSTER: shfl.sync.bfly.b32
+// PTX-CLUSTER: vote.sync.ballot.b32
 // PTX-CLUSTER: ld.global.cs.v4.u32
 // PTX-CLUSTER: popc.b32
 // PTX-CLUSTER: atom.shared.add.u32
@@ -72,6 +70,8 @@
 // With l2-cache-hints (the default) the histogram pass reads the key codes
 // evict-first and the compaction drops the distance lines it has read.
 // PTX-THREE: griddepcontrol.wait;
+// PTX-THREE: shfl.sync.bfly.b32
+// PTX-THREE: vote.sync.ballot.b32
 // PTX-THREE: ld.global.cs.v4.u32
 // PTX-THREE: popc.b32
 // PTX-THREE: atom.shared.add.u32
@@ -98,6 +98,13 @@
 // PTX-THREE: ex2.approx.f32
 // PTX-THREE-LABEL: .entry adamas_decode_step_attend0_merge(
 // PTX-THREE: griddepcontrol.wait;
+// PTX-LABEL: .entry adamas_decode_step_encode(
+// PTX: griddepcontrol.launch_dependents;
+// PTX-NOT: griddepcontrol
+// PTX: shfl.sync.bfly.b32
+// PTX: vote.sync.ballot.b32
+// PTX: griddepcontrol.wait;
+// PTX-NEXT: ret;
 
 // NOHINTS-LABEL: .entry adamas_decode_step_select0_hist(
 // NOHINTS-NOT: ld.global.cs

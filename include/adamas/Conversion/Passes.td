@@ -100,6 +100,14 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "(ld.global.cs) and the compaction discards the distance lines it "
            "has read (discard.global.L2); false: plain loads, lines written "
            "back">,
+    Option<"selectEncodesQueries", "select-encodes-queries", "bool",
+           /*default=*/"true",
+           "l1_topk's histogram pass encodes the queries itself where their "
+           "codes (a bucketize, of a hadamard, of the query) feed nothing "
+           "else, and the new keys' codes are written after the step's "
+           "attention where every selection forces the new positions "
+           "(recent >= M): no encode kernel before the selection; false: "
+           "one encode kernel first">,
     Option<"attendLongSplits", "attend-long-splits", "bool",
            /*default=*/"true",
            "sparse_attn also built with fewer, longer splits (a warp per 32 "

@@ -89,6 +89,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("l1_topk's distances kept in L2 between its kernels by "
                      "cache hints (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> selectEncodesQueries{
+      *this, "select-encodes-queries",
+      llvm::cl::desc("l1_topk encodes its queries and the new keys' codes "
+                     "are written last (see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> attendLongSplits{
       *this, "attend-long-splits",
       llvm::cl::desc("sparse_attn's long-split form for large grids (see "

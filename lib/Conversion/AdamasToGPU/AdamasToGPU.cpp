@@ -86,7 +86,15 @@ private:
   /// The buffer a result gets: an output argument if returned, the cache
   /// for a cache_write, else scratch shaped like the op's result.
   Value resultBuffer(Value result, ArrayRef<Value> dynamicSizes);
-  LogicalResult emitEncodeJobs();
+  /// Maps the encode jobs' results to their buffers (before any kernel
+  /// that reads them is emitted) and returns the jobs on buffers.
+  SmallVector<EncodeJob> mapEncodeJobs();
+  /// Whether the encode jobs left (after the queries fused into selects)
+  /// may run after every other kernel of the step: they only write new
+  /// keys' codes into caches, and every selection over such a cache forces
+  /// the new positions (recent >= their count), so no distance to them
+  /// ranks.
+  bool encodeJobsMayRunLast();
   LogicalResult emitSelect(L1TopKOp op, int64_t ordinal);
   LogicalResult emitAttend(SparseAttnOp op, int64_t ordinal);
   Value dimOf(Value tensor, int64_t i);
@@ -112,6 +120,12 @@ private:
   DenseSet<Operation *> fusedHadamards;
   /// cache_write ops whose rows a bucketize writes into the cache.
   DenseSet<Operation *> fusedCacheWrites;
+  /// Query encodings fused into the l1_topk op that reads their codes
+  /// (SelectOptions::encodesQueries): the select kernels encode the queries.
+  DenseMap<Operation *, EncodeJob> selectQueryJobs;
+  /// The encode kernel runs after the step's other kernels
+  /// (encodeJobsMayRunLast), off the selection's critical path.
+  bool encodeLast = false;
 };
 } // namespace
 
@@ -219,6 +233,21 @@ LogicalResult StepLowering::planEncode() {
     if (!config)
       return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;
     job.config = *config;
+    // Codes read only as an l1_topk's query codes (of the same bits) are
+    // made by its histogram pass, from the query rows.
+    if (selectOptions.encodesQueries &&
+        job.destination == EncodeJob::Destination::Codes &&
+        inputType.getRank() == 4) {
+      Value codes = bucketize.getResult();
+      auto select = codes.hasOneUse() && !returned.contains(codes)
+                        ? dyn_cast<L1TopKOp>(*codes.getUsers().begin())
+                        : L1TopKOp();
+      if (select && select.getQueryCodes() == codes &&
+          int64_t(select.getBits()) == int64_t(bucketize.getBits())) {
+        selectQueryJobs[select] = job;
+        continue;
+      }
+    }
     encodeJobs.push_back({&op, job});
   }
   for (auto write : func.getOps<CacheWriteOp>())
@@ -226,7 +255,32 @@ LogicalResult StepLowering::planEncode() {
       return write.emitOpError(
           "cannot be lowered to the GPU: only the codes of a bucketize (used "
           "by nothing else) can be written into a cache");
+  encodeLast = selectOptions.encodesQueries && encodeJobsMayRunLast();
   return success();
+}
+
+bool StepLowering::encodeJobsMayRunLast() {
+  for (auto &[op, job] : encodeJobs) {
+    if (job.destination != EncodeJob::Destination::Cache)
+      return false;
+    auto write =
+        cast<CacheWriteOp>(*op->getResult(0).getUsers().begin());
+    int64_t newRows =
+        cast<RankedTensorType>(write.getRows().getType()).getDimSize(2);
+    if (ShapedType::isDynamic(newRows))
+      return false;
+    for (Operation *user : write.getResult().getUsers()) {
+      if (isa<func::ReturnOp>(user))
+        continue;
+      auto select = dyn_cast<L1TopKOp>(user);
+      // The M new positions [len - M, len) are in the recent window of
+      // every query row (row m sees up to len - M + m + 1).
+      if (!select || select.getKeyCodes() != write.getResult() ||
+          int64_t(select.getRecent()) < newRows)
+        return false;
+    }
+  }
+  return true;
 }
 
 //===----------------------------------------------------------------------===//
@@ -267,7 +321,7 @@ static SmallVector<Value> dynamicSizesOf(Type type, ArrayRef<Value> sources) {
 // Emission
 //===----------------------------------------------------------------------===//
 
-LogicalResult StepLowering::emitEncodeJobs() {
+SmallVector<EncodeJob> StepLowering::mapEncodeJobs() {
   SmallVector<EncodeJob> jobs;
   for (auto &[op, job] : encodeJobs) {
     EncodeJob mapped = job;
@@ -290,9 +344,7 @@ LogicalResult StepLowering::emitEncodeJobs() {
     }
     jobs.push_back(mapped);
   }
-  if (!jobs.empty())
-    adamas::emitEncode(*host, name + "_encode", jobs);
-  return success();
+  return jobs;
 }
 
 LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
@@ -309,6 +361,8 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
   p.sink = op.getSink();
   p.recent = op.getRecent();
   p.sharedGroup = op.getSharedGroup();
+  auto jobIt = selectQueryJobs.find(op);
+  p.encodesQueries = jobIt != selectQueryJobs.end();
   if (ShapedType::isDynamic(p.queryHeads) || ShapedType::isDynamic(p.kvHeads) ||
       ShapedType::isDynamic(p.rows))
     return op.emitOpError("cannot be lowered to the GPU: heads and M must be "
@@ -320,13 +374,24 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
   SelectLaunch s;
   s.problem = p;
   s.config = *config;
-  s.queryCodes = bufferOf(op.getQueryCodes());
+  // The query's codes, or its rows where the select encodes them (B and M
+  // are theirs either way).
+  Value query = op.getQueryCodes();
+  if (p.encodesQueries) {
+    EncodeJob job = jobIt->second;
+    job.input = bufferOf(job.input);
+    if (job.headThresholds)
+      job.headThresholds = bufferOf(job.headThresholds);
+    s.queryEncoding = job;
+    query = jobIt->second.input;
+  } else {
+    s.queryCodes = bufferOf(query);
+  }
   s.keyCodes = bufferOf(op.getKeyCodes());
   s.lengths = bufferOf(op.getLengths());
   s.result = resultBuffer(
-      op.getResult(),
-      dynamicSizesOf(op.getType(), {dimOf(op.getQueryCodes(), 0), Value(),
-                                    dimOf(op.getQueryCodes(), 2), Value()}));
+      op.getResult(), dynamicSizesOf(op.getType(), {dimOf(query, 0), Value(),
+                                                    dimOf(query, 2), Value()}));
   adamas::emitSelect(*host, name + "_select" + std::to_string(ordinal), s);
   return success();
 }
@@ -446,13 +511,18 @@ LogicalResult StepLowering::run() {
 
   host = std::make_unique<HostBuilder>(*b, kernels, target);
   bool encoded = false;
+  SmallVector<EncodeJob> encodes;
   int64_t selects = 0, attends = 0;
   for (Operation &op : body) {
     LogicalResult status = success();
     if (isa<HadamardOp, BucketizeOp>(op)) {
-      // All encode jobs read arguments only, so they run first, together.
-      if (!encoded)
-        status = emitEncodeJobs();
+      // All encode jobs read arguments only, so they run first, together
+      // (or last, where nothing in the step reads what they write).
+      if (!encoded) {
+        encodes = mapEncodeJobs();
+        if (!encodeLast && !encodes.empty())
+          adamas::emitEncode(*host, name + "_encode", encodes);
+      }
       encoded = true;
     } else if (auto select = dyn_cast<L1TopKOp>(op)) {
       status = emitSelect(select, selects++);
@@ -465,6 +535,9 @@ LogicalResult StepLowering::run() {
       return failure();
     }
   }
+  if (encodeLast && !encodes.empty())
+    adamas::emitEncode(*host, name + "_encode", encodes,
+                       GridDependency::WaitLast);
   host->finish();
   func::ReturnOp::create(*b);
   if (failed(rewriteCalls(calls, outputValues))) {
@@ -618,6 +691,7 @@ struct AdamasLowerToGPUPass
     select.clusterSelect = clusterSelect;
     select.tensorCoreDistances = tensorCoreDistances;
     select.l2CacheHints = l2CacheHints;
+    select.encodesQueries = selectEncodesQueries;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;

@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "KernelBuilder.h"
+#include "EncodeRow.h"
 #include "Kernels.h"
 #include "adamas/Dialect/Adamas/Utils/CodeArithmetic.h"
 
@@ -26,6 +26,116 @@
 
 using namespace mlir;
 using namespace mlir::adamas;
+
+/// The Walsh-Hadamard butterflies of the warp's row (unnormalized).
+static void butterflies(KernelBuilder &kb, SmallVector<Value> &v) {
+  ImplicitLocOpBuilder &b = kb.builder();
+  int64_t perLane = v.size();
+  Value lane = kb.laneId();
+  // Strides 1 .. 16: across lanes. The lower element of a pair gets x + y,
+  // the upper one x - y, where x is the lower's value.
+  for (int64_t h = 1; h < 32; h *= 2) {
+    Value lower = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, lane, kb.i32(h)),
+        kb.i32(0));
+    for (Value &x : v) {
+      Value partner = kb.shuffleXor(x, h);
+      Value sum = arith::AddFOp::create(b, x, partner);
+      Value difference = arith::SubFOp::create(b, partner, x);
+      x = kb.select(lower, sum, difference);
+    }
+  }
+  // Strides 32 .. D/2: within a lane.
+  for (int64_t h = 1; h < perLane; h *= 2)
+    for (int64_t j = 0; j < perLane; ++j)
+      if ((j & h) == 0) {
+        Value x = v[j], y = v[j + h];
+        v[j] = arith::AddFOp::create(b, x, y);
+        v[j + h] = arith::SubFOp::create(b, x, y);
+      }
+}
+
+/// The flat offset of dim l + 32 j of row `row` for lane l.
+static Value laneDim(KernelBuilder &kb, Value row, int64_t dims, int64_t j) {
+  Value lane = kb.toIdx(kb.laneId());
+  return kb.add(kb.mul(row, kb.idx(dims)), kb.add(lane, kb.idx(32 * j)));
+}
+
+SmallVector<Value> mlir::adamas::loadWarpRow(KernelBuilder &kb, Value input,
+                                             Value row, int64_t dims) {
+  SmallVector<Value> v;
+  for (int64_t j = 0; j < dims / 32; ++j)
+    v.push_back(
+        extendToF32(kb.builder(), kb.load(input, laneDim(kb, row, dims, j))));
+  return v;
+}
+
+SmallVector<Value> mlir::adamas::transformWarpRow(KernelBuilder &kb,
+                                                  const EncodeProblem &problem,
+                                                  Type elementType,
+                                                  SmallVector<Value> v) {
+  ImplicitLocOpBuilder &b = kb.builder();
+  if (problem.hadamard) {
+    butterflies(kb, v);
+    Value norm = kb.f32(hadamardNorm(problem.dims));
+    for (Value &x : v)
+      x = arith::MulFOp::create(b, x, norm);
+  }
+  // The hadamard result is rounded once to the element type; bucketize then
+  // compares that value (extended to f32) with the thresholds.
+  SmallVector<Value> rounded;
+  for (Value x : v)
+    rounded.push_back(roundFromF32(b, x, elementType));
+  return rounded;
+}
+
+SmallVector<Value> mlir::adamas::codeWordsOfWarpRow(KernelBuilder &kb,
+                                                    int64_t bits,
+                                                    ArrayRef<Value> rounded,
+                                                    ArrayRef<Value> thresholds) {
+  ImplicitLocOpBuilder &b = kb.builder();
+  SmallVector<Value> words;
+  for (Value x : rounded) {
+    Value code = buildCode(b, extendToF32(b, x), thresholds);
+    for (int64_t p = 0; p < bits; ++p) {
+      Value bit = buildCodeBit(b, code, p);
+      Value set =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, kb.i32(0));
+      words.push_back(kb.ballot(set));
+    }
+  }
+  return words;
+}
+
+SmallVector<Value> mlir::adamas::rowThresholds(KernelBuilder &kb,
+                                               const EncodeJob &job,
+                                               Value headThresholds,
+                                               Value head) {
+  SmallVector<Value> values;
+  if (!job.headThresholds) {
+    for (float t : job.thresholds)
+      values.push_back(kb.f32(t));
+    return values;
+  }
+  int64_t count = numThresholds(job.problem.bits);
+  Value first = kb.mul(head, kb.idx(count));
+  for (int64_t i = 0; i < count; ++i)
+    values.push_back(kb.load(headThresholds, kb.add(first, kb.idx(i))));
+  return values;
+}
+
+Value mlir::adamas::laneWord(KernelBuilder &kb, ArrayRef<Value> words) {
+  ImplicitLocOpBuilder &b = kb.builder();
+  Value lane = kb.laneId();
+  Value word = words[0];
+  for (size_t w = 1; w < words.size(); ++w) {
+    Value mine =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, kb.i32(w));
+    word = kb.select(mine, words[w], word);
+  }
+  return word;
+}
+
 
 namespace {
 /// The kernel arguments of one job, in order, with their host values.
@@ -55,7 +165,6 @@ public:
   void build(Value row);
 
 private:
-  void butterflies(SmallVector<Value> &v);
   SmallVector<Value> thresholdsOf(Value row);
   void storeWords(ArrayRef<Value> words, Value row);
 
@@ -67,58 +176,19 @@ private:
 };
 } // namespace
 
-void EncodeRowBuilder::butterflies(SmallVector<Value> &v) {
-  Value lane = kb.laneId();
-  // Strides 1 .. 16: across lanes. The lower element of a pair gets x + y,
-  // the upper one x - y, where x is the lower's value.
-  for (int64_t h = 1; h < 32; h *= 2) {
-    Value lower = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, lane, kb.i32(h)),
-        kb.i32(0));
-    for (Value &x : v) {
-      Value partner = kb.shuffleXor(x, h);
-      Value sum = arith::AddFOp::create(b, x, partner);
-      Value difference = arith::SubFOp::create(b, partner, x);
-      x = kb.select(lower, sum, difference);
-    }
-  }
-  // Strides 32 .. D/2: within a lane.
-  for (int64_t h = 1; h < perLane; h *= 2)
-    for (int64_t j = 0; j < perLane; ++j)
-      if ((j & h) == 0) {
-        Value x = v[j], y = v[j + h];
-        v[j] = arith::AddFOp::create(b, x, y);
-        v[j + h] = arith::SubFOp::create(b, x, y);
-      }
-}
-
 SmallVector<Value> EncodeRowBuilder::thresholdsOf(Value row) {
-  SmallVector<Value> values;
-  int64_t count = numThresholds(job.problem.bits);
-  if (!job.headThresholds) {
-    for (float t : job.thresholds)
-      values.push_back(kb.f32(t));
-    return values;
-  }
+  if (!job.headThresholds)
+    return rowThresholds(kb, job, Value(), Value());
   // Row r of a <B x H x R x D> input belongs to head (r / R) % H.
   Value head =
       kb.remu(kb.divu(row, kb.arg(args.innerRows)), kb.arg(args.heads));
-  Value first = kb.mul(head, kb.idx(count));
-  for (int64_t i = 0; i < count; ++i)
-    values.push_back(
-        kb.load(kb.arg(args.headThresholds), kb.add(first, kb.idx(i))));
-  return values;
+  return rowThresholds(kb, job, kb.arg(args.headThresholds), head);
 }
 
 void EncodeRowBuilder::storeWords(ArrayRef<Value> words, Value row) {
   // Lane w stores word w; every lane holds every (uniform) ballot result.
   Value lane = kb.laneId();
-  Value word = words[0];
-  for (size_t w = 1; w < words.size(); ++w) {
-    Value mine =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, kb.i32(w));
-    word = kb.select(mine, words[w], word);
-  }
+  Value word = laneWord(kb, words);
   Value laneIndex = kb.toIdx(lane);
   int64_t numWords = words.size();
   Value stores = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, lane,
@@ -151,48 +221,22 @@ void EncodeRowBuilder::storeWords(ArrayRef<Value> words, Value row) {
 }
 
 void EncodeRowBuilder::build(Value row) {
-  Value lane = kb.toIdx(kb.laneId());
-  Value base = kb.mul(row, kb.idx(dims));
-  auto dimOf = [&](int64_t j) {
-    return kb.add(base, kb.add(lane, kb.idx(32 * j)));
-  };
-  SmallVector<Value> v;
-  for (int64_t j = 0; j < perLane; ++j)
-    v.push_back(extendToF32(b, kb.load(kb.arg(args.input), dimOf(j))));
-
-  if (job.problem.hadamard) {
-    butterflies(v);
-    Value norm = kb.f32(hadamardNorm(dims));
-    for (Value &x : v)
-      x = arith::MulFOp::create(b, x, norm);
-  }
-  // The hadamard result is rounded once to the element type; bucketize then
-  // compares that value (extended to f32) with the thresholds.
-  SmallVector<Value> rounded;
-  for (Value x : v)
-    rounded.push_back(roundFromF32(b, x, job.elementType));
+  SmallVector<Value> rounded = transformWarpRow(
+      kb, job.problem, job.elementType,
+      loadWarpRow(kb, kb.arg(args.input), row, dims));
   if (job.destination == EncodeJob::Destination::Values) {
     for (int64_t j = 0; j < perLane; ++j)
-      kb.store(rounded[j], kb.arg(args.output), dimOf(j));
+      kb.store(rounded[j], kb.arg(args.output), laneDim(kb, row, dims, j));
     return;
   }
-
-  SmallVector<Value> thresholds = thresholdsOf(row);
-  SmallVector<Value> words;
-  for (int64_t g = 0; g < perLane; ++g) {
-    Value code = buildCode(b, extendToF32(b, rounded[g]), thresholds);
-    for (int64_t p = 0; p < job.problem.bits; ++p) {
-      Value bit = buildCodeBit(b, code, p);
-      Value set =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, kb.i32(0));
-      words.push_back(kb.ballot(set));
-    }
-  }
-  storeWords(words, row);
+  storeWords(codeWordsOfWarpRow(kb, job.problem.bits, rounded,
+                                thresholdsOf(row)),
+             row);
 }
 
 void mlir::adamas::emitEncode(HostBuilder &host, StringRef name,
-                              ArrayRef<EncodeJob> jobs) {
+                              ArrayRef<EncodeJob> jobs,
+                              GridDependency dependency) {
   ImplicitLocOpBuilder &hb = host.builder();
   ArgList list;
   SmallVector<JobArgs> jobArgs;
@@ -221,7 +265,7 @@ void mlir::adamas::emitEncode(HostBuilder &host, StringRef name,
   int64_t warps = jobs.front().config.warpsPerBlock;
   OpBuilder mb = host.moduleBuilder();
   KernelBuilder kb(mb, host.kernelModule(), name, list.types, 32 * warps,
-                   hb.getLoc());
+                   hb.getLoc(), dependency);
   {
     Value blockIndex = kb.blockId(gpu::Dimension::x);
     Value row0 = kb.mul(blockIndex, kb.idx(warps));

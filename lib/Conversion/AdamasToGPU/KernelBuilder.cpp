@@ -16,7 +16,8 @@ using namespace mlir::adamas;
 
 KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
                              StringRef name, TypeRange argTypes,
-                             int64_t blockSize, Location loc)
+                             int64_t blockSize, Location loc,
+                             GridDependency dependency)
     : b(loc, builder), threads(blockSize) {
   b.setInsertionPointToEnd(module.getBody());
   kernel = gpu::GPUFuncOp::create(b, name, b.getFunctionType(argTypes, {}));
@@ -28,14 +29,20 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
   // kernel waits for the kernels before it on the stream first thing, and
   // lets the next one launch at once: that one's CTAs are scheduled as this
   // grid's last CTAs start, and wait in turn, which hides the launch gap.
+  // A kernel independent of the ones before it waits last instead, so that
+  // its completion still implies theirs.
   if (module.lookupSymbol(kGridDependencyMarker)) {
-    NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+    waitLast = dependency == GridDependency::WaitLast;
+    if (!waitLast)
+      NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
     NVVM::GriddepcontrolOp::create(b,
                                    NVVM::GridDepActionKind::launch_dependents);
   }
 }
 
 gpu::GPUFuncOp KernelBuilder::finish() {
+  if (waitLast)
+    NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
   gpu::ReturnOp::create(b);
   return kernel;
 }

@@ -25,12 +25,25 @@
 
 namespace mlir::adamas {
 
+/// Where a kernel of a module with programmatic dependent launch
+/// (TargetInfo.h: kGridDependencyMarker) waits for the kernels before it on
+/// the stream (`griddepcontrol.wait`).
+enum class GridDependency {
+  /// First thing: everything it reads may come from them.
+  WaitFirst,
+  /// Last thing, before it returns: it reads nothing they write and writes
+  /// nothing they read, so it runs beside them, and still completes after
+  /// them (what the next kernel's wait relies on).
+  WaitLast,
+};
+
 class KernelBuilder {
 public:
   /// Appends `gpu.func @name(argTypes) kernel` with `known_block_size =
   /// [blockSize, 1, 1]` to `module`; building starts at its entry.
   KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module, StringRef name,
-                TypeRange argTypes, int64_t blockSize, Location loc);
+                TypeRange argTypes, int64_t blockSize, Location loc,
+                GridDependency dependency = GridDependency::WaitFirst);
 
   /// Ends the kernel with `gpu.return` and returns it.
   gpu::GPUFuncOp finish();
@@ -206,6 +219,8 @@ private:
   ImplicitLocOpBuilder b;
   gpu::GPUFuncOp kernel;
   int64_t threads;
+  /// `griddepcontrol.wait` goes before the return (GridDependency::WaitLast).
+  bool waitLast = false;
 };
 
 } // namespace mlir::adamas

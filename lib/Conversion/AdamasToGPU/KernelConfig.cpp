@@ -78,8 +78,17 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   if (p.k <= 0 || p.sink < 0 || p.recent < 0 || p.sink > p.k - p.recent)
     return Result::fail("k, sink and recent out of range");
 
+  int64_t codeDims = *codeDimsOfWords(p.words, p.bits);
+  if (p.encodesQueries &&
+      (codeDims < target.warpSize || codeDims > 32 * target.warpSize ||
+       !llvm::isPowerOf2_64(codeDims)))
+    return Result::fail("the GPU select kernel encodes query rows of a power "
+                        "of two in [32, 1024] values, got D = " +
+                        str(codeDims));
+
   SelectConfig c;
   c.numBins = *numBins;
+  c.encodesQueries = p.encodesQueries;
   c.groupSize = p.queryHeads / p.kvHeads;
   c.selectionHeads = p.sharedGroup ? p.kvHeads : p.queryHeads;
   c.queryHeadsPerRow = p.sharedGroup ? c.groupSize : 1;
@@ -146,7 +155,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // 4 query columns evenly, and where the query side stays small in
   // registers (a word per slab and query tile). With one query per CTA
   // (MHA) the pass is bound by memory, not by its popcounts.
-  int64_t groups = *codeDimsOfWords(p.words, p.bits) / kDimsPerGroup;
+  int64_t groups = codeDims / kDimsPerGroup;
   int64_t queries = c.rowsPerCta * c.queryHeadsPerRow;
   int64_t queryTiles = llvm::divideCeil(queries, 4);
   int64_t rowHeads = c.queryHeadsPerRow;
@@ -170,6 +179,8 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
     int64_t stageBytes = (c.blockSize / 32) * (c.rowsPerCta + 1) *
                          c.keyTilesPerWarp * 16 * 2;
     int64_t queryBytes = 4 * queryTiles * 4 * (4 * c.tensorCoreSlabs() + 1);
+    if (c.encodesQueries)
+      queryBytes += 4 * queries * p.words;
     c.stagedDistanceStores = c.rowsPerCta * histBytes + queryBytes +
                                  stageBytes <=
                              target.maxStaticSharedBytes;
@@ -186,6 +197,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
   return dictionary(ctx, {{"bins", numBins},
                           {"block_size", blockSize},
                           {"cluster_chunks", clusterChunks},
+                          {"encodes_queries", encodesQueries},
                           {"key_tiles_per_warp", keyTilesPerWarp},
                           {"keys_per_thread", keysPerThread},
                           {"l2_cache_hints", l2CacheHints},

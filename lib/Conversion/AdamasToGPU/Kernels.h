@@ -11,6 +11,7 @@
 #define ADAMAS_LIB_CONVERSION_ADAMASTOGPU_KERNELS_H
 
 #include "HostBuilder.h"
+#include "KernelBuilder.h"
 #include "adamas/Conversion/AdamasToGPU/KernelConfig.h"
 
 namespace mlir::adamas {
@@ -42,7 +43,11 @@ struct EncodeJob {
 };
 
 /// One kernel for all `jobs` (their CTAs side by side in x), one launch.
-void emitEncode(HostBuilder &host, StringRef name, ArrayRef<EncodeJob> jobs);
+/// GridDependency::WaitLast where it runs after the step's other kernels and
+/// shares no memory with them (the new keys' codes, written after the
+/// attention where no selection ranks them).
+void emitEncode(HostBuilder &host, StringRef name, ArrayRef<EncodeJob> jobs,
+                GridDependency dependency = GridDependency::WaitFirst);
 
 //===----------------------------------------------------------------------===//
 // Select (SelectKernel.cpp): l1_topk.
@@ -54,6 +59,10 @@ struct SelectLaunch {
   // Host memrefs: query codes <B x Hq x M x W>, key codes <B x Hkv x N x W>,
   // lengths <B>, result <B x H' x M x k>.
   Value queryCodes, keyCodes, lengths, result;
+  /// With config.encodesQueries: how the query codes are made (a Codes job
+  /// whose `input` is the query <B x Hq x M x D>, `queryCodes` unset), which
+  /// the histogram pass does itself.
+  std::optional<EncodeJob> queryEncoding;
 };
 
 /// Three kernels: per-chunk distances and histograms, the row plans

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EncodeRow.h"
 #include "SelectKernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -117,8 +118,11 @@ void HistogramKernel::buildPass(
   Value group = kb.remu(y, kb.idx(c.rowGroups));
   Value tid = kb.threadId();
   Value hist = kb.sharedBuffer(b.getI32Type(), c.rowsPerCta * c.numBins);
-  int64_t queryColumns =
-      4 * llvm::divideCeil(c.rowsPerCta * c.queryHeadsPerRow, 4);
+  int64_t queries = c.rowsPerCta * c.queryHeadsPerRow;
+  int64_t queryColumns = 4 * llvm::divideCeil(queries, 4);
+  Value queryCodes; // encodesQueries: the CTA's queries' code words
+  if (c.encodesQueries)
+    queryCodes = kb.sharedBuffer(b.getI32Type(), queries * p.words);
   Value queryWords, querySums;
   if (c.tensorCoreDistances) {
     queryWords = kb.sharedBuffer(b.getI32Type(),
@@ -134,9 +138,12 @@ void HistogramKernel::buildPass(
     for (int64_t r = 0; r < c.rowsPerCta; ++r)
       rows.push_back(makeRow(
           batch, kvHead, kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), kb.idx(r)),
-          length, /*loadQueries=*/!c.tensorCoreDistances));
+          length,
+          /*loadQueries=*/!c.tensorCoreDistances && !c.encodesQueries));
     for (Row &row : rows)
       clipToChunk(row, begin, end);
+    if (c.encodesQueries)
+      encodeQueries(batch, kvHead, group, queryCodes);
 
     Value threads = kb.idx(c.blockSize);
     auto zero = [&](Value buffer, int64_t size) {
@@ -149,6 +156,16 @@ void HistogramKernel::buildPass(
       zero(querySums, queryColumns);
     }
     kb.barrier();
+    // The popcount pass keeps the encoded query words in registers.
+    if (c.encodesQueries && !c.tensorCoreDistances)
+      for (auto [r, row] : llvm::enumerate(rows))
+        for (int64_t g = 0; g < c.queryHeadsPerRow; ++g) {
+          int64_t first = (int64_t(r) * c.queryHeadsPerRow + g) * p.words;
+          SmallVector<Value> words;
+          for (int64_t w = 0; w < p.words; ++w)
+            words.push_back(kb.load(queryCodes, kb.idx(first + w)));
+          row.queryWords.push_back(words);
+        }
 
     // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
     Value keyBase =
@@ -156,7 +173,8 @@ void HistogramKernel::buildPass(
                       kb.arg(kCapacity)),
                kb.idx(p.words));
     if (c.tensorCoreDistances) {
-      fillQueryWords(batch, kvHead, group, queryWords, querySums);
+      fillQueryWords(batch, kvHead, group, queryWords, querySums,
+                     queryCodes);
       kb.barrier();
       tensorCorePass(begin, end, keyBase, batch, kvHead, group, length, rows,
                      hist, queryWords, querySums);
@@ -239,8 +257,46 @@ void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
 // their query's distance directly; shared_group rows the minimum over
 // their G heads (lanes of a quad, or tiles of the row).
 
+Value HistogramKernel::ctaQueryRow(Value batch, Value kvHead, Value group,
+                                   Value qi) {
+  int64_t qh = c.queryHeadsPerRow;
+  Value rowInHead =
+      kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), kb.divu(qi, kb.idx(qh)));
+  // Rows past the end take row 0's query; nothing selects by them.
+  rowInHead = kb.select(kb.cmp(Pred::ult, rowInHead, kb.idx(c.rowsPerKvHead)),
+                        rowInHead, kb.idx(0));
+  return queryRowOf(batch, kvHead, rowInHead, kb.remu(qi, kb.idx(qh)));
+}
+
+void HistogramKernel::encodeQueries(Value batch, Value kvHead, Value group,
+                                    Value queryCodes) {
+  const EncodeJob &job = *queryEncoding;
+  int64_t qh = c.queryHeadsPerRow;
+  kb.forLoop(kb.warpId(), kb.idx(c.rowsPerCta * qh), kb.idx(numWarps()),
+             [&](Value qi) {
+    Value queryRow = ctaQueryRow(batch, kvHead, group, qi);
+    SmallVector<Value> rounded = transformWarpRow(
+        kb, job.problem, job.elementType,
+        loadWarpRow(kb, kb.arg(kQueryCodes), queryRow, job.problem.dims));
+    SmallVector<Value> thresholds =
+        job.headThresholds
+            // Query row r of <B x Hq x M x D> is head (r / M) % Hq.
+            ? rowThresholds(kb, job, kb.arg(kQueryHeadThresholds),
+                            kb.remu(kb.divu(queryRow, kb.idx(p.rows)),
+                                    kb.idx(p.queryHeads)))
+            : rowThresholds(kb, job, Value(), Value());
+    Value word =
+        laneWord(kb, codeWordsOfWarpRow(kb, p.bits, rounded, thresholds));
+    Value lane = kb.toIdx(kb.laneId());
+    kb.ifThen(kb.cmp(Pred::ult, lane, kb.idx(p.words)), [&] {
+      kb.store(word, queryCodes, kb.add(kb.mul(qi, kb.idx(p.words)), lane));
+    });
+  });
+}
+
 void HistogramKernel::fillQueryWords(Value batch, Value kvHead, Value group,
-                                     Value queryWords, Value querySums) {
+                                     Value queryWords, Value querySums,
+                                     Value queryCodes) {
   int64_t groups = p.words / p.bits;
   int64_t paddedWords = 4 * c.tensorCoreSlabs();
   int64_t qh = c.queryHeadsPerRow;
@@ -249,19 +305,16 @@ void HistogramKernel::fillQueryWords(Value batch, Value kvHead, Value group,
              [&](Value i) {
     Value qi = kb.divu(i, kb.idx(groups));
     Value codeGroup = kb.remu(i, kb.idx(groups));
-    Value r = kb.divu(qi, kb.idx(qh));
-    Value rowInHead = kb.add(kb.mul(group, kb.idx(c.rowsPerCta)), r);
-    // Rows past the end take row 0's codes; nothing selects by them.
-    rowInHead = kb.select(kb.cmp(Pred::ult, rowInHead, kb.idx(c.rowsPerKvHead)),
-                          rowInHead, kb.idx(0));
-    Value queryRow =
-        queryRowOf(batch, kvHead, rowInHead, kb.remu(qi, kb.idx(qh)));
-    Value first = kb.add(kb.mul(queryRow, kb.idx(p.words)),
+    // The query's row of codes: the CTA's own (encodeQueries) or the
+    // kernel's argument.
+    Value codeRow =
+        c.encodesQueries ? qi : ctaQueryRow(batch, kvHead, group, qi);
+    Value codes = c.encodesQueries ? queryCodes : kb.arg(kQueryCodes);
+    Value first = kb.add(kb.mul(codeRow, kb.idx(p.words)),
                          kb.mul(codeGroup, kb.idx(p.bits)));
     SmallVector<Value> codePlanes;
     for (int64_t j = 0; j < p.bits; ++j)
-      codePlanes.push_back(
-          kb.load(kb.arg(kQueryCodes), kb.add(first, kb.idx(j))));
+      codePlanes.push_back(kb.load(codes, kb.add(first, kb.idx(j))));
     Value sum = kb.i32(0);
     for (auto [t, word] :
          llvm::enumerate(buildThermometerPlanes(b, codePlanes))) {

@@ -750,7 +750,12 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value distances = host.allocScratch(hb.getI16Type(), mul(rows, distStride));
   Value result = host.flatten(s.result);
   SmallVector<Value> args(kNumArgs);
-  args[kQueryCodes] = host.flatten(s.queryCodes);
+  // The query codes, or the query rows the histogram pass encodes (and
+  // their per-head thresholds last).
+  args[kQueryCodes] = host.flatten(c.encodesQueries ? s.queryEncoding->input
+                                                    : s.queryCodes);
+  if (c.encodesQueries && s.queryEncoding->headThresholds)
+    args.push_back(host.flatten(s.queryEncoding->headThresholds));
   args[kKeyCodes] = host.flatten(s.keyCodes);
   args[kLengths] = host.flatten(s.lengths);
   args[kDistances] = distances;

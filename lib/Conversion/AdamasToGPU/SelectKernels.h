@@ -54,12 +54,18 @@ enum SelectArg : unsigned {
   kChunks,
   kNumArgs
 };
+/// With SelectConfig::encodesQueries, kQueryCodes holds the query rows
+/// (<B x Hq x M x D>, the query's element type), and per-head bucketize
+/// thresholds (<Hq x 2^b - 1>), where the query's bucketize has them, come
+/// last.
+constexpr unsigned kQueryHeadThresholds = kNumArgs;
 
 /// Builds what the select kernels compute the same way.
 class SelectCommon {
 public:
   SelectCommon(KernelBuilder &kb, const SelectLaunch &s)
-      : kb(kb), b(kb.builder()), p(s.problem), c(s.config) {}
+      : kb(kb), b(kb.builder()), p(s.problem), c(s.config),
+        queryEncoding(s.queryEncoding ? &*s.queryEncoding : nullptr) {}
 
   /// The visible length of the batch row's last query row, clamp(len, 0, N):
   /// the range the chunks split.
@@ -180,6 +186,8 @@ public:
   ImplicitLocOpBuilder &b;
   const SelectProblem &p;
   const SelectConfig &c;
+  /// How the queries are encoded, with SelectConfig::encodesQueries.
+  const EncodeJob *queryEncoding;
 };
 
 
@@ -212,6 +220,9 @@ protected:
   /// The row of the query codes (<B x Hq x M x W>) of query head `g` of
   /// the (existing) selection row `rowInHead`.
   Value queryRowOf(Value batch, Value kvHead, Value rowInHead, Value g);
+  /// The query row of the CTA's query qi (head qi % G' of its row qi / G',
+  /// in row group `group`); rows past the end take row 0's.
+  Value ctaQueryRow(Value batch, Value kvHead, Value group, Value qi);
   Value distance(const Row &row, ArrayRef<Value> keyWords);
   /// `width` (1, 2, 4) words of the key codes at `index`, aligned to the
   /// whole load: evict-first with SelectConfig::l2CacheHints.
@@ -244,9 +255,16 @@ private:
                       ArrayRef<Row> rows, Value hist, Value queryWords,
                       Value querySums);
   /// Fills `queryWords` and adds into `querySums` (zeroed) for the CTA's
-  /// queries (query qi: head qi % G' of row qi / G').
+  /// queries (query qi: head qi % G' of row qi / G'), from `queryCodes`
+  /// where the CTA encoded them (encodeQueries), else from the kernel's.
   void fillQueryWords(Value batch, Value kvHead, Value group,
-                      Value queryWords, Value querySums);
+                      Value queryWords, Value querySums, Value queryCodes);
+  /// With SelectConfig::encodesQueries: the code words of the CTA's
+  /// queries, encoded from the query rows by a warp each, into `queryCodes`
+  /// (shared; query qi as in fillQueryWords at qi * W), for after the next
+  /// barrier. Rows past the end take row 0's query, like makeRow.
+  void encodeQueries(Value batch, Value kvHead, Value group,
+                     Value queryCodes);
 };
 
 

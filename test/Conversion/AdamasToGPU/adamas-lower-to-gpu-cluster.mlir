@@ -27,7 +27,7 @@
 
 // CHECK-LABEL: func.func @mha(
 //       CHECK:   gpu.alloc async
-//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_encode
+//   CHECK-NOT:   @mha_encode
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_cluster clusters in (%[[CHUNKS:[0-9]+]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[CHUNKS]], %{{.*}}, %{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})
 //   CHECK-NOT:   gpu.launch_func {{.*}}select0
 // sparse_attn (k = 64): the long form's partial and merge kernels (1 split
@@ -61,15 +61,20 @@
 //       CHECK:   %[[LMBLOCKS:.*]] = arith.select %[[LONG]], %[[MERGE]], %[[ZERO]]
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial_long blocks in (%c1{{[_0-9]*}}, %[[LGROUPS]], %{{.*}})
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_merge_long blocks in (%[[LMBLOCKS]], %{{.*}}, %{{.*}})
+// The new keys' codes last (the cluster kernel encodes the queries).
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_encode
 //   CHECK-NOT:   gpu.launch_func
 
 //       CHECK:   gpu.func @mha_select0_cluster(
 //  CHECK-SAME:     adamas.config = {bins = 385 : i64, block_size = 256 : i64,
 //   C8-SAME:       cluster_chunks = 8 : i64
 //   C4-SAME:       cluster_chunks = 4 : i64
+//  CHECK-SAME:     encodes_queries = 1 : i64
 //  CHECK-SAME:     rows_per_cta = 1 : i64, staged_distance_stores = 0 : i64, target_ctas = 528 : i64, tensor_core_distances = 0 : i64}
-// The histogram pass: 16-byte evict-first loads, popcounts, shared-memory
-// counts.
+// The histogram pass (after its query is encoded: 20 shuffles, 8 ballots):
+// 16-byte evict-first loads, popcounts, shared-memory counts.
+// CHECK-COUNT-20:  gpu.shuffle  xor
+//  CHECK-COUNT-8:  nvvm.vote.sync  ballot
 //       CHECK:     nvvm.inline_ptx "ld.global.cs.v4.u32
 //       CHECK:     math.ctpop
 //       CHECK:     memref.atomic_rmw addi

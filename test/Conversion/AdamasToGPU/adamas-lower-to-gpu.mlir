@@ -1,5 +1,6 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false" -split-input-file | FileCheck %s --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false l2-cache-hints=false" -split-input-file | FileCheck %s --check-prefix=NOHINTS
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false select-encodes-queries=false" -split-input-file | FileCheck %s --check-prefix=ENCFIRST
 
 // Without thread block clusters (max-cluster-size=0, as on sm_80) l1_topk is
 // three kernels and sparse_attn two; adamas-lower-to-gpu-cluster.mlir has
@@ -9,12 +10,19 @@
 
 // A whole decode step (GQA 4/2, D 128, 2 bits): tensor arguments become
 // memrefs, the output an extra trailing argument, the code cache is updated in
-// place; the host chains six launches on one stream with nothing between
+// place; the host chains its launches on one stream with nothing between
 // them: all scratch is carved (memref.view, 256-byte aligned offsets) out of
 // one gpu.alloc made before the first launch and freed after the last, before
 // the final (non-blocking for a borrowed stream) wait. For sm_90 the kernel
 // module declares adamas_grid_dependency_wait and every kernel starts with
-// griddepcontrol wait + launch_dependents (programmatic dependent launch).
+// griddepcontrol wait + launch_dependents (programmatic dependent launch),
+// but the last one. The histogram pass encodes the queries itself
+// (select-encodes-queries, the default), and the new keys' codes (recent = 8
+// >= M = 1: no selection ranks them) are written by an encode kernel after
+// the attention, which lets the next kernel launch first thing and waits
+// on the kernels before it last: it runs beside them, off the critical path.
+// select-encodes-queries=false (prefix ENCFIRST) keeps one encode kernel of
+// both jobs first.
 
 // CHECK-LABEL: func.func @step(
 //  CHECK-SAME:   %[[Q:[a-z0-9]+]]: memref<1x4x1x128xf16>, %[[NK:[a-z0-9]+]]: memref<1x2x1x128xf16>,
@@ -24,16 +32,15 @@
 //   CHECK-NOT:   memref.alloc
 //       CHECK:   %[[T0:.*]] = gpu.wait async
 //       CHECK:   %[[SCRATCH:.*]], %[[T1:.*]] = gpu.alloc async [%[[T0]]] (%{{.*}}) : memref<?xi8>
-//       CHECK:   memref.view %[[SCRATCH]][%c0{{.*}}][] : memref<?xi8> to memref<1x4x1x8xi32>
-//       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<1x4x1x64xi32>
+//       CHECK:   memref.view %[[SCRATCH]][%c0{{.*}}][] : memref<?xi8> to memref<1x4x1x64xi32>
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi16>
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi32>
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi32>
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xf32>
 //   CHECK-NOT:   gpu.alloc
-//       CHECK:   %[[L0:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_encode
-//   CHECK-NOT:   gpu.alloc
-//       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[L0]]] @step_kernels::@step_select0_hist
+//   CHECK-NOT:   @step_encode
+//       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_select0_hist
+//  CHECK-SAME:     args(%{{.*}} : memref<512xf16>, 
 //       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold
 // The compaction with runs of 16, or of 32 where a chunk (ceil(N / chunks)
 // rounded up to 32) is longer than one pass of 256 x 16 positions: both are
@@ -61,31 +68,32 @@
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial_long blocks in (%c1{{[_0-9]*}}, %[[LONGG]], %c1{{[_0-9]*}})
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge_long blocks in (%[[LONGM]], %c1{{[_0-9]*}}, %c1{{[_0-9]*}})
 //  CHECK-SAME:     %[[OUT_FLAT]] : memref<512xf16>
+//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_encode
+//  CHECK-SAME:     args(%{{.*}} : memref<256xf16>, %{{.*}} : memref<?xi32>, %{{.*}} : memref<1xi32>
 //   CHECK-NOT:   gpu.alloc
 //       CHECK:   %[[FREED:.*]] = gpu.dealloc async [%{{.*}}] %[[SCRATCH]] : memref<?xi8>
 //  CHECK-NEXT:   gpu.wait [%[[FREED]]]
 //  CHECK-NEXT:   return{{$}}
 //       CHECK: gpu.module @step_kernels
 //  CHECK-NEXT:   llvm.mlir.global external constant @adamas_grid_dependency_wait(1 : i32) {addr_space = 1 : i32
-// Encode: both jobs' rows in one kernel; the warp FWHT is 5 shuffle stages of
-// 4 values per lane for each job, the 8 code words of a row 8 ballots.
-//       CHECK:   gpu.func @step_encode(
-//  CHECK-SAME:     adamas.config = {values_per_lane = 4 : i64, warps_per_block = 4 : i64, words = 8 : i64}
-//  CHECK-NEXT:     nvvm.griddepcontrol  wait
-//  CHECK-NEXT:     nvvm.griddepcontrol  launch_dependents
-// CHECK-COUNT-20:   gpu.shuffle  xor
-//  CHECK-COUNT-8:   nvvm.vote.sync  ballot
-// CHECK-COUNT-20:   gpu.shuffle  xor
-//  CHECK-COUNT-8:   nvvm.vote.sync  ballot
-//   CHECK-NOT:     memref.alloc
-//       CHECK:     gpu.return
 // Select, kernel 1: both query heads of a KV head share the pass over the
 // codes (rows_per_cta 2); 16-byte loads, evict-first in L2 (ld.global.cs:
 // the codes are read once, the distances should stay for the compaction);
 // one shared histogram per row. Without l2-cache-hints, plain vector loads.
+// First each of the CTA's 2 queries is encoded by a warp (the loop over
+// them starts at the warp's id): 4 f16 values per lane, 5 shuffle stages of
+// the FWHT, 8 ballots, the words into shared memory (2 x 8), read back into
+// registers after the barrier.
 //       CHECK:   gpu.func @step_select0_hist(
-//  CHECK-SAME:     workgroup(%{{.*}} : memref<770xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:     adamas.config = {bins = 385 : i64, {{.*}}keys_per_thread = 2 : i64, l2_cache_hints = 1 : i64, load_words = 4 : i64,{{.*}} row_groups = 1 : i64, rows_per_cta = 2 : i64
+//  CHECK-SAME:     workgroup(%{{.*}} : memref<770xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[QCODES:.*]] : memref<16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+//  CHECK-SAME:     adamas.config = {bins = 385 : i64, {{.*}}encodes_queries = 1 : i64, {{.*}}keys_per_thread = 2 : i64, l2_cache_hints = 1 : i64, load_words = 4 : i64,{{.*}} row_groups = 1 : i64, rows_per_cta = 2 : i64
+//       CHECK:     scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step %c8
+//  CHECK-COUNT-4:    memref.load %arg0[{{.*}}] : memref<512xf16>
+// CHECK-COUNT-20:    gpu.shuffle  xor
+//  CHECK-COUNT-8:    nvvm.vote.sync  ballot
+//       CHECK:       memref.store {{.*}}, %[[QCODES]][{{.*}}] : memref<16xi32, #gpu.address_space<workgroup>>
+//       CHECK:     gpu.barrier
+// CHECK-COUNT-16:  memref.load %[[QCODES]][{{.*}}] : memref<16xi32, #gpu.address_space<workgroup>>
 // CHECK-COUNT-4:   nvvm.inline_ptx "ld.global.cs.v4.u32 {$0, $1, $2, $3}, [$4];" ro(%{{.*}} : !llvm.ptr<1>) -> i32, i32, i32, i32
 //   CHECK-NOT:     vector.load {{.*}} : memref<?xi32>
 //     NOHINTS:   gpu.func @step_select0_hist(
@@ -221,6 +229,38 @@
 // CHECK-COUNT-5:   llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
 //       CHECK:     gpu.barrier
 //       CHECK:   gpu.func @step_attend0_merge_long(
+// Encode, last: the new keys' rows; the warp FWHT is 5 shuffle stages of 4
+// values per lane, the 8 code words of a row 8 ballots. It lets the next
+// kernel launch first thing and waits on the ones before it last thing.
+//       CHECK:   gpu.func @step_encode(
+//  CHECK-SAME:     adamas.config = {values_per_lane = 4 : i64, warps_per_block = 4 : i64, words = 8 : i64}
+//  CHECK-NEXT:     nvvm.griddepcontrol  launch_dependents
+//   CHECK-NOT:     nvvm.griddepcontrol
+// CHECK-COUNT-20:   gpu.shuffle  xor
+//  CHECK-COUNT-8:   nvvm.vote.sync  ballot
+//   CHECK-NOT:     gpu.shuffle
+//   CHECK-NOT:     memref.alloc
+//       CHECK:     nvvm.griddepcontrol  wait
+//  CHECK-NEXT:     gpu.return
+// With select-encodes-queries=false: one encode kernel of both jobs first,
+// and the histogram pass reads the query codes.
+//  ENCFIRST-LABEL: func.func @step(
+//        ENCFIRST:   gpu.launch_func async {{.*}} @step_kernels::@step_encode
+//        ENCFIRST:   gpu.launch_func async {{.*}} @step_kernels::@step_select0_hist
+//   ENCFIRST-SAME:     args(%{{.*}} : memref<32xi32>,
+//        ENCFIRST:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge_long
+//    ENCFIRST-NOT:   gpu.launch_func
+//        ENCFIRST:   gpu.func @step_encode(
+//   ENCFIRST-NEXT:     nvvm.griddepcontrol  wait
+//   ENCFIRST-NEXT:     nvvm.griddepcontrol  launch_dependents
+// ENCFIRST-COUNT-20:   gpu.shuffle  xor
+//  ENCFIRST-COUNT-8:   nvvm.vote.sync  ballot
+// ENCFIRST-COUNT-20:   gpu.shuffle  xor
+//  ENCFIRST-COUNT-8:   nvvm.vote.sync  ballot
+//        ENCFIRST:   gpu.func @step_select0_hist(
+//   ENCFIRST-SAME:     encodes_queries = 0 : i64
+//    ENCFIRST-NOT:     gpu.shuffle
+//        ENCFIRST:     gpu.return
 func.func @step(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x2x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                 %values: tensor<1x2x?x128xf16>, %codes: tensor<1x2x?x8xi32>, %len: tensor<1xi32>)
     -> (tensor<1x4x1x128xf16>, tensor<1x2x?x8xi32>) {

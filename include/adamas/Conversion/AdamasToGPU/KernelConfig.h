@@ -75,6 +75,10 @@ struct SelectProblem {
   int64_t queryHeads = 0, kvHeads = 0, rows = 1;
   int64_t k = 0, sink = 0, recent = 1;
   bool sharedGroup = false;
+  /// The kernels get the query rows (D = 32 W / bits values each) instead
+  /// of their codes, and encode them (the lowering fused the query's
+  /// bucketize, and its hadamard, into l1_topk).
+  bool encodesQueries = false;
 };
 
 /// The lowering's choices for l1_topk (adamas-lower-to-gpu's options of
@@ -87,6 +91,11 @@ struct SelectOptions {
   bool tensorCoreDistances = true;
   /// `l2-cache-hints`: SelectConfig::l2CacheHints.
   bool l2CacheHints = true;
+  /// `select-encodes-queries`: the lowering fuses the query's encoding into
+  /// l1_topk where its codes feed nothing else (SelectProblem::
+  /// encodesQueries), and then writes the new keys' codes after the step's
+  /// attention where no selection ranks them.
+  bool encodesQueries = true;
 };
 
 struct SelectConfig {
@@ -148,6 +157,12 @@ struct SelectConfig {
   /// written back. At B = 16 (32/8, 32K) the round trip was 33.5 MB each
   /// way through DRAM (NOTES.md item 31).
   bool l2CacheHints = false;
+
+  /// The histogram pass encodes its CTA's queries (hadamard + bucketize, a
+  /// warp per query, EncodeRow.h) into shared memory before the pass, so
+  /// that no encode kernel runs before the selection (SelectProblem::
+  /// encodesQueries).
+  bool encodesQueries = false;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,

@@ -18,7 +18,10 @@
 namespace mlir::adamas {
 
 /// The global a kernel module declares when every kernel in it executes
-/// `griddepcontrol.wait` before it touches global memory; the runtime
+/// `griddepcontrol.wait` before it touches global memory that the kernels
+/// before it on the stream write or read (in practice first thing; a kernel
+/// that touches none of it waits last, KernelBuilder's
+/// GridDependency::WaitLast, so it still completes after them); the runtime
 /// (runtime/lib/FunctionCache.h, the same name) then launches its kernels
 /// with programmatic stream serialization.
 inline constexpr llvm::StringLiteral kGridDependencyMarker =
