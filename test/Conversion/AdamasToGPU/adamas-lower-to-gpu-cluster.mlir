@@ -169,14 +169,20 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 
 // -----
 
-// The attention keeps partials + merge where a cluster would not pay or
-// not fit: several heads per CTA (shared_group: the leader's buffers of G
-// heads' partials, measured no faster) and more splits than a cluster
-// holds (k = 1024: 32 splits).
+// With several heads per CTA (shared_group) the cluster form is taken up to
+// 6 CTAs per SM (6 x 132 = 792; its ~80 registers allow 6), the partials
+// and merge beyond; where a cluster cannot hold the splits (k = 1024: 32
+// splits) only partials and merge.
 
 // ANY-LABEL: func.func @attend_shared(
+//   DEFAULT:   arith.cmpi ule, %{{.*}}, %c792{{.*}}
+//   DEFAULT:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_cluster clusters in
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks
+//   DEFAULT:   gpu.func @attend_shared_attend0_cluster(
+//  DEFAULT-SAME:     adamas.config = {cluster_merge = 1 : i64, cluster_merge_max_ctas = 792 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64, tensor_core_dots = 1 : i64
+//   DEFAULT:     nvvm.mma.sync
+//   DEFAULT:     nvvm.mapa
 //       ANY:   gpu.func @attend_shared_attend0_partial(
 //  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
 //   ANY-NOT:   nvvm.cluster
