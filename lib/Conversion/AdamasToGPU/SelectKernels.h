@@ -52,6 +52,10 @@ enum SelectArg : unsigned {
   kCapacity,
   kDistStride,
   kChunks,
+  /// 1 where the compaction discards the distance lines it has read
+  /// (SelectConfig::l2CacheHints, and the step's codes and distances
+  /// together outgrow L2), else 0.
+  kDiscardDistances,
   kNumArgs
 };
 /// With SelectConfig::encodesQueries, kQueryCodes holds the query rows

@@ -18,6 +18,7 @@ std::optional<TargetInfo> TargetInfo::get(llvm::StringRef chip,
   // for sizing grids, and the pipeline option overrides it.
   int64_t usual = capability >= 90 ? 132 : capability == 80 ? 108 : 84;
   info.numMultiprocessors = numMultiprocessors > 0 ? numMultiprocessors : usual;
+  info.l2Bytes = int64_t(capability >= 90 ? 50 : 40) << 20;
   int64_t chipClusters = capability >= 90 ? 16 : 0;
   if (maxClusterSize > chipClusters)
     return std::nullopt;

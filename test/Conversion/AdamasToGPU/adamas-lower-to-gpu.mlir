@@ -38,9 +38,19 @@
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xi32>
 //       CHECK:   memref.view %[[SCRATCH]]{{.*}} : memref<?xi8> to memref<?xf32>
 //   CHECK-NOT:   gpu.alloc
+// The compaction discards the distance lines it has read only where the
+// step's codes (B x Hkv x N x 32 bytes) and distances (rows x the padded N x
+// 2 bytes) together outgrow an L2 of 50 MB; the flag is the select kernels'
+// last argument.
+//       CHECK:   %[[CODEBYTES:.*]] = arith.muli %{{.*}}, %c32{{[_0-9]*}} : index
+//       CHECK:   %[[DISTBYTES:.*]] = arith.muli %{{.*}}, %c2{{[_0-9]*}} : index
+//       CHECK:   %[[STEPBYTES:.*]] = arith.addi %[[CODEBYTES]], %[[DISTBYTES]] : index
+//       CHECK:   %[[OUTGROWS:.*]] = arith.cmpi ugt, %[[STEPBYTES]], %c52428800 : index
+//       CHECK:   %[[DISCARD:.*]] = arith.select %[[OUTGROWS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //   CHECK-NOT:   @step_encode
 //       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_select0_hist
 //  CHECK-SAME:     args(%{{.*}} : memref<512xf16>, 
+//  CHECK-SAME:     %[[DISCARD]] : index)
 //       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold
 // The compaction with runs of 16, or of 32 where a chunk (ceil(N / chunks)
 // rounded up to 32) is longer than one pass of 256 x 16 positions: both are
@@ -136,7 +146,8 @@
 // ties' ranks and the output slots both follow from it). After the scan's
 // barriers a thread whose run starts a 128-byte line that threads
 // t + 1 .. t + 3 complete inside the chunk (t < 256 - 3) discards the line
-// from L2 (its distances are dead: no write-back). Asked for a full SM of
+// from L2 (its distances are dead: no write-back) where the host's flag
+// (%arg11) says the step outgrows L2. Asked for a full SM of
 // CTAs, ptxas keeps it in 32 registers.
 // With l2-cache-hints its CTAs take (row, chunk) chunk-fastest from the last
 // row back (the rows whose distances the histogram pass wrote last, most
@@ -162,6 +173,7 @@
 //       CHECK:       gpu.barrier
 //       CHECK:       arith.remui {{.*}}, %c128
 //       CHECK:       arith.cmpi ult, %{{.*}}, %c253
+//       CHECK:       arith.cmpi ne, %arg11, %c0
 //       CHECK:       scf.if
 //       CHECK:         nvvm.inline_ptx "discard.global.L2 [$0], 128;" ro(%{{.*}} : !llvm.ptr<1>)
 //       CHECK:       arith.shrui {{.*}}, %c16_i32

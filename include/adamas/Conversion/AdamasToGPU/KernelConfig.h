@@ -155,7 +155,9 @@ struct SelectConfig {
   /// stream through; the compaction discards each 128-byte line of
   /// distances it has read (`discard.global.L2`), so no dirty line is
   /// written back. At B = 16 (32/8, 32K) the round trip was 33.5 MB each
-  /// way through DRAM (NOTES.md item 31).
+  /// way through DRAM (NOTES.md item 31). The host turns the discards off
+  /// where the step's codes and distances fit L2 together (they cost 0.3-0.4
+  /// us at B <= 4 there and save nothing; NOTES.md item 49).
   bool l2CacheHints = false;
 
   /// The histogram pass encodes its CTA's queries (hadamard + bucketize, a

@@ -38,6 +38,10 @@ struct TargetInfo {
   int64_t warpSize = 32;
   /// Static shared memory a kernel may declare without opting in.
   int64_t maxStaticSharedBytes = 48 * 1024;
+  /// L2 cache bytes of the chip family's smaller flagship (A100 40 MB,
+  /// H100 50 MB; the H200 has 60): what a step's data must exceed before
+  /// the kernels spend instructions on keeping L2 clean.
+  int64_t l2Bytes = 0;
 
   /// CTAs a thread block cluster may have (0: no clusters). sm_90 runs up
   /// to 16 with the non-portable opt-in the runtime makes above 8.
