@@ -260,6 +260,10 @@ LogicalResult StepLowering::planEncode() {
 }
 
 bool StepLowering::encodeJobsMayRunLast() {
+  // Running last, the encode kernel reads the step's inputs before its wait
+  // (GridDependency::WaitLast): only safe behind a kernel that waited first.
+  if (func.getOps<L1TopKOp>().empty() && func.getOps<SparseAttnOp>().empty())
+    return false;
   for (auto &[op, job] : encodeJobs) {
     if (job.destination != EncodeJob::Destination::Cache)
       return false;

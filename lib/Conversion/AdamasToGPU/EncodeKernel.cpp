@@ -136,7 +136,6 @@ Value mlir::adamas::laneWord(KernelBuilder &kb, ArrayRef<Value> words) {
   return word;
 }
 
-
 namespace {
 /// The kernel arguments of one job, in order, with their host values.
 struct JobArgs {

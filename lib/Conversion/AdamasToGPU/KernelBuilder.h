@@ -33,7 +33,9 @@ enum class GridDependency {
   WaitFirst,
   /// Last thing, before it returns: it reads nothing they write and writes
   /// nothing they read, so it runs beside them, and still completes after
-  /// them (what the next kernel's wait relies on).
+  /// them (what the next kernel's wait relies on). Only after a kernel that
+  /// waited first: it launches once that one has let it (after its own
+  /// wait), so whatever was written before the step is complete by then.
   WaitLast,
 };
 

@@ -111,3 +111,22 @@ func.func @codes_returned(%q: tensor<1x1x1x128xf16>, %codes: tensor<1x1x?x8xi32>
       : tensor<1x1x1x8xi32>, tensor<1x1x?x8xi32>, tensor<1xi32> -> tensor<1x1x1x64xi32>
   return %idx, %qc : tensor<1x1x1x64xi32>, tensor<1x1x1x8xi32>
 }
+
+// -----
+
+// A step that only writes new keys' codes has no kernel before its encode,
+// which therefore waits first (running last needs a kernel that waited
+// before it).
+// CHECK-LABEL: func.func @cache_write_only(
+//       CHECK: gpu.func @cache_write_only_encode(
+//  CHECK-NEXT:   nvvm.griddepcontrol  wait
+//  CHECK-NEXT:   nvvm.griddepcontrol  launch_dependents
+//   CHECK-NOT:   nvvm.griddepcontrol
+//       CHECK:   gpu.return
+func.func @cache_write_only(%newk: tensor<1x1x1x128xf16>, %codes: tensor<1x1x?x8xi32>, %len: tensor<1xi32>)
+    -> tensor<1x1x?x8xi32> {
+  %hk = adamas.hadamard %newk : tensor<1x1x1x128xf16>
+  %kc = adamas.bucketize %hk [-1.0, 0.0, 1.0] : tensor<1x1x1x128xf16> -> tensor<1x1x1x8xi32>
+  %cache = adamas.cache_write %kc into %codes at %len : tensor<1x1x1x8xi32> into tensor<1x1x?x8xi32>, tensor<1xi32>
+  return %cache : tensor<1x1x?x8xi32>
+}
