@@ -274,7 +274,7 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // 3.3 us faster), B = 16 4096 (2.5 us slower). With several heads per CTA
   // (shared_group, ~80 registers) 6 per SM: B = 1 and 4 take the cluster,
   // B = 16 (1024 CTAs) the merge kernel. (With 125 registers, 4 CTAs per
-  // SM, it once measured no faster at B = 1: NOTES.md items 11 and 45.)
+  // SM, it once measured no faster at B = 1: NOTES.md items 11 and 46.)
   if (c.clusterMerge)
     c.clusterMergeMaxCtas =
         (c.headsPerCta == 1 ? 8 : 6) * target.numMultiprocessors;
