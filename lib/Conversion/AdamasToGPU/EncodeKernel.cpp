@@ -109,14 +109,15 @@ SmallVector<Value> mlir::adamas::codeWordsOfWarpRow(KernelBuilder &kb,
 
 SmallVector<Value> mlir::adamas::rowThresholds(KernelBuilder &kb,
                                                const EncodeJob &job,
-                                               Value headThresholds,
-                                               Value head) {
+                                               Value headThresholds, Value row,
+                                               Value rowsPerHead, Value heads) {
   SmallVector<Value> values;
   if (!job.headThresholds) {
     for (float t : job.thresholds)
       values.push_back(kb.f32(t));
     return values;
   }
+  Value head = kb.remu(kb.divu(row, rowsPerHead), heads);
   int64_t count = numThresholds(job.problem.bits);
   Value first = kb.mul(head, kb.idx(count));
   for (int64_t i = 0; i < count; ++i)
@@ -177,11 +178,9 @@ private:
 
 SmallVector<Value> EncodeRowBuilder::thresholdsOf(Value row) {
   if (!job.headThresholds)
-    return rowThresholds(kb, job, Value(), Value());
-  // Row r of a <B x H x R x D> input belongs to head (r / R) % H.
-  Value head =
-      kb.remu(kb.divu(row, kb.arg(args.innerRows)), kb.arg(args.heads));
-  return rowThresholds(kb, job, kb.arg(args.headThresholds), head);
+    return rowThresholds(kb, job, Value(), row, Value(), Value());
+  return rowThresholds(kb, job, kb.arg(args.headThresholds), row,
+                       kb.arg(args.innerRows), kb.arg(args.heads));
 }
 
 void EncodeRowBuilder::storeWords(ArrayRef<Value> words, Value row) {

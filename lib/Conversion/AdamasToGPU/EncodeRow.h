@@ -35,11 +35,14 @@ SmallVector<Value> codeWordsOfWarpRow(KernelBuilder &kb, int64_t bits,
                                       ArrayRef<Value> rounded,
                                       ArrayRef<Value> thresholds);
 
-/// The bucketize thresholds (f32) of `job` for a row of head `head`
-/// (index): its constants, or without them (EncodeJob::headThresholds) row
-/// `head` of the kernel's per-head thresholds `headThresholds`.
+/// The bucketize thresholds (f32) of `job` for row `row` of its
+/// <B x H x R x D> input (index values; `rowsPerHead` R, `heads` H): its
+/// constants, or with EncodeJob::headThresholds row (row / R) % H of the
+/// kernel's per-head thresholds `headThresholds` (the other arguments are
+/// unused without them).
 SmallVector<Value> rowThresholds(KernelBuilder &kb, const EncodeJob &job,
-                                 Value headThresholds, Value head);
+                                 Value headThresholds, Value row,
+                                 Value rowsPerHead, Value heads);
 
 /// Word `lane` of `words` in each lane (lanes past the last word get word
 /// 0), so that lanes < W store a row's words in one coalesced store.

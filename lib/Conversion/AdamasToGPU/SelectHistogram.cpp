@@ -278,13 +278,9 @@ void HistogramKernel::encodeQueries(Value batch, Value kvHead, Value group,
     SmallVector<Value> rounded = transformWarpRow(
         kb, job.problem, job.elementType,
         loadWarpRow(kb, kb.arg(kQueryCodes), queryRow, job.problem.dims));
-    SmallVector<Value> thresholds =
-        job.headThresholds
-            // Query row r of <B x Hq x M x D> is head (r / M) % Hq.
-            ? rowThresholds(kb, job, kb.arg(kQueryHeadThresholds),
-                            kb.remu(kb.divu(queryRow, kb.idx(p.rows)),
-                                    kb.idx(p.queryHeads)))
-            : rowThresholds(kb, job, Value(), Value());
+    SmallVector<Value> thresholds = rowThresholds(
+        kb, job, job.headThresholds ? kb.arg(kQueryHeadThresholds) : Value(),
+        queryRow, kb.idx(p.rows), kb.idx(p.queryHeads));
     Value word =
         laneWord(kb, codeWordsOfWarpRow(kb, p.bits, rounded, thresholds));
     Value lane = kb.toIdx(kb.laneId());
