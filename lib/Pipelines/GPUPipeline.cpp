@@ -88,6 +88,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;
+  lower.attendCompactsSelection = options.attendCompactsSelection;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 

@@ -133,6 +133,38 @@ def test_attend_tensor_core_dots_option_reaches_the_kernels():
     assert mma not in per_head
 
 
+def _kernel_ptx(ptx, suffix):
+    """The PTX of the kernel whose name ends with `_<suffix>`."""
+    start = ptx.index(f"_{suffix}(")
+    end = ptx.find(".entry", start)
+    return ptx[start:end if end >= 0 else len(ptx)]
+
+
+def test_attend_compacts_selection_option_reaches_the_kernels():
+    # attend_compacts_selection (default on) is adamas-gpu-pipeline's
+    # attend-compacts-selection: in a decode step whose indices only the
+    # attention reads, the short attention forms (cluster and partial) can
+    # compact their own slots from the selection's distances and plan (two
+    # ballots over the plan's chunks, then the compaction's block scans),
+    # taking the select kernels' arguments first; the long form reads the
+    # indices either way. Off: no ballot in any attention kernel.
+    on, off = _ptx_with_option_on_and_off(
+        ac.decode_step_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=256)),
+        "attend_compacts_selection")
+    for form in ("attend0_cluster", "attend0_partial"):
+        assert "vote.sync.ballot" in _kernel_ptx(on, form), form
+        assert "vote.sync.ballot" not in _kernel_ptx(off, form), form
+        # The select kernels' 12 arguments (as 36 parameters: a memref is 5)
+        # ahead of the attention's and the flag.
+        params = {ptx: _kernel_ptx(ptx, form).split(")", 1)[0].count(".param")
+                  for ptx in (on, off)}
+        assert params[on] > params[off] + 30, (form, params)
+    for ptx in (on, off):
+        assert "vote.sync.ballot" not in _kernel_ptx(ptx, "attend0_partial_long")
+    # Both still build the compaction kernels (the long form needs them).
+    assert "_select0_compact(" in on and "_select0_compact_long(" in on
+
+
 def test_select_encodes_queries_option_reaches_the_kernels():
     # select_encodes_queries (default on) is adamas-gpu-pipeline's
     # select-encodes-queries: the histogram pass encodes the query itself
@@ -144,11 +176,7 @@ def test_select_encodes_queries_option_reaches_the_kernels():
         ac.decode_step_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64)),
         "select_encodes_queries")
 
-    def kernel(ptx, suffix):
-        start = ptx.index(f"_{suffix}(")
-        end = ptx.find(".entry", start)
-        return ptx[start:end if end >= 0 else len(ptx)]
-
+    kernel = _kernel_ptx
     entries = {ptx: re.findall(r"\.entry (\w+)\(", ptx) for ptx in (on, off)}
     assert entries[on][-1].endswith("_encode") and entries[off][0].endswith("_encode")
     assert "vote.sync.ballot" in kernel(on, "select0_hist")

@@ -123,6 +123,13 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "sparse_attn's scores from f16/bf16 tensor-core products where a "
            "CTA serves several heads (shared_group); false: per-lane dots "
            "summed over the warp">,
+    Option<"attendCompactsSelection", "attend-compacts-selection", "bool",
+           /*default=*/"true",
+           "sparse_attn's CTAs compact the slots they attend from the "
+           "l1_topk that selects them (its distances and plan) where nothing "
+           "else reads the indices: no compaction kernel before the "
+           "attention unless the host takes the long-split form; false: "
+           "the compaction kernels write the indices">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

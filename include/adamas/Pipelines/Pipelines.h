@@ -109,6 +109,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("sparse_attn's scores from tensor-core products with "
                      "shared_group (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> attendCompactsSelection{
+      *this, "attend-compacts-selection",
+      llvm::cl::desc("sparse_attn compacts the l1_topk selection it attends "
+                     "(see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

@@ -126,6 +126,9 @@ private:
   /// The encode kernel runs after the step's other kernels
   /// (encodeJobsMayRunLast), off the selection's critical path.
   bool encodeLast = false;
+  /// Selections whose sparse_attn (the key) compacts the slots it attends
+  /// (AttendConfig::compactsSelection): what emitSelect left to it.
+  DenseMap<Operation *, std::unique_ptr<DeferredCompaction>> compactions;
 };
 } // namespace
 
@@ -396,7 +399,22 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
   s.result = resultBuffer(
       op.getResult(), dynamicSizesOf(op.getType(), {dimOf(query, 0), Value(),
                                                     dimOf(query, 2), Value()}));
-  adamas::emitSelect(*host, name + "_select" + std::to_string(ordinal), s);
+  // Indices that only one sparse_attn reads (not returned) can be compacted
+  // by its CTAs, where the selection has a separate compaction kernel.
+  SparseAttnOp attend;
+  Value indices = op.getResult();
+  if (attendOptions.compactsSelection && !s.config.clusterChunks &&
+      indices.hasOneUse() && !outputs.count(indices))
+    if (auto user = dyn_cast<SparseAttnOp>(*indices.getUsers().begin());
+        user && user.getIndices() == indices)
+      attend = user;
+  std::unique_ptr<DeferredCompaction> deferred;
+  if (attend)
+    deferred = std::make_unique<DeferredCompaction>();
+  adamas::emitSelect(*host, name + "_select" + std::to_string(ordinal), s,
+                     deferred.get());
+  if (deferred)
+    compactions[attend] = std::move(deferred);
   return success();
 }
 
@@ -438,6 +456,10 @@ LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
       op.getResult(),
       dynamicSizesOf(op.getType(), {dimOf(op.getQuery(), 0), Value(),
                                     dimOf(op.getQuery(), 2), Value()}));
+  if (auto it = compactions.find(op); it != compactions.end()) {
+    a.selection = it->second.get();
+    a.config.compactsSelection = true;
+  }
   adamas::emitAttend(*host, name + "_attend" + std::to_string(ordinal), a);
   return success();
 }
@@ -700,6 +722,7 @@ struct AdamasLowerToGPUPass
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;
     attend.tensorCoreDots = attendTensorCoreDots;
+    attend.compactsSelection = attendCompactsSelection;
     for (func::FuncOp func : steps)
       if (failed(StepLowering(func, *target, select, attend).run()))
         return signalPassFailure();

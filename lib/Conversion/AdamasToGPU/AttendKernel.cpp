@@ -35,10 +35,18 @@
 // (Every split merging a slice of the dims from all the others' shared
 // memory measured slower at B = 16: every CTA then waits for the slowest.)
 //
+// Where the indices are an l1_topk's that nothing else reads (AttendConfig::
+// compactsSelection), the short forms' CTAs can compact the slots they
+// attend themselves, from the selection's distances and plan (SelectCommon::
+// compactSlots), into shared memory: the host then gives the selection's
+// compaction kernels empty grids (it does so where a chunk is at most one
+// pass of the CTA's runs and the long form is not taken).
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilder.h"
 #include "Kernels.h"
+#include "SelectKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -65,6 +73,11 @@ enum AttendArg : unsigned {
   kCapacity,
   kNumArgs
 };
+/// With AttendConfig::compactsSelection the kernels' arguments are the
+/// select kernels' (SelectKernels.h) followed by the above, and then this
+/// one: 1 where the CTAs compact their slots from the selection's
+/// distances and plan (the compaction kernels did not run), else 0.
+constexpr unsigned kCompactsSelection = kNumArgs;
 
 /// The online-softmax state of one query head in one warp.
 struct SoftmaxState {
@@ -75,12 +88,20 @@ struct SoftmaxState {
 class AttendKernels {
 public:
   AttendKernels(KernelBuilder &kb, const AttendLaunch &a)
-      : kb(kb), b(kb.builder()), a(a), p(a.problem), c(a.config) {}
+      : kb(kb), b(kb.builder()), a(a), p(a.problem), c(a.config),
+        argBase(a.selection ? a.selection->args.size() : 0) {}
 
   void buildPartial();
   void buildMerge();
 
 private:
+  /// Argument `i` (AttendArg) of the kernel.
+  Value arg(unsigned i) { return kb.arg(argBase + i); }
+  /// The index of the CTA's slot `slot` for lane-held loads: from the
+  /// indices buffer, or, with AttendConfig::compactsSelection where the
+  /// host says so, compacted by the CTA into shared memory first.
+  Value slotIndex(Value group, Value slotBegin, Value slotEnd, Value mine,
+                  Value mySlot);
   /// Elements [lane * perLane, +perLane) of row `row` of a flat buffer with
   /// rows of `width` elements, extended to f32.
   SmallVector<Value> loadLaneSlice(Value buffer, Value row, int64_t width,
@@ -118,6 +139,8 @@ private:
   const AttendLaunch &a;
   const AttendProblem &p;
   const AttendConfig &c;
+  /// Where the attend arguments start (after the select's).
+  unsigned argBase;
 };
 } // namespace
 
@@ -135,6 +158,50 @@ SmallVector<Value> AttendKernels::extendLaneVector(Value vector) {
   for (int64_t e = 0; e < n; ++e)
     values.push_back(extendToF32(b, vector::ExtractOp::create(b, vector, e)));
   return values;
+}
+
+Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
+                              Value mine, Value mySlot) {
+  Value indexAt = kb.add(kb.mul(group, kb.idx(p.slots)),
+                         kb.select(mine, mySlot, kb.idx(0)));
+  if (!c.compactsSelection)
+    return kb.select(mine, kb.load(arg(kIndices), indexAt), kb.i32(-1));
+  // The CTA's slots compacted into shared memory (SelectCommon::
+  // compactSlots), where the compaction kernels did not run: no index goes
+  // through global memory, and no kernel runs between the selection's plan
+  // and the attention. The configuration is the select's, with this CTA's
+  // threads, and without discarding distance lines (another CTA may read
+  // the same chunk).
+  SelectLaunch launch = a.selection->launch;
+  launch.config.blockSize = kb.blockSize();
+  launch.config.l2CacheHints = false;
+  select::SelectCommon selection(kb, launch);
+  // A CTA's slots meet 2-3 chunks at B = 1 (8-16 output slots per chunk),
+  // so the compaction walks several chunks: long runs halve its passes.
+  selection.setCompactionRun(select::kLongRun);
+  Value slots = kb.sharedBuffer(b.getI32Type(), c.slotsPerSplit);
+  Value warpSums = kb.sharedBuffer(b.getI32Type(), c.warpsPerBlock);
+  Value compacts = kb.cmp(select::Pred::ne, arg(kCompactsSelection),
+                          kb.idx(0));
+  kb.ifThen(compacts, [&] {
+    // The plan's loads first, in flight with the length's (the compiler
+    // barrier keeps LLVM from sinking them into the branches that use them).
+    select::SelectCommon::SlotPlan plan = selection.loadSlotPlan(group);
+    kb.compilerBarrier();
+    selection.ifResultRow(group, [&](const select::SelectCommon::ResultRow
+                                         &r) {
+      selection.compactSlots(group, r, plan, slotBegin, slotEnd, slots,
+                             warpSums);
+    });
+    kb.barrier();
+  });
+  Value notCompacts =
+      arith::XOrIOp::create(b, compacts, arith::ConstantIntOp::create(b, 1, 1));
+  Value fromShared =
+      kb.loadIf(arith::AndIOp::create(b, mine, compacts), slots,
+                kb.sub(mySlot, slotBegin), kb.i32(-1));
+  return kb.loadIf(arith::AndIOp::create(b, mine, notCompacts), arg(kIndices),
+                   indexAt, fromShared);
 }
 
 Value AttendKernels::inverseWeight(Value sum) {
@@ -158,8 +225,8 @@ void AttendKernels::buildPartial() {
   int64_t warps = c.warpsPerBlock;
   Value split = kb.blockId(gpu::Dimension::x);
   Value group = kb.blockId(gpu::Dimension::y);
-  Value capacity = kb.arg(kCapacity);
-  Value numGroups = kb.mul(kb.arg(kBatches), kb.idx(indexHeads * p.rows));
+  Value capacity = arg(kCapacity);
+  Value numGroups = kb.mul(arg(kBatches), kb.idx(indexHeads * p.rows));
 
   Value sMax = kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta);
   Value sSum = kb.sharedBuffer(b.getF32Type(), warps * c.headsPerCta);
@@ -205,7 +272,7 @@ void AttendKernels::buildPartial() {
       queryRows.push_back(queryRow);
       if (!c.tensorCoreDots)
         q.push_back(
-            loadLaneSlice(kb.arg(kQuery), queryRow, p.dims, c.dimsPerLane));
+            loadLaneSlice(arg(kQuery), queryRow, p.dims, c.dimsPerLane));
     }
     // With tensor-core dots lane l holds row l / 4 of A (head l / 4; rows
     // past the CTA's heads, and 8..15, zero): the D / 4 dims [(l % 4) D / 4,
@@ -239,7 +306,7 @@ void AttendKernels::buildPartial() {
       Value realHead = kb.cmp(Pred::ult, quadRow, kb.idx(c.headsPerCta));
       Value g = kb.select(realHead, quadRow, kb.idx(0));
       Value piece = loadQuarter(
-          kb.arg(kQuery),
+          arg(kQuery),
           queryRowOf(kb.add(kb.mul(kvHead, kb.idx(groupSize)), g)));
       auto pieceType = cast<VectorType>(piece.getType());
       Value zeros = arith::ConstantOp::create(
@@ -278,10 +345,7 @@ void AttendKernels::buildPartial() {
     Value mine = arith::AndIOp::create(
         b, arith::CmpIOp::create(b, Pred::slt, lane32, kb.i32(c.slotsPerWarp)),
         kb.cmp(Pred::slt, mySlot, slotEnd));
-    Value indexAt = kb.add(kb.mul(group, kb.idx(p.slots)),
-                           kb.select(mine, mySlot, kb.idx(0)));
-    Value myIndex =
-        kb.select(mine, kb.load(kb.arg(kIndices), indexAt), kb.i32(-1));
+    Value myIndex = slotIndex(group, slotBegin, slotEnd, mine, mySlot);
 
     // A group of `count` slots from slot `first` (i32) of the warp's run:
     // their validity and the lane's slices of their K and V rows as loaded
@@ -317,12 +381,12 @@ void AttendKernels::buildPartial() {
         group.valid.push_back(ok);
         if (withKeys) {
           group.keyVectors.push_back(
-              loadLaneVector(kb.arg(kKeys), row, p.dims, c.dimsPerLane));
+              loadLaneVector(arg(kKeys), row, p.dims, c.dimsPerLane));
           if (extend)
             group.keys.push_back(extendLaneVector(group.keyVectors.back()));
         }
         group.valueVectors.push_back(loadLaneVector(
-            kb.arg(kValues), row, p.valueDims, c.valueDimsPerLane));
+            arg(kValues), row, p.valueDims, c.valueDimsPerLane));
         if (extend)
           group.values.push_back(extendLaneVector(group.valueVectors.back()));
       }
@@ -359,7 +423,7 @@ void AttendKernels::buildPartial() {
     auto tensorCoreScores = [&](Value first) {
       Value row =
           slotRow(arith::AddIOp::create(b, first, toI32(b, quadRow))).second;
-      SmallVector<Value> keyWords = laneWords(loadQuarter(kb.arg(kKeys), row));
+      SmallVector<Value> keyWords = laneWords(loadQuarter(arg(kKeys), row));
       Value zero = kb.i32(0);
       SmallVector<Value> acc(4, kb.f32(0.0f));
       bool bf16 = a.elementType.isBF16();
@@ -520,7 +584,7 @@ void AttendKernels::buildPartial() {
         if (c.clusterMerge)
           kb.storeToClusterRank(value, buffer, index, kb.i32(0));
         else
-          kb.store(value, kb.arg(kPartials), index);
+          kb.store(value, arg(kPartials), index);
       };
       if (c.clusterMerge && g == 0)
         kb.clusterWait(); // every CTA of the cluster runs
@@ -577,7 +641,7 @@ void AttendKernels::mergeInLeader(ArrayRef<Value> queryRows,
         acc = fma(factor, accs[s], acc);
       }
       kb.store(roundFromF32(b, normalize(acc, sum), a.elementType),
-               kb.arg(kResult),
+               arg(kResult),
                kb.add(kb.mul(queryRows[g], kb.idx(p.valueDims)), d));
     });
   }
@@ -587,7 +651,7 @@ void AttendKernels::buildMerge() {
   int64_t warps = c.warpsPerBlock;
   Value row =
       kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.idx(warps)), kb.warpId());
-  Value numRows = kb.mul(kb.arg(kBatches), kb.idx(p.queryHeads * p.rows));
+  Value numRows = kb.mul(arg(kBatches), kb.idx(p.queryHeads * p.rows));
   kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
     Value first = kb.mul(row, kb.idx(c.splits * partialWidth()));
     auto at = [&](int64_t split, int64_t i) {
@@ -596,7 +660,7 @@ void AttendKernels::buildMerge() {
     Value target = negInf();
     SmallVector<Value> maxima;
     for (int64_t s = 0; s < c.splits; ++s) {
-      maxima.push_back(kb.load(kb.arg(kPartials), at(s, p.valueDims)));
+      maxima.push_back(kb.load(arg(kPartials), at(s, p.valueDims)));
       target = arith::MaximumFOp::create(b, target, maxima.back());
     }
     Value laneFirst = kb.mul(kb.toIdx(kb.laneId()), kb.idx(c.valueDimsPerLane));
@@ -605,9 +669,9 @@ void AttendKernels::buildMerge() {
     for (int64_t s = 0; s < c.splits; ++s) {
       Value factor = rescale(maxima[s], target);
       sum =
-          fma(factor, kb.load(kb.arg(kPartials), at(s, p.valueDims + 1)), sum);
+          fma(factor, kb.load(arg(kPartials), at(s, p.valueDims + 1)), sum);
       for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
-        Value partial = kb.load(kb.arg(kPartials),
+        Value partial = kb.load(arg(kPartials),
                                 kb.add(at(s, 0), kb.add(laneFirst, kb.idx(e))));
         acc[e] = fma(factor, partial, acc[e]);
       }
@@ -616,7 +680,7 @@ void AttendKernels::buildMerge() {
     Value out = kb.add(kb.mul(row, kb.idx(p.valueDims)), laneFirst);
     for (int64_t e = 0; e < c.valueDimsPerLane; ++e) {
       Value y = arith::MulFOp::create(b, acc[e], inverse);
-      kb.store(roundFromF32(b, y, a.elementType), kb.arg(kResult),
+      kb.store(roundFromF32(b, y, a.elementType), arg(kResult),
                kb.add(out, kb.idx(e)));
     }
   });
@@ -638,21 +702,21 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
       hb.getF32Type(),
       arith::MulIOp::create(hb, queryRows, idx(c.splits * (p.valueDims + 2))));
 
-  SmallVector<Value> args(kNumArgs);
-  args[kQuery] = host.flatten(a.query);
-  args[kKeys] = host.flatten(a.keys);
-  args[kValues] = host.flatten(a.values);
-  args[kIndices] = host.flatten(a.indices);
-  args[kPartials] = partials;
-  args[kResult] = host.flatten(a.result);
-  args[kBatches] = batches;
-  args[kCapacity] = host.dim(a.keys, 2);
-  SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
+  SmallVector<Value> attendArgs(kNumArgs);
+  attendArgs[kQuery] = host.flatten(a.query);
+  attendArgs[kKeys] = host.flatten(a.keys);
+  attendArgs[kValues] = host.flatten(a.values);
+  attendArgs[kIndices] = host.flatten(a.indices);
+  attendArgs[kPartials] = partials;
+  attendArgs[kResult] = host.flatten(a.result);
+  attendArgs[kBatches] = batches;
+  attendArgs[kCapacity] = host.dim(a.keys, 2);
 
   OpBuilder mb = host.moduleBuilder();
   int64_t threads = 32 * c.warpsPerBlock;
   int64_t indexHeads = p.indicesPerKvHead ? p.kvHeads : p.queryHeads;
   Value groups = arith::MulIOp::create(hb, batches, idx(indexHeads * p.rows));
+  SmallVector<Type> types; // the arguments', below
   auto build = [&](StringRef suffix, const AttendLaunch &form,
                    bool merge) -> gpu::GPUFuncOp {
     KernelBuilder kernel(mb, host.kernelModule(), (name + suffix).str(), types,
@@ -693,6 +757,41 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
         hb, arith::CmpIPredicate::uge,
         arith::MulIOp::create(hb, groups, idx(c.longSplits)),
         idx(c.longFormMinCtas));
+
+  // The arguments (DeferredCompaction: the select's first), and with a
+  // selection to compact, its compaction kernels. The short forms' CTAs
+  // compact their slots (kCompactsSelection) where a chunk is at most one
+  // pass of their long runs (B = 1 and 4 at 32K: 2K positions per chunk;
+  // a CTA's slots meet 2-3 chunks). Longer chunks (B=16, 128K: 8K) take
+  // the compaction kernels: each attention CTA would walk 2-3 whole chunks
+  // (measured 2.4-4.4 us slower; they also lose the discards of dirty
+  // distance lines). So does the long form, whose CTAs read the indices.
+  SmallVector<Value> args;
+  if (a.selection) {
+    assert(c.compactsSelection && "a selection to compact");
+    const DeferredCompaction &selection = *a.selection;
+    llvm::append_range(args, selection.args);
+    llvm::append_range(args, attendArgs);
+    Value compacts = arith::CmpIOp::create(
+        hb, arith::CmpIPredicate::ule, selection.chunkLength,
+        idx(threads * select::kLongRun));
+    if (longTaken)
+      compacts = arith::AndIOp::create(
+          hb, compacts,
+          arith::XOrIOp::create(hb, longTaken,
+                                arith::ConstantIntOp::create(hb, 1, 1)));
+    args.push_back(arith::SelectOp::create(hb, compacts, one, zero));
+    Value compactChunks = unless(compacts, selection.compactChunks);
+    Value compactLongChunks = unless(compacts, selection.compactLongChunks);
+    int64_t selectThreads = selection.launch.config.blockSize;
+    host.launch(selection.compact, selection.rows, compactChunks, one,
+                selectThreads, selection.args, Value(), /*choosable=*/true);
+    host.launch(selection.compactLong, selection.rows, compactLongChunks, one,
+                selectThreads, selection.args, Value(), /*choosable=*/true);
+  } else {
+    args = attendArgs;
+  }
+  types = llvm::to_vector(ValueRange(args).getTypes());
   Value partialGroups = groups, mergeBlocks = allMergeBlocks;
   if (c.clusterMerge) {
     gpu::GPUFuncOp cluster = build("_cluster", a, /*merge=*/false);

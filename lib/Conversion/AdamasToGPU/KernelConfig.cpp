@@ -312,6 +312,7 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   l.longFormMinCtas = 0;
   l.prefetchNextGroup = true;
   l.tensorCoreDots = false;
+  l.compactsSelection = false;
   // Registers for a full wave of long CTAs where the grid is one (B = 16
   // per head: 1024 CTAs, 8 per SM: 64 registers, 4 bytes spilled as in the
   // short form); with several heads per CTA (shared_group) their
@@ -323,6 +324,7 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
 DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
   return dictionary(ctx, {{"cluster_merge", clusterMerge},
                           {"cluster_merge_max_ctas", clusterMergeMaxCtas},
+                          {"compacts_selection", compactsSelection},
                           {"dims_per_lane", dimsPerLane},
                           {"heads_per_cta", headsPerCta},
                           {"long_form_min_ctas", longFormMinCtas},

@@ -65,11 +65,33 @@ struct SelectLaunch {
   std::optional<EncodeJob> queryEncoding;
 };
 
+/// The compaction kernels of a selection whose sparse_attn may compact the
+/// slots it attends itself (AttendConfig::compactsSelection): emitSelect
+/// builds them and leaves their launches to emitAttend, which chooses at
+/// run time which of the two compacts.
+struct DeferredCompaction {
+  /// The selection (its problem and configuration).
+  SelectLaunch launch;
+  /// The select kernels' arguments (SelectKernels.h), which the attention
+  /// kernels take first.
+  SmallVector<Value> args;
+  gpu::GPUFuncOp compact, compactLong;
+  /// Their grids: rows x (chunks or 0), whichever the chunk length takes.
+  Value rows, compactChunks, compactLongChunks;
+  /// Positions per chunk at the capacity (index).
+  Value chunkLength;
+  /// 1 where the step outgrows L2 and the compaction kernels discard the
+  /// distance lines they have read (index).
+  Value discards;
+};
+
 /// Three kernels: per-chunk distances and histograms, the row plans
 /// (threshold, each chunk's first slot), the ordered compaction of each
 /// chunk; or, with `config.clusterChunks`, one kernel in thread block
-/// clusters of a row group's chunks.
-void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select);
+/// clusters of a row group's chunks. With `deferred` (and no clusters) the
+/// compaction kernels are built into it but not launched.
+void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select,
+                DeferredCompaction *deferred = nullptr);
 
 //===----------------------------------------------------------------------===//
 // Attend (AttendKernel.cpp): sparse_attn.
@@ -83,11 +105,17 @@ struct AttendLaunch {
   // Host memrefs: query <B x Hq x M x D>, keys <B x Hkv x N x D>, values
   // <B x Hkv x N x Dv>, indices <B x H' x M x K>, result <B x Hq x M x Dv>.
   Value query, keys, values, indices, result;
+  /// With config.compactsSelection: the selection that writes `indices`,
+  /// whose compaction kernels this launches (or not).
+  const DeferredCompaction *selection = nullptr;
 };
 
 /// Two kernels: split-K partial softmax-weighted sums, then their f32 merge;
 /// or, with `config.clusterMerge`, one kernel whose clusters (a row's
-/// splits) merge the partials in the leader CTA's shared memory.
+/// splits) merge the partials in the leader CTA's shared memory. With
+/// `config.compactsSelection` the selection's compaction kernels are
+/// launched first, with empty grids where the attention's CTAs compact
+/// their slots themselves.
 void emitAttend(HostBuilder &host, StringRef name, const AttendLaunch &attend);
 
 } // namespace mlir::adamas

@@ -44,6 +44,11 @@
 // compacts, in runs of 16 positions per thread, or `<name>_compact_long`
 // in runs of 32 where a chunk is longer than one pass of 16 (the host
 // picks one per call by chunk length and gives the other an empty grid).
+// Where sparse_attn compacts the slots it attends itself (AttendConfig::
+// compactsSelection), the compaction kernels are built but launched by it,
+// with empty grids where its CTAs compact (SelectCommon::compactSlots: a
+// CTA's range of output slots from one compaction over the chunks that
+// meet it, into shared memory).
 // (The threshold used to be found by every compaction CTA, each summing
 // all of its row's chunk histograms; NOTES.md has the measurements of each
 // form.)
@@ -411,9 +416,9 @@ void SelectCommon::writeForced(Value rowOut, Value visible) {
   });
 }
 
-void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
-                           Value freeBegin, Value freeEnd,
-                           const ChunkPlan &plan, Value warpSums) {
+void SelectCommon::compact(Value row, Value begin, Value end, Value freeBegin,
+                           Value freeEnd, const ChunkPlan &plan,
+                           Value warpSums, PutSlot put) {
   Value tid = kb.threadId();
   Value threshold = plan.threshold, skip = plan.skip;
 
@@ -593,8 +598,7 @@ void SelectCommon::compact(Value row, Value rowOut, Value begin, Value end,
                         wins);
                     kb.ifThen(selected, [&] {
                       Value e = math::CountTrailingZerosOp::create(b, m);
-                      kb.store(add(firstPos, e), kb.arg(kResult),
-                               kb.add(rowOut, kb.toIdx(at)));
+                      put(at, add(firstPos, e));
                     });
                     return {arith::XOrIOp::create(b, m, lowest),
                             add(at, i32(selected)), add(r, i32(isTie))};
@@ -646,10 +650,101 @@ void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
         kb.ifThen(isFirstChunk, [&] { writeForced(rowOut, r.visible); });
         auto [begin, end] = chunkRange(chunk, visibleAll(r.length));
         kb.ifThen(kb.cmp(Pred::sgt, r.window.take, kb.idx(0)), [&] {
-          compact(row, rowOut, begin, end, r.window.freeBegin,
-                  r.window.freeEnd, plan(), warpSums);
+          compact(row, begin, end, r.window.freeBegin, r.window.freeEnd,
+                  plan(), warpSums, [&](Value slot, Value position) {
+                    kb.store(position, kb.arg(kResult),
+                             kb.add(rowOut, kb.toIdx(slot)));
+                  });
         });
       });
+}
+
+SelectCommon::SlotPlan SelectCommon::loadSlotPlan(Value row) {
+  // Lane c (c < chunks <= 32): chunk c's plan entry; every warp reads them
+  // (no barrier), with T and skip in the same round of loads.
+  Value plan = kb.arg(kPlan);
+  Value chunks = kb.arg(kChunks);
+  Value lane = kb.minS(kb.toIdx(kb.laneId()), kb.sub(chunks, kb.idx(1)));
+  SlotPlan s;
+  s.first = kb.load(plan, chunkPlanEntry(row, lane, 0));
+  s.ties = kb.load(plan, chunkPlanEntry(row, lane, 1));
+  s.threshold = kb.load(plan, planEntry(row, 0));
+  s.skip = kb.load(plan, planEntry(row, 1));
+  return s;
+}
+
+void SelectCommon::compactSlots(Value row, const ResultRow &r,
+                                const SlotPlan &plan, Value slotBegin,
+                                Value slotEnd, Value slots, Value warpSums) {
+  Value tid = kb.threadId();
+  Value fits = kb.cmp(Pred::sle, r.visible, kb.idx(p.k));
+  Value recentFirst = kb.idx(p.k - p.recent);
+  auto orI = [&](Value x, Value y) -> Value {
+    return arith::OrIOp::create(b, x, y);
+  };
+  auto andI = [&](Value x, Value y) -> Value {
+    return arith::AndIOp::create(b, x, y);
+  };
+  // 1. The slots no plan decides: every slot where the row sees at most k
+  // positions (slot s holds s, or -1 past them), else the sink slots (s)
+  // and the recent ones (slot k - recent + j holds visible - recent + j),
+  // as writeAll and writeForced write them.
+  kb.forLoop(kb.add(slotBegin, tid), slotEnd, kb.idx(c.blockSize),
+             [&](Value s) {
+    Value isSink = kb.cmp(Pred::slt, s, kb.idx(p.sink));
+    Value isRecent = kb.cmp(Pred::sge, s, recentFirst);
+    kb.ifThen(orI(fits, orI(isSink, isRecent)), [&] {
+      Value all = kb.select(kb.cmp(Pred::slt, s, r.visible), toI32(b, s),
+                            kb.i32(-1));
+      Value recent = toI32(b, kb.add(kb.sub(r.visible, kb.idx(p.k)), s));
+      Value forced = kb.select(isRecent, recent, toI32(b, s));
+      kb.store(kb.select(fits, all, forced), slots, kb.sub(s, slotBegin));
+    });
+  });
+  // 2. The free slots of the range, [freeLo, freeHi): one compaction over
+  // the chunks whose output slots meet them, from the first one's plan
+  // entry (its first slot and the ties before it: what the compaction of
+  // each chunk in turn would carry from one to the next).
+  Value freeLo = kb.maxS(slotBegin, kb.idx(p.sink));
+  Value freeHi = kb.minS(slotEnd, recentFirst);
+  Value free = andI(
+      andI(arith::XOrIOp::create(b, fits, arith::ConstantIntOp::create(b, 1, 1)),
+           kb.cmp(Pred::sgt, r.window.take, kb.idx(0))),
+      kb.cmp(Pred::slt, freeLo, freeHi));
+  kb.ifThen(free, [&] {
+    Value exists =
+        kb.cmp(Pred::ult, kb.toIdx(kb.laneId()), kb.arg(kChunks));
+    Value first = plan.first;
+    // The chunks' first slots ascend (chunk 0's is `sink` <= freeLo): the
+    // chunks starting at or before slot freeLo are 0 .. cLo, those starting
+    // before freeHi 0 .. cHi.
+    auto lastChunkWith = [&](Value startsBefore) -> Value {
+      Value mask = kb.ballot(andI(exists, startsBefore));
+      return arith::SubIOp::create(b, math::CtPopOp::create(b, mask),
+                                   kb.i32(1));
+    };
+    Value lo32 = toI32(b, freeLo), hi32 = toI32(b, freeHi);
+    Value cLo = lastChunkWith(
+        arith::CmpIOp::create(b, Pred::sle, first, lo32));
+    Value cHi =
+        lastChunkWith(arith::CmpIOp::create(b, Pred::slt, first, hi32));
+    Value visible = visibleAll(r.length);
+    Value begin = chunkRange(kb.toIdx(cLo), visible).first;
+    Value end = chunkRange(kb.toIdx(cHi), visible).second;
+    ChunkPlan chunkPlan{plan.threshold, plan.skip, kb.shuffleIdx(first, cLo),
+                        kb.shuffleIdx(plan.ties, cLo)};
+    Value begin32 = toI32(b, slotBegin), end32 = toI32(b, slotEnd);
+    compact(row, begin, end, r.window.freeBegin, r.window.freeEnd, chunkPlan,
+            warpSums, [&](Value slot, Value position) {
+              Value mine = andI(
+                  arith::CmpIOp::create(b, Pred::sge, slot, begin32),
+                  arith::CmpIOp::create(b, Pred::slt, slot, end32));
+              kb.ifThen(mine, [&] {
+                kb.store(position, slots,
+                         kb.toIdx(arith::SubIOp::create(b, slot, begin32)));
+              });
+            });
+  });
 }
 
 namespace {
@@ -716,7 +811,8 @@ static gpu::GPUFuncOp buildKernel(HostBuilder &host, StringRef name,
 }
 
 void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
-                              const SelectLaunch &s) {
+                              const SelectLaunch &s,
+                              DeferredCompaction *deferred) {
   ImplicitLocOpBuilder &hb = host.builder();
   const SelectProblem &p = s.problem;
   const SelectConfig &c = s.config;
@@ -854,9 +950,16 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
       arith::CmpIOp::create(hb, arith::CmpIPredicate::ugt, chunkLength,
                             idx(c.blockSize * kShortRun));
   Value zero = idx(0);
-  host.launch(compact, rows, arith::SelectOp::create(hb, longRuns, zero, chunks),
-              idx(1), c.blockSize, args, Value(), /*choosable=*/true);
-  host.launch(compactLong, rows,
-              arith::SelectOp::create(hb, longRuns, chunks, zero), idx(1),
-              c.blockSize, args, Value(), /*choosable=*/true);
+  Value shortChunks = arith::SelectOp::create(hb, longRuns, zero, chunks);
+  Value longChunks = arith::SelectOp::create(hb, longRuns, chunks, zero);
+  if (deferred) {
+    *deferred = DeferredCompaction{s,           args,        compact,
+                                   compactLong, rows,        shortChunks,
+                                   longChunks,  chunkLength, args[kDiscardDistances]};
+    return;
+  }
+  host.launch(compact, rows, shortChunks, idx(1), c.blockSize, args, Value(),
+              /*choosable=*/true);
+  host.launch(compactLong, rows, longChunks, idx(1), c.blockSize, args,
+              Value(), /*choosable=*/true);
 }

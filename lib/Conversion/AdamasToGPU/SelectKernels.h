@@ -167,12 +167,36 @@ public:
   void compactRow(Value row, Value chunk, const ResultRow &r,
                   function_ref<ChunkPlan()> plan, Value warpSums);
 
+  /// What compactSlots reads of row `row`'s plan: lane c's chunk entry
+  /// (first slot, earlier ties; chunk min(c, chunks - 1)), T and skip. The
+  /// loads need only the row, so they can be in flight with the row's
+  /// length; where the row needs no plan they read what is there, unused.
+  struct SlotPlan {
+    Value first, ties, threshold, skip;
+  };
+  SlotPlan loadSlotPlan(Value row);
+  /// Result row `row`'s slots [slotBegin, slotEnd) (a range of the k
+  /// slots) into `slots` (shared, i32, slot s at s - slotBegin), as the
+  /// compaction kernels would write them, by the whole CTA: the forced
+  /// slots directly, the free ones by one ordered compaction over the
+  /// chunks whose output slots meet the range (their first slots from the
+  /// plan). What sparse_attn's CTAs do where they compact the selection
+  /// they attend (AttendLaunch::selection).
+  void compactSlots(Value row, const ResultRow &r, const SlotPlan &plan,
+                    Value slotBegin, Value slotEnd, Value slots,
+                    Value warpSums);
+  /// Positions per thread and pass of the compaction (kShortRun, kLongRun).
+  void setCompactionRun(int64_t run) { compactionRun = run; }
+
 private:
   void writeAll(Value rowOut, Value visible);
   void writeForced(Value rowOut, Value visible);
-  void compact(Value row, Value rowOut, Value begin, Value end,
-               Value freeBegin, Value freeEnd, const ChunkPlan &plan,
-               Value warpSums);
+  /// Where the compaction puts a selected position (i32) at output slot
+  /// `slot` (i32).
+  using PutSlot = function_ref<void(Value slot, Value position)>;
+  void compact(Value row, Value begin, Value end, Value freeBegin,
+               Value freeEnd, const ChunkPlan &plan, Value warpSums,
+               PutSlot put);
   /// With SelectConfig::l2CacheHints: drops the L2 lines of distances the
   /// compaction pass whose thread's run starts at `first` has read (row
   /// `distRow`, chunk ending at `end`), so they are never written back.

@@ -180,11 +180,11 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks
 //   DEFAULT:   gpu.func @attend_shared_attend0_cluster(
-//  DEFAULT-SAME:     adamas.config = {cluster_merge = 1 : i64, cluster_merge_max_ctas = 792 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64, tensor_core_dots = 1 : i64
+//  DEFAULT-SAME:     adamas.config = {cluster_merge = 1 : i64, cluster_merge_max_ctas = 792 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64, tensor_core_dots = 1 : i64
 //   DEFAULT:     nvvm.mma.sync
 //   DEFAULT:     nvvm.mapa
 //       ANY:   gpu.func @attend_shared_attend0_partial(
-//  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
+//  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
 //   ANY-NOT:   nvvm.cluster
 func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                          %values: tensor<1x2x?x128xf16>, %idx: tensor<1x2x1x256xi32>)

@@ -54,12 +54,17 @@
 //       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold
 // The compaction with runs of 16, or of 32 where a chunk (ceil(N / chunks)
 // rounded up to 32) is longer than one pass of 256 x 16 positions: both are
-// launched, the one not chosen with an empty grid (y = 0).
-//       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %{{.*}}, %c4096
+// built, the one not chosen gets an empty grid (y = 0). Nothing but this
+// sparse_attn reads the indices, so its launches are left to the attention
+// (attend-compacts-selection): the compaction kernels run (right after the
+// threshold kernel) only where the host takes sparse_attn's long form,
+// whose CTAs read the indices, or where a chunk is longer than one pass of
+// the attention CTA's 128 threads x 32 positions; otherwise the short
+// forms' CTAs compact their own slots, told so by their last argument.
+//       CHECK:   %[[CHUNKLEN:.*]] = arith.muli %{{.*}}, %c32{{[_0-9]*}} : index
+//       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %[[CHUNKLEN]], %c4096
 //       CHECK:   %[[SHORTY:.*]] = arith.select %[[LONG]], %c0{{.*}}, %[[CHUNKS:.*]] : index
-//       CHECK:   %[[L3:.*]] = gpu.launch_func async [%[[L2]]] @step_kernels::@step_select0_compact blocks in (%{{.*}}, %[[SHORTY]], %c1{{.*}})
 //       CHECK:   %[[LONGY:.*]] = arith.select %[[LONG]], %[[CHUNKS]], %c0{{.*}} : index
-//       CHECK:   gpu.launch_func async [%[[L3]]] @step_kernels::@step_select0_compact_long blocks in (%{{.*}}, %[[LONGY]], %c1{{.*}})
 // sparse_attn (k = 64) in 2 splits of 8 slots per warp, or in the long
 // form's 1 split of 16 per warp where that grid (rows x 1 CTAs) reaches
 // 6 x 132: all four kernels launched, the pair not chosen with empty grids.
@@ -68,9 +73,20 @@
 //       CHECK:   %[[MERGE:.*]] = arith.ceildivsi
 //       CHECK:   %[[LONGCTAS:.*]] = arith.muli %[[ROWS]], %c1{{[_0-9]*}} : index
 //       CHECK:   %[[LONGA:.*]] = arith.cmpi uge, %[[LONGCTAS]], %c792
+//       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %[[CHUNKLEN]], %c4096{{[_0-9]*}} : index
+//       CHECK:   %[[SHORTA:.*]] = arith.xori %[[LONGA]], %true
+//       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
+//       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
+//       CHECK:   %[[SY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[SHORTY]] : index
+//       CHECK:   %[[LY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[LONGY]] : index
+//       CHECK:   %[[L3:.*]] = gpu.launch_func async [%[[L2]]] @step_kernels::@step_select0_compact blocks in (%{{.*}}, %[[SY]], %c1{{.*}})
+//       CHECK:   %[[L4:.*]] = gpu.launch_func async [%[[L3]]] @step_kernels::@step_select0_compact_long blocks in (%{{.*}}, %[[LY]], %c1{{.*}})
 //       CHECK:   %[[SHORTG:.*]] = arith.select %[[LONGA]], %c0{{[_0-9]*}}, %[[ROWS]] : index
 //       CHECK:   %[[SHORTM:.*]] = arith.select %[[LONGA]], %c0{{[_0-9]*}}, %[[MERGE]] : index
-//       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_partial blocks in (%c2{{[_0-9]*}}, %[[SHORTG]], %c1{{[_0-9]*}})
+//       CHECK:   gpu.launch_func async [%[[L4]]] @step_kernels::@step_attend0_partial blocks in (%c2{{[_0-9]*}}, %[[SHORTG]], %c1{{[_0-9]*}})
+//  CHECK-SAME:     args(%{{[a-z_0-9]+}} : memref<512xf16>,
+//  CHECK-SAME:     %[[DISCARD]] : index, %{{[a-z_0-9]+}} : memref<512xf16>,
+//  CHECK-SAME:     %[[FLAG]] : index)
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge blocks in (%[[SHORTM]], %c1{{[_0-9]*}}, %c1{{[_0-9]*}})
 //  CHECK-SAME:     %[[OUT_FLAT]] : memref<512xf16>
 //       CHECK:   %[[LONGG:.*]] = arith.select %[[LONGA]], %[[ROWS]], %c0{{[_0-9]*}} : index
@@ -191,9 +207,37 @@
 //       CHECK:       arith.cmpi ult, %{{.*}}, %c255
 //       CHECK:         nvvm.inline_ptx "discard.global.L2 [$0], 128;"
 //       CHECK:     gpu.return
-//       CHECK:   gpu.func @step_attend0_partial(
-//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
+// sparse_attn's partial kernel takes the select kernels' arguments first
+// (attend-compacts-selection), its own, then the flag.
+//       CHECK:   gpu.func @step_attend0_partial(%arg0: memref<512xf16>,
+//  CHECK-SAME:     %arg20: index) workgroup({{.*}}, %[[SLOTS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
+// The CTA's 32 slots, where the flag is set: the plan's loads first (a
+// lane per chunk: its first slot and earlier ties; T and skip), kept ahead
+// of the row's length by an empty asm; the sink and recent slots directly;
+// the chunks whose output slots meet the free ones by two ballots over the
+// chunks' first slots, then one ordered
+// compaction over those chunks (runs of 32 distances, a block scan per
+// pass, no L2 discards: other CTAs read the same chunks) into shared
+// memory, and a barrier. Otherwise each lane's index from the indices.
+//       CHECK:     %[[COMPACTS:.*]] = arith.cmpi ne, %arg20, %c0{{.*}} : index
+//       CHECK:     scf.if %[[COMPACTS]] {
+//  CHECK-COUNT-4:    memref.load %arg6[{{.*}}] : memref<?xi32>
+//  CHECK-NEXT:       llvm.inline_asm has_side_effects "", "~{memory}"
+//       CHECK:       memref.load %arg2[{{.*}}] : memref<1xi32>
+//       CHECK:       memref.store {{.*}}, %[[SLOTS]][{{.*}}]
+//  CHECK-COUNT-2:    nvvm.vote.sync  ballot
+//  CHECK-COUNT-2:    gpu.shuffle  idx
+//       CHECK:       scf.for {{.*}} step %c4096
+//       CHECK:         vector.load %arg3[{{.*}}] {alignment = 64 : i64} : memref<?xi16>, vector<32xi16>
+//  CHECK-COUNT-5:      gpu.shuffle  up
+//       CHECK:         scf.while
+//       CHECK:           memref.store {{.*}}, %[[SLOTS]][{{.*}}]
+//   CHECK-NOT:       nvvm.inline_ptx
+//       CHECK:       gpu.barrier
+//       CHECK:     memref.load %[[SLOTS]]
+//       CHECK:     memref.load %arg15[{{.*}}] : memref<256xi32>
 // Per group of 4 slots in flight (8 slots per warp: two groups), each
 // slot's index from its lane, then the 4 dots summed over the warp together
 // (KernelBuilder::warpSumEach): reduce-scattered over lane bits 16 and 8
@@ -339,7 +383,7 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 
 // CHECK-LABEL: func.func @attend_shared(
 //       CHECK: gpu.func @attend_shared_attend0_partial(
-//  CHECK-SAME:   adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 792 : i64, long_splits = 8 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
+//  CHECK-SAME:   adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 792 : i64, long_splits = 8 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
 // With 4 heads per CTA in bf16 a warp's 8 slots are one group whose scores
 // are tensor-core products: lane l's query piece (head l / 4, D / 4 = 32
 // dims), the 8 slots' V rows and indices, lane l's key piece (slot l / 4),

@@ -202,6 +202,9 @@ struct AttendOptions {
   /// `attend-tensor-core-dots`: AttendConfig::tensorCoreDots where it
   /// applies.
   bool tensorCoreDots = true;
+  /// `attend-compacts-selection`: AttendConfig::compactsSelection where the
+  /// indices are an l1_topk's that nothing else reads (the lowering decides).
+  bool compactsSelection = true;
 };
 
 struct AttendConfig {
@@ -253,6 +256,14 @@ struct AttendConfig {
   /// the warp. Short form only (groups of 8 slots, slotsPerWarp a multiple
   /// of 8).
   bool tensorCoreDots = false;
+  /// The short forms' CTAs compact the slots they attend from the l1_topk
+  /// that writes the indices (its distances and plan; the lowering sets
+  /// this where nothing else reads the indices and the select runs as
+  /// three kernels): no compaction kernel between the selection's plan and
+  /// the attention, and no index through global memory. The host still
+  /// launches the compaction kernels where it takes the long form, whose
+  /// CTAs read the indices.
+  bool compactsSelection = false;
 
   static ConfigOr<AttendConfig> get(const AttendProblem &problem,
                                     const TargetInfo &target,
