@@ -128,8 +128,10 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "sparse_attn's CTAs compact the slots they attend from the "
            "l1_topk that selects them (its distances and plan) where nothing "
            "else reads the indices: no compaction kernel before the "
-           "attention unless the host takes the long-split form; false: "
-           "the compaction kernels write the indices">,
+           "attention where a chunk of the selection is at most one pass of "
+           "an attention CTA's runs and the host does not take the "
+           "long-split form; false: the compaction kernels write the "
+           "indices">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

@@ -262,7 +262,8 @@ struct AttendConfig {
   /// three kernels): no compaction kernel between the selection's plan and
   /// the attention, and no index through global memory. The host still
   /// launches the compaction kernels where it takes the long form, whose
-  /// CTAs read the indices.
+  /// CTAs read the indices, and where a chunk is longer than one pass of a
+  /// CTA's runs (each CTA would walk several whole chunks).
   bool compactsSelection = false;
 
   static ConfigOr<AttendConfig> get(const AttendProblem &problem,
