@@ -42,7 +42,8 @@ SPECS = {
 RUNS = {
     "mha_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
                       (1, 131072, "full")],
-    "gqa_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (16, 32768, "ragged")],
+    "gqa_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
+                      (16, 32768, "ragged")],
     "gqa_shared_d128_k256": [(1, 4096, "full"), (16, 32768, "ragged")],
     "g7_d64_b3_m4_bf16": [(1, 1000, "full"), (4, 4096, "ragged")],
     "g7_shared_d64_b1_k1024_bf16": [(1, 1000, "ragged"), (4, 4096, "ragged"),
