@@ -354,8 +354,6 @@ SmallVector<EncodeJob> StepLowering::mapEncodeJobs() {
   return jobs;
 }
 
-static FailureOr<AttendProblem> attendProblem(SparseAttnOp op);
-
 LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
   auto queryType = cast<RankedTensorType>(op.getQueryCodes().getType());
   auto keyType = cast<RankedTensorType>(op.getKeyCodes().getType());
@@ -411,18 +409,8 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
         user && user.getIndices() == indices)
       attend = user;
   std::unique_ptr<DeferredCompaction> deferred;
-  if (attend) {
-    FailureOr<AttendProblem> problem = attendProblem(attend);
-    ConfigOr<AttendConfig> attendConfig =
-        succeeded(problem) ? AttendConfig::get(*problem, target, attendOptions)
-                           : ConfigOr<AttendConfig>::fail("");
-    if (attendConfig) {
-      deferred = std::make_unique<DeferredCompaction>();
-      deferred->attendThreads = 32 * attendConfig->warpsPerBlock;
-      deferred->attendLongSplits = attendConfig->longSplits;
-      deferred->attendLongFormMinCtas = attendConfig->longFormMinCtas;
-    }
-  }
+  if (attend)
+    deferred = std::make_unique<DeferredCompaction>();
   adamas::emitSelect(*host, name + "_select" + std::to_string(ordinal), s,
                      deferred.get());
   if (deferred)
@@ -430,9 +418,7 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
   return success();
 }
 
-/// The attend problem of `op`; failure where its heads, M, Dv or the
-/// indices' heads are dynamic.
-static FailureOr<AttendProblem> attendProblem(SparseAttnOp op) {
+LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
   auto queryType = cast<RankedTensorType>(op.getQuery().getType());
   auto keyType = cast<RankedTensorType>(op.getKeys().getType());
   auto valueType = cast<RankedTensorType>(op.getValues().getType());
@@ -448,20 +434,11 @@ static FailureOr<AttendProblem> attendProblem(SparseAttnOp op) {
   if (ShapedType::isDynamic(p.queryHeads) || ShapedType::isDynamic(p.kvHeads) ||
       ShapedType::isDynamic(p.rows) || ShapedType::isDynamic(p.valueDims) ||
       ShapedType::isDynamic(indexHeads))
-    return failure();
+    return op.emitOpError("cannot be lowered to the GPU: heads, M, Dv and "
+                          "the indices' heads must be static");
   // Indices with Hkv heads (and Hq != Hkv) are shared by a group.
   p.indicesPerKvHead = indexHeads != p.queryHeads;
   p.halfElements = !queryType.getElementType().isF32();
-  return p;
-}
-
-LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
-  auto queryType = cast<RankedTensorType>(op.getQuery().getType());
-  FailureOr<AttendProblem> problem = attendProblem(op);
-  if (failed(problem))
-    return op.emitOpError("cannot be lowered to the GPU: heads, M, Dv and "
-                          "the indices' heads must be static");
-  const AttendProblem &p = *problem;
   ConfigOr<AttendConfig> config = AttendConfig::get(p, target, attendOptions);
   if (!config)
     return op.emitOpError("cannot be lowered to the GPU: ") << config.reason;

@@ -67,14 +67,9 @@ struct SelectLaunch {
 
 /// The compaction kernels of a selection whose sparse_attn may compact the
 /// slots it attends itself (AttendConfig::compactsSelection): emitSelect
-/// builds them, decides at run time which of the two compacts, and leaves
-/// the compaction kernels' launches to emitAttend.
+/// builds them and leaves their launches to emitAttend, which chooses at
+/// run time which of the two compacts.
 struct DeferredCompaction {
-  // Set by the caller of emitSelect: the attention's CTAs (threads) and its
-  // long form (AttendConfig::longSplits, longFormMinCtas; 0: none).
-  int64_t attendThreads = 0, attendLongSplits = 0, attendLongFormMinCtas = 0;
-
-  // Set by emitSelect.
   /// The selection (its problem and configuration).
   SelectLaunch launch;
   /// The select kernels' arguments (SelectKernels.h), which the attention
@@ -83,8 +78,8 @@ struct DeferredCompaction {
   gpu::GPUFuncOp compact, compactLong;
   /// Their grids: rows x (chunks or 0), whichever the chunk length takes.
   Value rows, compactChunks, compactLongChunks;
-  /// Whether the attention's CTAs compact (i1).
-  Value attendCompacts;
+  /// Positions per chunk at the capacity (index).
+  Value chunkLength;
   /// 1 where the step outgrows L2 and the compaction kernels discard the
   /// distance lines they have read (index).
   Value discards;

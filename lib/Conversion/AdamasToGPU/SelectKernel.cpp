@@ -883,33 +883,8 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
         arith::CmpIOp::create(hb, arith::CmpIPredicate::uge, byCompaction,
                               idx(kMinCompactionChunks)),
         byCompaction, idx(c.maxChunks));
-    Value unbounded = clamp(hb, chunks, idx(1), idx(c.maxChunks));
-    chunks = clamp(hb, arith::MinUIOp::create(hb, chunks, compactionBound),
-                   idx(1), idx(c.maxChunks));
-    if (deferred) {
-      // Where sparse_attn's CTAs compact their slots there is no
-      // compaction grid to bound: the histogram pass keeps its own chunks
-      // (B = 1 per-head GQA at 32K: 32 chunks of 1K, 256 histogram CTAs,
-      // where the bound left 16 of 2K, 128 CTAs on 132 SMs). The CTAs
-      // compact where a chunk is at most one pass of their long runs (B <= 4
-      // at 32K; at 128K and B=16, 8K positions per chunk, each CTA would
-      // walk 2-3 whole chunks: 2.4-4.4 us slower, measured) and the
-      // attention does not take its long form (whose CTAs read the
-      // indices; its rows x long splits CTAs, as emitAttend decides).
-      Value onePass = idx(deferred->attendThreads * kLongRun);
-      Value compacts = arith::CmpIOp::create(
-          hb, arith::CmpIPredicate::ule,
-          buildChunkLength(hb, capacity, unbounded), onePass);
-      if (deferred->attendLongSplits > 0) {
-        Value longCtas = mul(rows, idx(deferred->attendLongSplits));
-        compacts = arith::AndIOp::create(
-            hb, compacts,
-            arith::CmpIOp::create(hb, arith::CmpIPredicate::ult, longCtas,
-                                  idx(deferred->attendLongFormMinCtas)));
-      }
-      deferred->attendCompacts = compacts;
-      chunks = arith::SelectOp::create(hb, compacts, unbounded, chunks);
-    }
+    chunks = arith::MinUIOp::create(hb, chunks, compactionBound);
+    chunks = clamp(hb, chunks, idx(1), idx(c.maxChunks));
     args[kHistograms] = host.allocScratch(
         hb.getI32Type(), mul(mul(rows, chunks), idx(c.numBins)));
     // Per row: T, skip, and (first slot, earlier ties) per chunk.
@@ -978,13 +953,9 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value shortChunks = arith::SelectOp::create(hb, longRuns, zero, chunks);
   Value longChunks = arith::SelectOp::create(hb, longRuns, chunks, zero);
   if (deferred) {
-    deferred->launch = s;
-    deferred->args = args;
-    deferred->compact = compact;
-    deferred->compactLong = compactLong;
-    deferred->rows = rows;
-    deferred->compactChunks = shortChunks;
-    deferred->compactLongChunks = longChunks;
+    *deferred = DeferredCompaction{s,           args,        compact,
+                                   compactLong, rows,        shortChunks,
+                                   longChunks,  chunkLength, args[kDiscardDistances]};
     return;
   }
   host.launch(compact, rows, shortChunks, idx(1), c.blockSize, args, Value(),

@@ -30,15 +30,6 @@
 //  CHECK-SAME:   %[[CACHE:[a-z0-9]+]]: memref<1x2x?x8xi32>, %[[LEN:[a-z0-9]+]]: memref<1xi32>,
 //  CHECK-SAME:   %[[OUT:[a-z0-9]+]]: memref<1x4x1x128xf16>) attributes {llvm.emit_c_interface} {
 //   CHECK-NOT:   memref.alloc
-// The selection's chunks: where sparse_attn's CTAs compact their slots (a
-// chunk at most one pass of their 128 threads x 32 positions, and the
-// attention not in its long form: rows x 1 long split < 6 x 132), the
-// histogram pass's chunks are not bounded by a compaction grid.
-//       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %{{.*}}, %c4096 : index
-//       CHECK:   %[[LONGCTAS:.*]] = arith.muli %{{.*}}, %c1{{[_0-9]*}} : index
-//       CHECK:   %[[NOTLONG:.*]] = arith.cmpi ult, %[[LONGCTAS]], %c792 : index
-//       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[NOTLONG]] : i1
-//       CHECK:   %[[CHUNKS:.*]] = arith.select %[[COMPACTS]], %{{.*}}, %{{.*}} : index
 //       CHECK:   %[[T0:.*]] = gpu.wait async
 //       CHECK:   %[[SCRATCH:.*]], %[[T1:.*]] = gpu.alloc async [%[[T0]]] (%{{.*}}) : memref<?xi8>
 //       CHECK:   memref.view %[[SCRATCH]][%c0{{.*}}][] : memref<?xi8> to memref<1x4x1x64xi32>
@@ -68,12 +59,11 @@
 // (attend-compacts-selection): the compaction kernels run (right after the
 // threshold kernel) only where the host takes sparse_attn's long form,
 // whose CTAs read the indices, or where a chunk is longer than one pass of
-// the attention CTA's 128 threads x 32 positions (the selection decided
-// above); otherwise the short forms' CTAs compact their own slots, told so
-// by their last argument.
+// the attention CTA's 128 threads x 32 positions; otherwise the short
+// forms' CTAs compact their own slots, told so by their last argument.
 //       CHECK:   %[[CHUNKLEN:.*]] = arith.muli %{{.*}}, %c32{{[_0-9]*}} : index
 //       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %[[CHUNKLEN]], %c4096
-//       CHECK:   %[[SHORTY:.*]] = arith.select %[[LONG]], %c0{{.*}}, %[[CHUNKS]] : index
+//       CHECK:   %[[SHORTY:.*]] = arith.select %[[LONG]], %c0{{.*}}, %[[CHUNKS:.*]] : index
 //       CHECK:   %[[LONGY:.*]] = arith.select %[[LONG]], %[[CHUNKS]], %c0{{.*}} : index
 // sparse_attn (k = 64) in 2 splits of 8 slots per warp, or in the long
 // form's 1 split of 16 per warp where that grid (rows x 1 CTAs) reaches
@@ -83,6 +73,9 @@
 //       CHECK:   %[[MERGE:.*]] = arith.ceildivsi
 //       CHECK:   %[[LONGCTAS:.*]] = arith.muli %[[ROWS]], %c1{{[_0-9]*}} : index
 //       CHECK:   %[[LONGA:.*]] = arith.cmpi uge, %[[LONGCTAS]], %c792
+//       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %[[CHUNKLEN]], %c4096{{[_0-9]*}} : index
+//       CHECK:   %[[SHORTA:.*]] = arith.xori %[[LONGA]], %true
+//       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
 //       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //       CHECK:   %[[SY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[SHORTY]] : index
 //       CHECK:   %[[LY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[LONGY]] : index
