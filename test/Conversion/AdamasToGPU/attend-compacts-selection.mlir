@@ -1,0 +1,117 @@
+// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-compacts-selection=false" -split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: adamas-opt %s -adamas-lower-to-gpu="cluster-select=true" -split-input-file | FileCheck %s --check-prefix=CLUSTER
+
+// attend-compacts-selection (the default): where sparse_attn's indices are
+// an l1_topk's that nothing else reads, and the selection is three kernels,
+// the attention kernels take the select kernels' arguments first (and a
+// flag last); the select's compaction kernels are launched by the attention,
+// after the threshold kernel, with empty grids where the short forms' CTAs
+// compact their own slots: a chunk of at most 128 threads x 32 positions,
+// and the long form (rows x 1 split >= 6 x 132 CTAs) not taken. The long
+// form always reads the indices.
+
+// CHECK-LABEL: func.func @fused(
+//       CHECK:   %[[HIST:.*]] = gpu.launch_func async {{.*}} @fused_kernels::@fused_select0_hist
+//       CHECK:   %[[THRESHOLD:.*]] = gpu.launch_func async [%[[HIST]]] @fused_kernels::@fused_select0_threshold
+//   CHECK-NOT:   gpu.launch_func
+//       CHECK:   %[[LONGA:.*]] = arith.cmpi uge, %{{.*}}, %c792 : index
+//       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %{{.*}}, %c4096{{[_0-9]*}} : index
+//       CHECK:   %[[SHORTA:.*]] = arith.xori %[[LONGA]], %true
+//       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
+//       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
+//       CHECK:   %[[SHORTY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   %[[LONGY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   %[[C1:.*]] = gpu.launch_func async [%[[THRESHOLD]]] @fused_kernels::@fused_select0_compact blocks in (%{{.*}}, %[[SHORTY]], %{{.*}})
+//       CHECK:   %[[C2:.*]] = gpu.launch_func async [%[[C1]]] @fused_kernels::@fused_select0_compact_long blocks in (%{{.*}}, %[[LONGY]], %{{.*}})
+//       CHECK:   gpu.launch_func async [%[[C2]]] @fused_kernels::@fused_attend0_cluster
+//  CHECK-SAME:     args(%{{[a-z_0-9]+}} : memref<32xi32>,
+//  CHECK-SAME:     %[[FLAG]] : index)
+//       CHECK:   @fused_kernels::@fused_attend0_partial blocks
+//  CHECK-SAME:     %[[FLAG]] : index)
+//       CHECK:   @fused_kernels::@fused_attend0_partial_long blocks
+//  CHECK-SAME:     %[[FLAG]] : index)
+//       CHECK: gpu.func @fused_attend0_cluster(
+//  CHECK-SAME:     compacts_selection = 1 : i64
+//       CHECK:   nvvm.vote.sync  ballot
+//       CHECK: gpu.func @fused_attend0_partial(
+//  CHECK-SAME:     compacts_selection = 1 : i64
+//       CHECK:   nvvm.vote.sync  ballot
+//       CHECK: gpu.func @fused_attend0_partial_long(
+//  CHECK-SAME:     compacts_selection = 0 : i64
+//   CHECK-NOT:   nvvm.vote.sync
+//       CHECK:   gpu.return
+// With the option off the compaction kernels follow the threshold kernel in
+// the select's launches, and the attention takes only its own arguments.
+// OFF-LABEL: func.func @fused(
+//       OFF:   @fused_kernels::@fused_select0_threshold
+//  OFF-NEXT:   arith.constant
+//       OFF:   @fused_kernels::@fused_select0_compact blocks
+//       OFF:   @fused_kernels::@fused_attend0_cluster
+//  OFF-SAME:     args(%{{[a-z_0-9]+}} : memref<512xf16>,
+//       OFF: gpu.func @fused_attend0_cluster(
+//  OFF-SAME:     compacts_selection = 0 : i64
+//   OFF-NOT:   nvvm.vote.sync
+//       OFF:   gpu.return
+// With cluster-select the MHA selection is one cluster kernel (its
+// compaction inside): nothing is left to the attention.
+// CLUSTER-LABEL: func.func @fused(
+//   CLUSTER-NOT:   @fused_select0_compact
+//       CLUSTER:   @fused_kernels::@fused_select0_cluster
+//   CLUSTER-NOT:   @fused_select0_compact
+//       CLUSTER: gpu.func @fused_attend0_cluster(
+//  CLUSTER-SAME:     compacts_selection = 0 : i64
+func.func @fused(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x4x?x8xi32>, %len: tensor<1xi32>,
+                 %q: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
+                 %values: tensor<1x4x?x128xf16>) -> tensor<1x4x1x128xf16> {
+  %idx = adamas.l1_topk %qc, %codes, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}
+      : tensor<1x4x1x8xi32>, tensor<1x4x?x8xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
+  %o = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x4x1x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x1x64xi32> -> tensor<1x4x1x128xf16>
+  return %o : tensor<1x4x1x128xf16>
+}
+
+// -----
+
+// Indices the step also returns are written by the compaction kernels, as
+// before: the attention reads them.
+// CHECK-LABEL: func.func @indices_returned(
+//       CHECK:   @indices_returned_kernels::@indices_returned_select0_threshold
+//  CHECK-NEXT:   arith.constant
+//       CHECK:   @indices_returned_kernels::@indices_returned_select0_compact blocks
+//       CHECK:   @indices_returned_kernels::@indices_returned_attend0_cluster
+//  CHECK-SAME:     args(%{{[a-z_0-9]+}} : memref<512xf16>,
+//       CHECK: gpu.func @indices_returned_attend0_cluster(
+//  CHECK-SAME:     compacts_selection = 0 : i64
+func.func @indices_returned(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x4x?x8xi32>,
+                            %len: tensor<1xi32>, %q: tensor<1x4x1x128xf16>,
+                            %keys: tensor<1x4x?x128xf16>, %values: tensor<1x4x?x128xf16>)
+    -> (tensor<1x4x1x128xf16>, tensor<1x4x1x64xi32>) {
+  %idx = adamas.l1_topk %qc, %codes, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}
+      : tensor<1x4x1x8xi32>, tensor<1x4x?x8xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
+  %o = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x4x1x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x1x64xi32> -> tensor<1x4x1x128xf16>
+  return %o, %idx : tensor<1x4x1x128xf16>, tensor<1x4x1x64xi32>
+}
+
+// -----
+
+// Two attentions over one selection: neither compacts it.
+// CHECK-LABEL: func.func @two_attends(
+//       CHECK:   @two_attends_kernels::@two_attends_select0_compact blocks
+//       CHECK: gpu.func @two_attends_attend0_cluster(
+//  CHECK-SAME:     compacts_selection = 0 : i64
+//       CHECK: gpu.func @two_attends_attend1_cluster(
+//  CHECK-SAME:     compacts_selection = 0 : i64
+func.func @two_attends(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x4x?x8xi32>,
+                       %len: tensor<1xi32>, %q: tensor<1x4x1x128xf16>,
+                       %keys: tensor<1x4x?x128xf16>, %values: tensor<1x4x?x128xf16>)
+    -> (tensor<1x4x1x128xf16>, tensor<1x4x1x128xf16>) {
+  %idx = adamas.l1_topk %qc, %codes, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}
+      : tensor<1x4x1x8xi32>, tensor<1x4x?x8xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
+  %o1 = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x4x1x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x1x64xi32> -> tensor<1x4x1x128xf16>
+  %o2 = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x4x1x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x1x64xi32> -> tensor<1x4x1x128xf16>
+  return %o1, %o2 : tensor<1x4x1x128xf16>, tensor<1x4x1x128xf16>
+}
