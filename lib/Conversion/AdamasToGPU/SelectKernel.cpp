@@ -707,10 +707,9 @@ void SelectCommon::compactSlots(Value row, const ResultRow &r,
   // each chunk in turn would carry from one to the next).
   Value freeLo = kb.maxS(slotBegin, kb.idx(p.sink));
   Value freeHi = kb.minS(slotEnd, recentFirst);
-  Value free = andI(
-      andI(arith::XOrIOp::create(b, fits, arith::ConstantIntOp::create(b, 1, 1)),
-           kb.cmp(Pred::sgt, r.window.take, kb.idx(0))),
-      kb.cmp(Pred::slt, freeLo, freeHi));
+  Value ranks = kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)); // not `fits`
+  Value free = andI(andI(ranks, kb.cmp(Pred::sgt, r.window.take, kb.idx(0))),
+                    kb.cmp(Pred::slt, freeLo, freeHi));
   kb.ifThen(free, [&] {
     Value exists =
         kb.cmp(Pred::ult, kb.toIdx(kb.laneId()), kb.arg(kChunks));
