@@ -757,6 +757,14 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
         hb, arith::CmpIPredicate::uge,
         arith::MulIOp::create(hb, groups, idx(c.longSplits)),
         idx(c.longFormMinCtas));
+  // `taken` and not the long form.
+  Value notLong;
+  if (longTaken)
+    notLong = arith::XOrIOp::create(hb, longTaken,
+                                    arith::ConstantIntOp::create(hb, 1, 1));
+  auto unlessLong = [&](Value taken) -> Value {
+    return notLong ? arith::AndIOp::create(hb, taken, notLong) : taken;
+  };
 
   // The arguments (DeferredCompaction: the select's first), and with a
   // selection to compact, its compaction kernels. The short forms' CTAs
@@ -764,7 +772,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   // pass of their long runs (B = 1 and 4 at 32K: 2K positions per chunk;
   // a CTA's slots meet 2-3 chunks). Longer chunks (B=16, 128K: 8K) take
   // the compaction kernels: each attention CTA would walk 2-3 whole chunks
-  // (measured 2.4-4.4 us slower; they also lose the discards of dirty
+  // (measured 1.9-4.4 us slower; they also lose the discards of dirty
   // distance lines). So does the long form, whose CTAs read the indices.
   SmallVector<Value> args;
   if (a.selection) {
@@ -772,14 +780,9 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
     const DeferredCompaction &selection = *a.selection;
     llvm::append_range(args, selection.args);
     llvm::append_range(args, attendArgs);
-    Value compacts = arith::CmpIOp::create(
+    Value compacts = unlessLong(arith::CmpIOp::create(
         hb, arith::CmpIPredicate::ule, selection.chunkLength,
-        idx(threads * select::kLongRun));
-    if (longTaken)
-      compacts = arith::AndIOp::create(
-          hb, compacts,
-          arith::XOrIOp::create(hb, longTaken,
-                                arith::ConstantIntOp::create(hb, 1, 1)));
+        idx(threads * select::kLongRun)));
     args.push_back(arith::SelectOp::create(hb, compacts, one, zero));
     Value compactChunks = unless(compacts, selection.compactChunks);
     Value compactLongChunks = unless(compacts, selection.compactLongChunks);
@@ -795,14 +798,9 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   Value partialGroups = groups, mergeBlocks = allMergeBlocks;
   if (c.clusterMerge) {
     gpu::GPUFuncOp cluster = build("_cluster", a, /*merge=*/false);
-    Value clusterTaken = arith::CmpIOp::create(
+    Value clusterTaken = unlessLong(arith::CmpIOp::create(
         hb, arith::CmpIPredicate::ule,
-        arith::MulIOp::create(hb, groups, splits), idx(c.clusterMergeMaxCtas));
-    if (longTaken)
-      clusterTaken = arith::AndIOp::create(
-          hb, clusterTaken,
-          arith::XOrIOp::create(hb, longTaken,
-                                arith::ConstantIntOp::create(hb, 1, 1)));
+        arith::MulIOp::create(hb, groups, splits), idx(c.clusterMergeMaxCtas)));
     Value clusterGroups = when(clusterTaken, groups);
     host.launch(cluster, splits, clusterGroups, one, threads, args,
                 /*clusterX=*/splits, /*choosable=*/true);

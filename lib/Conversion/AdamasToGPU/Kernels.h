@@ -80,9 +80,6 @@ struct DeferredCompaction {
   Value rows, compactChunks, compactLongChunks;
   /// Positions per chunk at the capacity (index).
   Value chunkLength;
-  /// 1 where the step outgrows L2 and the compaction kernels discard the
-  /// distance lines they have read (index).
-  Value discards;
 };
 
 /// Three kernels: per-chunk distances and histograms, the row plans

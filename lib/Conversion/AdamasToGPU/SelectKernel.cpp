@@ -952,9 +952,9 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value shortChunks = arith::SelectOp::create(hb, longRuns, zero, chunks);
   Value longChunks = arith::SelectOp::create(hb, longRuns, chunks, zero);
   if (deferred) {
-    *deferred = DeferredCompaction{s,           args,        compact,
-                                   compactLong, rows,        shortChunks,
-                                   longChunks,  chunkLength, args[kDiscardDistances]};
+    *deferred = DeferredCompaction{s,           args,       compact,
+                                   compactLong, rows,       shortChunks,
+                                   longChunks,  chunkLength};
     return;
   }
   host.launch(compact, rows, shortChunks, idx(1), c.blockSize, args, Value(),

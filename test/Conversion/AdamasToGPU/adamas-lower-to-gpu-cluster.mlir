@@ -45,9 +45,9 @@
 // LONG1-LABEL: func.func @mha(
 //       LONG1:   arith.cmpi uge, %{{.*}}, %c132
 //       LONG1:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial_long
+//       CHECK:   %[[NOTLONG:.*]] = arith.xori %[[LONG]], %true
 //       CHECK:   %[[CTAS:.*]] = arith.muli %[[GROUPS]], %[[SPLITS:[a-z0-9_]+]]
 //       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %[[CTAS]], %c1056
-//       CHECK:   %[[NOTLONG:.*]] = arith.xori %[[LONG]], %true
 //       CHECK:   %[[CLUSTER:.*]] = arith.andi %[[FITS]], %[[NOTLONG]]
 //       CHECK:   %[[CGROUPS:.*]] = arith.select %[[CLUSTER]], %[[GROUPS]], %[[ZERO:[a-z0-9_]+]]
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in (%[[SPLITS]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[SPLITS]], %[[CGROUPS]], %{{.*}}) threads in (%c128

@@ -73,8 +73,8 @@
 //       CHECK:   %[[MERGE:.*]] = arith.ceildivsi
 //       CHECK:   %[[LONGCTAS:.*]] = arith.muli %[[ROWS]], %c1{{[_0-9]*}} : index
 //       CHECK:   %[[LONGA:.*]] = arith.cmpi uge, %[[LONGCTAS]], %c792
-//       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %[[CHUNKLEN]], %c4096{{[_0-9]*}} : index
 //       CHECK:   %[[SHORTA:.*]] = arith.xori %[[LONGA]], %true
+//       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %[[CHUNKLEN]], %c4096{{[_0-9]*}} : index
 //       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
 //       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //       CHECK:   %[[SY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[SHORTY]] : index

@@ -16,8 +16,8 @@
 //       CHECK:   %[[THRESHOLD:.*]] = gpu.launch_func async [%[[HIST]]] @fused_kernels::@fused_select0_threshold
 //   CHECK-NOT:   gpu.launch_func
 //       CHECK:   %[[LONGA:.*]] = arith.cmpi uge, %{{.*}}, %c792 : index
-//       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %{{.*}}, %c4096{{[_0-9]*}} : index
 //       CHECK:   %[[SHORTA:.*]] = arith.xori %[[LONGA]], %true
+//       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %{{.*}}, %c4096{{[_0-9]*}} : index
 //       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
 //       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //       CHECK:   %[[SHORTY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
