@@ -77,8 +77,10 @@
 // PTX-THREE: atom.shared.add.u32
 // PTX-THREE-LABEL: .entry adamas_decode_step_select0_threshold(
 // PTX-THREE: griddepcontrol.wait;
-// PTX-THREE: shfl.sync.up.b32
+// PTX-THREE: vote.sync.ballot.b32
+// PTX-THREE: bar.sync
 // PTX-THREE: shfl.sync.bfly.b32
+// PTX-THREE: shfl.sync.up.b32
 // PTX-THREE-LABEL: .entry adamas_decode_step_select0_compact(
 // PTX-THREE: griddepcontrol.wait;
 // PTX-THREE: ld.global.v4.b32

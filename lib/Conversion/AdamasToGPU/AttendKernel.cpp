@@ -36,11 +36,12 @@
 // memory measured slower at B = 16: every CTA then waits for the slowest.)
 //
 // Where the indices are an l1_topk's that nothing else reads (AttendConfig::
-// compactsSelection), the short forms' CTAs can compact the slots they
-// attend themselves, from the selection's distances and plan (SelectCommon::
-// compactSlots), into shared memory: the host then gives the selection's
-// compaction kernels empty grids (it does so where a chunk is at most one
-// pass of the CTA's runs and the long form is not taken).
+// compactsSelection), the short forms' CTAs can plan and compact the slots
+// they attend themselves, from the selection's distances and cumulative
+// chunk histograms (SelectCommon::planRow, compactSlots), into shared
+// memory: the host then gives the selection's threshold and compaction
+// kernels empty grids (it does so where a chunk is at most one pass of the
+// CTA's runs and the long form is not taken).
 //
 //===----------------------------------------------------------------------===//
 
@@ -167,9 +168,9 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
   if (!c.compactsSelection)
     return kb.select(mine, kb.load(arg(kIndices), indexAt), kb.i32(-1));
   // The CTA's slots compacted into shared memory (SelectCommon::
-  // compactSlots), where the compaction kernels did not run: no index goes
-  // through global memory, and no kernel runs between the selection's plan
-  // and the attention. The configuration is the select's, with this CTA's
+  // compactSlots), where the threshold and compaction kernels did not run:
+  // no plan or index goes through global memory, and no kernel runs
+  // between the histogram pass and the attention. The configuration is the select's, with this CTA's
   // threads, and without discarding distance lines (another CTA may read
   // the same chunk).
   SelectLaunch launch = a.selection->launch;
@@ -183,13 +184,18 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
   Value warpSums = kb.sharedBuffer(b.getI32Type(), c.warpsPerBlock);
   Value compacts = kb.cmp(select::Pred::ne, arg(kCompactsSelection),
                           kb.idx(0));
+  Value warpCounts = kb.sharedBuffer(b.getI32Type(), c.warpsPerBlock);
   kb.ifThen(compacts, [&] {
-    // The plan's loads first, in flight with the length's (the compiler
-    // barrier keeps LLVM from sinking them into the branches that use them).
-    select::SelectCommon::SlotPlan plan = selection.loadSlotPlan(group);
+    // The row's plan from its chunks' cumulative histograms (no threshold
+    // kernel ran), the probe's loads first, in flight with the length's
+    // (the compiler barrier keeps LLVM from sinking them into the branches
+    // that use them).
+    Value probe = selection.probeRow(group);
     kb.compilerBarrier();
     selection.ifResultRow(group, [&](const select::SelectCommon::ResultRow
                                          &r) {
+      select::SelectCommon::SlotPlan plan =
+          selection.planRow(group, probe, r.window.take, warpCounts);
       selection.compactSlots(group, r, plan, slotBegin, slotEnd, slots,
                              warpSums);
     });
@@ -784,9 +790,12 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
         hb, arith::CmpIPredicate::ule, selection.chunkLength,
         idx(threads * select::kLongRun)));
     args.push_back(arith::SelectOp::create(hb, compacts, one, zero));
+    Value thresholdRows = unless(compacts, selection.rows);
     Value compactChunks = unless(compacts, selection.compactChunks);
     Value compactLongChunks = unless(compacts, selection.compactLongChunks);
     int64_t selectThreads = selection.launch.config.blockSize;
+    host.launch(selection.threshold, thresholdRows, one, one, selectThreads,
+                selection.args, Value(), /*choosable=*/true);
     host.launch(selection.compact, selection.rows, compactChunks, one,
                 selectThreads, selection.args, Value(), /*choosable=*/true);
     host.launch(selection.compactLong, selection.rows, compactLongChunks, one,

@@ -65,18 +65,20 @@ struct SelectLaunch {
   std::optional<EncodeJob> queryEncoding;
 };
 
-/// The compaction kernels of a selection whose sparse_attn may compact the
-/// slots it attends itself (AttendConfig::compactsSelection): emitSelect
-/// builds them and leaves their launches to emitAttend, which chooses at
-/// run time which of the two compacts.
+/// The threshold and compaction kernels of a selection whose sparse_attn
+/// may plan and compact the slots it attends itself (AttendConfig::
+/// compactsSelection): emitSelect builds them and leaves their launches to
+/// emitAttend, which chooses at run time whether they run, and which of the
+/// two compacts.
 struct DeferredCompaction {
   /// The selection (its problem and configuration).
   SelectLaunch launch;
   /// The select kernels' arguments (SelectKernels.h), which the attention
   /// kernels take first.
   SmallVector<Value> args;
-  gpu::GPUFuncOp compact, compactLong;
-  /// Their grids: rows x (chunks or 0), whichever the chunk length takes.
+  gpu::GPUFuncOp threshold, compact, compactLong;
+  /// Their grids: rows (threshold); rows x (chunks or 0), whichever the
+  /// chunk length takes (compaction).
   Value rows, compactChunks, compactLongChunks;
   /// Positions per chunk at the capacity (index).
   Value chunkLength;
@@ -86,7 +88,7 @@ struct DeferredCompaction {
 /// (threshold, each chunk's first slot), the ordered compaction of each
 /// chunk; or, with `config.clusterChunks`, one kernel in thread block
 /// clusters of a row group's chunks. With `deferred` (and no clusters) the
-/// compaction kernels are built into it but not launched.
+/// threshold and compaction kernels are built into it but not launched.
 void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select,
                 DeferredCompaction *deferred = nullptr);
 

@@ -35,24 +35,25 @@
 // phases, and no histogram or plan goes through global memory.
 //
 // Otherwise they are three kernels: `<name>_hist` (grid as above)
-// writes the histograms per (row, chunk); `<name>_threshold` (grid: rows)
-// loads them all at once (each thread its bins of every chunk, kept in
-// registers), sums, scans, counts per chunk the positions below T and at T
-// from those registers and writes the row's plan: T, skip, and per chunk
-// its first output slot and the ties of the earlier chunks;
-// `<name>_compact` (grid: rows x chunks) reads its plan entry and
-// compacts, in runs of 16 positions per thread, or `<name>_compact_long`
-// in runs of 32 where a chunk is longer than one pass of 16 (the host
-// picks one per call by chunk length and gives the other an empty grid).
+// writes the histograms per (row, chunk) as running counts (bin t: the
+// chunk's free positions at distance <= t); `<name>_threshold` (grid: rows)
+// finds T in two rounds of loads (SelectCommon::planRow: each thread's
+// probe, one bin of every chunk, says which few bins hold T; then each
+// chunk's counts at those bins give T, skip and the chunk's positions below
+// and at T) and writes the row's plan: T, skip, and per chunk its first
+// output slot and the ties of the earlier chunks; `<name>_compact` (grid:
+// rows x chunks) reads its plan entry and compacts, in runs of 16 positions
+// per thread, or `<name>_compact_long` in runs of 32 where a chunk is
+// longer than one pass of 16 (the host picks one per call by chunk length
+// and gives the other an empty grid).
 // Where sparse_attn compacts the slots it attends itself (AttendConfig::
-// compactsSelection), the compaction kernels are built but launched by it,
-// with empty grids where its CTAs compact (SelectCommon::compactSlots: a
-// CTA's range of output slots from one compaction over the chunks that
-// meet it, into shared memory).
+// compactsSelection), the threshold and compaction kernels are built but
+// launched by it, with empty grids where its CTAs plan and compact
+// (SelectCommon::planRow, then compactSlots: a CTA's range of output slots
+// from one compaction over the chunks that meet it, into shared memory).
 // (The threshold used to be found by every compaction CTA, each summing
-// all of its row's chunk histograms; NOTES.md has the measurements of each
-// form.)
-//
+// all of its row's chunk histograms, then by a threshold kernel summing
+// them all; NOTES.md has the measurements of each form.)
 // Nothing needs zeroed scratch: every histogram entry is written each step.
 //
 //===----------------------------------------------------------------------===//
@@ -258,6 +259,108 @@ void ClusterSelectKernel::build() {
 }
 
 //===----------------------------------------------------------------------===//
+// A row's plan from its chunks' cumulative histograms
+//===----------------------------------------------------------------------===//
+
+Value SelectCommon::probeRow(Value row) {
+  int64_t stride = probeStride();
+  Value bin = kb.minS(kb.add(kb.mul(kb.threadId(), kb.idx(stride)),
+                             kb.idx(stride - 1)),
+                      kb.idx(c.numBins - 1));
+  Value chunks = kb.arg(kChunks);
+  // Every chunk slot's load at once (slots past the chunks count 0).
+  SmallVector<Value> counts;
+  for (int64_t slot = 0; slot < c.maxChunks; ++slot)
+    counts.push_back(kb.loadIf(kb.cmp(Pred::ult, kb.idx(slot), chunks),
+                               kb.arg(kHistograms),
+                               histogramEntry(row, kb.idx(slot), bin),
+                               kb.i32(0)));
+  Value sum = kb.i32(0);
+  for (Value count : counts)
+    sum = arith::AddIOp::create(b, sum, count);
+  return sum;
+}
+
+SelectCommon::SlotPlan SelectCommon::planRow(Value row, Value probe,
+                                             Value take, Value warpCounts) {
+  int64_t stride = probeStride();
+  Value take32 = toI32(b, take);
+  Value lane = kb.toIdx(kb.laneId());
+  auto addI = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, x, y);
+  };
+  auto subI = [&](Value x, Value y) -> Value {
+    return arith::SubIOp::create(b, x, y);
+  };
+  auto lessThan = [&](Value x, Value y) -> Value {
+    return arith::CmpIOp::create(b, Pred::slt, x, y);
+  };
+
+  // 1. The running counts ascend with the bin, so the probes below `take`
+  // are the first `probesBelow` threads': T is in the bins of the first
+  // probe at or above it, [probesBelow * s, probesBelow * s + s).
+  Value belowInWarp = math::CtPopOp::create(b, kb.ballot(lessThan(probe,
+                                                                  take32)));
+  kb.ifThen(kb.cmp(Pred::eq, lane, kb.idx(0)),
+            [&] { kb.store(belowInWarp, warpCounts, kb.toIdx(kb.warpId())); });
+  kb.barrier();
+  Value probesBelow = kb.i32(0);
+  for (int64_t w = 0; w < numWarps(); ++w)
+    probesBelow = addI(probesBelow, kb.load(warpCounts, kb.idx(w)));
+
+  // 2. Every warp, lane c = chunk c: the chunk's running counts at bins
+  // base + j (j = 0 .. s; base = probesBelow * s - 1, the bin below the
+  // candidates; bins below 0 count 0, bins past the last hold the chunk's
+  // total), and their sums over the chunks (the row's).
+  Value base = subI(arith::MulIOp::create(b, probesBelow, kb.i32(stride)),
+                    kb.i32(1));
+  Value chunks = kb.arg(kChunks);
+  Value exists = kb.cmp(Pred::ult, lane, chunks);
+  Value chunk = kb.minS(lane, kb.sub(chunks, kb.idx(1)));
+  SmallVector<Value> counts;
+  for (int64_t j = 0; j <= stride; ++j) {
+    Value bin = addI(base, kb.i32(j));
+    Value inRow = arith::AndIOp::create(
+        b, exists, arith::CmpIOp::create(b, Pred::sge, bin, kb.i32(0)));
+    Value safe = kb.minS(kb.maxS(kb.toIdx(bin), kb.idx(0)),
+                         kb.idx(c.numBins - 1));
+    counts.push_back(kb.loadIf(inRow, kb.arg(kHistograms),
+                               histogramEntry(row, chunk, safe), kb.i32(0)));
+  }
+  SmallVector<Value> rowCounts = kb.warpSumEach(counts);
+
+  // 3. T = base + jT, jT the first j >= 1 whose row count reaches `take`
+  // (j = s always does: it is the probe's bin, or past the last bin).
+  Value jT = kb.i32(1);
+  for (int64_t j = 1; j < stride; ++j)
+    jT = addI(jT, arith::ExtUIOp::create(b, b.getI32Type(),
+                                          lessThan(rowCounts[j], take32)));
+  Value chunkBelow = counts[0], chunkAtOrBelow = counts[1];
+  Value rowAtOrBelow = rowCounts[1];
+  for (int64_t j = 2; j <= stride; ++j) {
+    Value isT = arith::CmpIOp::create(b, Pred::eq, jT, kb.i32(j));
+    chunkBelow = kb.select(isT, counts[j - 1], chunkBelow);
+    chunkAtOrBelow = kb.select(isT, counts[j], chunkAtOrBelow);
+    rowAtOrBelow = kb.select(isT, rowCounts[j], rowAtOrBelow);
+  }
+  SlotPlan plan;
+  plan.threshold = addI(base, jT);
+  // The `skip` smallest positions at distance T lose to the larger ones.
+  plan.skip = subI(rowAtOrBelow, take32);
+
+  // 4. The chunk entries: exclusive scans over the chunks of the positions
+  // below T and of the ties at T; a chunk's first slot follows the earlier
+  // chunks' positions below T and their ties that win.
+  Value ties = subI(chunkAtOrBelow, chunkBelow);
+  Value lessBefore = subI(kb.warpInclusiveScan(chunkBelow), chunkBelow);
+  plan.ties = subI(kb.warpInclusiveScan(ties), ties);
+  Value tiesTaken =
+      arith::MaxSIOp::create(b, subI(plan.ties, plan.skip), kb.i32(0));
+  plan.first = addI(kb.i32(p.sink), addI(lessBefore, tiesTaken));
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
 // Kernel 2: the threshold and every chunk's place in the output
 //===----------------------------------------------------------------------===//
 
@@ -266,127 +369,30 @@ class ThresholdKernel : SelectCommon {
 public:
   using SelectCommon::SelectCommon;
   void build();
-
-private:
-  void plan(Value row, Value take);
 };
 } // namespace
 
-void ThresholdKernel::plan(Value row, Value take) {
-  Value tid = kb.threadId();
-  Value total = kb.sharedBuffer(b.getI32Type(), c.numBins);
-  Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
-  Value found = kb.sharedBuffer(b.getI32Type(), 2);
-  // Step 4 scans the chunks with one warp, a lane per chunk slot (slots
-  // past maxChunks count 0).
-  constexpr int64_t kLanes = 32;
-  assert(c.maxChunks <= kLanes && "a chunk per lane");
-  Value lessOfWarp = kb.sharedBuffer(b.getI32Type(), numWarps() * kLanes);
-  Value tiesOf = kb.sharedBuffer(b.getI32Type(), c.maxChunks);
-
-  // 1. Every count of the row's chunk histograms, loaded at once: thread t
-  // holds bins t + j * blockSize (j < binsPerThread) of every chunk slot
-  // (maxChunks: slots past the last chunk load nothing and count 0; at
-  // B = 16 a row has 4 chunks of 16 slots), one round of L2 loads; their
-  // sums over the chunks are the row's totals. The counts stay in registers
-  // for step 3 (binsPerThread * maxChunks of them: 32 or 64 at D = 128 and
-  // 2 bits, see SelectConfig::maxChunks; more than 4 bins per thread of 32
-  // slots would spill).
-  int64_t binsPerThread = llvm::divideCeil(c.numBins, c.blockSize);
-  Value chunks = kb.arg(kChunks);
-  Value histRow = kb.mul(kb.mul(row, chunks), kb.idx(c.numBins));
-  SmallVector<Value> bins;
-  SmallVector<SmallVector<Value>> counts(binsPerThread);
-  for (int64_t j = 0; j < binsPerThread; ++j) {
-    Value bin = kb.add(tid, kb.idx(j * c.blockSize));
-    Value safeBin = kb.minS(bin, kb.idx(c.numBins - 1));
-    bins.push_back(bin);
-    for (int64_t slot = 0; slot < c.maxChunks; ++slot) {
-      Value at = kb.add(
-          kb.add(histRow, kb.mul(kb.idx(slot), kb.idx(c.numBins))), safeBin);
-      counts[j].push_back(kb.loadIf(kb.cmp(Pred::ult, kb.idx(slot), chunks),
-                                    kb.arg(kHistograms), at, kb.i32(0)));
-    }
-  }
-  for (int64_t j = 0; j < binsPerThread; ++j) {
-    Value sum = kb.i32(0);
-    for (int64_t slot = 0; slot < c.maxChunks; ++slot)
-      sum = arith::AddIOp::create(b, sum, counts[j][slot]);
-    kb.ifThen(kb.cmp(Pred::ult, bins[j], kb.idx(c.numBins)),
-              [&] { kb.store(sum, total, bins[j]); });
-  }
-  kb.barrier();
-
-  // 2. Threshold T and skip.
-  Threshold t = findThreshold(total, take, warpSums, found);
-  Value threshold = t.value, thresholdIndex = t.index, skip = t.skip;
-
-  // 3. Per chunk: positions below T, from the counts in registers (each
-  // thread's bins below T, summed over a warp by a reduce-scatter: lane l
-  // gets chunk l's sum; then over the warps in shared memory), and at T
-  // (the thread holding bin T has every chunk's count of it). No second
-  // round of L2 loads (NOTES.md item 13).
-  SmallVector<Value> below;
-  for (int64_t slot = 0; slot < kLanes; ++slot) {
-    if (slot >= c.maxChunks) {
-      below.push_back(kb.i32(0));
-      continue;
-    }
-    Value sum = kb.i32(0);
-    for (int64_t j = 0; j < binsPerThread; ++j)
-      sum = arith::AddIOp::create(
-          b, sum,
-          kb.select(kb.cmp(Pred::ult, bins[j], thresholdIndex),
-                    counts[j][slot], kb.i32(0)));
-    below.push_back(sum);
-  }
-  for (int64_t j = 0; j < binsPerThread; ++j)
-    kb.ifThen(kb.cmp(Pred::eq, bins[j], thresholdIndex), [&] {
-      for (int64_t slot = 0; slot < c.maxChunks; ++slot)
-        kb.store(counts[j][slot], tiesOf, kb.idx(slot));
-    });
-  Value lane = kb.toIdx(kb.laneId());
-  Value warp = kb.toIdx(kb.warpId());
-  kb.store(kb.warpReduceScatter(below), lessOfWarp,
-           kb.add(kb.mul(warp, kb.idx(kLanes)), lane));
-  kb.barrier();
-
-  // 4. Warp 0, lane = chunk: exclusive scans over the chunks, the plan.
-  kb.ifThen(kb.cmp(Pred::eq, warp, kb.idx(0)), [&] {
-    Value exists = kb.cmp(Pred::ult, lane, chunks);
-    Value less = kb.i32(0);
-    for (int64_t w = 0; w < numWarps(); ++w)
-      less = arith::AddIOp::create(
-          b, less,
-          kb.load(lessOfWarp, kb.add(kb.idx(w * kLanes), lane)));
-    less = kb.select(exists, less, kb.i32(0));
-    Value ties = kb.select(
-        exists,
-        kb.load(tiesOf, kb.minS(lane, kb.idx(c.maxChunks - 1))),
-        kb.i32(0));
-    Value lessBefore =
-        arith::SubIOp::create(b, kb.warpInclusiveScan(less), less);
-    Value tiesBefore =
-        arith::SubIOp::create(b, kb.warpInclusiveScan(ties), ties);
-    Value tiesTaken = arith::MaxSIOp::create(
-        b, arith::SubIOp::create(b, tiesBefore, skip), kb.i32(0));
-    Value firstSlot = arith::AddIOp::create(
-        b, kb.i32(p.sink), arith::AddIOp::create(b, lessBefore, tiesTaken));
-    kb.ifThen(exists, [&] {
-      kb.store(firstSlot, kb.arg(kPlan), chunkPlanEntry(row, lane, 0));
-      kb.store(tiesBefore, kb.arg(kPlan), chunkPlanEntry(row, lane, 1));
-    });
-    kb.ifThen(kb.cmp(Pred::eq, lane, kb.idx(0)), [&] {
-      kb.store(threshold, kb.arg(kPlan), planEntry(row, 0));
-      kb.store(skip, kb.arg(kPlan), planEntry(row, 1));
-    });
-  });
-}
-
 void ThresholdKernel::build() {
   Value row = kb.blockId(gpu::Dimension::x);
+  Value warpCounts = kb.sharedBuffer(b.getI32Type(), numWarps());
+  // The probe's loads in flight with the row's length.
+  Value probe = probeRow(row);
+  kb.compilerBarrier();
   ifResultRow(row, [&](const ResultRow &r) {
-    ifRowNeedsPlan(r, [&] { plan(row, r.window.take); });
+    ifRowNeedsPlan(r, [&] {
+      SlotPlan plan = planRow(row, probe, r.window.take, warpCounts);
+      Value lane = kb.toIdx(kb.laneId());
+      kb.ifThen(kb.cmp(Pred::eq, kb.toIdx(kb.warpId()), kb.idx(0)), [&] {
+        kb.ifThen(kb.cmp(Pred::ult, lane, kb.arg(kChunks)), [&] {
+          kb.store(plan.first, kb.arg(kPlan), chunkPlanEntry(row, lane, 0));
+          kb.store(plan.ties, kb.arg(kPlan), chunkPlanEntry(row, lane, 1));
+        });
+        kb.ifThen(kb.cmp(Pred::eq, lane, kb.idx(0)), [&] {
+          kb.store(plan.threshold, kb.arg(kPlan), planEntry(row, 0));
+          kb.store(plan.skip, kb.arg(kPlan), planEntry(row, 1));
+        });
+      });
+    });
   });
 }
 
@@ -659,20 +665,6 @@ void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
       });
 }
 
-SelectCommon::SlotPlan SelectCommon::loadSlotPlan(Value row) {
-  // Lane c (c < chunks <= 32): chunk c's plan entry; every warp reads them
-  // (no barrier), with T and skip in the same round of loads.
-  Value plan = kb.arg(kPlan);
-  Value chunks = kb.arg(kChunks);
-  Value lane = kb.minS(kb.toIdx(kb.laneId()), kb.sub(chunks, kb.idx(1)));
-  SlotPlan s;
-  s.first = kb.load(plan, chunkPlanEntry(row, lane, 0));
-  s.ties = kb.load(plan, chunkPlanEntry(row, lane, 1));
-  s.threshold = kb.load(plan, planEntry(row, 0));
-  s.skip = kb.load(plan, planEntry(row, 1));
-  return s;
-}
-
 void SelectCommon::compactSlots(Value row, const ResultRow &r,
                                 const SlotPlan &plan, Value slotBegin,
                                 Value slotEnd, Value slots, Value warpSums) {
@@ -937,7 +929,6 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   ctasPerSm(compactLong, 1536);
 
   host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
-  host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
   // Long runs where a chunk is longer than one pass of short ones (B=16 at
   // 32K, 128K at B = 1: 8K positions per chunk, one pass instead of two;
   // NOTES.md item 34), else short runs (B = 1 at 32K: 2K positions, where
@@ -952,11 +943,12 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value shortChunks = arith::SelectOp::create(hb, longRuns, zero, chunks);
   Value longChunks = arith::SelectOp::create(hb, longRuns, chunks, zero);
   if (deferred) {
-    *deferred = DeferredCompaction{s,           args,       compact,
-                                   compactLong, rows,       shortChunks,
-                                   longChunks,  chunkLength};
+    *deferred = DeferredCompaction{s,           args,        threshold,
+                                   compact,     compactLong, rows,
+                                   shortChunks, longChunks,  chunkLength};
     return;
   }
+  host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
   host.launch(compact, rows, shortChunks, idx(1), c.blockSize, args, Value(),
               /*choosable=*/true);
   host.launch(compactLong, rows, longChunks, idx(1), c.blockSize, args,

@@ -167,14 +167,40 @@ public:
   void compactRow(Value row, Value chunk, const ResultRow &r,
                   function_ref<ChunkPlan()> plan, Value warpSums);
 
-  /// What compactSlots reads of row `row`'s plan: lane c's chunk entry
-  /// (first slot, earlier ties; chunk min(c, chunks - 1)), T and skip. The
-  /// loads need only the row, so they can be in flight with the row's
-  /// length; where the row needs no plan they read what is there, unused.
+  /// Row `row`'s plan as compactSlots takes it: lane c's chunk entry (its
+  /// first output slot and the ties at T of the earlier chunks; lanes past
+  /// the chunks hold what no ballot over existing chunks reads), T and
+  /// skip, the same in every lane and warp.
   struct SlotPlan {
     Value first, ties, threshold, skip;
   };
-  SlotPlan loadSlotPlan(Value row);
+  /// The first half of planRow: this thread's probe, the row's running
+  /// count at bin min((t + 1) * s - 1, numBins - 1) with s = probeStride()
+  /// (its chunks' cumulative histograms summed: one round of L2 loads).
+  /// It needs only the row, so it can be in flight with the row's length.
+  Value probeRow(Value row);
+  /// Row `row`'s plan from its chunks' cumulative histograms (the
+  /// histogram pass writes running counts, so a count below or at any bin
+  /// is one load per chunk), by the whole CTA: the probes below `take`
+  /// (ballots, one barrier through `warpCounts`, numWarps i32 of shared
+  /// memory) say which s bins hold T; then every warp loads its chunks'
+  /// counts at those bins (lane c: chunk c) and sums them over the lanes,
+  /// which gives T, skip, and per chunk the positions below T and at T,
+  /// whose scans over the lanes are the chunk entries. What the threshold
+  /// kernel writes, and what sparse_attn's CTAs compute where they compact
+  /// the slots they attend, in two dependent rounds of loads.
+  SlotPlan planRow(Value row, Value probe, Value take, Value warpCounts);
+  /// Bins per probe of planRow: ceil(numBins / blockSize).
+  int64_t probeStride() const {
+    return (c.numBins + c.blockSize - 1) / c.blockSize;
+  }
+  /// Where bin `bin` of row `row`'s cumulative histogram of chunk `chunk`
+  /// is in kHistograms.
+  Value histogramEntry(Value row, Value chunk, Value bin) {
+    return kb.add(
+        kb.mul(kb.add(kb.mul(row, kb.arg(kChunks)), chunk), kb.idx(c.numBins)),
+        bin);
+  }
   /// Result row `row`'s slots [slotBegin, slotEnd) (a range of the k
   /// slots) into `slots` (shared, i32, slot s at s - slotBegin), as the
   /// compaction kernels would write them, by the whole CTA: the forced

@@ -51,16 +51,17 @@
 //       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_select0_hist
 //  CHECK-SAME:     args(%{{.*}} : memref<512xf16>, 
 //  CHECK-SAME:     %[[DISCARD]] : index)
-//       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold
+//   CHECK-NOT:   gpu.launch_func
 // The compaction with runs of 16, or of 32 where a chunk (ceil(N / chunks)
 // rounded up to 32) is longer than one pass of 256 x 16 positions: both are
 // built, the one not chosen gets an empty grid (y = 0). Nothing but this
-// sparse_attn reads the indices, so its launches are left to the attention
-// (attend-compacts-selection): the compaction kernels run (right after the
-// threshold kernel) only where the host takes sparse_attn's long form,
-// whose CTAs read the indices, or where a chunk is longer than one pass of
-// the attention CTA's 128 threads x 32 positions; otherwise the short
-// forms' CTAs compact their own slots, told so by their last argument.
+// sparse_attn reads the indices, so the threshold and compaction launches
+// are left to the attention (attend-compacts-selection): they run (right
+// after the histogram pass) only where the host takes sparse_attn's long
+// form, whose CTAs read the indices, or where a chunk is longer than one
+// pass of the attention CTA's 128 threads x 32 positions; otherwise the
+// short forms' CTAs plan and compact their own slots, told so by their last
+// argument.
 //       CHECK:   %[[CHUNKLEN:.*]] = arith.muli %{{.*}}, %c32{{[_0-9]*}} : index
 //       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %[[CHUNKLEN]], %c4096
 //       CHECK:   %[[SHORTY:.*]] = arith.select %[[LONG]], %c0{{.*}}, %[[CHUNKS:.*]] : index
@@ -77,8 +78,10 @@
 //       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %[[CHUNKLEN]], %c4096{{[_0-9]*}} : index
 //       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
 //       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
+//       CHECK:   %[[TROWS:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   %[[SY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[SHORTY]] : index
 //       CHECK:   %[[LY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[LONGY]] : index
+//       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold blocks in (%[[TROWS]], %c1{{.*}}, %c1{{.*}})
 //       CHECK:   %[[L3:.*]] = gpu.launch_func async [%[[L2]]] @step_kernels::@step_select0_compact blocks in (%{{.*}}, %[[SY]], %c1{{.*}})
 //       CHECK:   %[[L4:.*]] = gpu.launch_func async [%[[L3]]] @step_kernels::@step_select0_compact_long blocks in (%{{.*}}, %[[LY]], %c1{{.*}})
 //       CHECK:   %[[SHORTG:.*]] = arith.select %[[LONGA]], %c0{{[_0-9]*}}, %[[ROWS]] : index
@@ -130,31 +133,38 @@
 //   NOHINTS-NOT:   arith.remui {{.*}}, %arg10
 //   NOHINTS-NOT:   nvvm.inline_ptx
 //     NOHINTS:   gpu.return
+// The histograms are written as running counts: each of the CTA's 2 rows
+// summed in place by one warp (13 bins per lane, 5 shuffles to scan the
+// lanes' totals), a barrier, then the copy out.
 //       CHECK:     math.ctpop
 //       CHECK:     memref.atomic_rmw addi {{.*}} : (i32, memref<770xi32, #gpu.address_space<workgroup>>) -> i32
+//       CHECK:     gpu.barrier
+// CHECK-COUNT-10:  gpu.shuffle  up
+//       CHECK:     gpu.barrier
+//       CHECK:     scf.for
+//       CHECK:       memref.store {{.*}}, %arg4[{{.*}}] : memref<?xi32>
 //   CHECK-NOT:     memref.alloc
 //       CHECK:     gpu.return
-// Select, kernel 2: each thread's two bins of every chunk slot (32) loaded
-// at once (one round of L2 loads), the threshold by a block scan (warp scans
-// by shuffles), the per-chunk counts below T from those registers, summed
-// over each warp by a reduce-scatter (16 + 8 + 4 + 2 + 1 xor shuffles; no
-// second round of loads), and one warp's two scans over the chunks for the
-// plan.
+// Select, kernel 2 (SelectCommon::planRow): each thread's probe, one bin of
+// every chunk slot (32) of the cumulative histograms, loaded before the
+// row's length; the probes below `take` counted by ballots and one
+// barrier; then every warp's lane c loads chunk c's running counts at the
+// probe's 2 candidate bins and the one below them (the second and last
+// round of loads), sums the 3 over the lanes (reduce-scatter, then the
+// gather), and scans the positions below T and the ties at T over the
+// chunks; warp 0 writes the plan.
 //       CHECK:   gpu.func @step_select0_threshold(
-// CHECK-COUNT-64:  memref.load {{.*}} : memref<?xi32>
-//   CHECK-NOT:     scf.for
+// CHECK-COUNT-32:  memref.load %arg4[{{.*}}] : memref<?xi32>
+//       CHECK:     memref.load %arg2[{{.*}}] : memref<1xi32>
+//       CHECK:     nvvm.vote.sync  ballot
 //       CHECK:     gpu.barrier
-//  CHECK-COUNT-5:  gpu.shuffle  up
-//   CHECK-NOT:     memref.load {{.*}} : memref<?xi32>
-// CHECK-COUNT-16:  gpu.shuffle  xor {{.*}}, %c16_i32
-//   CHECK-NOT:     memref.load {{.*}} : memref<?xi32>
-//  CHECK-COUNT-8:  gpu.shuffle  xor {{.*}}, %c8_i32
-//  CHECK-COUNT-4:  gpu.shuffle  xor {{.*}}, %c4_i32
-//  CHECK-COUNT-2:  gpu.shuffle  xor {{.*}}, %c2_i32
+//  CHECK-COUNT-3:  memref.load %arg4[{{.*}}] : memref<?xi32>
+//   CHECK-NOT:     memref.load %arg4
+//       CHECK:     gpu.shuffle  xor {{.*}}, %c16_i32
 //       CHECK:     gpu.shuffle  xor {{.*}}, %c1_i32
-//   CHECK-NOT:     memref.load {{.*}} : memref<?xi32>
-//       CHECK:     gpu.barrier
-// CHECK-COUNT-10:    gpu.shuffle  up
+// CHECK-COUNT-10:  gpu.shuffle  up
+//   CHECK-NOT:     gpu.barrier
+//       CHECK:     memref.store {{.*}}, %arg6[{{.*}}] : memref<?xi32>
 //       CHECK:     gpu.return
 // Select, kernel 3: the ordered compaction from the plan: each thread's run
 // of 16 distances in one 32-byte load (two 16-byte ones in PTX), one block
@@ -213,19 +223,28 @@
 //  CHECK-SAME:     %arg20: index) workgroup({{.*}}, %[[SLOTS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 //  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
-// The CTA's 32 slots, where the flag is set: the plan's loads first (a
-// lane per chunk: its first slot and earlier ties; T and skip), kept ahead
-// of the row's length by an empty asm; the sink and recent slots directly;
-// the chunks whose output slots meet the free ones by two ballots over the
-// chunks' first slots, then one ordered
-// compaction over those chunks (runs of 32 distances, a block scan per
-// pass, no L2 discards: other CTAs read the same chunks) into shared
+// The CTA's 32 slots, where the flag is set: the row's plan from the
+// cumulative chunk histograms (SelectCommon::planRow; no threshold kernel
+// ran): each thread's probe (one bin of each of the 32 chunk slots) first,
+// kept ahead of the row's length by an empty asm; the probes below `take`
+// by a ballot and a barrier; each warp's 5 loads of its lane's chunk at
+// T's ceil(385 / 128) = 4 candidate bins and the one below, their sums
+// over the lanes, the two scans over the chunks (10 shuffles up). Then
+// the sink and recent slots directly; the chunks whose output slots meet
+// the free ones by two ballots over the chunks' first slots, then one
+// ordered compaction over those chunks (runs of 32 distances, a block scan
+// per pass, no L2 discards: other CTAs read the same chunks) into shared
 // memory, and a barrier. Otherwise each lane's index from the indices.
 //       CHECK:     %[[COMPACTS:.*]] = arith.cmpi ne, %arg20, %c0{{.*}} : index
 //       CHECK:     scf.if %[[COMPACTS]] {
-//  CHECK-COUNT-4:    memref.load %arg6[{{.*}}] : memref<?xi32>
-//  CHECK-NEXT:       llvm.inline_asm has_side_effects "", "~{memory}"
+// CHECK-COUNT-32:    memref.load %arg4[{{.*}}] : memref<?xi32>
+//       CHECK:       llvm.inline_asm has_side_effects "", "~{memory}"
 //       CHECK:       memref.load %arg2[{{.*}}] : memref<1xi32>
+//       CHECK:       nvvm.vote.sync  ballot
+//       CHECK:       gpu.barrier
+//  CHECK-COUNT-5:    memref.load %arg4[{{.*}}] : memref<?xi32>
+//   CHECK-NOT:       memref.load %arg4
+// CHECK-COUNT-10:    gpu.shuffle  up
 //       CHECK:       memref.store {{.*}}, %[[SLOTS]][{{.*}}]
 //  CHECK-COUNT-2:    nvvm.vote.sync  ballot
 //  CHECK-COUNT-2:    gpu.shuffle  idx
@@ -315,7 +334,9 @@
 //  ENCFIRST-COUNT-8:   nvvm.vote.sync  ballot
 //        ENCFIRST:   gpu.func @step_select0_hist(
 //   ENCFIRST-SAME:     encodes_queries = 0 : i64
-//    ENCFIRST-NOT:     gpu.shuffle
+//    ENCFIRST-NOT:     gpu.shuffle  xor
+//    ENCFIRST-NOT:     nvvm.vote.sync
+//        ENCFIRST:     math.ctpop
 //        ENCFIRST:     gpu.return
 func.func @step(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x2x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                 %values: tensor<1x2x?x128xf16>, %codes: tensor<1x2x?x8xi32>, %len: tensor<1xi32>)
@@ -339,16 +360,22 @@ func.func @step(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x2x1x128xf16>, %keys: 
 // in registers), 8 row groups. With shared_group the 4 heads of a group rank
 // one row together and the attend kernel serves them from one K/V load.
 
-// With >= 32 selection rows per batch row the threshold kernel holds 16
-// chunk slots per bin (64 registers; 32 slots took 124, two waves at B=16):
-// after the row's length, 2 bins x 16 slots of counts, nothing loaded later.
+// With >= 32 selection rows per batch row a row has at most 16 chunks. The
+// threshold kernel's plan (SelectCommon::planRow) reads the chunks'
+// cumulative histograms in two rounds: each thread's probe (one bin of each
+// of the 16 chunk slots, in flight with the row's length), then, after the
+// ballot over the probes and a barrier, lane c's chunk at the probe's
+// ceil(385 / 256) = 2 candidate bins and the bin below them; nothing else.
 // CHECK-LABEL: func.func @select_gqa_m16(
 //       CHECK: gpu.func @select_gqa_m16_select0_hist(
 //  CHECK-SAME:   adamas.config = {{{.*}}max_chunks = 16 : i64,{{.*}}query_heads_per_row = 1 : i64, row_groups = 8 : i64, rows_per_cta = 8 : i64
 //       CHECK: gpu.func @select_gqa_m16_select0_threshold(
-//       CHECK:   memref.load {{.*}} : memref<?xi32>
-// CHECK-COUNT-32:  memref.load {{.*}} : memref<?xi32>
-//   CHECK-NOT:   memref.load {{.*}} : memref<?xi32>
+// CHECK-COUNT-16:  memref.load %arg4[{{.*}}] : memref<?xi32>
+//       CHECK:   memref.load %arg2[{{.*}}] : memref<?xi32>
+//       CHECK:   nvvm.vote.sync  ballot
+//       CHECK:   gpu.barrier
+// CHECK-COUNT-3:   memref.load %arg4[{{.*}}] : memref<?xi32>
+//   CHECK-NOT:   memref.load %arg4
 //       CHECK:   gpu.return
 func.func @select_gqa_m16(%qc: tensor<?x32x16x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x32x16x256xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64} : tensor<?x32x16x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x32x16x256xi32>

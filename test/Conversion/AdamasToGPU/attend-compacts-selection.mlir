@@ -5,23 +5,24 @@
 // attend-compacts-selection (the default): where sparse_attn's indices are
 // an l1_topk's that nothing else reads, and the selection is three kernels,
 // the attention kernels take the select kernels' arguments first (and a
-// flag last); the select's compaction kernels are launched by the attention,
-// after the threshold kernel, with empty grids where the short forms' CTAs
+// flag last); the select's threshold and compaction kernels are launched by
+// the attention, with empty grids where the short forms' CTAs plan and
 // compact their own slots: a chunk of at most 128 threads x 32 positions,
 // and the long form (rows x 1 split >= 6 x 132 CTAs) not taken. The long
 // form always reads the indices.
 
 // CHECK-LABEL: func.func @fused(
 //       CHECK:   %[[HIST:.*]] = gpu.launch_func async {{.*}} @fused_kernels::@fused_select0_hist
-//       CHECK:   %[[THRESHOLD:.*]] = gpu.launch_func async [%[[HIST]]] @fused_kernels::@fused_select0_threshold
 //   CHECK-NOT:   gpu.launch_func
 //       CHECK:   %[[LONGA:.*]] = arith.cmpi uge, %{{.*}}, %c792 : index
 //       CHECK:   %[[SHORTA:.*]] = arith.xori %[[LONGA]], %true
 //       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %{{.*}}, %c4096{{[_0-9]*}} : index
 //       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
 //       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
+//       CHECK:   %[[ROWS:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   %[[SHORTY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   %[[LONGY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   %[[THRESHOLD:.*]] = gpu.launch_func async [%[[HIST]]] @fused_kernels::@fused_select0_threshold blocks in (%[[ROWS]],
 //       CHECK:   %[[C1:.*]] = gpu.launch_func async [%[[THRESHOLD]]] @fused_kernels::@fused_select0_compact blocks in (%{{.*}}, %[[SHORTY]], %{{.*}})
 //       CHECK:   %[[C2:.*]] = gpu.launch_func async [%[[C1]]] @fused_kernels::@fused_select0_compact_long blocks in (%{{.*}}, %[[LONGY]], %{{.*}})
 //       CHECK:   gpu.launch_func async [%[[C2]]] @fused_kernels::@fused_attend0_cluster
@@ -31,8 +32,17 @@
 //  CHECK-SAME:     %[[FLAG]] : index)
 //       CHECK:   @fused_kernels::@fused_attend0_partial_long blocks
 //  CHECK-SAME:     %[[FLAG]] : index)
+// The CTA's plan (SelectCommon::planRow): the probes below `take` counted
+// by a ballot and summed over the warps, one barrier; T's candidate bins
+// summed over the chunks' lanes (5 values: xor shuffles), the two scans
+// over the chunks (10 shuffles up); then the compaction's ballots.
 //       CHECK: gpu.func @fused_attend0_cluster(
 //  CHECK-SAME:     compacts_selection = 1 : i64
+//       CHECK:   nvvm.vote.sync  ballot
+//  CHECK-NEXT:   math.ctpop
+//       CHECK:   gpu.barrier
+//       CHECK:   gpu.shuffle  xor
+//       CHECK-COUNT-10:   gpu.shuffle  up
 //       CHECK:   nvvm.vote.sync  ballot
 //       CHECK: gpu.func @fused_attend0_partial(
 //  CHECK-SAME:     compacts_selection = 1 : i64
