@@ -33,16 +33,21 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
   // its completion still implies theirs.
   if (module.lookupSymbol(kGridDependencyMarker)) {
     waitLast = dependency == GridDependency::WaitLast;
+    releaseLast = dependency == GridDependency::WaitFirstReleaseLast;
     if (!waitLast)
       NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
-    NVVM::GriddepcontrolOp::create(b,
-                                   NVVM::GridDepActionKind::launch_dependents);
+    if (!releaseLast)
+      NVVM::GriddepcontrolOp::create(
+          b, NVVM::GridDepActionKind::launch_dependents);
   }
 }
 
 gpu::GPUFuncOp KernelBuilder::finish() {
   if (waitLast)
     NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+  if (releaseLast)
+    NVVM::GriddepcontrolOp::create(b,
+                                   NVVM::GridDepActionKind::launch_dependents);
   gpu::ReturnOp::create(b);
   return kernel;
 }

@@ -37,6 +37,11 @@ enum class GridDependency {
   /// waited first: it launches once that one has let it (after its own
   /// wait), so whatever was written before the step is complete by then.
   WaitLast,
+  /// First thing, as WaitFirst, but the next kernel may launch only as this
+  /// one's CTAs finish (`launch_dependents` last): where that kernel's CTAs,
+  /// scheduled beside this grid's, would crowd onto the SMs it leaves free
+  /// (NOTES.md item 52: sparse_attn's clusters behind the histogram pass).
+  WaitFirstReleaseLast,
 };
 
 class KernelBuilder {
@@ -222,7 +227,7 @@ private:
   gpu::GPUFuncOp kernel;
   int64_t threads;
   /// `griddepcontrol.wait` goes before the return (GridDependency::WaitLast).
-  bool waitLast = false;
+  bool waitLast = false, releaseLast = false;
 };
 
 } // namespace mlir::adamas

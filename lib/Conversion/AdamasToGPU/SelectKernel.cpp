@@ -788,12 +788,13 @@ void CompactKernel::build() {
 /// Builds kernel `Kernel` (one of the classes above) as `<name><suffix>`
 /// into the step's kernel module, its configuration attached.
 template <typename Kernel, typename... Extra>
-static gpu::GPUFuncOp buildKernel(HostBuilder &host, StringRef name,
-                                  StringRef suffix, TypeRange types,
-                                  const SelectLaunch &s, Extra... extra) {
+static gpu::GPUFuncOp
+buildKernel(HostBuilder &host, StringRef name, StringRef suffix,
+            TypeRange types, const SelectLaunch &s, GridDependency dependency,
+            Extra... extra) {
   OpBuilder mb = host.moduleBuilder();
   KernelBuilder kb(mb, host.kernelModule(), (name + suffix).str(), types,
-                   s.config.blockSize, host.builder().getLoc());
+                   s.config.blockSize, host.builder().getLoc(), dependency);
   Kernel(kb, s, extra...).build();
   gpu::GPUFuncOp kernel = kb.finish();
   kernel->setAttr("adamas.config",
@@ -901,22 +902,32 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
 
   if (c.clusterChunks) {
     gpu::GPUFuncOp cluster =
-        buildKernel<ClusterSelectKernel>(host, name, "_cluster", types, s);
+        buildKernel<ClusterSelectKernel>(host, name, "_cluster", types, s,
+                                         GridDependency::WaitFirst);
     host.launch(cluster, chunks, yBlocks, batches, c.blockSize, args,
                 /*clusterX=*/chunks);
     return;
   }
 
-  gpu::GPUFuncOp hist =
-      buildKernel<HistogramKernel>(host, name, "_hist", types, s);
+  // Where sparse_attn may plan and compact the selection itself, the kernel
+  // after the histogram pass may be its (clustered) grid, which, launched
+  // beside the pass's CTAs, crowds onto the SMs they leave free: it is let
+  // launch only as they finish (NOTES.md item 52).
+  gpu::GPUFuncOp hist = buildKernel<HistogramKernel>(
+      host, name, "_hist", types, s,
+      deferred ? GridDependency::WaitFirstReleaseLast
+               : GridDependency::WaitFirst);
   // The threshold kernel scans the chunks with one warp, a lane per chunk.
   assert(c.maxChunks <= 32 && "the threshold kernel's chunk scan is one warp");
   gpu::GPUFuncOp threshold =
-      buildKernel<ThresholdKernel>(host, name, "_threshold", types, s);
+      buildKernel<ThresholdKernel>(host, name, "_threshold", types, s,
+                                   GridDependency::WaitFirst);
   gpu::GPUFuncOp compact =
-      buildKernel<CompactKernel>(host, name, "_compact", types, s, kShortRun);
-  gpu::GPUFuncOp compactLong = buildKernel<CompactKernel>(
-      host, name, "_compact_long", types, s, kLongRun);
+      buildKernel<CompactKernel>(host, name, "_compact", types, s,
+                                 GridDependency::WaitFirst, kShortRun);
+  gpu::GPUFuncOp compactLong =
+      buildKernel<CompactKernel>(host, name, "_compact_long", types, s,
+                                 GridDependency::WaitFirst, kLongRun);
   // A full SM of short-run compaction CTAs (2048 threads): ptxas then keeps
   // the runs of 16 in 30-32 registers (35 unasked, 6 CTAs per SM) without
   // spilling; the long runs need 39 (8 CTAs spilled 24 bytes), so 6 CTAs.

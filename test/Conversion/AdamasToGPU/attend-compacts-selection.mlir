@@ -32,6 +32,13 @@
 //  CHECK-SAME:     %[[FLAG]] : index)
 //       CHECK:   @fused_kernels::@fused_attend0_partial_long blocks
 //  CHECK-SAME:     %[[FLAG]] : index)
+// The histogram pass lets the next kernel launch only as its CTAs finish:
+// that kernel may be the attention's clustered grid (NOTES.md item 52).
+//       CHECK: gpu.func @fused_select0_hist(
+//  CHECK-NEXT:   nvvm.griddepcontrol  wait
+//   CHECK-NOT:   nvvm.griddepcontrol
+//       CHECK:   nvvm.griddepcontrol  launch_dependents
+//  CHECK-NEXT:   gpu.return
 // The CTA's plan (SelectCommon::planRow): the probes below `take` counted
 // by a ballot and summed over the warps, one barrier; T's candidate bins
 // summed over the chunks' lanes (5 values: xor shuffles), the two scans
@@ -52,13 +59,17 @@
 //   CHECK-NOT:   nvvm.vote.sync
 //       CHECK:   gpu.return
 // With the option off the compaction kernels follow the threshold kernel in
-// the select's launches, and the attention takes only its own arguments.
+// the select's launches, the attention takes only its own arguments, and
+// the histogram pass lets the threshold kernel launch first thing.
 // OFF-LABEL: func.func @fused(
 //       OFF:   @fused_kernels::@fused_select0_threshold
 //  OFF-NEXT:   arith.constant
 //       OFF:   @fused_kernels::@fused_select0_compact blocks
 //       OFF:   @fused_kernels::@fused_attend0_cluster
 //  OFF-SAME:     args(%{{[a-z_0-9]+}} : memref<512xf16>,
+//       OFF: gpu.func @fused_select0_hist(
+//  OFF-NEXT:   nvvm.griddepcontrol  wait
+//  OFF-NEXT:   nvvm.griddepcontrol  launch_dependents
 //       OFF: gpu.func @fused_attend0_cluster(
 //  OFF-SAME:     compacts_selection = 0 : i64
 //   OFF-NOT:   nvvm.vote.sync
