@@ -784,22 +784,41 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   if (a.selection) {
     assert(c.compactsSelection && "a selection to compact");
     const DeferredCompaction &selection = *a.selection;
-    llvm::append_range(args, selection.args);
-    llvm::append_range(args, attendArgs);
     Value compacts = unlessLong(arith::CmpIOp::create(
         hb, arith::CmpIPredicate::ule, selection.chunkLength,
         idx(threads * select::kLongRun)));
+    // Where the CTAs compact, this grid follows the histogram pass, which
+    // then lets it launch only as its CTAs finish, unless they are at most
+    // one per SM: launched beside a pass of several CTAs per SM, the
+    // clusters crowd onto the SMs those leave free (NOTES.md item 52).
+    auto [histX, histY, histZ] = selection.histGrid;
+    Value histCtas = arith::MulIOp::create(
+        hb, arith::MulIOp::create(hb, histX, histY), histZ);
+    Value spread = arith::CmpIOp::create(
+        hb, arith::CmpIPredicate::ule, histCtas,
+        idx(host.target().numMultiprocessors));
+    Value releaseEarly = arith::OrIOp::create(
+        hb, spread,
+        arith::XOrIOp::create(hb, compacts,
+                              arith::ConstantIntOp::create(hb, 1, 1)));
+    SmallVector<Value> selectArgs = selection.args;
+    selectArgs[select::kReleaseEarly] =
+        arith::SelectOp::create(hb, releaseEarly, one, zero);
+    llvm::append_range(args, selectArgs);
+    llvm::append_range(args, attendArgs);
     args.push_back(arith::SelectOp::create(hb, compacts, one, zero));
     Value thresholdRows = unless(compacts, selection.rows);
     Value compactChunks = unless(compacts, selection.compactChunks);
     Value compactLongChunks = unless(compacts, selection.compactLongChunks);
     int64_t selectThreads = selection.launch.config.blockSize;
+    host.launch(selection.hist, histX, histY, histZ, selectThreads,
+                selectArgs);
     host.launch(selection.threshold, thresholdRows, one, one, selectThreads,
-                selection.args, Value(), /*choosable=*/true);
+                selectArgs, Value(), /*choosable=*/true);
     host.launch(selection.compact, selection.rows, compactChunks, one,
-                selectThreads, selection.args, Value(), /*choosable=*/true);
+                selectThreads, selectArgs, Value(), /*choosable=*/true);
     host.launch(selection.compactLong, selection.rows, compactLongChunks, one,
-                selectThreads, selection.args, Value(), /*choosable=*/true);
+                selectThreads, selectArgs, Value(), /*choosable=*/true);
   } else {
     args = attendArgs;
   }

@@ -32,22 +32,28 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
   // A kernel independent of the ones before it waits last instead, so that
   // its completion still implies theirs.
   if (module.lookupSymbol(kGridDependencyMarker)) {
+    gridDependency = true;
     waitLast = dependency == GridDependency::WaitLast;
-    releaseLast = dependency == GridDependency::WaitFirstReleaseLast;
     if (!waitLast)
       NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
-    if (!releaseLast)
+    if (dependency != GridDependency::WaitFirstReleaseByKernel)
       NVVM::GriddepcontrolOp::create(
           b, NVVM::GridDepActionKind::launch_dependents);
   }
 }
 
+void KernelBuilder::releaseDependentsIf(Value cond) {
+  if (!gridDependency)
+    return;
+  ifThen(cond, [&] {
+    NVVM::GriddepcontrolOp::create(b,
+                                   NVVM::GridDepActionKind::launch_dependents);
+  });
+}
+
 gpu::GPUFuncOp KernelBuilder::finish() {
   if (waitLast)
     NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
-  if (releaseLast)
-    NVVM::GriddepcontrolOp::create(b,
-                                   NVVM::GridDepActionKind::launch_dependents);
   gpu::ReturnOp::create(b);
   return kernel;
 }

@@ -37,11 +37,12 @@ enum class GridDependency {
   /// waited first: it launches once that one has let it (after its own
   /// wait), so whatever was written before the step is complete by then.
   WaitLast,
-  /// First thing, as WaitFirst, but the next kernel may launch only as this
-  /// one's CTAs finish (`launch_dependents` last): where that kernel's CTAs,
-  /// scheduled beside this grid's, would crowd onto the SMs it leaves free
-  /// (NOTES.md item 52: sparse_attn's clusters behind the histogram pass).
-  WaitFirstReleaseLast,
+  /// First thing, as WaitFirst, but the kernel itself says when the next one
+  /// may launch (releaseDependentsIf): at its start, or only as its CTAs
+  /// finish where that kernel's CTAs, scheduled beside this grid's, would
+  /// crowd onto the SMs it leaves free (NOTES.md item 52: sparse_attn's
+  /// clusters behind the histogram pass).
+  WaitFirstReleaseByKernel,
 };
 
 class KernelBuilder {
@@ -51,6 +52,11 @@ public:
   KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module, StringRef name,
                 TypeRange argTypes, int64_t blockSize, Location loc,
                 GridDependency dependency = GridDependency::WaitFirst);
+
+  /// With GridDependency::WaitFirstReleaseByKernel: lets the next kernel on
+  /// the stream launch (`griddepcontrol.launch_dependents`) where `cond`
+  /// (i1, uniform over the grid) holds; a CTA that exits has let it too.
+  void releaseDependentsIf(Value cond);
 
   /// Ends the kernel with `gpu.return` and returns it.
   gpu::GPUFuncOp finish();
@@ -227,7 +233,7 @@ private:
   gpu::GPUFuncOp kernel;
   int64_t threads;
   /// `griddepcontrol.wait` goes before the return (GridDependency::WaitLast).
-  bool waitLast = false, releaseLast = false;
+  bool gridDependency = false, waitLast = false;
 };
 
 } // namespace mlir::adamas

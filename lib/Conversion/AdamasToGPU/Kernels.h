@@ -14,6 +14,8 @@
 #include "KernelBuilder.h"
 #include "adamas/Conversion/AdamasToGPU/KernelConfig.h"
 
+#include <array>
+
 namespace mlir::adamas {
 
 //===----------------------------------------------------------------------===//
@@ -65,17 +67,21 @@ struct SelectLaunch {
   std::optional<EncodeJob> queryEncoding;
 };
 
-/// The threshold and compaction kernels of a selection whose sparse_attn
-/// may plan and compact the slots it attends itself (AttendConfig::
-/// compactsSelection): emitSelect builds them and leaves their launches to
-/// emitAttend, which chooses at run time whether they run, and which of the
-/// two compacts.
+/// The kernels of a selection whose sparse_attn may plan and compact the
+/// slots it attends itself (AttendConfig::compactsSelection): emitSelect
+/// builds them and leaves their launches to emitAttend, which chooses at
+/// run time whether the threshold and compaction kernels run, which of the
+/// two compacts, and when the histogram pass lets the next kernel launch.
 struct DeferredCompaction {
   /// The selection (its problem and configuration).
   SelectLaunch launch;
   /// The select kernels' arguments (SelectKernels.h), which the attention
   /// kernels take first.
   SmallVector<Value> args;
+  /// The histogram pass (launched by emitAttend too, which sets its
+  /// kReleaseEarly argument) and its grid.
+  gpu::GPUFuncOp hist;
+  std::array<Value, 3> histGrid;
   gpu::GPUFuncOp threshold, compact, compactLong;
   /// Their grids: rows (threshold); rows x (chunks or 0), whichever the
   /// chunk length takes (compaction).
@@ -88,7 +94,7 @@ struct DeferredCompaction {
 /// (threshold, each chunk's first slot), the ordered compaction of each
 /// chunk; or, with `config.clusterChunks`, one kernel in thread block
 /// clusters of a row group's chunks. With `deferred` (and no clusters) the
-/// threshold and compaction kernels are built into it but not launched.
+/// kernels are built into it but not launched.
 void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select,
                 DeferredCompaction *deferred = nullptr);
 

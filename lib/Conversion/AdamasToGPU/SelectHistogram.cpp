@@ -91,6 +91,10 @@ Value HistogramKernel::distance(const Row &row, ArrayRef<Value> keyWords) {
 }
 
 void HistogramKernel::build() {
+  // The next kernel launches now, or as the pass's CTAs finish (kReleaseEarly;
+  // GridDependency::WaitFirstReleaseByKernel).
+  Value releaseEarly = kb.cmp(Pred::ne, kb.arg(kReleaseEarly), kb.idx(0));
+  kb.releaseDependentsIf(releaseEarly);
   buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
     // Every (row, chunk) histogram is written, empty or not, as running
     // counts (bin t: the positions at distance <= t), so that a row's plan
@@ -140,6 +144,8 @@ void HistogramKernel::build() {
       });
     }
   });
+  kb.releaseDependentsIf(arith::XOrIOp::create(
+      b, releaseEarly, arith::ConstantIntOp::create(b, 1, 1)));
 }
 
 void HistogramKernel::buildPass(

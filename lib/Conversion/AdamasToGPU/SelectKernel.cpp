@@ -898,6 +898,10 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
       idx(host.target().l2Bytes));
   args[kDiscardDistances] = arith::SelectOp::create(
       hb, outgrowsL2, idx(c.l2CacheHints ? 1 : 0), idx(0));
+  // The histogram pass lets the next kernel launch at its start: the
+  // threshold kernel's CTAs are few, and take nothing it needs beside it
+  // (emitAttend decides where the attention may follow it instead).
+  args[kReleaseEarly] = idx(1);
   SmallVector<Type> types = llvm::to_vector(ValueRange(args).getTypes());
 
   if (c.clusterChunks) {
@@ -909,14 +913,11 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
     return;
   }
 
-  // Where sparse_attn may plan and compact the selection itself, the kernel
-  // after the histogram pass may be its (clustered) grid, which, launched
-  // beside the pass's CTAs, crowds onto the SMs they leave free: it is let
-  // launch only as they finish (NOTES.md item 52).
-  gpu::GPUFuncOp hist = buildKernel<HistogramKernel>(
-      host, name, "_hist", types, s,
-      deferred ? GridDependency::WaitFirstReleaseLast
-               : GridDependency::WaitFirst);
+  // The pass lets the next kernel launch at its start (kReleaseEarly) or as
+  // its CTAs finish (below, and emitAttend).
+  gpu::GPUFuncOp hist =
+      buildKernel<HistogramKernel>(host, name, "_hist", types, s,
+                                   GridDependency::WaitFirstReleaseByKernel);
   // The threshold kernel scans the chunks with one warp, a lane per chunk.
   assert(c.maxChunks <= 32 && "the threshold kernel's chunk scan is one warp");
   gpu::GPUFuncOp threshold =
@@ -939,7 +940,6 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   ctasPerSm(compact, 2048);
   ctasPerSm(compactLong, 1536);
 
-  host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
   // Long runs where a chunk is longer than one pass of short ones (B=16 at
   // 32K, 128K at B = 1: 8K positions per chunk, one pass instead of two;
   // NOTES.md item 34), else short runs (B = 1 at 32K: 2K positions, where
@@ -954,11 +954,15 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value shortChunks = arith::SelectOp::create(hb, longRuns, zero, chunks);
   Value longChunks = arith::SelectOp::create(hb, longRuns, chunks, zero);
   if (deferred) {
-    *deferred = DeferredCompaction{s,           args,        threshold,
-                                   compact,     compactLong, rows,
-                                   shortChunks, longChunks,  chunkLength};
+    *deferred = DeferredCompaction{s,           args,
+                                   hist,        {chunks, yBlocks, batches},
+                                   threshold,   compact,
+                                   compactLong, rows,
+                                   shortChunks, longChunks,
+                                   chunkLength};
     return;
   }
+  host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
   host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
   host.launch(compact, rows, shortChunks, idx(1), c.blockSize, args, Value(),
               /*choosable=*/true);

@@ -56,6 +56,10 @@ enum SelectArg : unsigned {
   /// (SelectConfig::l2CacheHints, and the step's codes and distances
   /// together outgrow L2), else 0.
   kDiscardDistances,
+  /// 1 where the histogram pass lets the next kernel launch at its start,
+  /// 0 where only as its CTAs finish (DeferredCompaction: where sparse_attn
+  /// plans and compacts, and the pass has more CTAs than the chip has SMs).
+  kReleaseEarly,
   kNumArgs
 };
 /// With SelectConfig::encodesQueries, kQueryCodes holds the query rows

@@ -41,27 +41,25 @@
 // The compaction discards the distance lines it has read only where the
 // step's codes (B x Hkv x N x 32 bytes) and distances (rows x the padded N x
 // 2 bytes) together outgrow an L2 of 50 MB; the flag is the select kernels'
-// last argument.
+// second last argument.
 //       CHECK:   %[[CODEBYTES:.*]] = arith.muli %{{.*}}, %c32{{[_0-9]*}} : index
 //       CHECK:   %[[DISTBYTES:.*]] = arith.muli %{{.*}}, %c2{{[_0-9]*}} : index
 //       CHECK:   %[[STEPBYTES:.*]] = arith.addi %[[CODEBYTES]], %[[DISTBYTES]] : index
 //       CHECK:   %[[OUTGROWS:.*]] = arith.cmpi ugt, %[[STEPBYTES]], %c52428800 : index
 //       CHECK:   %[[DISCARD:.*]] = arith.select %[[OUTGROWS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
-//   CHECK-NOT:   @step_encode
-//       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_select0_hist
-//  CHECK-SAME:     args(%{{.*}} : memref<512xf16>, 
-//  CHECK-SAME:     %[[DISCARD]] : index)
 //   CHECK-NOT:   gpu.launch_func
 // The compaction with runs of 16, or of 32 where a chunk (ceil(N / chunks)
 // rounded up to 32) is longer than one pass of 256 x 16 positions: both are
 // built, the one not chosen gets an empty grid (y = 0). Nothing but this
-// sparse_attn reads the indices, so the threshold and compaction launches
-// are left to the attention (attend-compacts-selection): they run (right
-// after the histogram pass) only where the host takes sparse_attn's long
-// form, whose CTAs read the indices, or where a chunk is longer than one
-// pass of the attention CTA's 128 threads x 32 positions; otherwise the
-// short forms' CTAs plan and compact their own slots, told so by their last
-// argument.
+// sparse_attn reads the indices, so the select's launches are left to the
+// attention (attend-compacts-selection): the threshold and compaction
+// kernels run (right after the histogram pass) only where the host takes
+// sparse_attn's long form, whose CTAs read the indices, or where a chunk is
+// longer than one pass of the attention CTA's 128 threads x 32 positions;
+// otherwise the short forms' CTAs plan and compact their own slots, told
+// so by their last argument, and the histogram pass lets them launch only
+// as its CTAs finish where it has more than one CTA per SM (its last
+// argument).
 //       CHECK:   %[[CHUNKLEN:.*]] = arith.muli %{{.*}}, %c32{{[_0-9]*}} : index
 //       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %[[CHUNKLEN]], %c4096
 //       CHECK:   %[[SHORTY:.*]] = arith.select %[[LONG]], %c0{{.*}}, %[[CHUNKS:.*]] : index
@@ -77,10 +75,17 @@
 //       CHECK:   %[[SHORTA:.*]] = arith.xori %[[LONGA]], %true
 //       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %[[CHUNKLEN]], %c4096{{[_0-9]*}} : index
 //       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
+//       CHECK:   %[[SPREAD:.*]] = arith.cmpi ule, %{{.*}}, %c132 : index
+//       CHECK:   %[[EARLY:.*]] = arith.ori %[[SPREAD]], %{{.*}} : i1
+//       CHECK:   %[[RELEASE:.*]] = arith.select %[[EARLY]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //       CHECK:   %[[TROWS:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   %[[SY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[SHORTY]] : index
 //       CHECK:   %[[LY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %[[LONGY]] : index
+//   CHECK-NOT:   @step_encode
+//       CHECK:   %[[L1:.*]] = gpu.launch_func async [%[[T1]]] @step_kernels::@step_select0_hist
+//  CHECK-SAME:     args(%{{.*}} : memref<512xf16>, 
+//  CHECK-SAME:     %[[DISCARD]] : index, %[[RELEASE]] : index)
 //       CHECK:   %[[L2:.*]] = gpu.launch_func async [%[[L1]]] @step_kernels::@step_select0_threshold blocks in (%[[TROWS]], %c1{{.*}}, %c1{{.*}})
 //       CHECK:   %[[L3:.*]] = gpu.launch_func async [%[[L2]]] @step_kernels::@step_select0_compact blocks in (%{{.*}}, %[[SY]], %c1{{.*}})
 //       CHECK:   %[[L4:.*]] = gpu.launch_func async [%[[L3]]] @step_kernels::@step_select0_compact_long blocks in (%{{.*}}, %[[LY]], %c1{{.*}})
@@ -88,7 +93,7 @@
 //       CHECK:   %[[SHORTM:.*]] = arith.select %[[LONGA]], %c0{{[_0-9]*}}, %[[MERGE]] : index
 //       CHECK:   gpu.launch_func async [%[[L4]]] @step_kernels::@step_attend0_partial blocks in (%c2{{[_0-9]*}}, %[[SHORTG]], %c1{{[_0-9]*}})
 //  CHECK-SAME:     args(%{{[a-z_0-9]+}} : memref<512xf16>,
-//  CHECK-SAME:     %[[DISCARD]] : index, %{{[a-z_0-9]+}} : memref<512xf16>,
+//  CHECK-SAME:     %[[DISCARD]] : index, %[[RELEASE]] : index, %{{[a-z_0-9]+}} : memref<512xf16>,
 //  CHECK-SAME:     %[[FLAG]] : index)
 //       CHECK:   gpu.launch_func async {{.*}} @step_kernels::@step_attend0_merge blocks in (%[[SHORTM]], %c1{{[_0-9]*}}, %c1{{[_0-9]*}})
 //  CHECK-SAME:     %[[OUT_FLAT]] : memref<512xf16>
@@ -220,7 +225,7 @@
 // sparse_attn's partial kernel takes the select kernels' arguments first
 // (attend-compacts-selection), its own, then the flag.
 //       CHECK:   gpu.func @step_attend0_partial(%arg0: memref<512xf16>,
-//  CHECK-SAME:     %arg20: index) workgroup({{.*}}, %[[SLOTS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+//  CHECK-SAME:     %arg21: index) workgroup({{.*}}, %[[SLOTS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 //  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
 // The CTA's 32 slots, where the flag is set: the row's plan from the
@@ -235,7 +240,7 @@
 // ordered compaction over those chunks (runs of 32 distances, a block scan
 // per pass, no L2 discards: other CTAs read the same chunks) into shared
 // memory, and a barrier. Otherwise each lane's index from the indices.
-//       CHECK:     %[[COMPACTS:.*]] = arith.cmpi ne, %arg20, %c0{{.*}} : index
+//       CHECK:     %[[COMPACTS:.*]] = arith.cmpi ne, %arg21, %c0{{.*}} : index
 //       CHECK:     scf.if %[[COMPACTS]] {
 // CHECK-COUNT-32:    memref.load %arg4[{{.*}}] : memref<?xi32>
 //       CHECK:       llvm.inline_asm has_side_effects "", "~{memory}"
@@ -256,7 +261,7 @@
 //   CHECK-NOT:       nvvm.inline_ptx
 //       CHECK:       gpu.barrier
 //       CHECK:     memref.load %[[SLOTS]]
-//       CHECK:     memref.load %arg15[{{.*}}] : memref<256xi32>
+//       CHECK:     memref.load %arg16[{{.*}}] : memref<256xi32>
 // Per group of 4 slots in flight (8 slots per warp: two groups), each
 // slot's index from its lane, then the 4 dots summed over the warp together
 // (KernelBuilder::warpSumEach): reduce-scattered over lane bits 16 and 8

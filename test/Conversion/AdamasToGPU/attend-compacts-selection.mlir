@@ -12,16 +12,26 @@
 // form always reads the indices.
 
 // CHECK-LABEL: func.func @fused(
-//       CHECK:   %[[HIST:.*]] = gpu.launch_func async {{.*}} @fused_kernels::@fused_select0_hist
 //   CHECK-NOT:   gpu.launch_func
 //       CHECK:   %[[LONGA:.*]] = arith.cmpi uge, %{{.*}}, %c792 : index
 //       CHECK:   %[[SHORTA:.*]] = arith.xori %[[LONGA]], %true
 //       CHECK:   %[[ONEPASS:.*]] = arith.cmpi ule, %{{.*}}, %c4096{{[_0-9]*}} : index
 //       CHECK:   %[[COMPACTS:.*]] = arith.andi %[[ONEPASS]], %[[SHORTA]] : i1
+// The histogram pass is launched here too: it lets the next kernel launch at
+// its start (its last argument 1) unless the CTAs compact and the pass has
+// more CTAs than the chip has SMs (then only as its CTAs finish).
+//       CHECK:   %[[HISTXY:.*]] = arith.muli
+//       CHECK:   %[[HISTCTAS:.*]] = arith.muli %[[HISTXY]], %c1 : index
+//       CHECK:   %[[SPREAD:.*]] = arith.cmpi ule, %[[HISTCTAS]], %c132 : index
+//       CHECK:   %[[NOTCOMPACTS:.*]] = arith.xori %[[COMPACTS]], %true
+//       CHECK:   %[[EARLY:.*]] = arith.ori %[[SPREAD]], %[[NOTCOMPACTS]] : i1
+//       CHECK:   %[[RELEASE:.*]] = arith.select %[[EARLY]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //       CHECK:   %[[FLAG:.*]] = arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //       CHECK:   %[[ROWS:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   %[[SHORTY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   %[[LONGY:.*]] = arith.select %[[COMPACTS]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   %[[HIST:.*]] = gpu.launch_func async {{.*}} @fused_kernels::@fused_select0_hist
+//  CHECK-SAME:     %[[RELEASE]] : index)
 //       CHECK:   %[[THRESHOLD:.*]] = gpu.launch_func async [%[[HIST]]] @fused_kernels::@fused_select0_threshold blocks in (%[[ROWS]],
 //       CHECK:   %[[C1:.*]] = gpu.launch_func async [%[[THRESHOLD]]] @fused_kernels::@fused_select0_compact blocks in (%{{.*}}, %[[SHORTY]], %{{.*}})
 //       CHECK:   %[[C2:.*]] = gpu.launch_func async [%[[C1]]] @fused_kernels::@fused_select0_compact_long blocks in (%{{.*}}, %[[LONGY]], %{{.*}})
@@ -32,12 +42,17 @@
 //  CHECK-SAME:     %[[FLAG]] : index)
 //       CHECK:   @fused_kernels::@fused_attend0_partial_long blocks
 //  CHECK-SAME:     %[[FLAG]] : index)
-// The histogram pass lets the next kernel launch only as its CTAs finish:
-// that kernel may be the attention's clustered grid (NOTES.md item 52).
+// The histogram pass: the next kernel's launch at its start where its
+// last argument says so, else at its end.
 //       CHECK: gpu.func @fused_select0_hist(
 //  CHECK-NEXT:   nvvm.griddepcontrol  wait
-//   CHECK-NOT:   nvvm.griddepcontrol
-//       CHECK:   nvvm.griddepcontrol  launch_dependents
+//       CHECK:   %[[EARLYARG:.*]] = arith.cmpi ne, %arg12, %c0
+//  CHECK-NEXT:   scf.if %[[EARLYARG]] {
+//  CHECK-NEXT:     nvvm.griddepcontrol  launch_dependents
+//       CHECK:   %[[LATE:.*]] = arith.xori %[[EARLYARG]], %true
+//  CHECK-NEXT:   scf.if %[[LATE]] {
+//  CHECK-NEXT:     nvvm.griddepcontrol  launch_dependents
+//  CHECK-NEXT:   }
 //  CHECK-NEXT:   gpu.return
 // The CTA's plan (SelectCommon::planRow): the probes below `take` counted
 // by a ballot and summed over the warps, one barrier; T's candidate bins
@@ -60,16 +75,15 @@
 //       CHECK:   gpu.return
 // With the option off the compaction kernels follow the threshold kernel in
 // the select's launches, the attention takes only its own arguments, and
-// the histogram pass lets the threshold kernel launch first thing.
+// the histogram pass lets the threshold kernel launch at its start.
 // OFF-LABEL: func.func @fused(
+//       OFF:   @fused_kernels::@fused_select0_hist
+//  OFF-SAME:     %c1{{[_0-9]*}} : index)
 //       OFF:   @fused_kernels::@fused_select0_threshold
 //  OFF-NEXT:   arith.constant
 //       OFF:   @fused_kernels::@fused_select0_compact blocks
 //       OFF:   @fused_kernels::@fused_attend0_cluster
 //  OFF-SAME:     args(%{{[a-z_0-9]+}} : memref<512xf16>,
-//       OFF: gpu.func @fused_select0_hist(
-//  OFF-NEXT:   nvvm.griddepcontrol  wait
-//  OFF-NEXT:   nvvm.griddepcontrol  launch_dependents
 //       OFF: gpu.func @fused_attend0_cluster(
 //  OFF-SAME:     compacts_selection = 0 : i64
 //   OFF-NOT:   nvvm.vote.sync
