@@ -268,16 +268,17 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // The splits merged in a cluster (no merge kernel) where it fits the
   // target's clusters.
   c.clusterMerge = c.splits >= 2 && c.splits <= target.maxClusterSize;
-  // One wave: 8 CTAs of 128 threads per SM with one head per CTA (the
-  // partial kernel's registers allow 10; clusters of `splits` must also fit
-  // a GPC at once). B = 1 at 32 heads, k = 256 is 256 CTAs (cluster merge
-  // 3.3 us faster), B = 16 4096 (2.5 us slower). With several heads per CTA
-  // (shared_group, ~80 registers) 6 per SM: B = 1 and 4 take the cluster,
-  // B = 16 (1024 CTAs) the merge kernel. (With 125 registers, 4 CTAs per
-  // SM, it once measured no faster at B = 1: NOTES.md items 11 and 46.)
+  // With one head per CTA, 4 CTAs of 128 threads per SM: B = 1 at 32
+  // heads, k = 256 is 256 CTAs (cluster merge 3.3 us faster), B = 16 4096
+  // (2.5 us slower), and B = 4 1024, 1.3 us slower since the histogram pass
+  // lets the attention launch only as it finishes (NOTES.md item 52; 8 per
+  // SM took it before). With several heads per CTA (shared_group, ~80
+  // registers) 6 per SM: B = 1 and 4 take the cluster, B = 16 (1024 CTAs)
+  // the merge kernel. (With 125 registers, 4 CTAs per SM, it once measured
+  // no faster at B = 1: NOTES.md items 11 and 46.)
   if (c.clusterMerge)
     c.clusterMergeMaxCtas =
-        (c.headsPerCta == 1 ? 8 : 6) * target.numMultiprocessors;
+        (c.headsPerCta == 1 ? 4 : 6) * target.numMultiprocessors;
   // Several heads' scores per slot as one small tensor-core product: a
   // warp's 8 slots x G heads x D in D / 16 `mma.sync`s, where the per-lane
   // dots, the sums over the warp (reduce-scatters: ~2 selects per shuffle)

@@ -33,7 +33,7 @@
 // sparse_attn (k = 64): the long form's partial and merge kernels (1 split
 // of 16 slots per warp) where their grid (rows x 1 CTAs) reaches 6 x 132 =
 // 792; else the cluster kernel (2 splits) where its grid (rows x 2 CTAs)
-// fits one wave (cluster_merge_max_ctas = 8 x 132); else the short splits'
+// is at most 4 x 132 CTAs (cluster_merge_max_ctas); else the short splits'
 // partial and merge kernels. All five are launched in order; the forms not
 // chosen get empty grids (rows or merge blocks 0), which the runtime
 // launches nothing for.
@@ -47,7 +47,7 @@
 //       LONG1:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial_long
 //       CHECK:   %[[NOTLONG:.*]] = arith.xori %[[LONG]], %true
 //       CHECK:   %[[CTAS:.*]] = arith.muli %[[GROUPS]], %[[SPLITS:[a-z0-9_]+]]
-//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %[[CTAS]], %c1056
+//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %[[CTAS]], %c528
 //       CHECK:   %[[CLUSTER:.*]] = arith.andi %[[FITS]], %[[NOTLONG]]
 //       CHECK:   %[[CGROUPS:.*]] = arith.select %[[CLUSTER]], %[[GROUPS]], %[[ZERO:[a-z0-9_]+]]
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in (%[[SPLITS]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[SPLITS]], %[[CGROUPS]], %{{.*}}) threads in (%c128
@@ -105,7 +105,7 @@
 // mapa, and arrives; CTA 0 alone waits and merges from its own shared
 // memory.
 //       CHECK:   gpu.func @mha_attend0_cluster(
-//  CHECK-SAME:     adamas.config = {cluster_merge = 1 : i64, cluster_merge_max_ctas = 1056 : i64,{{.*}} splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {cluster_merge = 1 : i64, cluster_merge_max_ctas = 528 : i64,{{.*}} splits = 2 : i64
 //       CHECK:     nvvm.cluster.arrive.relaxed
 //       CHECK:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
 //       CHECK:     gpu.barrier
