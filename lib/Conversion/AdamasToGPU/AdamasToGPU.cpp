@@ -126,9 +126,10 @@ private:
   /// The encode kernel runs after the step's other kernels
   /// (encodeJobsMayRunLast), off the selection's critical path.
   bool encodeLast = false;
-  /// Selections whose sparse_attn (the key) compacts the slots it attends
-  /// (AttendConfig::compactsSelection): what emitSelect left to it.
-  DenseMap<Operation *, std::unique_ptr<DeferredCompaction>> compactions;
+  /// Selections whose sparse_attn (the key) may plan and compact the slots
+  /// it attends (AttendConfig::compactsSelection): the kernels emitSelect
+  /// left it to launch.
+  DenseMap<Operation *, std::unique_ptr<DeferredSelection>> deferredSelections;
 };
 } // namespace
 
@@ -408,13 +409,13 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
     if (auto user = dyn_cast<SparseAttnOp>(*indices.getUsers().begin());
         user && user.getIndices() == indices)
       attend = user;
-  std::unique_ptr<DeferredCompaction> deferred;
+  std::unique_ptr<DeferredSelection> deferred;
   if (attend)
-    deferred = std::make_unique<DeferredCompaction>();
+    deferred = std::make_unique<DeferredSelection>();
   adamas::emitSelect(*host, name + "_select" + std::to_string(ordinal), s,
                      deferred.get());
   if (deferred)
-    compactions[attend] = std::move(deferred);
+    deferredSelections[attend] = std::move(deferred);
   return success();
 }
 
@@ -456,7 +457,7 @@ LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
       op.getResult(),
       dynamicSizesOf(op.getType(), {dimOf(op.getQuery(), 0), Value(),
                                     dimOf(op.getQuery(), 2), Value()}));
-  if (auto it = compactions.find(op); it != compactions.end()) {
+  if (auto it = deferredSelections.find(op); it != deferredSelections.end()) {
     a.selection = it->second.get();
     a.config.compactsSelection = true;
   }

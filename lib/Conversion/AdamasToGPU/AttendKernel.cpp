@@ -170,9 +170,9 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
   // The CTA's slots compacted into shared memory (SelectCommon::
   // compactSlots), where the threshold and compaction kernels did not run:
   // no plan or index goes through global memory, and no kernel runs
-  // between the histogram pass and the attention. The configuration is the select's, with this CTA's
-  // threads, and without discarding distance lines (another CTA may read
-  // the same chunk).
+  // between the histogram pass and the attention. The configuration is the
+  // select's, with this CTA's threads, and without discarding distance
+  // lines (another CTA may read the same chunk).
   SelectLaunch launch = a.selection->launch;
   launch.config.blockSize = kb.blockSize();
   launch.config.l2CacheHints = false;
@@ -772,7 +772,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
     return notLong ? arith::AndIOp::create(hb, taken, notLong) : taken;
   };
 
-  // The arguments (DeferredCompaction: the select's first), and with a
+  // The arguments (DeferredSelection: the select's first), and with a
   // selection to compact, its compaction kernels. The short forms' CTAs
   // compact their slots (kCompactsSelection) where a chunk is at most one
   // pass of their long runs (B = 1 and 4 at 32K: 2K positions per chunk;
@@ -783,7 +783,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   SmallVector<Value> args;
   if (a.selection) {
     assert(c.compactsSelection && "a selection to compact");
-    const DeferredCompaction &selection = *a.selection;
+    const DeferredSelection &selection = *a.selection;
     Value compacts = unlessLong(arith::CmpIOp::create(
         hb, arith::CmpIPredicate::ule, selection.chunkLength,
         idx(threads * select::kLongRun)));

@@ -72,7 +72,7 @@ struct SelectLaunch {
 /// builds them and leaves their launches to emitAttend, which chooses at
 /// run time whether the threshold and compaction kernels run, which of the
 /// two compacts, and when the histogram pass lets the next kernel launch.
-struct DeferredCompaction {
+struct DeferredSelection {
   /// The selection (its problem and configuration).
   SelectLaunch launch;
   /// The select kernels' arguments (SelectKernels.h), which the attention
@@ -96,7 +96,7 @@ struct DeferredCompaction {
 /// clusters of a row group's chunks. With `deferred` (and no clusters) the
 /// kernels are built into it but not launched.
 void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select,
-                DeferredCompaction *deferred = nullptr);
+                DeferredSelection *deferred = nullptr);
 
 //===----------------------------------------------------------------------===//
 // Attend (AttendKernel.cpp): sparse_attn.
@@ -112,7 +112,7 @@ struct AttendLaunch {
   Value query, keys, values, indices, result;
   /// With config.compactsSelection: the selection that writes `indices`,
   /// whose compaction kernels this launches (or not).
-  const DeferredCompaction *selection = nullptr;
+  const DeferredSelection *selection = nullptr;
 };
 
 /// Two kernels: split-K partial softmax-weighted sums, then their f32 merge;

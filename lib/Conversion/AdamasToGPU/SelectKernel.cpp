@@ -804,7 +804,7 @@ buildKernel(HostBuilder &host, StringRef name, StringRef suffix,
 
 void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
                               const SelectLaunch &s,
-                              DeferredCompaction *deferred) {
+                              DeferredSelection *deferred) {
   ImplicitLocOpBuilder &hb = host.builder();
   const SelectProblem &p = s.problem;
   const SelectConfig &c = s.config;
@@ -954,7 +954,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value shortChunks = arith::SelectOp::create(hb, longRuns, zero, chunks);
   Value longChunks = arith::SelectOp::create(hb, longRuns, chunks, zero);
   if (deferred) {
-    *deferred = DeferredCompaction{s,           args,
+    *deferred = DeferredSelection{s,           args,
                                    hist,        {chunks, yBlocks, batches},
                                    threshold,   compact,
                                    compactLong, rows,

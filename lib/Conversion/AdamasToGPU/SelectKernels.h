@@ -57,7 +57,7 @@ enum SelectArg : unsigned {
   /// together outgrow L2), else 0.
   kDiscardDistances,
   /// 1 where the histogram pass lets the next kernel launch at its start,
-  /// 0 where only as its CTAs finish (DeferredCompaction: where sparse_attn
+  /// 0 where only as its CTAs finish (DeferredSelection: where sparse_attn
   /// plans and compacts, and the pass has more CTAs than the chip has SMs).
   kReleaseEarly,
   kNumArgs
