@@ -83,7 +83,8 @@ CACHED = ("mha_d128_k256", "gqa_d128_k256", "gqa_shared_d128_k256")
 STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_long_splits": False}, {"attend_tensor_core_dots": False},
                  {"select_encodes_queries": False},
-                 {"attend_compacts_selection": False})
+                 {"attend_compacts_selection": False},
+                 {"select_releases_late": True})
 
 
 def variant_label(options):

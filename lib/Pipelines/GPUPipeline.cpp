@@ -85,6 +85,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.tensorCoreDistances = options.tensorCoreDistances;
   lower.l2CacheHints = options.l2CacheHints;
   lower.selectEncodesQueries = options.selectEncodesQueries;
+  lower.selectReleasesLate = options.selectReleasesLate;
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;

@@ -154,7 +154,7 @@ def test_attend_compacts_selection_option_reaches_the_kernels():
     for form in ("attend0_cluster", "attend0_partial"):
         assert "vote.sync.ballot" in _kernel_ptx(on, form), form
         assert "vote.sync.ballot" not in _kernel_ptx(off, form), form
-        # The select kernels' 12 arguments (as 36 parameters: a memref is 5)
+        # The select kernels' 13 arguments (as 37 parameters: a memref is 5)
         # ahead of the attention's and the flag.
         params = {ptx: _kernel_ptx(ptx, form).split(")", 1)[0].count(".param")
                   for ptx in (on, off)}
@@ -163,6 +163,25 @@ def test_attend_compacts_selection_option_reaches_the_kernels():
         assert "vote.sync.ballot" not in _kernel_ptx(ptx, "attend0_partial_long")
     # Both still build the compaction kernels (the long form needs them).
     assert "_select0_compact(" in on and "_select0_compact_long(" in on
+
+
+def test_select_releases_late_option_reaches_the_kernels():
+    # select_releases_late (default off) is adamas-gpu-pipeline's
+    # select-releases-late: the threshold and compaction kernels let the
+    # next kernel launch after their work (loads and stores between their
+    # griddepcontrol.wait and launch_dependents), not right after the wait.
+    ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
+    assert "select-releases-late" not in ac.pipeline_options()
+    assert " select-releases-late=true" in ac.pipeline_options(
+        select_releases_late=True)
+    early = ac.lower_ir(ir, format="isa")
+    late = ac.lower_ir(ir, format="isa", select_releases_late=True)
+    for kernel in ("select0_threshold", "select0_compact", "select0_compact_long"):
+        for ptx, released_first in ((early, True), (late, False)):
+            body = _kernel_ptx(ptx, kernel)
+            between = body[body.index("griddepcontrol.wait"):
+                           body.index("griddepcontrol.launch_dependents")]
+            assert ("st.global" not in between) == released_first, (kernel, released_first)
 
 
 def test_select_encodes_queries_option_reaches_the_kernels():

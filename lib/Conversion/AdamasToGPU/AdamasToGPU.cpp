@@ -719,6 +719,7 @@ struct AdamasLowerToGPUPass
     select.tensorCoreDistances = tensorCoreDistances;
     select.l2CacheHints = l2CacheHints;
     select.encodesQueries = selectEncodesQueries;
+    select.releasesLate = selectReleasesLate;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;

@@ -43,12 +43,13 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
 }
 
 void KernelBuilder::releaseDependentsIf(Value cond) {
-  if (!gridDependency)
-    return;
-  ifThen(cond, [&] {
+  ifThen(cond, [&] { releaseDependents(); });
+}
+
+void KernelBuilder::releaseDependents() {
+  if (gridDependency)
     NVVM::GriddepcontrolOp::create(b,
                                    NVVM::GridDepActionKind::launch_dependents);
-  });
 }
 
 gpu::GPUFuncOp KernelBuilder::finish() {

@@ -57,6 +57,8 @@ public:
   /// the stream launch (`griddepcontrol.launch_dependents`) where `cond`
   /// (i1, uniform over the grid) holds; a CTA that exits has let it too.
   void releaseDependentsIf(Value cond);
+  /// The same, unconditionally.
+  void releaseDependents();
 
   /// Ends the kernel with `gpu.return` and returns it.
   gpu::GPUFuncOp finish();

@@ -146,6 +146,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   c.targetCtas = 4 * target.numMultiprocessors;
   // `ld.global.cs` and `discard.global.L2` are sm_80 PTX: every target.
   c.l2CacheHints = options.l2CacheHints;
+  c.releasesLate = options.releasesLate;
 
   // Binary tensor-core distances (b1 mma.sync, sm_80 and newer: every
   // target here) where a CTA has at least two queries to rank, where each
@@ -205,6 +206,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"max_chunks", maxChunks},
                           {"min_chunk", minChunk},
                           {"query_heads_per_row", queryHeadsPerRow},
+                          {"releases_late", releasesLate},
                           {"row_groups", rowGroups},
                           {"rows_per_cta", rowsPerCta},
                           {"staged_distance_stores", stagedDistanceStores},

@@ -394,6 +394,8 @@ void ThresholdKernel::build() {
       });
     });
   });
+  if (c.releasesLate)
+    kb.releaseDependents();
 }
 
 //===----------------------------------------------------------------------===//
@@ -779,6 +781,8 @@ void CompactKernel::build() {
         },
         warpSums);
   });
+  if (c.releasesLate)
+    kb.releaseDependents();
 }
 
 //===----------------------------------------------------------------------===//
@@ -920,15 +924,17 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
                                    GridDependency::WaitFirstReleaseByKernel);
   // The threshold kernel scans the chunks with one warp, a lane per chunk.
   assert(c.maxChunks <= 32 && "the threshold kernel's chunk scan is one warp");
-  gpu::GPUFuncOp threshold =
-      buildKernel<ThresholdKernel>(host, name, "_threshold", types, s,
-                                   GridDependency::WaitFirst);
-  gpu::GPUFuncOp compact =
-      buildKernel<CompactKernel>(host, name, "_compact", types, s,
-                                 GridDependency::WaitFirst, kShortRun);
-  gpu::GPUFuncOp compactLong =
-      buildKernel<CompactKernel>(host, name, "_compact_long", types, s,
-                                 GridDependency::WaitFirst, kLongRun);
+  // With SelectConfig::releasesLate the next kernels launch only as these
+  // finish (their build() ends with the release).
+  GridDependency planAndCompaction =
+      c.releasesLate ? GridDependency::WaitFirstReleaseByKernel
+                     : GridDependency::WaitFirst;
+  gpu::GPUFuncOp threshold = buildKernel<ThresholdKernel>(
+      host, name, "_threshold", types, s, planAndCompaction);
+  gpu::GPUFuncOp compact = buildKernel<CompactKernel>(
+      host, name, "_compact", types, s, planAndCompaction, kShortRun);
+  gpu::GPUFuncOp compactLong = buildKernel<CompactKernel>(
+      host, name, "_compact_long", types, s, planAndCompaction, kLongRun);
   // A full SM of short-run compaction CTAs (2048 threads): ptxas then keeps
   // the runs of 16 in 30-32 registers (35 unasked, 6 CTAs per SM) without
   // spilling; the long runs need 39 (8 CTAs spilled 24 bytes), so 6 CTAs.

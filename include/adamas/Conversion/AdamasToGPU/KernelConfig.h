@@ -96,6 +96,8 @@ struct SelectOptions {
   /// encodesQueries), and then writes the new keys' codes after the step's
   /// attention where no selection ranks them.
   bool encodesQueries = true;
+  /// `select-releases-late`: SelectConfig::releasesLate.
+  bool releasesLate = false;
 };
 
 struct SelectConfig {
@@ -165,6 +167,11 @@ struct SelectConfig {
   /// that no encode kernel runs before the selection (SelectProblem::
   /// encodesQueries).
   bool encodesQueries = false;
+
+  /// The threshold and compaction kernels let the next kernel launch only
+  /// as their CTAs finish (`launch_dependents` last), so its CTAs are not
+  /// placed beside theirs (NOTES.md items 52 and 54).
+  bool releasesLate = false;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
