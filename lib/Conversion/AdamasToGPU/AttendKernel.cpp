@@ -76,8 +76,9 @@ enum AttendArg : unsigned {
 };
 /// With AttendConfig::compactsSelection the kernels' arguments are the
 /// select kernels' (SelectKernels.h) followed by the above, and then this
-/// one: 1 where the CTAs compact their slots from the selection's
-/// distances and plan (the compaction kernels did not run), else 0.
+/// one: 1 where the CTAs plan and compact their slots from the selection's
+/// distances and histograms (the threshold and compaction kernels did not
+/// run), else 0.
 constexpr unsigned kCompactsSelection = kNumArgs;
 
 /// The online-softmax state of one query head in one warp.
@@ -201,8 +202,7 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
     });
     kb.barrier();
   });
-  Value notCompacts =
-      arith::XOrIOp::create(b, compacts, arith::ConstantIntOp::create(b, 1, 1));
+  Value notCompacts = notI1(b, compacts);
   Value fromShared =
       kb.loadIf(arith::AndIOp::create(b, mine, compacts), slots,
                 kb.sub(mySlot, slotBegin), kb.i32(-1));
@@ -766,14 +766,13 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   // `taken` and not the long form.
   Value notLong;
   if (longTaken)
-    notLong = arith::XOrIOp::create(hb, longTaken,
-                                    arith::ConstantIntOp::create(hb, 1, 1));
+    notLong = notI1(hb, longTaken);
   auto unlessLong = [&](Value taken) -> Value {
     return notLong ? arith::AndIOp::create(hb, taken, notLong) : taken;
   };
 
   // The arguments (DeferredSelection: the select's first), and with a
-  // selection to compact, its compaction kernels. The short forms' CTAs
+  // selection to compact, its kernels. The short forms' CTAs plan and
   // compact their slots (kCompactsSelection) where a chunk is at most one
   // pass of their long runs (B = 1 and 4 at 32K: 2K positions per chunk;
   // a CTA's slots meet 2-3 chunks). Longer chunks (B=16, 128K: 8K) take
@@ -797,10 +796,8 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
     Value spread = arith::CmpIOp::create(
         hb, arith::CmpIPredicate::ule, histCtas,
         idx(host.target().numMultiprocessors));
-    Value releaseEarly = arith::OrIOp::create(
-        hb, spread,
-        arith::XOrIOp::create(hb, compacts,
-                              arith::ConstantIntOp::create(hb, 1, 1)));
+    Value releaseEarly =
+        arith::OrIOp::create(hb, spread, notI1(hb, compacts));
     SmallVector<Value> selectArgs = selection.args;
     selectArgs[select::kReleaseEarly] =
         arith::SelectOp::create(hb, releaseEarly, one, zero);

@@ -43,7 +43,8 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
 }
 
 void KernelBuilder::releaseDependentsIf(Value cond) {
-  ifThen(cond, [&] { releaseDependents(); });
+  if (gridDependency)
+    ifThen(cond, [&] { releaseDependents(); });
 }
 
 void KernelBuilder::releaseDependents() {

@@ -144,8 +144,7 @@ void HistogramKernel::build() {
       });
     }
   });
-  kb.releaseDependentsIf(arith::XOrIOp::create(
-      b, releaseEarly, arith::ConstantIntOp::create(b, 1, 1)));
+  kb.releaseDependentsIf(notI1(b, releaseEarly));
 }
 
 void HistogramKernel::buildPass(

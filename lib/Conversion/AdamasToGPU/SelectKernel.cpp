@@ -600,10 +600,7 @@ void SelectCommon::compact(Value row, Value begin, Value end, Value freeBegin,
                     Value isTie = arith::CmpIOp::create(
                         b, Pred::ne, andI(tie, lowest), kb.i32(0));
                     Value wins = arith::CmpIOp::create(b, Pred::sge, r, skip);
-                    Value selected = orI(
-                        arith::XOrIOp::create(
-                            b, isTie, arith::ConstantIntOp::create(b, 1, 1)),
-                        wins);
+                    Value selected = orI(notI1(b, isTie), wins);
                     kb.ifThen(selected, [&] {
                       Value e = math::CountTrailingZerosOp::create(b, m);
                       put(at, add(firstPos, e));

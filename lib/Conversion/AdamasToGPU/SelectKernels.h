@@ -196,7 +196,7 @@ public:
   SlotPlan planRow(Value row, Value probe, Value take, Value warpCounts);
   /// Bins per probe of planRow: ceil(numBins / blockSize).
   int64_t probeStride() const {
-    return (c.numBins + c.blockSize - 1) / c.blockSize;
+    return llvm::divideCeil(c.numBins, c.blockSize);
   }
   /// Where bin `bin` of row `row`'s cumulative histogram of chunk `chunk`
   /// is in kHistograms.

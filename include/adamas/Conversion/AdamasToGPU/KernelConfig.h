@@ -263,14 +263,15 @@ struct AttendConfig {
   /// the warp. Short form only (groups of 8 slots, slotsPerWarp a multiple
   /// of 8).
   bool tensorCoreDots = false;
-  /// The short forms' CTAs compact the slots they attend from the l1_topk
-  /// that writes the indices (its distances and plan; the lowering sets
-  /// this where nothing else reads the indices and the select runs as
-  /// three kernels): no compaction kernel between the selection's plan and
-  /// the attention, and no index through global memory. The host still
-  /// launches the compaction kernels where it takes the long form, whose
-  /// CTAs read the indices, and where a chunk is longer than one pass of a
-  /// CTA's runs (each CTA would walk several whole chunks).
+  /// The short forms' CTAs plan and compact the slots they attend from the
+  /// l1_topk that writes the indices (its distances and cumulative chunk
+  /// histograms; the lowering sets this where nothing else reads the
+  /// indices and the select runs as three kernels): no threshold or
+  /// compaction kernel between the histogram pass and the attention, and
+  /// no plan or index through global memory. The host still launches those
+  /// kernels where it takes the long form, whose CTAs read the indices, and
+  /// where a chunk is longer than one pass of a CTA's runs (each CTA would
+  /// walk several whole chunks).
   bool compactsSelection = false;
 
   static ConfigOr<AttendConfig> get(const AttendProblem &problem,

@@ -103,3 +103,7 @@ Value mlir::adamas::clamp(ImplicitLocOpBuilder &b, Value value, Value lo,
                           Value hi) {
   return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, value, lo), hi);
 }
+
+Value mlir::adamas::notI1(ImplicitLocOpBuilder &b, Value cond) {
+  return arith::XOrIOp::create(b, cond, arith::ConstantIntOp::create(b, 1, 1));
+}

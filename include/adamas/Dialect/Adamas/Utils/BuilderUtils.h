@@ -60,6 +60,9 @@ void buildIfThen(ImplicitLocOpBuilder &b, Value cond,
 /// `value` clamped to `[lo, hi]` (signed).
 Value clamp(ImplicitLocOpBuilder &b, Value value, Value lo, Value hi);
 
+/// The negation of an i1 (`xori` with true).
+Value notI1(ImplicitLocOpBuilder &b, Value cond);
+
 } // namespace mlir::adamas
 
 #endif // ADAMAS_DIALECT_ADAMAS_UTILS_BUILDERUTILS_H
