@@ -312,7 +312,7 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
                      tensor_core_distances=True, l2_cache_hints=True,
                      attend_long_splits=True, attend_long_form_ctas_per_sm=None,
                      attend_tensor_core_dots=True, select_encodes_queries=True,
-                     attend_compacts_selection=True, select_releases_late=False):
+                     attend_compacts_selection=True, select_releases_late=True):
     """The adamas-gpu-pipeline options that decide the generated code
     (what an artifact's key holds besides the chip): the keyword arguments
     of that name (`codegen` below) of compile_cached, decode_step,
@@ -339,8 +339,8 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
         opts += " select-encodes-queries=false"
     if not attend_compacts_selection:
         opts += " attend-compacts-selection=false"
-    if select_releases_late:
-        opts += " select-releases-late=true"
+    if not select_releases_late:
+        opts += " select-releases-late=false"
     return opts
 
 

@@ -166,16 +166,17 @@ def test_attend_compacts_selection_option_reaches_the_kernels():
 
 
 def test_select_releases_late_option_reaches_the_kernels():
-    # select_releases_late (default off) is adamas-gpu-pipeline's
+    # select_releases_late (default on) is adamas-gpu-pipeline's
     # select-releases-late: the threshold and compaction kernels let the
     # next kernel launch after their work (loads and stores between their
-    # griddepcontrol.wait and launch_dependents), not right after the wait.
+    # griddepcontrol.wait and launch_dependents); off, right after the wait.
+    # Only the option off is written into the pipeline (and cache keys).
     ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
     assert "select-releases-late" not in ac.pipeline_options()
-    assert " select-releases-late=true" in ac.pipeline_options(
-        select_releases_late=True)
-    early = ac.lower_ir(ir, format="isa")
-    late = ac.lower_ir(ir, format="isa", select_releases_late=True)
+    assert " select-releases-late=false" in ac.pipeline_options(
+        select_releases_late=False)
+    early = ac.lower_ir(ir, format="isa", select_releases_late=False)
+    late = ac.lower_ir(ir, format="isa")
     for kernel in ("select0_threshold", "select0_compact", "select0_compact_long"):
         for ptx, released_first in ((early, True), (late, False)):
             body = _kernel_ptx(ptx, kernel)

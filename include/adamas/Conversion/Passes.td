@@ -101,11 +101,11 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "has read (discard.global.L2); false: plain loads, lines written "
            "back">,
     Option<"selectReleasesLate", "select-releases-late", "bool",
-           /*default=*/"false",
+           /*default=*/"true",
            "l1_topk's threshold and compaction kernels let the next kernel "
            "launch (programmatic dependent launch) only as their CTAs "
            "finish, not at their start, so its CTAs are not placed beside "
-           "theirs (bench/NOTES.md item 54)">,
+           "theirs (bench/NOTES.md items 54 and 55)">,
     Option<"selectEncodesQueries", "select-encodes-queries", "bool",
            /*default=*/"true",
            "l1_topk's histogram pass encodes the queries itself where their "

@@ -94,7 +94,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("l1_topk's threshold and compaction kernels let the "
                      "next kernel launch only as they finish (see "
                      "adamas-lower-to-gpu)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   PassOptions::Option<bool> selectEncodesQueries{
       *this, "select-encodes-queries",
       llvm::cl::desc("l1_topk encodes its queries and the new keys' codes "

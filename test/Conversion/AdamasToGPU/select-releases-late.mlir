@@ -1,10 +1,12 @@
+// RUN: adamas-opt %s -adamas-lower-to-gpu | FileCheck %s
 // RUN: adamas-opt %s -adamas-lower-to-gpu="select-releases-late=true" | FileCheck %s
-// RUN: adamas-opt %s -adamas-lower-to-gpu | FileCheck %s --check-prefix=EARLY
+// RUN: adamas-opt %s -adamas-lower-to-gpu="select-releases-late=false" | FileCheck %s --check-prefix=EARLY
 
-// select-releases-late: l1_topk's threshold and compaction kernels let the
-// next kernel launch (griddepcontrol.launch_dependents) only as their CTAs
-// finish, after their last store, instead of right after their wait; the
-// histogram pass keeps its run-time choice (its last argument).
+// select-releases-late (default on): l1_topk's threshold and compaction
+// kernels let the next kernel launch (griddepcontrol.launch_dependents) only
+// as their CTAs finish, after their last store; with it off, right after
+// their wait. The histogram pass keeps its run-time choice (its last
+// argument) either way.
 
 // CHECK-LABEL: gpu.func @select_select0_threshold(
 //  CHECK-SAME:     releases_late = 1 : i64

@@ -97,7 +97,7 @@ struct SelectOptions {
   /// attention where no selection ranks them.
   bool encodesQueries = true;
   /// `select-releases-late`: SelectConfig::releasesLate.
-  bool releasesLate = false;
+  bool releasesLate = true;
 };
 
 struct SelectConfig {
@@ -170,8 +170,8 @@ struct SelectConfig {
 
   /// The threshold and compaction kernels let the next kernel launch only
   /// as their CTAs finish (`launch_dependents` last), so its CTAs are not
-  /// placed beside theirs (NOTES.md items 52 and 54).
-  bool releasesLate = false;
+  /// placed beside theirs (NOTES.md items 52, 54 and 55).
+  bool releasesLate = true;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
