@@ -84,7 +84,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_long_splits": False}, {"attend_tensor_core_dots": False},
                  {"select_encodes_queries": False},
                  {"attend_compacts_selection": False},
-                 {"select_releases_late": False})
+                 {"select_releases_late": False},
+                 {"select_pipelines_keys": False})
 
 
 def variant_label(options):

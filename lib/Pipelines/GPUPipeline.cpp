@@ -86,6 +86,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.l2CacheHints = options.l2CacheHints;
   lower.selectEncodesQueries = options.selectEncodesQueries;
   lower.selectReleasesLate = options.selectReleasesLate;
+  lower.selectPipelinesKeys = options.selectPipelinesKeys;
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;

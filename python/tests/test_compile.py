@@ -185,6 +185,30 @@ def test_select_releases_late_option_reaches_the_kernels():
             assert ("st.global" not in between) == released_first, (kernel, released_first)
 
 
+def test_select_pipelines_keys_option_reaches_the_kernels():
+    # select_pipelines_keys (default on) is adamas-gpu-pipeline's
+    # select-pipelines-keys: where a histogram CTA ranks one query (MHA) the
+    # popcount pass loads its first keys before its first barrier and the
+    # next keys while it ranks the current ones, at 4 CTAs per SM
+    # (.minnctapersm); GQA's tensor-core pass is the same either way.
+    mha = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64))
+    gqa = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
+    assert "select-pipelines-keys" not in ac.pipeline_options()
+    assert " select-pipelines-keys=false" in ac.pipeline_options(
+        select_pipelines_keys=False)
+    on = _kernel_ptx(ac.lower_ir(mha, format="isa"), "select0_hist")
+    off = _kernel_ptx(ac.lower_ir(mha, format="isa", select_pipelines_keys=False),
+                      "select0_hist")
+    assert ".minnctapersm 4" in on and ".minnctapersm" not in off
+    # On: key loads before the first barrier; off: none.
+    for ptx, loads_first in ((on, True), (off, False)):
+        before = ptx[:ptx.index("bar.sync")]
+        assert ("ld.global.cs.v4.u32" in before) == loads_first
+    assert (_kernel_ptx(ac.lower_ir(gqa, format="isa"), "select0_hist") ==
+            _kernel_ptx(ac.lower_ir(gqa, format="isa", select_pipelines_keys=False),
+                        "select0_hist"))
+
+
 def test_select_encodes_queries_option_reaches_the_kernels():
     # select_encodes_queries (default on) is adamas-gpu-pipeline's
     # select-encodes-queries: the histogram pass encodes the query itself

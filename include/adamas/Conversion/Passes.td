@@ -106,6 +106,12 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "launch (programmatic dependent launch) only as their CTAs "
            "finish, not at their start, so its CTAs are not placed beside "
            "theirs (bench/NOTES.md items 54 and 55)">,
+    Option<"selectPipelinesKeys", "select-pipelines-keys", "bool",
+           /*default=*/"true",
+           "l1_topk's popcount histogram pass (one query per CTA: MHA) loads "
+           "each thread's next keys while it ranks the current ones, and its "
+           "first keys before waiting for the query's encoding "
+           "(bench/NOTES.md item 56)">,
     Option<"selectEncodesQueries", "select-encodes-queries", "bool",
            /*default=*/"true",
            "l1_topk's histogram pass encodes the queries itself where their "

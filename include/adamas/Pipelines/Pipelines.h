@@ -95,6 +95,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "next kernel launch only as they finish (see "
                      "adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> selectPipelinesKeys{
+      *this, "select-pipelines-keys",
+      llvm::cl::desc("l1_topk's popcount histogram pass loads each thread's "
+                     "next keys while it ranks the current ones (see "
+                     "adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> selectEncodesQueries{
       *this, "select-encodes-queries",
       llvm::cl::desc("l1_topk encodes its queries and the new keys' codes "

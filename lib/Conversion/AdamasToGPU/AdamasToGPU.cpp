@@ -720,6 +720,7 @@ struct AdamasLowerToGPUPass
     select.l2CacheHints = l2CacheHints;
     select.encodesQueries = selectEncodesQueries;
     select.releasesLate = selectReleasesLate;
+    select.pipelinesKeys = selectPipelinesKeys;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;

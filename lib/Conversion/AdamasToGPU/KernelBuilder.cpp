@@ -512,6 +512,20 @@ Value KernelBuilder::loadIf(Value cond, Value memref, Value index,
   return op.getResult(0);
 }
 
+SmallVector<Value>
+KernelBuilder::ifThenElseValues(Value cond,
+                                function_ref<SmallVector<Value>()> thenFn,
+                                ValueRange otherwise) {
+  auto op = scf::IfOp::create(b, otherwise.getTypes(), cond,
+                              /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(op.thenBlock());
+  scf::YieldOp::create(b, thenFn());
+  b.setInsertionPointToStart(op.elseBlock());
+  scf::YieldOp::create(b, otherwise);
+  return op.getResults();
+}
+
 void KernelBuilder::ifThenElse(Value cond, function_ref<void()> thenFn,
                                function_ref<void()> elseFn) {
   auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/true);

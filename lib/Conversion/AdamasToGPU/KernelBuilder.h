@@ -216,6 +216,11 @@ public:
   /// `if (cond) then() else otherwise()`.
   void ifThenElse(Value cond, function_ref<void()> thenFn,
                   function_ref<void()> elseFn);
+  /// `cond ? then() : otherwise` for several values, `then` built only in
+  /// its branch (e.g. loads that must not run otherwise).
+  SmallVector<Value> ifThenElseValues(Value cond,
+                                      function_ref<SmallVector<Value>()> thenFn,
+                                      ValueRange otherwise);
 
 private:
   /// x + y, f32 or integer.

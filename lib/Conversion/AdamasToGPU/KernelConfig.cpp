@@ -186,6 +186,12 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                                  stageBytes <=
                              target.maxStaticSharedBytes;
   }
+  // The popcount pass's keys pipelined where a CTA ranks one query (MHA):
+  // two sets of keys in flight then fit 64 registers (4 CTAs per SM, the
+  // grid's sizing); with several queries' words in registers they would
+  // not (G = 7 shared_group, D = 64: 100 registers, spills at 64).
+  c.pipelinesKeys =
+      options.pipelinesKeys && !c.tensorCoreDistances && queries == 1;
   return {c, ""};
 }
 
@@ -205,6 +211,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"load_words", loadWords},
                           {"max_chunks", maxChunks},
                           {"min_chunk", minChunk},
+                          {"pipelines_keys", pipelinesKeys},
                           {"query_heads_per_row", queryHeadsPerRow},
                           {"releases_late", releasesLate},
                           {"row_groups", rowGroups},

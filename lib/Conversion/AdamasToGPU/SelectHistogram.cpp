@@ -183,6 +183,22 @@ void HistogramKernel::buildPass(
       clipToChunk(row, begin, end);
     if (c.encodesQueries)
       encodeQueries(batch, kvHead, group, queryCodes);
+    // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
+    Value keyBase =
+        kb.mul(kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
+                      kb.arg(kCapacity)),
+               kb.idx(p.words));
+    // With SelectConfig::pipelinesKeys the thread's first keys are loaded
+    // here, before the barrier that waits for the query's encoding (warp 0
+    // encodes; the others' loads are in flight meanwhile).
+    SmallVector<Value> firstKeys;
+    if (c.pipelinesKeys) {
+      Value lb = kb.add(begin, tid);
+      SmallVector<Value> zeros(c.keysPerThread * p.words, kb.i32(0));
+      firstKeys = kb.ifThenElseValues(
+          kb.cmp(Pred::ult, lb, end),
+          [&] { return loadThreadKeys(lb, end, keyBase); }, zeros);
+    }
 
     Value threads = kb.idx(c.blockSize);
     auto zero = [&](Value buffer, int64_t size) {
@@ -206,11 +222,6 @@ void HistogramKernel::buildPass(
           row.queryWords.push_back(words);
         }
 
-    // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
-    Value keyBase =
-        kb.mul(kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
-                      kb.arg(kCapacity)),
-               kb.idx(p.words));
     if (c.tensorCoreDistances) {
       fillQueryWords(batch, kvHead, group, queryWords, querySums,
                      queryCodes);
@@ -218,7 +229,7 @@ void HistogramKernel::buildPass(
       tensorCorePass(begin, end, keyBase, batch, kvHead, group, length, rows,
                      hist, queryWords, querySums);
     } else {
-      popcountPass(begin, end, keyBase, rows, hist);
+      popcountPass(begin, end, keyBase, rows, hist, firstKeys);
     }
     kb.barrier();
     epilogue(chunk, rows, hist);
@@ -246,38 +257,58 @@ void HistogramKernel::recordDistance(Value rowIndex, Value rowInCta, Value pos,
   kb.atomicAdd(kb.i32(1), hist, bin);
 }
 
+SmallVector<Value> HistogramKernel::loadThreadKeys(Value pos0, Value end,
+                                                  Value keyBase) {
+  SmallVector<Value> words;
+  for (int64_t u = 0; u < c.keysPerThread; ++u) {
+    Value pos = kb.add(pos0, kb.idx(u * c.blockSize));
+    Value safe = kb.minS(pos, kb.sub(end, kb.idx(1)));
+    Value first = kb.add(keyBase, kb.mul(safe, kb.idx(p.words)));
+    for (int64_t w = 0; w < p.words; w += c.loadWords) {
+      Value vec = loadKeyCodes(kb.add(first, kb.idx(w)), c.loadWords);
+      for (int64_t e = 0; e < c.loadWords; ++e)
+        words.push_back(vector::ExtractOp::create(b, vec, e));
+    }
+  }
+  return words;
+}
+
 void HistogramKernel::popcountPass(Value begin, Value end, Value keyBase,
-                                   ArrayRef<Row> rows, Value hist) {
+                                   ArrayRef<Row> rows, Value hist,
+                                   ArrayRef<Value> firstKeys) {
   Value tid = kb.threadId();
   int64_t perIteration = c.blockSize * c.keysPerThread;
-  kb.forLoop(kb.add(begin, tid), end, kb.idx(perIteration), [&](Value pos0) {
-    // Load every key first, then compute: keysPerThread loads in flight.
-    SmallVector<Value> positions;
-    SmallVector<SmallVector<Value>> keys;
+  // Every row's distance to the thread's keys at pos0 + u * blockSize.
+  auto rank = [&](Value pos0, ArrayRef<Value> words) {
     for (int64_t u = 0; u < c.keysPerThread; ++u) {
       Value pos = kb.add(pos0, kb.idx(u * c.blockSize));
-      Value safe = kb.minS(pos, kb.sub(end, kb.idx(1)));
-      Value first = kb.add(keyBase, kb.mul(safe, kb.idx(p.words)));
-      SmallVector<Value> words;
-      for (int64_t w = 0; w < p.words; w += c.loadWords) {
-        Value vec = loadKeyCodes(kb.add(first, kb.idx(w)), c.loadWords);
-        for (int64_t e = 0; e < c.loadWords; ++e)
-          words.push_back(vector::ExtractOp::create(b, vec, e));
-      }
-      positions.push_back(pos);
-      keys.push_back(words);
-    }
-    for (int64_t u = 0; u < c.keysPerThread; ++u) {
+      ArrayRef<Value> key = words.slice(u * p.words, p.words);
       for (auto [r, row] : llvm::enumerate(rows)) {
-        Value pos = positions[u];
         Value free = isFree(toI32(b, pos), row);
-        Value d = distance(row, keys[u]);
+        Value d = distance(row, key);
         kb.ifThen(free, [&] {
           recordDistance(row.index, kb.idx(int64_t(r)), pos, d, hist);
         });
       }
     }
-  });
+  };
+  Value lb = kb.add(begin, tid);
+  if (firstKeys.empty()) {
+    // Load every key first, then compute: keysPerThread loads in flight.
+    kb.forLoop(lb, end, kb.idx(perIteration), [&](Value pos0) {
+      rank(pos0, loadThreadKeys(pos0, end, keyBase));
+    });
+    return;
+  }
+  // Pipelined: the next iteration's keys in flight while these rank (past
+  // the chunk's end they load its last key again: one sector per CTA).
+  kb.forLoop(lb, end, kb.idx(perIteration), firstKeys,
+             [&](Value pos0, ValueRange keys) {
+               SmallVector<Value> next = loadThreadKeys(
+                   kb.add(pos0, kb.idx(perIteration)), end, keyBase);
+               rank(pos0, SmallVector<Value>(keys));
+               return next;
+             });
 }
 
 // The tensor-core pass. The product's k dimension is a code row's

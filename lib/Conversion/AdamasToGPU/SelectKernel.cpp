@@ -919,6 +919,13 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   gpu::GPUFuncOp hist =
       buildKernel<HistogramKernel>(host, name, "_hist", types, s,
                                    GridDependency::WaitFirstReleaseByKernel);
+  // Its grid fills targetCtas: the popcount pass's two sets of keys in
+  // registers (pipelinesKeys; 63 registers at D = 128, 2 bits) must keep
+  // that many CTAs per SM.
+  if (c.pipelinesKeys)
+    hist->setAttr("nvvm.minctasm",
+                  hb.getI32IntegerAttr(std::max<int64_t>(
+                      1, c.targetCtas / host.target().numMultiprocessors)));
   // The threshold kernel scans the chunks with one warp, a lane per chunk.
   assert(c.maxChunks <= 32 && "the threshold kernel's chunk scan is one warp");
   // With SelectConfig::releasesLate the next kernels launch only as these

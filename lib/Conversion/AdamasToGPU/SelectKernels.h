@@ -300,10 +300,15 @@ private:
   /// a count in the CTA's histogram of row `rowInCta`.
   void recordDistance(Value rowIndex, Value rowInCta, Value pos, Value d,
                       Value hist);
+  /// The code words of the thread's keys at pos0 + u * blockSize (u <
+  /// keysPerThread; positions past `end` take its last key), key-major.
+  SmallVector<Value> loadThreadKeys(Value pos0, Value end, Value keyBase);
   /// The pass with per-thread popcounts: each thread takes whole keys,
-  /// `keysPerThread` in flight, and every row's distance to each.
+  /// `keysPerThread` in flight, and every row's distance to each. With
+  /// `firstKeys` (the thread's first keys, loadThreadKeys) the next keys
+  /// load while these rank (SelectConfig::pipelinesKeys).
   void popcountPass(Value begin, Value end, Value keyBase, ArrayRef<Row> rows,
-                    Value hist);
+                    Value hist, ArrayRef<Value> firstKeys);
   /// The pass with binary tensor-core products (SelectConfig::
   /// tensorCoreDistances): `queryWords` (shared) holds the CTA's queries'
   /// thermometer words (query-major, 4 * slabs words each, zero past the

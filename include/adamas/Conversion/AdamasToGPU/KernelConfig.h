@@ -98,6 +98,8 @@ struct SelectOptions {
   bool encodesQueries = true;
   /// `select-releases-late`: SelectConfig::releasesLate.
   bool releasesLate = true;
+  /// `select-pipelines-keys`: SelectConfig::pipelinesKeys.
+  bool pipelinesKeys = true;
 };
 
 struct SelectConfig {
@@ -172,6 +174,11 @@ struct SelectConfig {
   /// as their CTAs finish (`launch_dependents` last), so its CTAs are not
   /// placed beside theirs (NOTES.md items 52, 54 and 55).
   bool releasesLate = true;
+  /// The popcount histogram pass loads each thread's next keys while it
+  /// ranks the current ones, and its first keys before the barrier that
+  /// waits for the query's encoding, where a CTA ranks one query (MHA;
+  /// NOTES.md item 56).
+  bool pipelinesKeys = true;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
