@@ -85,7 +85,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"select_encodes_queries": False},
                  {"attend_compacts_selection": False},
                  {"select_releases_late": False},
-                 {"select_pipelines_keys": False})
+                 {"select_pipelines_keys": False},
+                 {"attend_async_cluster_merge": False})
 
 
 def variant_label(options):

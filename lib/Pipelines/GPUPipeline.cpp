@@ -91,6 +91,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;
   lower.attendCompactsSelection = options.attendCompactsSelection;
+  lower.attendAsyncClusterMerge = options.attendAsyncClusterMerge;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 
@@ -127,7 +128,8 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
-  target.features = options.features.empty() ? std::string("+ptx80")
+  // PTX 8.1: sm_90 (8.0) and st.async (AttendConfig::asyncClusterMerge).
+  target.features = options.features.empty() ? std::string("+ptx81")
                                              : std::string(options.features);
   target.optLevel = options.optLevel;
   pm.addPass(createGpuNVVMAttachTarget(target));

@@ -209,6 +209,27 @@ def test_select_pipelines_keys_option_reaches_the_kernels():
                         "select0_hist"))
 
 
+def test_attend_async_cluster_merge_option_reaches_the_kernels():
+    # attend_async_cluster_merge (default on) is adamas-gpu-pipeline's
+    # attend-async-cluster-merge: the attention's cluster form sends each
+    # split's partial to the leader with st.async on the leader's mbarrier
+    # (PTX 8.1) instead of stores and a release arrive of the cluster
+    # barrier; the partial and merge kernels are the same either way.
+    ir = ac.decode_step_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64), "step")
+    assert "attend-async-cluster-merge" not in ac.pipeline_options()
+    assert " attend-async-cluster-merge=false" in ac.pipeline_options(
+        attend_async_cluster_merge=False)
+    on = ac.lower_ir(ir, format="isa")
+    off = ac.lower_ir(ir, format="isa", attend_async_cluster_merge=False)
+    cluster_on = _kernel_ptx(on, "attend0_cluster")
+    cluster_off = _kernel_ptx(off, "attend0_cluster")
+    assert "st.async.shared::cluster.mbarrier::complete_tx::bytes" in cluster_on
+    assert "mbarrier.try_wait.parity" in cluster_on
+    assert "barrier.cluster.arrive;" not in cluster_on
+    assert "st.async" not in cluster_off and "barrier.cluster.arrive;" in cluster_off
+    assert _kernel_ptx(on, "attend0_partial") == _kernel_ptx(off, "attend0_partial")
+
+
 def test_select_encodes_queries_option_reaches_the_kernels():
     # select_encodes_queries (default on) is adamas-gpu-pipeline's
     # select-encodes-queries: the histogram pass encodes the query itself

@@ -6,7 +6,7 @@
 // With a CUDA toolkit (ptxas) the kernels are embedded as a cubin for sm_90;
 // a toolkit that is not there, or a format that does not exist, is an error.
 
-// CHECK: gpu.binary @f_kernels  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, properties = {{.*}}, bin = "
+// CHECK: gpu.binary @f_kernels  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx81">, properties = {{.*}}, bin = "
 // MISSING: adamas-lower-to-gpu: CUDA toolkit '{{.*}}.missing' is not a directory (option 'toolkit')
 // FORMAT: for the --format option: Cannot find option named 'cubin'!
 

@@ -89,12 +89,17 @@
 // PTX-THREE-NOT: barrier.cluster
 // PTX-CLUSTER-LABEL: .entry adamas_decode_step_attend0_cluster(
 // PTX-CLUSTER: griddepcontrol.wait;
+// PTX-CLUSTER: mbarrier.init.shared.b64
+// PTX-CLUSTER: fence.mbarrier_init.release.cluster;
 // PTX-CLUSTER: barrier.cluster.arrive.relaxed;
 // PTX-CLUSTER: ex2.approx.f32
 // PTX-CLUSTER: barrier.cluster.wait;
-// PTX-CLUSTER: mapa.u64
-// PTX-CLUSTER: barrier.cluster.arrive;
-// PTX-CLUSTER: barrier.cluster.wait;
+// PTX-CLUSTER: mapa.shared::cluster.u64
+// PTX-CLUSTER: st.async.shared::cluster.mbarrier::complete_tx::bytes.b32
+// PTX-CLUSTER-NOT: barrier.cluster
+// PTX-CLUSTER: mbarrier.arrive.expect_tx.shared.b64
+// PTX-CLUSTER: mbarrier.try_wait.parity.shared.b64
+// PTX-CLUSTER-NOT: barrier.cluster
 // PTX-THREE-LABEL: .entry adamas_decode_step_attend0_partial(
 // PTX-THREE: griddepcontrol.wait;
 // PTX-THREE: ex2.approx.f32

@@ -144,6 +144,12 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "an attention CTA's runs and the host does not take the "
            "long-split form; false: the compaction kernels write the "
            "indices">,
+    Option<"attendAsyncClusterMerge", "attend-async-cluster-merge", "bool",
+           /*default=*/"true",
+           "sparse_attn's cluster form sends each split's partial to the "
+           "cluster's leader with st.async, completing on an mbarrier the "
+           "leader waits on, instead of stores and a cluster barrier "
+           "(bench/NOTES.md item 59)">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

@@ -57,8 +57,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init("")};
   PassOptions::Option<std::string> features{
       *this, "features",
-      llvm::cl::desc("PTX features (default +ptx80, the first ISA with "
-                     "sm_90)"),
+      llvm::cl::desc("PTX features (default +ptx81: sm_90, and st.async, "
+                     "which the attention's cluster merge sends with)"),
       llvm::cl::init("")};
   PassOptions::Option<int> optLevel{
       *this, "opt-level", llvm::cl::desc("LLVM optimization level of kernels"),
@@ -125,6 +125,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "attend-compacts-selection",
       llvm::cl::desc("sparse_attn compacts the l1_topk selection it attends "
                      "(see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> attendAsyncClusterMerge{
+      *this, "attend-async-cluster-merge",
+      llvm::cl::desc("sparse_attn's cluster form sends the splits' partials "
+                     "to the leader with st.async (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
 };
 

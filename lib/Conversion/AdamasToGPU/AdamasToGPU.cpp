@@ -726,6 +726,7 @@ struct AdamasLowerToGPUPass
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;
     attend.tensorCoreDots = attendTensorCoreDots;
     attend.compactsSelection = attendCompactsSelection;
+    attend.asyncClusterMerge = attendAsyncClusterMerge;
     for (func::FuncOp func : steps)
       if (failed(StepLowering(func, *target, select, attend).run()))
         return signalPassFailure();

@@ -131,6 +131,8 @@ private:
   /// [split][head] maxima and sums, [split][head][Dv] accumulators.
   struct Partials {
     Value max, sum, acc;
+    /// asyncClusterMerge: the mbarrier the partials' st.async complete on.
+    Value arrived;
   };
   /// The leader merges the row's partials into the result.
   void mergeInLeader(ArrayRef<Value> queryRows, const Partials &leader);
@@ -241,11 +243,17 @@ void AttendKernels::buildPartial() {
   // With the cluster merge every split's partial goes into these buffers of
   // the cluster's CTA 0 (the leader), slot `split`.
   Partials leader;
+  assert((!c.asyncClusterMerge || c.clusterMerge) &&
+         "the async merge is the cluster merge's");
   if (c.clusterMerge) {
     leader.max = kb.sharedBuffer(b.getF32Type(), c.splits * c.headsPerCta);
     leader.sum = kb.sharedBuffer(b.getF32Type(), c.splits * c.headsPerCta);
     leader.acc = kb.sharedBuffer(b.getF32Type(),
                                  c.splits * c.headsPerCta * p.valueDims);
+    // With asyncClusterMerge: the leader's mbarrier, which every split's
+    // st.async of its partial completes bytes on.
+    if (c.asyncClusterMerge)
+      leader.arrived = kb.sharedBuffer(b.getI64Type(), 1);
   }
 
   kb.ifThen(kb.cmp(Pred::ult, group, numGroups), [&] {
@@ -253,6 +261,16 @@ void AttendKernels::buildPartial() {
     // CTA's split is its rank. Remote shared memory may be written only
     // once every CTA of the cluster runs: this arrive, and the wait before
     // the first remote store.
+    // The leader's mbarrier is initialised before that arrive (and fenced
+    // for it), so the other CTAs' waits make it visible to them.
+    if (c.asyncClusterMerge)
+      kb.ifThen(arith::AndIOp::create(
+                    b, kb.cmp(Pred::eq, split, kb.idx(0)),
+                    kb.cmp(Pred::eq, kb.threadId(), kb.idx(0))),
+                [&] {
+                  kb.mbarrierInit(leader.arrived, 1);
+                  kb.fenceMbarrierInit();
+                });
     if (c.clusterMerge)
       kb.clusterArrive(/*relaxed=*/true);
     // `group` is the row of the indices, <B x H' x M>.
@@ -587,7 +605,10 @@ void AttendKernels::buildPartial() {
               : kb.mul(kb.add(kb.mul(queryRows[g], kb.idx(c.splits)), split),
                        kb.idx(partialWidth()));
       auto put = [&](Value value, Value buffer, Value index) {
-        if (c.clusterMerge)
+        if (c.asyncClusterMerge)
+          kb.storeAsyncToClusterRank(value, buffer, index, leader.arrived,
+                                     kb.i32(0));
+        else if (c.clusterMerge)
           kb.storeToClusterRank(value, buffer, index, kb.i32(0));
         else
           kb.store(value, arg(kPartials), index);
@@ -609,7 +630,19 @@ void AttendKernels::buildPartial() {
             c.clusterMerge ? slot : kb.add(accFirst, kb.idx(p.valueDims + 1)));
       });
     }
-    if (c.clusterMerge) {
+    if (c.asyncClusterMerge) {
+      // The leader's one arrival expects every split's partial (st.async,
+      // its own included); the others are done and exit (nothing reads
+      // their shared memory).
+      kb.ifThen(kb.cmp(Pred::eq, split, kb.idx(0)), [&] {
+        int64_t bytes = 4 * c.splits * c.headsPerCta * (p.valueDims + 2);
+        kb.ifThen(kb.cmp(Pred::eq, kb.threadId(), kb.idx(0)), [&] {
+          kb.mbarrierArriveExpectTx(leader.arrived, kb.i32(bytes));
+        });
+        kb.mbarrierWait(leader.arrived, /*parity=*/0);
+        mergeInLeader(queryRows, leader);
+      });
+    } else if (c.clusterMerge) {
       // Release this split's stores to the leader; the others are done (a
       // CTA may exit after arriving: nothing reads its shared memory).
       kb.clusterArrive();
@@ -838,6 +871,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   }
   AttendLaunch twoKernels = a;
   twoKernels.config.clusterMerge = false;
+  twoKernels.config.asyncClusterMerge = false;
   twoKernels.config.clusterMergeMaxCtas = 0;
   gpu::GPUFuncOp partial = build("_partial", twoKernels, /*merge=*/false);
   gpu::GPUFuncOp merge = build("_merge", twoKernels, /*merge=*/true);

@@ -304,23 +304,65 @@ void KernelBuilder::storeToClusterRank(Value value, Value sharedMemref,
   LLVM::StoreOp::create(b, value, clusterAddress(sharedMemref, index, rank));
 }
 
-Value KernelBuilder::clusterAddress(Value sharedMemref, Value index,
-                                    Value rank) {
-  // The buffer's shared-window address, made generic, mapped into the other
-  // CTA's window: a generic access reaches distributed shared memory.
+Value KernelBuilder::sharedPointer(Value sharedMemref, Value index) {
   MLIRContext *ctx = b.getContext();
   Type elementType = cast<MemRefType>(sharedMemref.getType()).getElementType();
   auto sharedPtr = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/3);
-  auto genericPtr = LLVM::LLVMPointerType::get(ctx);
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, sharedMemref);
   Value address = LLVM::IntToPtrOp::create(
       b, sharedPtr, arith::IndexCastUIOp::create(b, b.getI64Type(), base),
       /*dereferenceable=*/nullptr);
-  Value element = LLVM::GEPOp::create(
+  return LLVM::GEPOp::create(
       b, sharedPtr, elementType, address,
       ValueRange{arith::IndexCastUIOp::create(b, b.getI64Type(), index)});
-  Value generic = LLVM::AddrSpaceCastOp::create(b, genericPtr, element);
+}
+
+Value KernelBuilder::clusterAddress(Value sharedMemref, Value index,
+                                    Value rank) {
+  // The buffer's shared-window address, made generic, mapped into the other
+  // CTA's window: a generic access reaches distributed shared memory.
+  auto genericPtr = LLVM::LLVMPointerType::get(b.getContext());
+  Value generic = LLVM::AddrSpaceCastOp::create(
+      b, genericPtr, sharedPointer(sharedMemref, index));
   return NVVM::MapaOp::create(b, genericPtr, generic, rank);
+}
+
+void KernelBuilder::storeAsyncToClusterRank(Value value, Value sharedMemref,
+                                            Value index, Value bar,
+                                            Value rank) {
+  // Both addresses in the target CTA's window (`mapa.shared::cluster`).
+  auto clusterPtr = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  Value to = NVVM::MapaOp::create(b, clusterPtr,
+                                  sharedPointer(sharedMemref, index), rank);
+  Value barrier = NVVM::MapaOp::create(b, clusterPtr,
+                                       sharedPointer(bar, idx(0)), rank);
+  Value bits = value;
+  if (!value.getType().isInteger(32))
+    bits = arith::BitcastOp::create(b, b.getI32Type(), value);
+  NVVM::InlinePtxOp::create(
+      b, TypeRange{}, ValueRange{to, bits, barrier}, ValueRange{},
+      "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [$0], $1, "
+      "[$2];",
+      Value());
+}
+
+void KernelBuilder::mbarrierInit(Value bar, int64_t count) {
+  NVVM::MBarrierInitOp::create(b, sharedPointer(bar, idx(0)), i32(count),
+                               /*predicate=*/Value());
+}
+
+void KernelBuilder::fenceMbarrierInit() { NVVM::FenceMbarrierInitOp::create(b); }
+
+void KernelBuilder::mbarrierArriveExpectTx(Value bar, Value bytes) {
+  NVVM::MBarrierArriveExpectTxOp::create(b, Type(), sharedPointer(bar, idx(0)),
+                                         bytes, NVVM::MemScopeKind::CTA,
+                                         /*relaxed=*/false,
+                                         /*predicate=*/Value());
+}
+
+void KernelBuilder::mbarrierWait(Value bar, int64_t parity) {
+  NVVM::MBarrierTryWaitParityOp::create(b, sharedPointer(bar, idx(0)),
+                                        i32(parity), i32(0));
 }
 
 //===----------------------------------------------------------------------===//

@@ -148,6 +148,24 @@ public:
   /// kernel began) and not exited.
   Value loadFromClusterRank(Value sharedMemref, Value index, Value rank);
   /// `sharedMemref[index] = value` in the cluster's CTA of rank `rank`.
+  /// `st.async` of `value` (32 bits) to `sharedMemref[index]` of the
+  /// cluster's CTA `rank`, completing 4 bytes of the transactions that CTA's
+  /// mbarrier `bar` (its own buffer of one i64) expects: no release, no
+  /// cluster barrier; the target sees the value once it waits on `bar`.
+  void storeAsyncToClusterRank(Value value, Value sharedMemref, Value index,
+                               Value bar, Value rank);
+
+  // mbarriers: `bar` is a shared buffer of one i64.
+  /// Initialised for `count` arrivals (one thread).
+  void mbarrierInit(Value bar, int64_t count);
+  /// Makes the CTA's earlier mbarrier inits visible to the cluster by its
+  /// next (even relaxed) cluster arrive.
+  void fenceMbarrierInit();
+  /// One arrival that also expects `bytes` (i32) of transactions.
+  void mbarrierArriveExpectTx(Value bar, Value bytes);
+  /// Waits until the phase of parity `parity` completes (acquire, CTA).
+  void mbarrierWait(Value bar, int64_t parity);
+
   void storeToClusterRank(Value value, Value sharedMemref, Value index,
                           Value rank);
 
@@ -232,6 +250,8 @@ private:
   SmallVector<int64_t> reduceScatter(SmallVector<Value> &v, Value lane);
   /// The generic address of `sharedMemref[index]` in the CTA of `rank`.
   Value clusterAddress(Value sharedMemref, Value index, Value rank);
+  /// `&sharedMemref[index]` as a shared::cta pointer (address space 3).
+  Value sharedPointer(Value sharedMemref, Value index);
   /// `&memref[index]` of a global memref (identity layout) as a global
   /// pointer, for inline PTX.
   Value globalAddress(Value memref, Value index);

@@ -277,6 +277,7 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // The splits merged in a cluster (no merge kernel) where it fits the
   // target's clusters.
   c.clusterMerge = c.splits >= 2 && c.splits <= target.maxClusterSize;
+  c.asyncClusterMerge = c.clusterMerge && options.asyncClusterMerge;
   // With one head per CTA, 4 CTAs of 128 threads per SM: B = 1 at 32
   // heads, k = 256 is 256 CTAs (cluster merge 3.3 us faster), B = 16 4096
   // (2.5 us slower), and B = 4 1024, 1.3 us slower since the histogram pass
@@ -317,6 +318,7 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   AttendConfig l = *this;
   setSplits(l, p.slots, longSplits);
   l.clusterMerge = false;
+  l.asyncClusterMerge = false;
   l.clusterMergeMaxCtas = 0;
   l.longSplits = 0;
   l.longFormMinCtas = 0;
@@ -332,7 +334,8 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
 }
 
 DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
-  return dictionary(ctx, {{"cluster_merge", clusterMerge},
+  return dictionary(ctx, {{"async_cluster_merge", asyncClusterMerge},
+                          {"cluster_merge", clusterMerge},
                           {"cluster_merge_max_ctas", clusterMergeMaxCtas},
                           {"compacts_selection", compactsSelection},
                           {"dims_per_lane", dimsPerLane},

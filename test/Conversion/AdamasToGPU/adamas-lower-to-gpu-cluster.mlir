@@ -2,6 +2,7 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=4 cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C4,ANY --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefixes=DEFAULT,ANY
 // RUN: adamas-opt %s -adamas-lower-to-gpu="attend-long-form-ctas-per-sm=1" -split-input-file | FileCheck %s --check-prefix=LONG1
+// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-async-cluster-merge=false" -split-input-file | FileCheck %s --check-prefix=BARRIER
 
 // By default (sm_90: clusters of up to 16 CTAs) sparse_attn merges its
 // splits in a cluster and l1_topk is three kernels.
@@ -99,35 +100,62 @@
 //   CHECK-NOT:     nvvm.cluster
 //       CHECK:     gpu.return
 
-// sparse_attn: the row's 2 splits are one cluster. Each CTA arrives
-// (relaxed) first thing, computes its split, waits (all CTAs run), writes
-// its partial (accumulator, max, sum) into CTA 0's shared memory through
-// mapa, and arrives; CTA 0 alone waits and merges from its own shared
-// memory.
+// sparse_attn: the row's 2 splits are one cluster. CTA 0 (the leader)
+// initialises an mbarrier for one arrival (fenced for the cluster); each
+// CTA arrives (relaxed) first thing, computes its split, waits (all CTAs
+// run, the mbarrier visible), and sends its partial (accumulator, max,
+// sum) into the leader's shared memory with st.async, each store
+// completing its 4 bytes on the leader's mbarrier; no other cluster
+// barrier. The leader arrives expecting every split's 2 x 130 x 4 bytes,
+// waits for the phase, and merges from its own shared memory.
 //       CHECK:   gpu.func @mha_attend0_cluster(
-//  CHECK-SAME:     adamas.config = {cluster_merge = 1 : i64, cluster_merge_max_ctas = 528 : i64,{{.*}} splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 528 : i64,{{.*}} splits = 2 : i64
+//       CHECK:     nvvm.mbarrier.init %{{.*}}, %c1_i32{{[_0-9]*}} : !llvm.ptr<3>, i32
+//  CHECK-NEXT:     nvvm.fence.mbarrier.init
 //       CHECK:     nvvm.cluster.arrive.relaxed
 //       CHECK:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
 //       CHECK:     gpu.barrier
 //       CHECK:     nvvm.cluster.wait
 //       CHECK:     scf.for
-//       CHECK:       nvvm.mapa
-//  CHECK-NEXT:       llvm.store
-//  CHECK-COUNT-2:    nvvm.mapa
-//   CHECK-NOT:     nvvm.mapa
-//       CHECK:     nvvm.cluster.arrive
-//       CHECK:     scf.if
-//  CHECK-NEXT:       nvvm.cluster.wait
+//       CHECK:       nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+//       CHECK:       nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+//       CHECK:       nvvm.inline_ptx "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [$0], $1, [$2];"
+// CHECK-COUNT-2:     nvvm.inline_ptx "st.async
+//   CHECK-NOT:     nvvm.cluster
+//       CHECK:     nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c1040_i32 : !llvm.ptr<3>, i32
+//   CHECK-NOT:     nvvm.cluster
+//       CHECK:     nvvm.mbarrier.try_wait.parity %{{.*}}, %c0_i32{{[_0-9]*}}, %c0_i32{{[_0-9]*}}
 //       CHECK:       memref.load {{.*}} : memref<2xf32, #gpu.address_space<workgroup>>
+//   CHECK-NOT:     nvvm.cluster
 //       CHECK:     gpu.return
 // The two-kernel form beside it, without clusters.
 //       CHECK:   gpu.func @mha_attend0_partial(
-//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,
+//  CHECK-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,
 //   CHECK-NOT:     nvvm.cluster
+//   CHECK-NOT:     nvvm.mbarrier
 //       CHECK:   gpu.func @mha_attend0_merge(
 // The long form has no clusters either.
 //       CHECK:   gpu.func @mha_attend0_partial_long(
-//  CHECK-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,{{.*}} splits = 1 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,{{.*}} splits = 1 : i64
+
+// With attend-async-cluster-merge=false: each CTA writes its partial into
+// CTA 0's shared memory through mapa (generic stores) and arrives (release);
+// CTA 0 alone waits and merges from its own shared memory.
+//       BARRIER:   gpu.func @mha_attend0_cluster(
+//  BARRIER-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 1 : i64,
+//   BARRIER-NOT:     nvvm.mbarrier
+//       BARRIER:     nvvm.cluster.arrive.relaxed
+//       BARRIER:     nvvm.cluster.wait
+//       BARRIER:     scf.for
+//       BARRIER:       nvvm.mapa
+//  BARRIER-NEXT:       llvm.store
+//  BARRIER-COUNT-2:    nvvm.mapa
+//   BARRIER-NOT:     nvvm.mapa
+//       BARRIER:     nvvm.cluster.arrive
+//       BARRIER:     scf.if
+//  BARRIER-NEXT:       nvvm.cluster.wait
+//       BARRIER:       memref.load {{.*}} : memref<2xf32, #gpu.address_space<workgroup>>
+//       BARRIER:     gpu.return
 //   CHECK-NOT:     nvvm.cluster
 //       CHECK:   gpu.func @mha_attend0_merge_long(
 func.func @mha(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
@@ -180,11 +208,11 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks
 //   DEFAULT:   gpu.func @attend_shared_attend0_cluster(
-//  DEFAULT-SAME:     adamas.config = {cluster_merge = 1 : i64, cluster_merge_max_ctas = 792 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64, tensor_core_dots = 1 : i64
+//  DEFAULT-SAME:     adamas.config = {async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 792 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64, tensor_core_dots = 1 : i64
 //   DEFAULT:     nvvm.mma.sync
-//   DEFAULT:     nvvm.mapa
+//   DEFAULT:     nvvm.inline_ptx "st.async
 //       ANY:   gpu.func @attend_shared_attend0_partial(
-//  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
+//  ANY-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
 //   ANY-NOT:   nvvm.cluster
 func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                          %values: tensor<1x2x?x128xf16>, %idx: tensor<1x2x1x256xi32>)
@@ -200,7 +228,7 @@ func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_k1024_kernels::@attend_k1024_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_k1024_kernels::@attend_k1024_attend0_merge blocks
 //       ANY:   gpu.func @attend_k1024_attend0_partial(
-//  ANY-SAME:     adamas.config = {cluster_merge = 0 : i64,{{.*}} splits = 32 : i64
+//  ANY-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64,{{.*}} splits = 32 : i64
 func.func @attend_k1024(%q: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
                         %values: tensor<1x4x?x128xf16>, %idx: tensor<1x4x1x1024xi32>)
     -> tensor<1x4x1x128xf16> {

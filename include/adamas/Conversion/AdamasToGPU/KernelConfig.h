@@ -219,6 +219,8 @@ struct AttendOptions {
   /// `attend-compacts-selection`: AttendConfig::compactsSelection where the
   /// indices are an l1_topk's that nothing else reads (the lowering decides).
   bool compactsSelection = true;
+  /// `attend-async-cluster-merge`: AttendConfig::asyncClusterMerge.
+  bool asyncClusterMerge = true;
 };
 
 struct AttendConfig {
@@ -238,6 +240,12 @@ struct AttendConfig {
   /// partials in distributed shared memory (no merge kernel): where the
   /// target has clusters of at least `splits` CTAs.
   bool clusterMerge = false;
+  /// With clusterMerge, the splits send their partials to the leader with
+  /// `st.async` (each completing bytes on an mbarrier of the leader's, which
+  /// the leader waits on) instead of stores before a cluster barrier, whose
+  /// release arrive costs a MEMBAR.ALL.GPU after the stores (NOTES.md item
+  /// 59). The other CTAs exit right after their stores.
+  bool asyncClusterMerge = false;
   /// With clusterMerge, the largest grid (rows x splits CTAs, known at run
   /// time) that takes the cluster kernel; larger grids take the partial and
   /// merge kernels, which are built beside it (the host gives the form not
