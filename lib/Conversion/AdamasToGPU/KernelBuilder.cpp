@@ -34,9 +34,10 @@ KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
   if (module.lookupSymbol(kGridDependencyMarker)) {
     gridDependency = true;
     waitLast = dependency == GridDependency::WaitLast;
+    releaseLast = dependency == GridDependency::WaitFirstReleaseLast;
     if (!waitLast)
       NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
-    if (dependency != GridDependency::WaitFirstReleaseByKernel)
+    if (!releaseLast && dependency != GridDependency::WaitFirstReleaseByKernel)
       NVVM::GriddepcontrolOp::create(
           b, NVVM::GridDepActionKind::launch_dependents);
   }
@@ -56,6 +57,8 @@ void KernelBuilder::releaseDependents() {
 gpu::GPUFuncOp KernelBuilder::finish() {
   if (waitLast)
     NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+  if (releaseLast)
+    releaseDependents();
   gpu::ReturnOp::create(b);
   return kernel;
 }
@@ -544,14 +547,9 @@ void KernelBuilder::ifThen(Value cond, function_ref<void()> thenFn) {
 
 Value KernelBuilder::loadIf(Value cond, Value memref, Value index,
                             Value otherwise) {
-  auto op = scf::IfOp::create(b, TypeRange{otherwise.getType()}, cond,
-                              /*withElseRegion=*/true);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(op.thenBlock());
-  scf::YieldOp::create(b, load(memref, index));
-  b.setInsertionPointToStart(op.elseBlock());
-  scf::YieldOp::create(b, otherwise);
-  return op.getResult(0);
+  return ifThenElseValues(
+      cond, [&] { return SmallVector<Value>{load(memref, index)}; },
+      otherwise)[0];
 }
 
 SmallVector<Value>

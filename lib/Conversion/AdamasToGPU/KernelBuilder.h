@@ -37,6 +37,10 @@ enum class GridDependency {
   /// waited first: it launches once that one has let it (after its own
   /// wait), so whatever was written before the step is complete by then.
   WaitLast,
+  /// First thing, as WaitFirst, and the next kernel launches only as this
+  /// one's CTAs finish (`launch_dependents` last, in finish()), so its CTAs
+  /// are not placed beside these (SelectConfig::releasesLate).
+  WaitFirstReleaseLast,
   /// First thing, as WaitFirst, but the kernel itself says when the next one
   /// may launch (releaseDependentsIf): at its start, or only as its CTAs
   /// finish where that kernel's CTAs, scheduled beside this grid's, would
@@ -260,7 +264,7 @@ private:
   gpu::GPUFuncOp kernel;
   int64_t threads;
   /// `griddepcontrol.wait` goes before the return (GridDependency::WaitLast).
-  bool gridDependency = false, waitLast = false;
+  bool gridDependency = false, waitLast = false, releaseLast = false;
 };
 
 } // namespace mlir::adamas

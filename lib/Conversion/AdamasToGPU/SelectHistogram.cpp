@@ -189,8 +189,9 @@ void HistogramKernel::buildPass(
                       kb.arg(kCapacity)),
                kb.idx(p.words));
     // With SelectConfig::pipelinesKeys the thread's first keys are loaded
-    // here, before the barrier that waits for the query's encoding (warp 0
-    // encodes; the others' loads are in flight meanwhile).
+    // here, before the barrier after the histogram's zeroing, which also
+    // waits for the query's encoding where the CTA encodes it (warp 0; the
+    // others' loads are in flight meanwhile).
     SmallVector<Value> firstKeys;
     if (c.pipelinesKeys) {
       Value lb = kb.add(begin, tid);

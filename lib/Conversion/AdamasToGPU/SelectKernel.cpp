@@ -394,8 +394,6 @@ void ThresholdKernel::build() {
       });
     });
   });
-  if (c.releasesLate)
-    kb.releaseDependents();
 }
 
 //===----------------------------------------------------------------------===//
@@ -778,8 +776,6 @@ void CompactKernel::build() {
         },
         warpSums);
   });
-  if (c.releasesLate)
-    kb.releaseDependents();
 }
 
 //===----------------------------------------------------------------------===//
@@ -920,7 +916,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
       buildKernel<HistogramKernel>(host, name, "_hist", types, s,
                                    GridDependency::WaitFirstReleaseByKernel);
   // Its grid fills targetCtas: the popcount pass's two sets of keys in
-  // registers (pipelinesKeys; 63 registers at D = 128, 2 bits) must keep
+  // registers (pipelinesKeys; 64 registers at D = 128, 2 bits) must keep
   // that many CTAs per SM.
   if (c.pipelinesKeys)
     hist->setAttr("nvvm.minctasm",
@@ -929,9 +925,9 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   // The threshold kernel scans the chunks with one warp, a lane per chunk.
   assert(c.maxChunks <= 32 && "the threshold kernel's chunk scan is one warp");
   // With SelectConfig::releasesLate the next kernels launch only as these
-  // finish (their build() ends with the release).
+  // finish.
   GridDependency planAndCompaction =
-      c.releasesLate ? GridDependency::WaitFirstReleaseByKernel
+      c.releasesLate ? GridDependency::WaitFirstReleaseLast
                      : GridDependency::WaitFirst;
   gpu::GPUFuncOp threshold = buildKernel<ThresholdKernel>(
       host, name, "_threshold", types, s, planAndCompaction);
