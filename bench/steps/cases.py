@@ -62,13 +62,16 @@ RUNS = {
 # partial and merge kernels instead (B = 16 of gqa_d128_k256: 1024 CTAs of
 # 2 splits where the short splits made 4096; B = 32 of mha_d128_k64_f32:
 # one split; B = 8 of g7_shared_d64_b1_k1024_bf16: 8 splits of 4 heads),
-# and l1_topk is three
-# kernels; cluster_select makes an MHA selection one cluster kernel, and
+# and l1_topk is three kernels, or, where a histogram CTA ranks one selection
+# row and its grid fits the chip at once, one grid-synchronised kernel
+# (select-grid-sync; the MHA, shared_group and G = 2 specs here: where the
+# attention does not compact, and for every standalone select);
+# cluster_select makes an MHA selection one cluster kernel, and
 # max_cluster_size=0 turns clusters off (two attention kernels, as on sm_80).
-# Every form is checked on the GPU: the DESIGN 8 MHA shape with the cluster
-# selection (also under the sanitizers), clusters of <= 4, no clusters.
+# Every form is checked on the GPU: the DESIGN 8 MHA shape with the default
+# (the grid-synchronised selection, also under the sanitizers), the cluster
+# selection with clusters of <= 4, no clusters.
 PIPELINE_OPTIONS = {
-    "mha_d128_k256": {"cluster_select": True},
     "mha_d128_k1024_perhead_bf16": {"max_cluster_size": 4, "cluster_select": True},
     "mha_d128_k64_f32": {"max_cluster_size": 0},
 }
@@ -86,7 +89,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_compacts_selection": False},
                  {"select_releases_late": False},
                  {"select_pipelines_keys": False},
-                 {"attend_async_cluster_merge": False})
+                 {"attend_async_cluster_merge": False},
+                 {"select_grid_sync": False})
 
 
 def variant_label(options):

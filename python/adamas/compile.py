@@ -313,7 +313,8 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
                      attend_long_splits=True, attend_long_form_ctas_per_sm=None,
                      attend_tensor_core_dots=True, select_encodes_queries=True,
                      attend_compacts_selection=True, select_releases_late=True,
-                     select_pipelines_keys=True, attend_async_cluster_merge=True):
+                     select_pipelines_keys=True, attend_async_cluster_merge=True,
+                     select_grid_sync=True):
     """The adamas-gpu-pipeline options that decide the generated code
     (what an artifact's key holds besides the chip): the keyword arguments
     of that name (`codegen` below) of compile_cached, decode_step,
@@ -346,6 +347,8 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
         opts += " select-pipelines-keys=false"
     if not attend_async_cluster_merge:
         opts += " attend-async-cluster-merge=false"
+    if not select_grid_sync:
+        opts += " select-grid-sync=false"
     return opts
 
 
@@ -354,8 +357,8 @@ def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0, **code
     l2_cache_hints, attend_long_splits, attend_long_form_ctas_per_sm,
     attend_tensor_core_dots, select_encodes_queries,
     attend_compacts_selection, select_releases_late, select_pipelines_keys,
-    attend_async_cluster_merge (adamas-gpu-pipeline's options of those
-    names)."""
+    attend_async_cluster_merge, select_grid_sync (adamas-gpu-pipeline's
+    options of those names)."""
     toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
     return f"chip={chip} toolkit={toolkit} " + _codegen_options(format, num_sms, **codegen)
 
@@ -509,8 +512,8 @@ def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None
     tensor_core_distances, l2_cache_hints, attend_long_splits,
     attend_long_form_ctas_per_sm, attend_tensor_core_dots,
     select_encodes_queries, attend_compacts_selection, select_releases_late,
-    select_pipelines_keys, attend_async_cluster_merge: adamas-gpu-pipeline's
-    options of those names."""
+    select_pipelines_keys, attend_async_cluster_merge, select_grid_sync:
+    adamas-gpu-pipeline's options of those names."""
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()
     # The key holds what determines the artifact, not where the toolkit is.

@@ -20,6 +20,7 @@ struct Entry {
   int64_t sharedMemoryOptIn = 0;
   bool nonPortableClusters = false;
   bool programmaticLaunch = false;
+  bool cooperativeLaunch = false;
 };
 
 /// ADAMAS_PROGRAMMATIC_LAUNCH=0 turns programmatic dependent launch off (to
@@ -42,6 +43,19 @@ bool declaresGridDependencyWait(const CudaDriver &driver,
   size_t bytes = 0;
   return driver.cuModuleGetGlobal(&address, &bytes, module,
                                   kGridDependencyMarker) == cuda::CUDA_SUCCESS;
+}
+
+/// Whether `module` declares kernel `name`'s grid barrier global
+/// (kGridBarrierSuffix; the caller holds the module's context).
+bool declaresGridBarrier(const CudaDriver &driver, cuda::CUmodule module,
+                         const char *name) {
+  if (!driver.cuModuleGetGlobal)
+    return false;
+  std::string global = std::string(name) + kGridBarrierSuffix;
+  cuda::CUdeviceptr address = 0;
+  size_t bytes = 0;
+  return driver.cuModuleGetGlobal(&address, &bytes, module, global.c_str()) ==
+         cuda::CUDA_SUCCESS;
 }
 
 struct Cache {
@@ -77,7 +91,7 @@ Status getFunctionCached(const CudaDriver &driver, int device,
     }
   }
   cuda::CUfunction function = nullptr;
-  bool programmatic = false;
+  bool programmatic = false, cooperative = false;
   {
     ScopedContext context(driver, device);
     if (!context.status().ok())
@@ -88,6 +102,7 @@ Status getFunctionCached(const CudaDriver &driver, int device,
     if (!status.ok())
       return status;
     programmatic = declaresGridDependencyWait(driver, module);
+    cooperative = declaresGridBarrier(driver, module, name);
   }
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto &functions = cache.byModule[module];
@@ -96,6 +111,7 @@ Status getFunctionCached(const CudaDriver &driver, int device,
     entry->name = name;
     entry->function = function;
     entry->programmaticLaunch = programmatic;
+    entry->cooperativeLaunch = cooperative;
     cache.byFunction[function] = entry.get();
     std::string_view key(entry->name);
     functions.emplace(key, std::move(entry));
@@ -141,6 +157,13 @@ bool programmaticLaunchAllowed(cuda::CUfunction function) {
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto found = cache.byFunction.find(function);
   return found != cache.byFunction.end() && found->second->programmaticLaunch;
+}
+
+bool cooperativeLaunchRequired(cuda::CUfunction function) {
+  Cache &cache = Cache::get();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto found = cache.byFunction.find(function);
+  return found != cache.byFunction.end() && found->second->cooperativeLaunch;
 }
 
 void forgetModuleFunctions(cuda::CUmodule module) {

@@ -16,6 +16,10 @@
 // the tail of the one before it on the stream, and its wait still sees all of
 // that kernel's writes).
 //
+// And whether a kernel's module declares `<kernel>_grid_barrier`
+// (kGridBarrierSuffix): the kernel's CTAs meet at a grid-wide barrier, so it
+// is launched cooperatively, whichever mgpu entry point launches it.
+//
 // A module's entries are dropped when the runtime unloads the module
 // (forgetModuleFunctions), because the driver may give a later module the
 // same handle. Kernels obtained elsewhere are unknown here: their opt-in is
@@ -59,6 +63,19 @@ inline constexpr const char *kGridDependencyMarker =
 /// cuModuleGetGlobal, and ADAMAS_PROGRAMMATIC_LAUNCH is not "0". False for
 /// kernels the cache does not know.
 bool programmaticLaunchAllowed(cuda::CUfunction function);
+
+/// The suffix of the global (`<kernel>_grid_barrier`) the compiler declares
+/// for a kernel whose CTAs meet at a grid-wide barrier (the compiler's
+/// TargetInfo.h, the same suffix): every CTA must be resident at once.
+inline constexpr const char *kGridBarrierSuffix = "_grid_barrier";
+
+/// Whether a cached kernel must be launched cooperatively (its module
+/// declares its kGridBarrierSuffix global; the driver has
+/// cuModuleGetGlobal): a cooperative launch places every CTA at once, or
+/// fails with CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE where the grid cannot
+/// be, instead of hanging at the barrier. False for kernels the cache does
+/// not know.
+bool cooperativeLaunchRequired(cuda::CUfunction function);
 
 /// Drops the entries of `module`; call before it is unloaded.
 void forgetModuleFunctions(cuda::CUmodule module);

@@ -121,6 +121,7 @@ KernelLaunch makeLaunch(void *function, intptr_t gridX, intptr_t gridY,
   launch.params = params;
   launch.extra = extra;
   launch.programmatic = programmaticLaunchAllowed(launch.function);
+  launch.cooperative = cooperativeLaunchRequired(launch.function);
   return launch;
 }
 } // namespace

@@ -902,6 +902,38 @@ TEST_F(MgpuTest, KernelsOfAModuleThatWaitOnGridDependenciesLaunchProgrammaticall
   mgpuStreamDestroy(stream);
 }
 
+TEST_F(MgpuTest, KernelsWithAGridBarrierLaunchCooperatively) {
+  // The compiler declares <kernel>_grid_barrier for a kernel whose CTAs
+  // meet at a grid-wide barrier: every launch of it is cooperative, the
+  // module's other kernels launch as before.
+  void *module = load(fakeImage("grid-barrier") +
+                      ";globals=adamas_grid_dependency_wait,k1_grid_barrier");
+  void *synchronised = mgpuModuleGetFunction(module, "k1");
+  void *other = mgpuModuleGetFunction(module, "k2");
+  ASSERT_NE(synchronised, nullptr);
+  ASSERT_NE(other, nullptr);
+  void *stream = mgpuStreamCreate();
+  int64_t argument = 7;
+  void *params[] = {&argument};
+  fakecuda_reset();
+  mgpuLaunchKernel(synchronised, 528, 1, 1, 256, 1, 1, 0, stream, params,
+                   nullptr, 1);
+  FakeLaunchRecord record;
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_STREQ(record.function, "k1");
+  EXPECT_EQ(record.cooperative, 1);
+  EXPECT_EQ(record.programmatic, 1);
+  mgpuLaunchKernel(other, 528, 1, 1, 256, 1, 1, 0, stream, params, nullptr,
+                   1);
+  ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
+  EXPECT_STREQ(record.function, "k2");
+  EXPECT_EQ(record.cooperative, 0);
+  EXPECT_EQ(record.programmatic, 1);
+  // Looked up with the kernel, not per launch.
+  EXPECT_EQ(fakecuda_call_count("cuModuleGetGlobal_v2"), 0u);
+  mgpuStreamDestroy(stream);
+}
+
 TEST_F(MgpuTest, CooperativeLaunchErrorsAreReported) {
   void *function =
       mgpuModuleGetFunction(load(fakeImage("cooperative-errors")), "k0");

@@ -112,6 +112,14 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "each thread's next keys while it ranks the current ones, and its "
            "first keys before waiting for the query's encoding "
            "(bench/NOTES.md item 56)">,
+    Option<"selectGridSync", "select-grid-sync", "bool",
+           /*default=*/"true",
+           "l1_topk with one selection row per histogram CTA, where its "
+           "threshold and compaction kernels would run: one kernel instead, "
+           "whose CTAs meet at a grid-wide barrier after their histograms, "
+           "then plan their row and compact their chunk (launched "
+           "cooperatively; launches of one step must not overlap: one "
+           "stream; bench/NOTES.md item 60)">,
     Option<"selectEncodesQueries", "select-encodes-queries", "bool",
            /*default=*/"true",
            "l1_topk's histogram pass encodes the queries itself where their "

@@ -101,6 +101,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "next keys while it ranks the current ones (see "
                      "adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> selectGridSync{
+      *this, "select-grid-sync",
+      llvm::cl::desc("l1_topk's histogram pass plans and compacts after a "
+                     "grid-wide barrier, where one selection row is a CTA's "
+                     "(see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> selectEncodesQueries{
       *this, "select-encodes-queries",
       llvm::cl::desc("l1_topk encodes its queries and the new keys' codes "

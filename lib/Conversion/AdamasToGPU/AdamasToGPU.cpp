@@ -721,6 +721,7 @@ struct AdamasLowerToGPUPass
     select.encodesQueries = selectEncodesQueries;
     select.releasesLate = selectReleasesLate;
     select.pipelinesKeys = selectPipelinesKeys;
+    select.gridSync = selectGridSync;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;

@@ -837,18 +837,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
     llvm::append_range(args, selectArgs);
     llvm::append_range(args, attendArgs);
     args.push_back(arith::SelectOp::create(hb, compacts, one, zero));
-    Value thresholdRows = unless(compacts, selection.rows);
-    Value compactChunks = unless(compacts, selection.compactChunks);
-    Value compactLongChunks = unless(compacts, selection.compactLongChunks);
-    int64_t selectThreads = selection.launch.config.blockSize;
-    host.launch(selection.hist, histX, histY, histZ, selectThreads,
-                selectArgs);
-    host.launch(selection.threshold, thresholdRows, one, one, selectThreads,
-                selectArgs, Value(), /*choosable=*/true);
-    host.launch(selection.compact, selection.rows, compactChunks, one,
-                selectThreads, selectArgs, Value(), /*choosable=*/true);
-    host.launch(selection.compactLong, selection.rows, compactLongChunks, one,
-                selectThreads, selectArgs, Value(), /*choosable=*/true);
+    launchSelection(host, selection, selectArgs, compacts);
   } else {
     args = attendArgs;
   }

@@ -141,6 +141,14 @@ public:
   /// (acquire): what any of them wrote before, shared or global, is visible
   /// to all of them after. Every CTA of the cluster must execute it.
   void clusterBarrier();
+
+  /// Every thread of every CTA of the grid arrives and waits: what any of
+  /// them wrote before, global memory included, is visible to all of them
+  /// after. Every CTA must execute it once (no CTA may exit before it), and
+  /// all must be resident at once: the kernel gets its barrier's global
+  /// (TargetInfo.h: kGridBarrierSuffix), which makes the runtime launch it
+  /// cooperatively. Launches of the kernel must not overlap (one stream).
+  void gridBarrier();
   /// The barrier's halves: arrive (release, or relaxed: no ordering) and
   /// wait (acquire). A thread may exit after arriving; waits count only the
   /// threads that have not exited.

@@ -192,6 +192,10 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // not (G = 7 shared_group, D = 64: 100 registers, spills at 64).
   c.pipelinesKeys =
       options.pipelinesKeys && !c.tensorCoreDistances && queries == 1;
+  // The grid-synchronised selection where a histogram CTA's chunk is one
+  // row's (its plan and compaction are then the CTA's alone; with several
+  // rows per CTA they would run in series, as in the cluster kernel).
+  c.gridSync = options.gridSync && c.rowsPerCta == 1 && c.clusterChunks == 0;
   return {c, ""};
 }
 
@@ -205,6 +209,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"block_size", blockSize},
                           {"cluster_chunks", clusterChunks},
                           {"encodes_queries", encodesQueries},
+                          {"grid_sync", gridSync},
                           {"key_tiles_per_warp", keyTilesPerWarp},
                           {"keys_per_thread", keysPerThread},
                           {"l2_cache_hints", l2CacheHints},

@@ -67,11 +67,12 @@ struct SelectLaunch {
   std::optional<EncodeJob> queryEncoding;
 };
 
-/// The kernels of a selection whose sparse_attn may plan and compact the
-/// slots it attends itself (AttendConfig::compactsSelection): emitSelect
-/// builds them and leaves their launches to emitAttend, which chooses at
-/// run time whether the threshold and compaction kernels run, which of the
-/// two compacts, and when the histogram pass lets the next kernel launch.
+/// The kernels of a selection (emitSelect builds them). launchSelection
+/// launches them: from emitSelect, or, where sparse_attn may plan and
+/// compact the slots it attends itself (AttendConfig::compactsSelection),
+/// from emitAttend, which chooses at run time whether the selection's plan
+/// and compaction run, and when the histogram pass lets the next kernel
+/// launch.
 struct DeferredSelection {
   /// The selection (its problem and configuration).
   SelectLaunch launch;
@@ -88,6 +89,11 @@ struct DeferredSelection {
   Value rows, compactChunks, compactLongChunks;
   /// Positions per chunk at the capacity (index).
   Value chunkLength;
+  /// With SelectConfig::gridSync: the grid-synchronised kernels (short and
+  /// long runs, over the histogram grid), whether that grid fits the chip at
+  /// once (i1), and whether the chunks take long runs (i1).
+  gpu::GPUFuncOp grid, gridLong;
+  Value gridFits, longRuns;
 };
 
 /// Three kernels: per-chunk distances and histograms, the row plans
@@ -97,6 +103,13 @@ struct DeferredSelection {
 /// kernels are built into it but not launched.
 void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select,
                 DeferredSelection *deferred = nullptr);
+/// Launches `selection`'s kernels with `args` (its own, or with
+/// kReleaseEarly changed): the grid-synchronised kernel where it is built
+/// and the grid fits, else the histogram pass; then, unless that kernel ran
+/// or `attentionCompacts` (i1; null: never) holds, the threshold and
+/// compaction kernels.
+void launchSelection(HostBuilder &host, const DeferredSelection &selection,
+                     ValueRange args, Value attentionCompacts);
 
 //===----------------------------------------------------------------------===//
 // Attend (AttendKernel.cpp): sparse_attn.

@@ -96,55 +96,60 @@ void HistogramKernel::build() {
   Value releaseEarly = kb.cmp(Pred::ne, kb.arg(kReleaseEarly), kb.idx(0));
   kb.releaseDependentsIf(releaseEarly);
   buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
-    // Every (row, chunk) histogram is written, empty or not, as running
-    // counts (bin t: the positions at distance <= t), so that a row's plan
-    // needs one load per chunk for a count below or at a bin (planRow).
-    // Row r is summed in place by warp r % numWarps: lane l's bins
-    // [l * P, l * P + P) in turn, offset by a scan of the lanes' totals
-    // (P = 13 at D = 128, 2 bits: odd strides, no bank conflicts).
-    Value warp = kb.toIdx(kb.warpId());
-    Value lane = kb.toIdx(kb.laneId());
-    int64_t perLane = llvm::divideCeil(c.numBins, 32);
-    for (auto [r, row] : llvm::enumerate(rows)) {
-      Value mine = arith::AndIOp::create(
-          b, row.valid,
-          kb.cmp(Pred::eq, warp, kb.idx(int64_t(r) % numWarps())));
-      kb.ifThen(mine, [&] {
-        Value first = kb.add(kb.idx(int64_t(r) * c.numBins),
-                             kb.mul(lane, kb.idx(perLane)));
-        Value end = kb.idx((int64_t(r) + 1) * c.numBins);
-        SmallVector<Value> inRow, running;
-        Value total = kb.i32(0);
-        for (int64_t i = 0; i < perLane; ++i) {
-          Value at = kb.add(first, kb.idx(i));
-          inRow.push_back(kb.cmp(Pred::ult, at, end));
-          total = arith::AddIOp::create(
-              b, total, kb.loadIf(inRow.back(), hist, at, kb.i32(0)));
-          running.push_back(total);
-        }
-        Value before =
-            arith::SubIOp::create(b, kb.warpInclusiveScan(total), total);
-        for (int64_t i = 0; i < perLane; ++i)
-          kb.ifThen(inRow[i], [&] {
-            kb.store(arith::AddIOp::create(b, before, running[i]), hist,
-                     kb.add(first, kb.idx(i)));
-          });
-      });
-    }
-    kb.barrier();
-    Value tid = kb.threadId();
-    for (auto [r, row] : llvm::enumerate(rows)) {
-      kb.ifThen(row.valid, [&] {
-        Value out = histogramEntry(row.index, chunk, kb.idx(0));
-        kb.forLoop(tid, kb.idx(c.numBins), kb.idx(c.blockSize), [&](Value bin) {
-          Value count =
-              kb.load(hist, kb.add(kb.idx(int64_t(r) * c.numBins), bin));
-          kb.store(count, kb.arg(kHistograms), kb.add(out, bin));
-        });
-      });
-    }
+    storeHistograms(chunk, rows, hist);
   });
   kb.releaseDependentsIf(notI1(b, releaseEarly));
+}
+
+void HistogramKernel::storeHistograms(Value chunk, ArrayRef<Row> rows,
+                                      Value hist) {
+  // Every (row, chunk) histogram is written, empty or not, as running
+  // counts (bin t: the positions at distance <= t), so that a row's plan
+  // needs one load per chunk for a count below or at a bin (planRow).
+  // Row r is summed in place by warp r % numWarps: lane l's bins
+  // [l * P, l * P + P) in turn, offset by a scan of the lanes' totals
+  // (P = 13 at D = 128, 2 bits: odd strides, no bank conflicts).
+  Value warp = kb.toIdx(kb.warpId());
+  Value lane = kb.toIdx(kb.laneId());
+  int64_t perLane = llvm::divideCeil(c.numBins, 32);
+  for (auto [r, row] : llvm::enumerate(rows)) {
+    Value mine = arith::AndIOp::create(
+        b, row.valid,
+        kb.cmp(Pred::eq, warp, kb.idx(int64_t(r) % numWarps())));
+    kb.ifThen(mine, [&] {
+      Value first = kb.add(kb.idx(int64_t(r) * c.numBins),
+                           kb.mul(lane, kb.idx(perLane)));
+      Value end = kb.idx((int64_t(r) + 1) * c.numBins);
+      SmallVector<Value> inRow, running;
+      Value total = kb.i32(0);
+      for (int64_t i = 0; i < perLane; ++i) {
+        Value at = kb.add(first, kb.idx(i));
+        inRow.push_back(kb.cmp(Pred::ult, at, end));
+        total = arith::AddIOp::create(
+            b, total, kb.loadIf(inRow.back(), hist, at, kb.i32(0)));
+        running.push_back(total);
+      }
+      Value before =
+          arith::SubIOp::create(b, kb.warpInclusiveScan(total), total);
+      for (int64_t i = 0; i < perLane; ++i)
+        kb.ifThen(inRow[i], [&] {
+          kb.store(arith::AddIOp::create(b, before, running[i]), hist,
+                   kb.add(first, kb.idx(i)));
+        });
+    });
+  }
+  kb.barrier();
+  Value tid = kb.threadId();
+  for (auto [r, row] : llvm::enumerate(rows)) {
+    kb.ifThen(row.valid, [&] {
+      Value out = histogramEntry(row.index, chunk, kb.idx(0));
+      kb.forLoop(tid, kb.idx(c.numBins), kb.idx(c.blockSize), [&](Value bin) {
+        Value count =
+            kb.load(hist, kb.add(kb.idx(int64_t(r) * c.numBins), bin));
+        kb.store(count, kb.arg(kHistograms), kb.add(out, bin));
+      });
+    });
+  }
 }
 
 void HistogramKernel::buildPass(

@@ -779,6 +779,55 @@ void CompactKernel::build() {
 }
 
 //===----------------------------------------------------------------------===//
+// With a grid-wide barrier: the whole selection in one kernel
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// SelectConfig::gridSync: the histogram pass (one row per CTA), its
+/// histograms stored as the pass stores them; then a grid-wide barrier, and
+/// each CTA plans its row as the threshold kernel does (every chunk's CTA of
+/// a row finds the same plan) and compacts its chunk as the compaction
+/// kernel does. The threshold and compaction launches go, and their CTAs'
+/// loads of the plan.
+class GridSelectKernel : HistogramKernel {
+public:
+  GridSelectKernel(KernelBuilder &kb, const SelectLaunch &s, int64_t run)
+      : HistogramKernel(kb, s) {
+    compactionRun = run;
+  }
+  void build();
+};
+} // namespace
+
+void GridSelectKernel::build() {
+  assert(c.rowsPerCta == 1 && "one selection row per CTA");
+  Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
+  Value warpCounts = kb.sharedBuffer(b.getI32Type(), numWarps());
+  // Every CTA of the grid runs the epilogue (grid z is the batch), so every
+  // CTA meets the barrier.
+  buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
+    storeHistograms(chunk, rows, hist);
+    kb.gridBarrier();
+    const Row &row = rows.front();
+    kb.ifThen(row.valid, [&] {
+      ifResultRow(row.index, [&](const ResultRow &r) {
+        compactRow(
+            row.index, chunk, r,
+            [&] {
+              Value probe = probeRow(row.index);
+              SlotPlan plan =
+                  planRow(row.index, probe, r.window.take, warpCounts);
+              return ChunkPlan{plan.threshold, plan.skip,
+                               kb.shuffleIdx(plan.first, chunk),
+                               kb.shuffleIdx(plan.ties, chunk)};
+            },
+            warpSums);
+      });
+    });
+  });
+}
+
+//===----------------------------------------------------------------------===//
 // Host
 //===----------------------------------------------------------------------===//
 
@@ -959,19 +1008,93 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value zero = idx(0);
   Value shortChunks = arith::SelectOp::create(hb, longRuns, zero, chunks);
   Value longChunks = arith::SelectOp::create(hb, longRuns, chunks, zero);
+
+  DeferredSelection kernels{s,           args,
+                            hist,        {chunks, yBlocks, batches},
+                            threshold,   compact,
+                            compactLong, rows,
+                            shortChunks, longChunks,
+                            chunkLength};
+  // The grid-synchronised kernels (SelectConfig::gridSync), in the
+  // compaction kernels' two runs, where the histogram grid fits the chip at
+  // once at the CTAs per SM they are built for (B * Hkv * row groups above
+  // it, at one chunk per row, takes the three kernels).
+  if (c.gridSync) {
+    kernels.grid = buildKernel<GridSelectKernel>(
+        host, name, "_grid", types, s, GridDependency::WaitFirstReleaseLast,
+        kShortRun);
+    kernels.gridLong = buildKernel<GridSelectKernel>(
+        host, name, "_grid_long", types, s,
+        GridDependency::WaitFirstReleaseLast, kLongRun);
+    int64_t ctasPerSm = std::max<int64_t>(
+        1, c.targetCtas / host.target().numMultiprocessors);
+    for (gpu::GPUFuncOp kernel : {kernels.grid, kernels.gridLong})
+      kernel->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(ctasPerSm));
+    Value ctas = mul(mul(chunks, yBlocks), batches);
+    kernels.gridFits = arith::CmpIOp::create(
+        hb, arith::CmpIPredicate::ule, ctas,
+        idx(ctasPerSm * host.target().numMultiprocessors));
+    kernels.longRuns = longRuns;
+  }
   if (deferred) {
-    *deferred = DeferredSelection{s,           args,
-                                   hist,        {chunks, yBlocks, batches},
-                                   threshold,   compact,
-                                   compactLong, rows,
-                                   shortChunks, longChunks,
-                                   chunkLength};
+    *deferred = kernels;
     return;
   }
-  host.launch(hist, chunks, yBlocks, batches, c.blockSize, args);
-  host.launch(threshold, rows, idx(1), idx(1), c.blockSize, args);
-  host.launch(compact, rows, shortChunks, idx(1), c.blockSize, args, Value(),
-              /*choosable=*/true);
-  host.launch(compactLong, rows, longChunks, idx(1), c.blockSize, args,
-              Value(), /*choosable=*/true);
+  launchSelection(host, kernels, args, /*attentionCompacts=*/Value());
+}
+
+void mlir::adamas::launchSelection(HostBuilder &host,
+                                   const DeferredSelection &selection,
+                                   ValueRange args, Value attentionCompacts) {
+  ImplicitLocOpBuilder &hb = host.builder();
+  int64_t threads = selection.launch.config.blockSize;
+  Value zero = indexConst(hb, 0), one = indexConst(hb, 1);
+  auto andI = [&](Value x, Value y) -> Value {
+    return arith::AndIOp::create(hb, x, y);
+  };
+  auto unless = [&](Value taken, Value grid) -> Value {
+    return taken ? arith::SelectOp::create(hb, taken, zero, grid) : grid;
+  };
+  auto when = [&](Value taken, Value grid) -> Value {
+    return arith::SelectOp::create(hb, taken, grid, zero);
+  };
+  // The grid-synchronised kernel where it is built, fits, and the attention
+  // does not compact; the threshold and compaction kernels where neither
+  // that kernel nor the attention plans. (Every grid value is named before
+  // its launch.)
+  auto [histX, histY, histZ] = selection.histGrid;
+  Value gridTaken, separatePlanSkipped = attentionCompacts;
+  if (selection.grid) {
+    gridTaken = attentionCompacts
+                    ? andI(selection.gridFits, notI1(hb, attentionCompacts))
+                    : selection.gridFits;
+    separatePlanSkipped =
+        attentionCompacts
+            ? arith::OrIOp::create(hb, attentionCompacts, gridTaken)
+            : gridTaken;
+  }
+  Value passX = unless(gridTaken, histX);
+  Value thresholdRows = unless(separatePlanSkipped, selection.rows);
+  Value compactChunks = unless(separatePlanSkipped, selection.compactChunks);
+  Value compactLongChunks =
+      unless(separatePlanSkipped, selection.compactLongChunks);
+  Value gridX, gridLongX;
+  if (selection.grid) {
+    gridX = when(andI(gridTaken, notI1(hb, selection.longRuns)), histX);
+    gridLongX = when(andI(gridTaken, selection.longRuns), histX);
+  }
+  host.launch(selection.hist, passX, histY, histZ, threads, args, Value(),
+              /*choosable=*/bool(gridTaken));
+  if (selection.grid) {
+    host.launch(selection.grid, gridX, histY, histZ, threads, args, Value(),
+                /*choosable=*/true);
+    host.launch(selection.gridLong, gridLongX, histY, histZ, threads, args,
+                Value(), /*choosable=*/true);
+  }
+  host.launch(selection.threshold, thresholdRows, one, one, threads, args,
+              Value(), /*choosable=*/bool(separatePlanSkipped));
+  host.launch(selection.compact, selection.rows, compactChunks, one, threads,
+              args, Value(), /*choosable=*/true);
+  host.launch(selection.compactLong, selection.rows, compactLongChunks, one,
+              threads, args, Value(), /*choosable=*/true);
 }

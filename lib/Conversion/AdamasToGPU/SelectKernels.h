@@ -291,6 +291,9 @@ protected:
   void buildPass(
       function_ref<void(Value chunk, ArrayRef<Row> rows, Value hist)>
           epilogue);
+  /// Writes every row's histogram of the CTA's chunk (`hist`, complete) to
+  /// kHistograms as running counts.
+  void storeHistograms(Value chunk, ArrayRef<Row> rows, Value hist);
 
 private:
   /// Whether `pos` (i32) is one of `row`'s free positions in the chunk,

@@ -1,5 +1,5 @@
-// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --enable-var-scope
-// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-compacts-selection=false" -split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: adamas-opt %s -adamas-lower-to-gpu="select-grid-sync=false" -split-input-file | FileCheck %s --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-compacts-selection=false select-grid-sync=false" -split-input-file | FileCheck %s --check-prefix=OFF
 // RUN: adamas-opt %s -adamas-lower-to-gpu="cluster-select=true" -split-input-file | FileCheck %s --check-prefix=CLUSTER
 
 // attend-compacts-selection (the default): where sparse_attn's indices are

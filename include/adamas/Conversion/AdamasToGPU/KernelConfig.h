@@ -100,6 +100,8 @@ struct SelectOptions {
   bool releasesLate = true;
   /// `select-pipelines-keys`: SelectConfig::pipelinesKeys.
   bool pipelinesKeys = true;
+  /// `select-grid-sync`: SelectConfig::gridSync.
+  bool gridSync = true;
 };
 
 struct SelectConfig {
@@ -179,6 +181,13 @@ struct SelectConfig {
   /// waits for the query's encoding, where a CTA ranks one query (MHA;
   /// NOTES.md item 56).
   bool pipelinesKeys = true;
+  /// Where a histogram CTA ranks one selection row: the grid-synchronised
+  /// kernels (`_grid`, `_grid_long`) are built, whose CTAs, after their
+  /// histograms and a grid-wide barrier, plan their row and compact their
+  /// chunk, in place of the threshold and compaction kernels. The host
+  /// takes them where those would run and the grid fits targetCtas (every
+  /// CTA resident: a cooperative launch; NOTES.md item 60).
+  bool gridSync = false;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,

@@ -27,6 +27,13 @@ namespace mlir::adamas {
 inline constexpr llvm::StringLiteral kGridDependencyMarker =
     "adamas_grid_dependency_wait";
 
+/// The suffix of the global (`<kernel>_grid_barrier`, a zero-initialised
+/// i32) of a kernel that synchronises its whole grid (KernelBuilder::
+/// gridBarrier): the runtime (runtime/lib/FunctionCache.h, the same suffix)
+/// launches such a kernel cooperatively, so that every CTA is resident at
+/// once, or fails the launch where the grid cannot be.
+inline constexpr llvm::StringLiteral kGridBarrierSuffix = "_grid_barrier";
+
 struct TargetInfo {
   /// `sm_XY`.
   std::string chip;

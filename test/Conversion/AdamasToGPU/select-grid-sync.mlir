@@ -1,0 +1,126 @@
+// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="select-grid-sync=false" -split-input-file | FileCheck %s --check-prefix=OFF
+
+// select-grid-sync (default on): where a histogram CTA ranks one selection
+// row (MHA here), the selection is also built as one kernel per compaction
+// run, `_grid` and `_grid_long`, over the histogram pass's grid: the pass,
+// its histograms stored, a grid-wide barrier (its counter a zero-initialised
+// global the runtime finds by name and then launches the kernel
+// cooperatively), then the CTA's row plan and the compaction of its chunk.
+// The host takes it where the grid fits 4 CTAs per SM (528 on 132 SMs):
+// the histogram pass, the threshold and both compaction kernels then get
+// empty grids; the chunk length picks the run, as it picks the compaction
+// kernel.
+
+// CHECK-LABEL: func.func @mha(
+//       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %{{.*}}, %c4096 : index
+//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %{{.*}}, %c528{{[_0-9]*}} : index
+//       CHECK:   %[[PASSX:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %[[CHUNKS:.*]] : index
+//       CHECK:   %[[ROWS:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   %[[SHORTY:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   %[[LONGY:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   %[[SHORT:.*]] = arith.xori %[[LONG]], %true
+//       CHECK:   %[[GSHORT:.*]] = arith.andi %[[FITS]], %[[SHORT]] : i1
+//       CHECK:   %[[GRIDX:.*]] = arith.select %[[GSHORT]], %[[CHUNKS]], %c0{{[_0-9]*}} : index
+//       CHECK:   %[[GLONG:.*]] = arith.andi %[[FITS]], %[[LONG]] : i1
+//       CHECK:   %[[GRIDLONGX:.*]] = arith.select %[[GLONG]], %[[CHUNKS]], %c0{{[_0-9]*}} : index
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_hist blocks in (%[[PASSX]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_grid blocks in (%[[GRIDX]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_grid_long blocks in (%[[GRIDLONGX]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_threshold blocks in (%[[ROWS]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_compact blocks in (%{{.*}}, %[[SHORTY]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_compact_long blocks in (%{{.*}}, %[[LONGY]],
+//       CHECK:   llvm.mlir.global external @mha_select0_grid_long_grid_barrier(0 : i32) {addr_space = 1 : i32
+//       CHECK:   llvm.mlir.global external @mha_select0_grid_grid_barrier(0 : i32) {addr_space = 1 : i32
+// The kernel: the pass (its keys, distances and histogram), the histograms
+// stored, the barrier (thread 0 arrives with a release and polls with
+// acquires between two CTA barriers), the plan (one ballot per warp over
+// the probes) and the compaction (a ballot per run), and the next kernel's
+// launch only as the CTAs finish.
+//       CHECK: gpu.func @mha_select0_grid(
+//  CHECK-SAME:     grid_sync = 1 : i64
+//  CHECK-SAME:     nvvm.minctasm = 4 : i32
+//  CHECK-NEXT:   nvvm.griddepcontrol  wait
+//   CHECK-NOT:   nvvm.griddepcontrol
+//       CHECK:   nvvm.inline_ptx "ld.global.cs.v4.u32
+//       CHECK:   memref.store %{{.*}}, %arg3[%{{.*}}] : memref<?xi16>
+//       CHECK:   memref.store %{{.*}}, %arg4[%{{.*}}] : memref<?xi32>
+//       CHECK:   gpu.barrier
+//       CHECK:   scf.if
+//  CHECK-NEXT:     llvm.mlir.addressof @mha_select0_grid_grid_barrier : !llvm.ptr<1>
+//       CHECK:     %[[OLD:.*]] = nvvm.inline_ptx "atom.add.release.gpu.u32 $0, [$1], $2;"
+//  CHECK-NEXT:     scf.while
+//  CHECK-NEXT:       %[[NOW:.*]] = nvvm.inline_ptx "ld.acquire.gpu.u32 $0, [$1];"
+//  CHECK-NEXT:       %[[DIFF:.*]] = arith.xori %[[NOW]], %[[OLD]] : i32
+//  CHECK-NEXT:       arith.andi %[[DIFF]], %c-2147483648_i32 : i32
+//       CHECK:   gpu.barrier
+//   CHECK-NOT:   nvvm.griddepcontrol
+//       CHECK:   nvvm.vote.sync  ballot
+//       CHECK:   memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xi32>
+//       CHECK:   nvvm.griddepcontrol  launch_dependents
+//  CHECK-NEXT:   gpu.return
+//       CHECK: gpu.func @mha_select0_grid_long(
+//  CHECK-SAME:     nvvm.minctasm = 4 : i32
+//       CHECK:   llvm.mlir.addressof @mha_select0_grid_long_grid_barrier
+
+// OFF-LABEL: func.func @mha(
+//   OFF-NOT:   select0_grid
+//       OFF:   @mha_kernels::@mha_select0_hist
+//   OFF-NOT:   select0_grid
+//       OFF:   @mha_kernels::@mha_select0_threshold
+//   OFF-NOT:   select0_grid
+//       OFF: gpu.func @mha_select0_hist(
+//  OFF-SAME:     grid_sync = 0 : i64
+//   OFF-NOT:   select0_grid
+func.func @mha(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x32x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x32x1x256xi32> {
+  %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64} : tensor<?x32x1x8xi32>, tensor<?x32x?x8xi32>, tensor<?xi32> -> tensor<?x32x1x256xi32>
+  return %idx : tensor<?x32x1x256xi32>
+}
+
+// -----
+
+// Several selection rows per histogram CTA (per-head GQA: 4 query heads per
+// KV head): their plans and compactions would run in series, so no grid
+// kernel is built.
+
+// CHECK-LABEL: func.func @gqa(
+//   CHECK-NOT:   select0_grid
+//       CHECK:   @gqa_kernels::@gqa_select0_threshold
+//       CHECK: gpu.func @gqa_select0_hist(
+//  CHECK-SAME:     grid_sync = 0 : i64
+//   CHECK-NOT:   select0_grid
+func.func @gqa(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x32x1x256xi32> {
+  %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64} : tensor<?x32x1x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x32x1x256xi32>
+  return %idx : tensor<?x32x1x256xi32>
+}
+
+// -----
+
+// Where sparse_attn may compact the selection (its only reader), the grid
+// kernel runs where it fits and the attention does not compact; the
+// threshold and compaction kernels where neither plans.
+
+// CHECK-LABEL: func.func @fused(
+//       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %{{.*}}, %c4096 : index
+//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %{{.*}}, %c528{{[_0-9]*}} : index
+//       CHECK:   %[[COMPACTS:.*]] = arith.andi %{{.*}}, %{{.*}} : i1
+//       CHECK:   arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
+//       CHECK:   %[[NOTCOMPACTS:.*]] = arith.xori %[[COMPACTS]], %true
+//       CHECK:   %[[GRID:.*]] = arith.andi %[[FITS]], %[[NOTCOMPACTS]] : i1
+//       CHECK:   %[[SKIP:.*]] = arith.ori %[[COMPACTS]], %[[GRID]] : i1
+//       CHECK:   %[[PASSX:.*]] = arith.select %[[GRID]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   %[[ROWS:.*]] = arith.select %[[SKIP]], %c0{{[_0-9]*}}, %{{.*}} : index
+//       CHECK:   @fused_kernels::@fused_select0_hist blocks in (%[[PASSX]],
+//       CHECK:   @fused_kernels::@fused_select0_grid blocks
+//       CHECK:   @fused_kernels::@fused_select0_grid_long blocks
+//       CHECK:   @fused_kernels::@fused_select0_threshold blocks in (%[[ROWS]],
+//       CHECK:   @fused_kernels::@fused_attend0_cluster
+func.func @fused(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x4x?x8xi32>, %len: tensor<1xi32>,
+                 %q: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
+                 %values: tensor<1x4x?x128xf16>) -> tensor<1x4x1x128xf16> {
+  %idx = adamas.l1_topk %qc, %codes, %len {k = 64 : i64, sink = 4 : i64, recent = 8 : i64}
+      : tensor<1x4x1x8xi32>, tensor<1x4x?x8xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>
+  %o = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<1x4x1x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x?x128xf16>, tensor<1x4x1x64xi32> -> tensor<1x4x1x128xf16>
+  return %o : tensor<1x4x1x128xf16>
+}
