@@ -38,10 +38,12 @@ SPECS = {
                                       shared_group=True, sink=4, recent=8),
 }
 
-# spec -> [(B, N, lengths)]; the large N only where the spec is a DESIGN 8 shape.
+# spec -> [(B, N, lengths)]; the large N only where the spec is a DESIGN 8 shape
+# (and 256K, where the grid-synchronised selection's chunks outgrow its
+# shared memory: 16K positions per chunk).
 RUNS = {
     "mha_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
-                      (1, 131072, "full")],
+                      (1, 131072, "full"), (1, 262144, "full")],
     "gqa_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
                       (16, 32768, "ragged")],
     "gqa_shared_d128_k256": [(1, 4096, "full"), (16, 32768, "ragged")],

@@ -212,29 +212,37 @@ def test_select_pipelines_keys_option_reaches_the_kernels():
 def test_select_grid_sync_option_reaches_the_kernels():
     # select_grid_sync (default on) is adamas-gpu-pipeline's
     # select-grid-sync: where a histogram CTA ranks one selection row (MHA)
-    # the grid kernels are built, each with its barrier's global (which the
-    # runtime launches cooperatively on), a release arrive and acquire polls
-    # between two CTA barriers, and 4 CTAs per SM; per-head GQA (4 rows per
-    # CTA) gets none.
+    # the grid-synchronised kernels are built, named ..._gridsync (the
+    # runtime launches those cooperatively), each with its barrier's
+    # zero-initialised counter, a release arrive and acquire polls between
+    # two CTA barriers, and 4 CTAs per SM; two keep the chunk's distances in
+    # shared memory. Per-head GQA (4 rows per CTA) gets none.
     mha = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64))
     gqa = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
     assert "select-grid-sync" not in ac.pipeline_options()
     assert " select-grid-sync=false" in ac.pipeline_options(select_grid_sync=False)
     on = ac.lower_ir(mha, format="isa")
     off = ac.lower_ir(mha, format="isa", select_grid_sync=False)
-    for kernel in ("select0_grid", "select0_grid_long"):
+    for kernel, shared in (("select0_gridsync", True), ("select0_long_gridsync", True),
+                           ("select0_long_global_gridsync", False)):
         body = _kernel_ptx(on, kernel)
-        # Zero-initialised (no initializer), visible to cuModuleGetGlobal.
-        assert (f".visible .global .align 4 .u32 adamas_select_{kernel}"
-                "_grid_barrier;") in on
+        # Zero-initialised (no initializer).
+        assert f".global .align 4 .u32 adamas_select_{kernel}_barrier;" in on
         assert ".minnctapersm 4" in body
         arrive = body.index("atom.add.release.gpu.u32")
         poll = body.index("ld.acquire.gpu.u32")
         barriers = [i for i in range(len(body)) if body.startswith("bar.sync", i)]
         assert any(b < arrive for b in barriers) and any(b > poll for b in barriers)
         assert "vote.sync.ballot" in body[poll:]
-    assert "_grid_barrier" not in off and "select0_grid" not in off
-    assert "select0_grid" not in ac.lower_ir(gqa, format="isa")
+        # The pass's distances to shared or global memory, and the
+        # compaction's runs loaded back from global memory (16 bytes) only
+        # where they went there.
+        before, after = body[:arrive], body[poll:]
+        assert bool(re.search(r"st\.shared\.[bu]16", before)) == shared
+        assert bool(re.search(r"st\.global\.[bu]16", before)) == (not shared)
+        assert bool(re.search(r"ld\.global\.v4\.[bu]32", after)) == (not shared)
+    assert "gridsync" not in off
+    assert "gridsync" not in ac.lower_ir(gqa, format="isa")
 
 
 def test_attend_async_cluster_merge_option_reaches_the_kernels():

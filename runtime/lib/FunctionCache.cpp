@@ -45,17 +45,12 @@ bool declaresGridDependencyWait(const CudaDriver &driver,
                                   kGridDependencyMarker) == cuda::CUDA_SUCCESS;
 }
 
-/// Whether `module` declares kernel `name`'s grid barrier global
-/// (kGridBarrierSuffix; the caller holds the module's context).
-bool declaresGridBarrier(const CudaDriver &driver, cuda::CUmodule module,
-                         const char *name) {
-  if (!driver.cuModuleGetGlobal)
-    return false;
-  std::string global = std::string(name) + kGridBarrierSuffix;
-  cuda::CUdeviceptr address = 0;
-  size_t bytes = 0;
-  return driver.cuModuleGetGlobal(&address, &bytes, module, global.c_str()) ==
-         cuda::CUDA_SUCCESS;
+/// Whether kernel `name` synchronises its grid (its name ends with
+/// kGridSyncSuffix).
+bool synchronisesGrid(std::string_view name) {
+  std::string_view suffix(kGridSyncSuffix);
+  return name.size() >= suffix.size() &&
+         name.substr(name.size() - suffix.size()) == suffix;
 }
 
 struct Cache {
@@ -102,7 +97,7 @@ Status getFunctionCached(const CudaDriver &driver, int device,
     if (!status.ok())
       return status;
     programmatic = declaresGridDependencyWait(driver, module);
-    cooperative = declaresGridBarrier(driver, module, name);
+    cooperative = synchronisesGrid(name);
   }
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto &functions = cache.byModule[module];

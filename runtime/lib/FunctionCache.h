@@ -16,9 +16,9 @@
 // the tail of the one before it on the stream, and its wait still sees all of
 // that kernel's writes).
 //
-// And whether a kernel's module declares `<kernel>_grid_barrier`
-// (kGridBarrierSuffix): the kernel's CTAs meet at a grid-wide barrier, so it
-// is launched cooperatively, whichever mgpu entry point launches it.
+// And whether a kernel's name ends with `_gridsync` (kGridSyncSuffix): the
+// kernel's CTAs meet at a grid-wide barrier, so it is launched
+// cooperatively, whichever mgpu entry point launches it.
 //
 // A module's entries are dropped when the runtime unloads the module
 // (forgetModuleFunctions), because the driver may give a later module the
@@ -64,14 +64,15 @@ inline constexpr const char *kGridDependencyMarker =
 /// kernels the cache does not know.
 bool programmaticLaunchAllowed(cuda::CUfunction function);
 
-/// The suffix of the global (`<kernel>_grid_barrier`) the compiler declares
-/// for a kernel whose CTAs meet at a grid-wide barrier (the compiler's
-/// TargetInfo.h, the same suffix): every CTA must be resident at once.
-inline constexpr const char *kGridBarrierSuffix = "_grid_barrier";
+/// The suffix of the name the compiler gives a kernel whose CTAs meet at a
+/// grid-wide barrier (the compiler's TargetInfo.h, the same suffix): every
+/// CTA must be resident at once. (A name rather than a global to look up:
+/// a failed cuModuleGetGlobal, for every other kernel, would be a CUDA API
+/// error to compute-sanitizer.)
+inline constexpr const char *kGridSyncSuffix = "_gridsync";
 
-/// Whether a cached kernel must be launched cooperatively (its module
-/// declares its kGridBarrierSuffix global; the driver has
-/// cuModuleGetGlobal): a cooperative launch places every CTA at once, or
+/// Whether a cached kernel must be launched cooperatively (its name ends
+/// with kGridSyncSuffix): a cooperative launch places every CTA at once, or
 /// fails with CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE where the grid cannot
 /// be, instead of hanging at the barrier. False for kernels the cache does
 /// not know.

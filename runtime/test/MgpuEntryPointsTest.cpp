@@ -903,13 +903,15 @@ TEST_F(MgpuTest, KernelsOfAModuleThatWaitOnGridDependenciesLaunchProgrammaticall
 }
 
 TEST_F(MgpuTest, KernelsWithAGridBarrierLaunchCooperatively) {
-  // The compiler declares <kernel>_grid_barrier for a kernel whose CTAs
-  // meet at a grid-wide barrier: every launch of it is cooperative, the
-  // module's other kernels launch as before.
+  // The compiler names a kernel whose CTAs meet at a grid-wide barrier
+  // <...>_gridsync: every launch of it is cooperative, the module's other
+  // kernels (a name that merely contains the suffix among them) launch as
+  // before.
   void *module = load(fakeImage("grid-barrier") +
-                      ";globals=adamas_grid_dependency_wait,k1_grid_barrier");
-  void *synchronised = mgpuModuleGetFunction(module, "k1");
-  void *other = mgpuModuleGetFunction(module, "k2");
+                      ";kernels=k1_gridsync_not;"
+                      "globals=adamas_grid_dependency_wait");
+  void *synchronised = mgpuModuleGetFunction(module, "k1_gridsync");
+  void *other = mgpuModuleGetFunction(module, "k1_gridsync_not");
   ASSERT_NE(synchronised, nullptr);
   ASSERT_NE(other, nullptr);
   void *stream = mgpuStreamCreate();
@@ -920,16 +922,16 @@ TEST_F(MgpuTest, KernelsWithAGridBarrierLaunchCooperatively) {
                    nullptr, 1);
   FakeLaunchRecord record;
   ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
-  EXPECT_STREQ(record.function, "k1");
+  EXPECT_STREQ(record.function, "k1_gridsync");
   EXPECT_EQ(record.cooperative, 1);
   EXPECT_EQ(record.programmatic, 1);
   mgpuLaunchKernel(other, 528, 1, 1, 256, 1, 1, 0, stream, params, nullptr,
                    1);
   ASSERT_TRUE(fakecuda_last_launch(&record)) << lastError();
-  EXPECT_STREQ(record.function, "k2");
+  EXPECT_STREQ(record.function, "k1_gridsync_not");
   EXPECT_EQ(record.cooperative, 0);
   EXPECT_EQ(record.programmatic, 1);
-  // Looked up with the kernel, not per launch.
+  // No driver call decides it.
   EXPECT_EQ(fakecuda_call_count("cuModuleGetGlobal_v2"), 0u);
   mgpuStreamDestroy(stream);
 }

@@ -65,17 +65,20 @@ gpu::GPUFuncOp KernelBuilder::finish() {
   return kernel;
 }
 
-Value KernelBuilder::sharedBuffer(Type elementType, int64_t size) {
+Value KernelBuilder::sharedBuffer(Type elementType, int64_t size,
+                                  int64_t alignBytes) {
   auto space =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   auto type =
       MemRefType::get({size}, elementType, MemRefLayoutAttrInterface(), space);
   BlockArgument buffer = kernel.addWorkgroupAttribution(type, b.getLoc());
-  // 16-byte aligned: LLVM's load/store vectorizer merges neighbouring
-  // accesses into 16-byte ones (seen: ld.shared.v4 of per-warp sums), and
-  // the NVPTX back end declares the buffer with the alignment given here.
-  kernel.setWorkgroupAttributionAttr(kernel.getNumWorkgroupAttributions() - 1,
-                                     "llvm.align", b.getI64IntegerAttr(16));
+  // At least 16-byte aligned: LLVM's load/store vectorizer merges
+  // neighbouring accesses into 16-byte ones (seen: ld.shared.v4 of per-warp
+  // sums), and the NVPTX back end declares the buffer with the alignment
+  // given here.
+  kernel.setWorkgroupAttributionAttr(
+      kernel.getNumWorkgroupAttributions() - 1, "llvm.align",
+      b.getI64IntegerAttr(std::max<int64_t>(16, alignBytes)));
   return buffer;
 }
 
@@ -293,8 +296,10 @@ void KernelBuilder::gridBarrier() {
   // until bit 31 differs from what its own arrival saw. The CTA barrier
   // before orders the CTA's writes before the release; the one after passes
   // the acquire on to every thread (as CUTLASS's generic barrier).
+  assert(kernel.getName().ends_with(kGridSyncSuffix) &&
+         "a grid barrier's kernel is launched cooperatively by its name");
   auto module = kernel->getParentOfType<gpu::GPUModuleOp>();
-  std::string name = (kernel.getName() + kGridBarrierSuffix).str();
+  std::string name = (kernel.getName() + "_barrier").str();
   Type i32Type = b.getI32Type();
   if (!module.lookupSymbol(name)) {
     OpBuilder::InsertionGuard guard(b);

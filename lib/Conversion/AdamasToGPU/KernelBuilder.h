@@ -72,8 +72,9 @@ public:
   Value arg(unsigned i) { return kernel.getArgument(i); }
   int64_t blockSize() const { return threads; }
 
-  /// A shared-memory buffer `memref<size x type, workgroup>`.
-  Value sharedBuffer(Type elementType, int64_t size);
+  /// A shared-memory buffer `memref<size x type, workgroup>`, aligned to
+  /// `alignBytes` (at least 16).
+  Value sharedBuffer(Type elementType, int64_t size, int64_t alignBytes = 16);
 
   // Constants.
   Value idx(int64_t v) { return indexConst(b, v); }
@@ -145,9 +146,11 @@ public:
   /// Every thread of every CTA of the grid arrives and waits: what any of
   /// them wrote before, global memory included, is visible to all of them
   /// after. Every CTA must execute it once (no CTA may exit before it), and
-  /// all must be resident at once: the kernel gets its barrier's global
-  /// (TargetInfo.h: kGridBarrierSuffix), which makes the runtime launch it
-  /// cooperatively. Launches of the kernel must not overlap (one stream).
+  /// all must be resident at once: the kernel's name ends with
+  /// kGridSyncSuffix (TargetInfo.h), which makes the runtime launch it
+  /// cooperatively. Its counter is the module's zero-initialised i32
+  /// `<kernel>_barrier`. Launches of the kernel must not overlap (one
+  /// stream).
   void gridBarrier();
   /// The barrier's halves: arrive (release, or relaxed: no ordering) and
   /// wait (acquire). A thread may exit after arriving; waits count only the

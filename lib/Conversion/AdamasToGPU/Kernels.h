@@ -89,11 +89,13 @@ struct DeferredSelection {
   Value rows, compactChunks, compactLongChunks;
   /// Positions per chunk at the capacity (index).
   Value chunkLength;
-  /// With SelectConfig::gridSync: the grid-synchronised kernels (short and
-  /// long runs, over the histogram grid), whether that grid fits the chip at
-  /// once (i1), and whether the chunks take long runs (i1).
-  gpu::GPUFuncOp grid, gridLong;
-  Value gridFits, longRuns;
+  /// With SelectConfig::gridSync: the grid-synchronised kernels over the
+  /// histogram grid (short runs; long runs, distances in shared memory or
+  /// through L2), whether that grid fits the chip at once (i1), whether the
+  /// chunks take long runs (i1), and whether a chunk fits the long-run
+  /// kernel's shared memory (i1).
+  gpu::GPUFuncOp grid, gridLong, gridLongGlobal;
+  Value gridFits, longRuns, longFitsShared;
 };
 
 /// Three kernels: per-chunk distances and histograms, the row plans

@@ -177,6 +177,8 @@ void HistogramKernel::buildPass(
   kb.ifThen(kb.cmp(Pred::ult, batch, kb.arg(kBatches)), [&] {
     Value length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
     auto [begin, end] = chunkRange(chunk, visibleAll(length));
+    if (sharedDistances)
+      sharedOrigin = begin;
 
     SmallVector<Row> rows;
     for (int64_t r = 0; r < c.rowsPerCta; ++r)
@@ -256,9 +258,8 @@ Value HistogramKernel::isFree(Value pos, const Row &row) {
 
 void HistogramKernel::recordDistance(Value rowIndex, Value rowInCta, Value pos,
                                      Value d, Value hist) {
-  Value at = kb.add(kb.mul(rowIndex, kb.arg(kDistStride)), pos);
-  kb.store(arith::TruncIOp::create(b, b.getI16Type(), d), kb.arg(kDistances),
-           at);
+  kb.store(arith::TruncIOp::create(b, b.getI16Type(), d), distanceBuffer(),
+           distanceIndex(rowIndex, pos));
   Value bin = kb.add(kb.mul(rowInCta, kb.idx(c.numBins)), kb.toIdx(d));
   kb.atomicAdd(kb.i32(1), hist, bin);
 }
@@ -545,10 +546,8 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
             kb.add(warpStage, kb.add(kb.mul(r, kb.idx(keysPerWarp)),
                                      kb.mul(k8, kb.idx(8)))),
             8, 16);
-        kb.storeVector(vec, kb.arg(kDistances),
-                       kb.add(kb.mul(rowIndex, kb.arg(kDistStride)),
-                              kb.toIdx(pos)),
-                       16);
+        kb.storeVector(vec, distanceBuffer(),
+                       distanceIndex(rowIndex, kb.toIdx(pos)), 16);
       });
     }
     kb.syncWarp();

@@ -60,6 +60,8 @@
 
 #include "SelectKernels.h"
 
+#include "adamas/Conversion/AdamasToGPU/TargetInfo.h"
+
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -511,11 +513,15 @@ void SelectCommon::compact(Value row, Value begin, Value end, Value freeBegin,
   };
   // The thread's run of the pass at `pass`; a run past the row reads the
   // row's last run and selects nothing.
+  // (From shared memory: the buffer's last run.)
   auto loadRun = [&](Value pass) {
     Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
-    Value safe = kb.minS(first, kb.sub(stride, kb.idx(kRun)));
-    return kb.loadVector(kb.arg(kDistances), kb.add(distRow, safe), kRun,
-                         2 * kRun);
+    Value at =
+        sharedDistances
+            ? kb.minS(kb.sub(first, sharedOrigin),
+                      kb.idx(sharedDistanceCapacity - kRun))
+            : kb.add(distRow, kb.minS(first, kb.sub(stride, kb.idx(kRun))));
+    return kb.loadVector(distanceBuffer(), at, kRun, 2 * kRun);
   };
   // Each pass loads the next pass's run before its block scan, so the
   // load's latency overlaps the scan (a CTA walks several passes where
@@ -567,7 +573,7 @@ void SelectCommon::compact(Value row, Value begin, Value end, Value freeBegin,
         Value packed = orI(shl(localLess, sixteen), localTies);
         Value passPacked;
         Value exclusive = sub(blockScan(packed, warpSums, passPacked), packed);
-        if (c.l2CacheHints)
+        if (c.l2CacheHints && !sharedDistances)
           discardPassLines(first, end, distRow);
         Value lessBefore = arith::ShRUIOp::create(b, exclusive, sixteen);
         Value tiesBefore = andI(exclusive, lowMask);
@@ -788,12 +794,16 @@ namespace {
 /// each CTA plans its row as the threshold kernel does (every chunk's CTA of
 /// a row finds the same plan) and compacts its chunk as the compaction
 /// kernel does. The threshold and compaction launches go, and their CTAs'
-/// loads of the plan.
+/// loads of the plan. With `sharedCapacity` (positions; 0: none) the chunk's
+/// distances stay in the CTA's shared memory (a chunk of at most that many
+/// positions) instead of going to L2 and back.
 class GridSelectKernel : HistogramKernel {
 public:
-  GridSelectKernel(KernelBuilder &kb, const SelectLaunch &s, int64_t run)
+  GridSelectKernel(KernelBuilder &kb, const SelectLaunch &s, int64_t run,
+                   int64_t sharedCapacity)
       : HistogramKernel(kb, s) {
     compactionRun = run;
+    sharedDistanceCapacity = sharedCapacity;
   }
   void build();
 };
@@ -801,8 +811,13 @@ public:
 
 void GridSelectKernel::build() {
   assert(c.rowsPerCta == 1 && "one selection row per CTA");
+  assert(sharedDistanceCapacity % kLongRun == 0 && "whole runs");
   Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
   Value warpCounts = kb.sharedBuffer(b.getI32Type(), numWarps());
+  // Aligned as the compaction's loads of a whole run (2 * kRun bytes).
+  if (sharedDistanceCapacity)
+    sharedDistances = kb.sharedBuffer(b.getI16Type(), sharedDistanceCapacity,
+                                      2 * compactionRun);
   // Every CTA of the grid runs the epilogue (grid z is the batch), so every
   // CTA meets the barrier.
   buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
@@ -830,6 +845,17 @@ void GridSelectKernel::build() {
 //===----------------------------------------------------------------------===//
 // Host
 //===----------------------------------------------------------------------===//
+
+/// The static shared memory of `kernel` (its workgroup attributions).
+static int64_t workgroupBytes(gpu::GPUFuncOp kernel) {
+  int64_t bytes = 0;
+  for (BlockArgument buffer : kernel.getWorkgroupAttributions()) {
+    auto type = cast<MemRefType>(buffer.getType());
+    bytes += type.getNumElements() *
+             llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  }
+  return bytes;
+}
 
 /// Builds kernel `Kernel` (one of the classes above) as `<name><suffix>`
 /// into the step's kernel module, its configuration attached.
@@ -1018,23 +1044,39 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   // The grid-synchronised kernels (SelectConfig::gridSync), in the
   // compaction kernels' two runs, where the histogram grid fits the chip at
   // once at the CTAs per SM they are built for (B * Hkv * row groups above
-  // it, at one chunk per row, takes the three kernels).
+  // it, at one chunk per row, takes the three kernels). Their names end
+  // with kGridSyncSuffix (the runtime launches them cooperatively). A chunk
+  // of at most one pass of the run keeps its distances in shared memory
+  // (short runs always: 4096 positions; long runs up to 8192, 16 KB: 128K
+  // at B = 1, B=16 shared_group at 32K); longer ones (B=64 shared_group,
+  // 512K) go through L2, as the compaction kernels read them.
   if (c.gridSync) {
-    kernels.grid = buildKernel<GridSelectKernel>(
-        host, name, "_grid", types, s, GridDependency::WaitFirstReleaseLast,
-        kShortRun);
-    kernels.gridLong = buildKernel<GridSelectKernel>(
-        host, name, "_grid_long", types, s,
-        GridDependency::WaitFirstReleaseLast, kLongRun);
-    int64_t ctasPerSm = std::max<int64_t>(
-        1, c.targetCtas / host.target().numMultiprocessors);
-    for (gpu::GPUFuncOp kernel : {kernels.grid, kernels.gridLong})
-      kernel->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(ctasPerSm));
+    int64_t shortPass = c.blockSize * kShortRun;
+    int64_t longPass = c.blockSize * kLongRun;
+    auto build = [&](StringRef suffix, int64_t run, int64_t sharedCapacity) {
+      gpu::GPUFuncOp kernel = buildKernel<GridSelectKernel>(
+          host, name, (suffix + kGridSyncSuffix).str(), types, s,
+          GridDependency::WaitFirstReleaseLast, run, sharedCapacity);
+      kernel->setAttr("nvvm.minctasm",
+                      hb.getI32IntegerAttr(std::max<int64_t>(
+                          1, c.targetCtas / host.target().numMultiprocessors)));
+      return kernel;
+    };
+    kernels.grid = build("", kShortRun, shortPass);
+    kernels.gridLong = build("_long", kLongRun, longPass);
+    kernels.gridLongGlobal = build("_long_global", kLongRun, 0);
+    // (Where the pass's own shared memory leaves no room for a long pass's
+    // distances, long chunks all go through L2.)
+    if (workgroupBytes(kernels.gridLong) > host.target().maxStaticSharedBytes) {
+      kernels.gridLong.erase();
+      kernels.gridLong = {};
+    }
     Value ctas = mul(mul(chunks, yBlocks), batches);
     kernels.gridFits = arith::CmpIOp::create(
-        hb, arith::CmpIPredicate::ule, ctas,
-        idx(ctasPerSm * host.target().numMultiprocessors));
+        hb, arith::CmpIPredicate::ule, ctas, idx(c.targetCtas));
     kernels.longRuns = longRuns;
+    kernels.longFitsShared = arith::CmpIOp::create(
+        hb, arith::CmpIPredicate::ule, chunkLength, idx(longPass));
   }
   if (deferred) {
     *deferred = kernels;
@@ -1078,18 +1120,26 @@ void mlir::adamas::launchSelection(HostBuilder &host,
   Value compactChunks = unless(separatePlanSkipped, selection.compactChunks);
   Value compactLongChunks =
       unless(separatePlanSkipped, selection.compactLongChunks);
-  Value gridX, gridLongX;
+  Value gridX, gridLongX, gridLongGlobalX;
   if (selection.grid) {
     gridX = when(andI(gridTaken, notI1(hb, selection.longRuns)), histX);
-    gridLongX = when(andI(gridTaken, selection.longRuns), histX);
+    Value longTaken = andI(gridTaken, selection.longRuns);
+    if (selection.gridLong) {
+      gridLongX = when(andI(longTaken, selection.longFitsShared), histX);
+      longTaken = andI(longTaken, notI1(hb, selection.longFitsShared));
+    }
+    gridLongGlobalX = when(longTaken, histX);
   }
   host.launch(selection.hist, passX, histY, histZ, threads, args, Value(),
               /*choosable=*/bool(gridTaken));
   if (selection.grid) {
     host.launch(selection.grid, gridX, histY, histZ, threads, args, Value(),
                 /*choosable=*/true);
-    host.launch(selection.gridLong, gridLongX, histY, histZ, threads, args,
-                Value(), /*choosable=*/true);
+    if (selection.gridLong)
+      host.launch(selection.gridLong, gridLongX, histY, histZ, threads, args,
+                  Value(), /*choosable=*/true);
+    host.launch(selection.gridLongGlobal, gridLongGlobalX, histY, histZ,
+                threads, args, Value(), /*choosable=*/true);
   }
   host.launch(selection.threshold, thresholdRows, one, one, threads, args,
               Value(), /*choosable=*/bool(separatePlanSkipped));

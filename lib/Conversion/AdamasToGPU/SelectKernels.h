@@ -218,6 +218,20 @@ public:
   /// Positions per thread and pass of the compaction (kShortRun, kLongRun).
   void setCompactionRun(int64_t run) { compactionRun = run; }
 
+  /// Where the histogram pass writes a row's distances and the compaction
+  /// reads them: kDistances (row r at r * kDistStride, position p at p), or
+  /// with `sharedDistances` (the grid-synchronised kernel's one row, i16,
+  /// `sharedDistanceCapacity` positions) position p at p - sharedOrigin (the
+  /// CTA's chunk begin, set by the pass).
+  Value distanceBuffer() {
+    return sharedDistances ? sharedDistances : kb.arg(kDistances);
+  }
+  Value distanceIndex(Value row, Value pos) {
+    if (sharedDistances)
+      return kb.sub(pos, sharedOrigin);
+    return kb.add(kb.mul(row, kb.arg(kDistStride)), pos);
+  }
+
 private:
   void writeAll(Value rowOut, Value visible);
   void writeForced(Value rowOut, Value visible);
@@ -235,6 +249,9 @@ private:
 protected:
   /// The compaction's run (kShortRun or kLongRun).
   int64_t compactionRun = kShortRun;
+  /// See distanceBuffer.
+  Value sharedDistances, sharedOrigin;
+  int64_t sharedDistanceCapacity = 0;
 
 public:
 

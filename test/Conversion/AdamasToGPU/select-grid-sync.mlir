@@ -2,19 +2,22 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="select-grid-sync=false" -split-input-file | FileCheck %s --check-prefix=OFF
 
 // select-grid-sync (default on): where a histogram CTA ranks one selection
-// row (MHA here), the selection is also built as one kernel per compaction
-// run, `_grid` and `_grid_long`, over the histogram pass's grid: the pass,
-// its histograms stored, a grid-wide barrier (its counter a zero-initialised
-// global the runtime finds by name and then launches the kernel
+// row (MHA here), the selection is also built as one kernel over the
+// histogram pass's grid, in three forms: `_gridsync` (short runs),
+// `_long_gridsync` (long runs) with the chunk's distances in shared memory,
+// `_long_global_gridsync` (long runs) with them through global memory. Each
+// is the pass, its histograms stored, a grid-wide barrier (its counter a
+// zero-initialised global; the name's suffix makes the runtime launch it
 // cooperatively), then the CTA's row plan and the compaction of its chunk.
-// The host takes it where the grid fits 4 CTAs per SM (528 on 132 SMs):
-// the histogram pass, the threshold and both compaction kernels then get
-// empty grids; the chunk length picks the run, as it picks the compaction
-// kernel.
+// The host takes one where the grid fits 4 CTAs per SM (528 on 132 SMs):
+// short runs up to 4096 positions per chunk, long runs in shared memory up
+// to 8192, beyond through L2; the histogram pass, the threshold and both
+// compaction kernels then get empty grids.
 
 // CHECK-LABEL: func.func @mha(
-//       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %{{.*}}, %c4096 : index
+//       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %[[LEN:.*]], %c4096 : index
 //       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %{{.*}}, %c528{{[_0-9]*}} : index
+//       CHECK:   %[[SHARED:.*]] = arith.cmpi ule, %[[LEN]], %c8192 : index
 //       CHECK:   %[[PASSX:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %[[CHUNKS:.*]] : index
 //       CHECK:   %[[ROWS:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   %[[SHORTY:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %{{.*}} : index
@@ -23,31 +26,39 @@
 //       CHECK:   %[[GSHORT:.*]] = arith.andi %[[FITS]], %[[SHORT]] : i1
 //       CHECK:   %[[GRIDX:.*]] = arith.select %[[GSHORT]], %[[CHUNKS]], %c0{{[_0-9]*}} : index
 //       CHECK:   %[[GLONG:.*]] = arith.andi %[[FITS]], %[[LONG]] : i1
-//       CHECK:   %[[GRIDLONGX:.*]] = arith.select %[[GLONG]], %[[CHUNKS]], %c0{{[_0-9]*}} : index
+//       CHECK:   %[[GLONGSHARED:.*]] = arith.andi %[[GLONG]], %[[SHARED]] : i1
+//       CHECK:   %[[LONGX:.*]] = arith.select %[[GLONGSHARED]], %[[CHUNKS]], %c0{{[_0-9]*}} : index
+//       CHECK:   %[[NOTSHARED:.*]] = arith.xori %[[SHARED]], %true
+//       CHECK:   %[[GLONGGLOBAL:.*]] = arith.andi %[[GLONG]], %[[NOTSHARED]] : i1
+//       CHECK:   %[[GLOBALX:.*]] = arith.select %[[GLONGGLOBAL]], %[[CHUNKS]], %c0{{[_0-9]*}} : index
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_hist blocks in (%[[PASSX]],
-//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_grid blocks in (%[[GRIDX]],
-//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_grid_long blocks in (%[[GRIDLONGX]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_gridsync blocks in (%[[GRIDX]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_long_gridsync blocks in (%[[LONGX]],
+//       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_long_global_gridsync blocks in (%[[GLOBALX]],
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_threshold blocks in (%[[ROWS]],
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_compact blocks in (%{{.*}}, %[[SHORTY]],
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_select0_compact_long blocks in (%{{.*}}, %[[LONGY]],
-//       CHECK:   llvm.mlir.global external @mha_select0_grid_long_grid_barrier(0 : i32) {addr_space = 1 : i32
-//       CHECK:   llvm.mlir.global external @mha_select0_grid_grid_barrier(0 : i32) {addr_space = 1 : i32
-// The kernel: the pass (its keys, distances and histogram), the histograms
-// stored, the barrier (thread 0 arrives with a release and polls with
-// acquires between two CTA barriers), the plan (one ballot per warp over
-// the probes) and the compaction (a ballot per run), and the next kernel's
-// launch only as the CTAs finish.
-//       CHECK: gpu.func @mha_select0_grid(
+//       CHECK:   llvm.mlir.global external @mha_select0_long_global_gridsync_barrier(0 : i32) {addr_space = 1 : i32
+//       CHECK:   llvm.mlir.global external @mha_select0_long_gridsync_barrier(0 : i32) {addr_space = 1 : i32
+//       CHECK:   llvm.mlir.global external @mha_select0_gridsync_barrier(0 : i32) {addr_space = 1 : i32
+// The kernel: the pass (its keys, distances into shared memory, aligned as
+// a run's load, and histogram), the histograms stored, the barrier (thread
+// 0 arrives with a release and polls with acquires between two CTA
+// barriers), the plan (one ballot per warp over the probes) and the
+// compaction (runs of 16 from shared memory, a ballot per run), and the
+// next kernel's launch only as the CTAs finish.
+//       CHECK: gpu.func @mha_select0_gridsync(
+//  CHECK-SAME:     %[[DIST:[a-z0-9]+]] : memref<4096xi16, #gpu.address_space<workgroup>> {llvm.align = 32 : i64}
 //  CHECK-SAME:     grid_sync = 1 : i64
 //  CHECK-SAME:     nvvm.minctasm = 4 : i32
 //  CHECK-NEXT:   nvvm.griddepcontrol  wait
 //   CHECK-NOT:   nvvm.griddepcontrol
 //       CHECK:   nvvm.inline_ptx "ld.global.cs.v4.u32
-//       CHECK:   memref.store %{{.*}}, %arg3[%{{.*}}] : memref<?xi16>
+//       CHECK:   memref.store %{{.*}}, %[[DIST]][%{{.*}}] : memref<4096xi16, #gpu.address_space<workgroup>>
 //       CHECK:   memref.store %{{.*}}, %arg4[%{{.*}}] : memref<?xi32>
 //       CHECK:   gpu.barrier
 //       CHECK:   scf.if
-//  CHECK-NEXT:     llvm.mlir.addressof @mha_select0_grid_grid_barrier : !llvm.ptr<1>
+//  CHECK-NEXT:     llvm.mlir.addressof @mha_select0_gridsync_barrier : !llvm.ptr<1>
 //       CHECK:     %[[OLD:.*]] = nvvm.inline_ptx "atom.add.release.gpu.u32 $0, [$1], $2;"
 //  CHECK-NEXT:     scf.while
 //  CHECK-NEXT:       %[[NOW:.*]] = nvvm.inline_ptx "ld.acquire.gpu.u32 $0, [$1];"
@@ -56,12 +67,24 @@
 //       CHECK:   gpu.barrier
 //   CHECK-NOT:   nvvm.griddepcontrol
 //       CHECK:   nvvm.vote.sync  ballot
+//       CHECK:   vector.load %[[DIST]][%{{.*}}] {alignment = 32 : i64} : memref<4096xi16, #gpu.address_space<workgroup>>, vector<16xi16>
 //       CHECK:   memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xi32>
 //       CHECK:   nvvm.griddepcontrol  launch_dependents
 //  CHECK-NEXT:   gpu.return
-//       CHECK: gpu.func @mha_select0_grid_long(
+// Long runs: 8192 positions (16 KB) of shared memory, runs of 32.
+//       CHECK: gpu.func @mha_select0_long_gridsync(
+//  CHECK-SAME:     %[[LDIST:[a-z0-9]+]] : memref<8192xi16, #gpu.address_space<workgroup>> {llvm.align = 64 : i64}
 //  CHECK-SAME:     nvvm.minctasm = 4 : i32
-//       CHECK:   llvm.mlir.addressof @mha_select0_grid_long_grid_barrier
+//       CHECK:   llvm.mlir.addressof @mha_select0_long_gridsync_barrier
+//       CHECK:   vector.load %[[LDIST]][%{{.*}}] {alignment = 64 : i64} : memref<8192xi16, #gpu.address_space<workgroup>>, vector<32xi16>
+// Longer chunks: the distance rows in global memory, as the compaction
+// kernels read them.
+//       CHECK: gpu.func @mha_select0_long_global_gridsync(
+//   CHECK-NOT:     xi16, #gpu.address_space<workgroup>>
+//  CHECK-SAME:     nvvm.minctasm = 4 : i32
+//       CHECK:   memref.store %{{.*}}, %arg3[%{{.*}}] : memref<?xi16>
+//       CHECK:   llvm.mlir.addressof @mha_select0_long_global_gridsync_barrier
+//       CHECK:   vector.load %arg3[%{{.*}}] {alignment = 64 : i64} : memref<?xi16>, vector<32xi16>
 
 // OFF-LABEL: func.func @mha(
 //   OFF-NOT:   select0_grid
@@ -111,8 +134,9 @@ func.func @gqa(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor
 //       CHECK:   %[[PASSX:.*]] = arith.select %[[GRID]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   %[[ROWS:.*]] = arith.select %[[SKIP]], %c0{{[_0-9]*}}, %{{.*}} : index
 //       CHECK:   @fused_kernels::@fused_select0_hist blocks in (%[[PASSX]],
-//       CHECK:   @fused_kernels::@fused_select0_grid blocks
-//       CHECK:   @fused_kernels::@fused_select0_grid_long blocks
+//       CHECK:   @fused_kernels::@fused_select0_gridsync blocks
+//       CHECK:   @fused_kernels::@fused_select0_long_gridsync blocks
+//       CHECK:   @fused_kernels::@fused_select0_long_global_gridsync blocks
 //       CHECK:   @fused_kernels::@fused_select0_threshold blocks in (%[[ROWS]],
 //       CHECK:   @fused_kernels::@fused_attend0_cluster
 func.func @fused(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x4x?x8xi32>, %len: tensor<1xi32>,

@@ -27,12 +27,13 @@ namespace mlir::adamas {
 inline constexpr llvm::StringLiteral kGridDependencyMarker =
     "adamas_grid_dependency_wait";
 
-/// The suffix of the global (`<kernel>_grid_barrier`, a zero-initialised
-/// i32) of a kernel that synchronises its whole grid (KernelBuilder::
-/// gridBarrier): the runtime (runtime/lib/FunctionCache.h, the same suffix)
-/// launches such a kernel cooperatively, so that every CTA is resident at
-/// once, or fails the launch where the grid cannot be.
-inline constexpr llvm::StringLiteral kGridBarrierSuffix = "_grid_barrier";
+/// The suffix of the name of a kernel that synchronises its whole grid
+/// (KernelBuilder::gridBarrier): the runtime (runtime/lib/FunctionCache.h,
+/// the same suffix) launches such a kernel cooperatively, so that every CTA
+/// is resident at once, or fails the launch where the grid cannot be. (A
+/// name, not a global the runtime looks up: a lookup that fails is a CUDA
+/// API error, which compute-sanitizer reports, for every other kernel.)
+inline constexpr llvm::StringLiteral kGridSyncSuffix = "_gridsync";
 
 struct TargetInfo {
   /// `sm_XY`.
