@@ -220,6 +220,30 @@ void mgpuLaunchCooperativeKernel(void *function, intptr_t gridX, intptr_t gridY,
   (void)succeeded(launchKernel(*driver, launch), "mgpuLaunchCooperativeKernel");
 }
 
+int32_t mgpuDeviceMultiprocessorCount(void) {
+  // Generated host code asks before every step that may synchronise a grid.
+  thread_local int32_t cachedDevice = -1, cachedCount = 0;
+  if (cachedDevice == defaultDevice)
+    return cachedCount;
+  int count = 0;
+  if (!runInContext("mgpuDeviceMultiprocessorCount",
+                    "cuDeviceGetAttribute(MULTIPROCESSOR_COUNT)",
+                    [&](const CudaDriver &driver) {
+                      CUdevice device = 0;
+                      CUresult result =
+                          driver.cuDeviceGet(&device, defaultDevice);
+                      if (result != CUDA_SUCCESS)
+                        return result;
+                      return driver.cuDeviceGetAttribute(
+                          &count, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                          device);
+                    }))
+    return 0;
+  cachedDevice = defaultDevice;
+  cachedCount = count;
+  return count;
+}
+
 void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
                              intptr_t clusterY, intptr_t clusterZ,
                              intptr_t gridX, intptr_t gridY, intptr_t gridZ,

@@ -299,6 +299,9 @@ FAKE_EXPORT CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribu
   if (device < 0 || device >= envInt("FAKECUDA_DEVICE_COUNT", 1))
     return CUDA_ERROR_INVALID_DEVICE;
   switch (attribute) {
+  case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT:
+    *value = envInt("FAKECUDA_MULTIPROCESSORS", 132); // An H100 SXM's, an H200's.
+    break;
   case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = 9; break;
   case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = 0; break;
   case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN:

@@ -936,6 +936,15 @@ TEST_F(MgpuTest, KernelsWithAGridBarrierLaunchCooperatively) {
   mgpuStreamDestroy(stream);
 }
 
+TEST_F(MgpuTest, MultiprocessorCountIsTheDevicesAndCached) {
+  fakecuda_reset();
+  EXPECT_EQ(mgpuDeviceMultiprocessorCount(), 132) << lastError();
+  uint64_t asked = fakecuda_call_count("cuDeviceGetAttribute");
+  EXPECT_LE(asked, 1u); // Once per thread and device (earlier repeats: 0).
+  EXPECT_EQ(mgpuDeviceMultiprocessorCount(), 132);
+  EXPECT_EQ(fakecuda_call_count("cuDeviceGetAttribute"), asked);
+}
+
 TEST_F(MgpuTest, CooperativeLaunchErrorsAreReported) {
   void *function =
       mgpuModuleGetFunction(load(fakeImage("cooperative-errors")), "k0");

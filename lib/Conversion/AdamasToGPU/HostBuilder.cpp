@@ -4,6 +4,7 @@
 
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -22,6 +23,28 @@ OpBuilder HostBuilder::moduleBuilder() {
   OpBuilder builder(b.getContext());
   builder.setInsertionPointToEnd(module.getBody());
   return builder;
+}
+
+Value HostBuilder::deviceMultiprocessors() {
+  if (multiprocessors)
+    return multiprocessors;
+  constexpr StringLiteral kName = "mgpuDeviceMultiprocessorCount";
+  auto host = start->getParentOfType<ModuleOp>();
+  Type i32 = b.getI32Type();
+  OpBuilder::InsertionGuard guard(b);
+  if (!host.lookupSymbol(kName)) {
+    b.setInsertionPointToStart(host.getBody());
+    auto decl = func::FuncOp::create(b, kName, b.getFunctionType({}, {i32}));
+    decl.setPrivate();
+  }
+  // Before the stream chain starts: a call amid it would split the chain
+  // (gpu-async-region waits for the stream before an unknown call), and
+  // one call serves the step.
+  b.setInsertionPoint(start);
+  Value count = func::CallOp::create(b, kName, TypeRange{i32}, ValueRange{})
+                    .getResult(0);
+  multiprocessors = arith::IndexCastOp::create(b, b.getIndexType(), count);
+  return multiprocessors;
 }
 
 Value HostBuilder::flatten(Value memref) {

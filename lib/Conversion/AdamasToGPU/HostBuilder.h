@@ -33,6 +33,12 @@ public:
   /// A builder at the end of the kernel module, for the kernel builders.
   OpBuilder moduleBuilder();
 
+  /// The multiprocessors of the device the step runs on (index), asked of
+  /// the runtime (mgpuDeviceMultiprocessorCount, cached there): what a grid
+  /// whose CTAs must all be resident at once is sized against, where the
+  /// target's usual count may be more than the part or MIG slice has.
+  Value deviceMultiprocessors();
+
   /// `memref` (identity layout) viewed as a 1-D `memref<?xT>`.
   Value flatten(Value memref);
   /// Dimension `i` of a memref as an index value (constant when static).
@@ -72,6 +78,8 @@ private:
   void coalesceScratch();
 
   gpu::WaitOp start;
+  /// deviceMultiprocessors(), once asked.
+  Value multiprocessors;
   ImplicitLocOpBuilder &b;
   gpu::GPUModuleOp module;
   const TargetInfo &info;

@@ -28,6 +28,7 @@ HistogramKernel::Row HistogramKernel::makeRow(Value batch, Value kvHead,
                                               Value rowInHead, Value length,
                                               bool loadQueries) {
   Row row;
+  row.length = length;
   row.valid = kb.cmp(Pred::ult, rowInHead, kb.idx(c.rowsPerKvHead));
   // Rows past the end read row 0's codes and select nothing.
   Value r = kb.select(row.valid, rowInHead, kb.idx(0));

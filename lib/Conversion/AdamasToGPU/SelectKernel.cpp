@@ -823,21 +823,28 @@ void GridSelectKernel::build() {
   buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
     storeHistograms(chunk, rows, hist);
     kb.gridBarrier();
+    // The next kernel launches now: its CTAs are placed as the pass's
+    // memory traffic is over (none beside the pass: item 52), and reach
+    // their grid dependency wait while these plan and compact.
+    kb.releaseDependents();
+    // The probe's loads first, and nothing else to wait for: the row's
+    // length is the pass's (an ncu reading had the first load after the
+    // barrier, the length's, in series before the probe's).
     const Row &row = rows.front();
+    Value probe = probeRow(row.index);
+    kb.compilerBarrier();
     kb.ifThen(row.valid, [&] {
-      ifResultRow(row.index, [&](const ResultRow &r) {
-        compactRow(
-            row.index, chunk, r,
-            [&] {
-              Value probe = probeRow(row.index);
-              SlotPlan plan =
-                  planRow(row.index, probe, r.window.take, warpCounts);
-              return ChunkPlan{plan.threshold, plan.skip,
-                               kb.shuffleIdx(plan.first, chunk),
-                               kb.shuffleIdx(plan.ties, chunk)};
-            },
-            warpSums);
-      });
+      ResultRow r = resultRow(row.index, row.length);
+      compactRow(
+          row.index, chunk, r,
+          [&] {
+            SlotPlan plan =
+                planRow(row.index, probe, r.window.take, warpCounts);
+            return ChunkPlan{plan.threshold, plan.skip,
+                             kb.shuffleIdx(plan.first, chunk),
+                             kb.shuffleIdx(plan.ties, chunk)};
+          },
+          warpSums);
     });
   });
 }
@@ -1056,7 +1063,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
     auto build = [&](StringRef suffix, int64_t run, int64_t sharedCapacity) {
       gpu::GPUFuncOp kernel = buildKernel<GridSelectKernel>(
           host, name, (suffix + kGridSyncSuffix).str(), types, s,
-          GridDependency::WaitFirstReleaseLast, run, sharedCapacity);
+          GridDependency::WaitFirstReleaseByKernel, run, sharedCapacity);
       kernel->setAttr("nvvm.minctasm",
                       hb.getI32IntegerAttr(std::max<int64_t>(
                           1, c.targetCtas / host.target().numMultiprocessors)));
@@ -1071,9 +1078,15 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
       kernels.gridLong.erase();
       kernels.gridLong = {};
     }
+    // Against the device's multiprocessors, not the target's usual count
+    // (the grid's sizing): a smaller part or a MIG slice holds fewer CTAs,
+    // and a cooperative launch of more fails.
+    int64_t ctasPerSm = std::max<int64_t>(
+        1, c.targetCtas / host.target().numMultiprocessors);
+    Value resident = mul(host.deviceMultiprocessors(), idx(ctasPerSm));
     Value ctas = mul(mul(chunks, yBlocks), batches);
-    kernels.gridFits = arith::CmpIOp::create(
-        hb, arith::CmpIPredicate::ule, ctas, idx(c.targetCtas));
+    kernels.gridFits = arith::CmpIOp::create(hb, arith::CmpIPredicate::ule,
+                                             ctas, resident);
     kernels.longRuns = longRuns;
     kernels.longFitsShared = arith::CmpIOp::create(
         hb, arith::CmpIPredicate::ule, chunkLength, idx(longPass));

@@ -116,15 +116,19 @@ public:
     Value rowsPerBatch = kb.idx(c.selectionHeads * p.rows);
     Value numRows = kb.mul(kb.arg(kBatches), rowsPerBatch);
     kb.ifThen(kb.cmp(Pred::ult, row, numRows), [&] {
-      ResultRow r;
       Value batch = kb.divu(row, rowsPerBatch);
-      Value m = kb.remu(row, kb.idx(p.rows));
-      r.length = kb.toIdx(kb.load(kb.arg(kLengths), batch));
-      r.visible = buildVisibleLength(b, r.length, kb.idx(p.rows), m,
-                                     kb.arg(kCapacity));
-      r.window = buildSelectionWindow(b, r.visible, p.k, p.sink, p.recent);
-      body(r);
+      body(resultRow(row, kb.toIdx(kb.load(kb.arg(kLengths), batch))));
     });
+  }
+  /// Existing row `row`'s ResultRow, its batch row's length (index) known.
+  ResultRow resultRow(Value row, Value length) {
+    ResultRow r;
+    Value m = kb.remu(row, kb.idx(p.rows));
+    r.length = length;
+    r.visible = buildVisibleLength(b, r.length, kb.idx(p.rows), m,
+                                   kb.arg(kCapacity));
+    r.window = buildSelectionWindow(b, r.visible, p.k, p.sink, p.recent);
+    return r;
   }
   /// Runs `plan()` for a row that needs a plan: rows that see at most k
   /// positions, or have no free slot, need none (the compaction writes them
@@ -280,6 +284,7 @@ protected:
   struct Row {
     Value valid; // i1: the row exists (the last group may be short)
     Value index; // global row of the result, <B x H' x M>
+    Value length; // its batch row's length (index)
     Value freeBegin, freeEnd;
     SmallVector<SmallVector<Value>> queryWords; // [query head][word]
     // The row's free positions within the CTA's chunk (clipToChunk): lo

@@ -66,14 +66,22 @@ ADAMAS_RUNTIME_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
  * through a global-memory barrier or cooperative_groups' grid sync). A grid
  * larger than the device can hold at once fails with
  * CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE, reported like any launch error.
- * Not emitted by upstream's lowering: adamas's host code calls it for
- * kernels that need it. The attribute is valid for graph kernel nodes
- * (cuda.h), so stream capture can record it (not yet checked on a GPU). */
+ * Not emitted by upstream's lowering. mgpuLaunchKernel launches the
+ * compiler's kernels named ..._gridsync this way too (FunctionCache.h).
+ * The attribute is valid for graph kernel nodes: stream capture records
+ * it (the benchmarks replay such kernels from CUDA graphs on the H200). */
 ADAMAS_RUNTIME_EXPORT void
 mgpuLaunchCooperativeKernel(void *function, intptr_t gridX, intptr_t gridY,
                             intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                             intptr_t blockZ, int32_t smem, void *stream,
                             void **params, void **extra, size_t paramsCount);
+/* The multiprocessors of the thread's default device (cached per thread and
+ * device), for generated host code that sizes a grid every CTA of which
+ * must be resident at once (a ..._gridsync kernel: the compiler's grid
+ * assumes the chip's usual count, which a smaller part or a MIG slice does
+ * not have). 0, reported like any driver error, where the driver cannot
+ * say. Ours, not upstream's. */
+ADAMAS_RUNTIME_EXPORT int32_t mgpuDeviceMultiprocessorCount(void);
 ADAMAS_RUNTIME_EXPORT void
 mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
                         intptr_t clusterZ, intptr_t gridX, intptr_t gridY,

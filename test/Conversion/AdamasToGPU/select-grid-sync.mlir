@@ -9,14 +9,21 @@
 // is the pass, its histograms stored, a grid-wide barrier (its counter a
 // zero-initialised global; the name's suffix makes the runtime launch it
 // cooperatively), then the CTA's row plan and the compaction of its chunk.
-// The host takes one where the grid fits 4 CTAs per SM (528 on 132 SMs):
+// The host takes one where the grid fits 4 CTAs per SM of the device:
 // short runs up to 4096 positions per chunk, long runs in shared memory up
 // to 8192, beyond through L2; the histogram pass, the threshold and both
 // compaction kernels then get empty grids.
 
+// The grid must fit the device the step runs on (the runtime's count of its
+// multiprocessors, asked once per step before the stream chain starts).
+//       CHECK: func.func private @mgpuDeviceMultiprocessorCount() -> i32
 // CHECK-LABEL: func.func @mha(
+//  CHECK-NEXT:   %[[SMS:.*]] = call @mgpuDeviceMultiprocessorCount() : () -> i32
+//  CHECK-NEXT:   %[[SMSIDX:.*]] = arith.index_cast %[[SMS]] : i32 to index
+//       CHECK:   gpu.wait async
 //       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %[[LEN:.*]], %c4096 : index
-//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %{{.*}}, %c528{{[_0-9]*}} : index
+//       CHECK:   %[[RESIDENT:.*]] = arith.muli %[[SMSIDX]], %c4{{[_0-9]*}} : index
+//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %{{.*}}, %[[RESIDENT]] : index
 //       CHECK:   %[[SHARED:.*]] = arith.cmpi ule, %[[LEN]], %c8192 : index
 //       CHECK:   %[[PASSX:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %[[CHUNKS:.*]] : index
 //       CHECK:   %[[ROWS:.*]] = arith.select %[[FITS]], %c0{{[_0-9]*}}, %{{.*}} : index
@@ -44,9 +51,10 @@
 // The kernel: the pass (its keys, distances into shared memory, aligned as
 // a run's load, and histogram), the histograms stored, the barrier (thread
 // 0 arrives with a release and polls with acquires between two CTA
-// barriers), the plan (one ballot per warp over the probes) and the
-// compaction (runs of 16 from shared memory, a ballot per run), and the
-// next kernel's launch only as the CTAs finish.
+// barriers), the next kernel's launch (its CTAs placed and waiting while
+// these finish), the plan (one ballot per warp over the probes, whose loads
+// come first) and the compaction (runs of 16 from shared memory, a ballot
+// per run).
 //       CHECK: gpu.func @mha_select0_gridsync(
 //  CHECK-SAME:     %[[DIST:[a-z0-9]+]] : memref<4096xi16, #gpu.address_space<workgroup>> {llvm.align = 32 : i64}
 //  CHECK-SAME:     grid_sync = 1 : i64
@@ -65,12 +73,13 @@
 //  CHECK-NEXT:       %[[DIFF:.*]] = arith.xori %[[NOW]], %[[OLD]] : i32
 //  CHECK-NEXT:       arith.andi %[[DIFF]], %c-2147483648_i32 : i32
 //       CHECK:   gpu.barrier
+//  CHECK-NEXT:   nvvm.griddepcontrol  launch_dependents
 //   CHECK-NOT:   nvvm.griddepcontrol
 //       CHECK:   nvvm.vote.sync  ballot
 //       CHECK:   vector.load %[[DIST]][%{{.*}}] {alignment = 32 : i64} : memref<4096xi16, #gpu.address_space<workgroup>>, vector<16xi16>
 //       CHECK:   memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xi32>
-//       CHECK:   nvvm.griddepcontrol  launch_dependents
-//  CHECK-NEXT:   gpu.return
+//   CHECK-NOT:   nvvm.griddepcontrol
+//       CHECK:   gpu.return
 // Long runs: 8192 positions (16 KB) of shared memory, runs of 32.
 //       CHECK: gpu.func @mha_select0_long_gridsync(
 //  CHECK-SAME:     %[[LDIST:[a-z0-9]+]] : memref<8192xi16, #gpu.address_space<workgroup>> {llvm.align = 64 : i64}
@@ -125,7 +134,7 @@ func.func @gqa(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor
 
 // CHECK-LABEL: func.func @fused(
 //       CHECK:   %[[LONG:.*]] = arith.cmpi ugt, %{{.*}}, %c4096 : index
-//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %{{.*}}, %c528{{[_0-9]*}} : index
+//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %{{.*}}, %{{.*}} : index
 //       CHECK:   %[[COMPACTS:.*]] = arith.andi %{{.*}}, %{{.*}} : i1
 //       CHECK:   arith.select %[[COMPACTS]], %c1{{[_0-9]*}}, %c0{{[_0-9]*}} : index
 //       CHECK:   %[[NOTCOMPACTS:.*]] = arith.xori %[[COMPACTS]], %true
