@@ -1049,9 +1049,9 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
                             shortChunks, longChunks,
                             chunkLength};
   // The grid-synchronised kernels (SelectConfig::gridSync), in the
-  // compaction kernels' two runs, where the histogram grid fits the chip at
-  // once at the CTAs per SM they are built for (B * Hkv * row groups above
-  // it, at one chunk per row, takes the three kernels). Their names end
+  // compaction kernels' two runs, where the histogram grid fits the device
+  // at once at the CTAs per SM they are built for (B * Hkv * row groups
+  // above it, at one chunk per row, takes the three kernels). Their names end
   // with kGridSyncSuffix (the runtime launches them cooperatively). A chunk
   // of at most one pass of the run keeps its distances in shared memory
   // (short runs always: 4096 positions; long runs up to 8192, 16 KB: 128K
@@ -1060,13 +1060,13 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   if (c.gridSync) {
     int64_t shortPass = c.blockSize * kShortRun;
     int64_t longPass = c.blockSize * kLongRun;
+    int64_t ctasPerSm = std::max<int64_t>(
+        1, c.targetCtas / host.target().numMultiprocessors);
     auto build = [&](StringRef suffix, int64_t run, int64_t sharedCapacity) {
       gpu::GPUFuncOp kernel = buildKernel<GridSelectKernel>(
           host, name, (suffix + kGridSyncSuffix).str(), types, s,
           GridDependency::WaitFirstReleaseByKernel, run, sharedCapacity);
-      kernel->setAttr("nvvm.minctasm",
-                      hb.getI32IntegerAttr(std::max<int64_t>(
-                          1, c.targetCtas / host.target().numMultiprocessors)));
+      kernel->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(ctasPerSm));
       return kernel;
     };
     kernels.grid = build("", kShortRun, shortPass);
@@ -1081,8 +1081,6 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
     // Against the device's multiprocessors, not the target's usual count
     // (the grid's sizing): a smaller part or a MIG slice holds fewer CTAs,
     // and a cooperative launch of more fails.
-    int64_t ctasPerSm = std::max<int64_t>(
-        1, c.targetCtas / host.target().numMultiprocessors);
     Value resident = mul(host.deviceMultiprocessors(), idx(ctasPerSm));
     Value ctas = mul(mul(chunks, yBlocks), batches);
     kernels.gridFits = arith::CmpIOp::create(hb, arith::CmpIPredicate::ule,
