@@ -129,7 +129,7 @@ private:
   /// Selections whose sparse_attn (the key) may plan and compact the slots
   /// it attends (AttendConfig::compactsSelection): the kernels emitSelect
   /// left it to launch.
-  DenseMap<Operation *, std::unique_ptr<DeferredSelection>> deferredSelections;
+  DenseMap<Operation *, std::unique_ptr<SelectionKernels>> deferredSelections;
 };
 } // namespace
 
@@ -409,9 +409,9 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
     if (auto user = dyn_cast<SparseAttnOp>(*indices.getUsers().begin());
         user && user.getIndices() == indices)
       attend = user;
-  std::unique_ptr<DeferredSelection> deferred;
+  std::unique_ptr<SelectionKernels> deferred;
   if (attend)
-    deferred = std::make_unique<DeferredSelection>();
+    deferred = std::make_unique<SelectionKernels>();
   adamas::emitSelect(*host, name + "_select" + std::to_string(ordinal), s,
                      deferred.get());
   if (deferred)

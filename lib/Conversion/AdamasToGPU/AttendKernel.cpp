@@ -804,7 +804,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
     return notLong ? arith::AndIOp::create(hb, taken, notLong) : taken;
   };
 
-  // The arguments (DeferredSelection: the select's first), and with a
+  // The arguments (SelectionKernels: the select's first), and with a
   // selection to compact, its kernels. The short forms' CTAs plan and
   // compact their slots (kCompactsSelection) where a chunk is at most one
   // pass of their long runs (B = 1 and 4 at 32K: 2K positions per chunk;
@@ -815,7 +815,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   SmallVector<Value> args;
   if (a.selection) {
     assert(c.compactsSelection && "a selection to compact");
-    const DeferredSelection &selection = *a.selection;
+    const SelectionKernels &selection = *a.selection;
     Value compacts = unlessLong(arith::CmpIOp::create(
         hb, arith::CmpIPredicate::ule, selection.chunkLength,
         idx(threads * select::kLongRun)));

@@ -73,7 +73,7 @@ struct SelectLaunch {
 /// from emitAttend, which chooses at run time whether the selection's plan
 /// and compaction run, and when the histogram pass lets the next kernel
 /// launch.
-struct DeferredSelection {
+struct SelectionKernels {
   /// The selection (its problem and configuration).
   SelectLaunch launch;
   /// The select kernels' arguments (SelectKernels.h), which the attention
@@ -104,13 +104,13 @@ struct DeferredSelection {
 /// clusters of a row group's chunks. With `deferred` (and no clusters) the
 /// kernels are built into it but not launched.
 void emitSelect(HostBuilder &host, StringRef name, const SelectLaunch &select,
-                DeferredSelection *deferred = nullptr);
+                SelectionKernels *deferred = nullptr);
 /// Launches `selection`'s kernels with `args` (its own, or with
 /// kReleaseEarly changed): the grid-synchronised kernel where it is built
 /// and the grid fits, else the histogram pass; then, unless that kernel ran
 /// or `attentionCompacts` (i1; null: never) holds, the threshold and
 /// compaction kernels.
-void launchSelection(HostBuilder &host, const DeferredSelection &selection,
+void launchSelection(HostBuilder &host, const SelectionKernels &selection,
                      ValueRange args, Value attentionCompacts);
 
 //===----------------------------------------------------------------------===//
@@ -127,7 +127,7 @@ struct AttendLaunch {
   Value query, keys, values, indices, result;
   /// With config.compactsSelection: the selection that writes `indices`,
   /// whose compaction kernels this launches (or not).
-  const DeferredSelection *selection = nullptr;
+  const SelectionKernels *selection = nullptr;
 };
 
 /// Two kernels: split-K partial softmax-weighted sums, then their f32 merge;

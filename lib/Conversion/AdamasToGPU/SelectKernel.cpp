@@ -883,7 +883,7 @@ buildKernel(HostBuilder &host, StringRef name, StringRef suffix,
 
 void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
                               const SelectLaunch &s,
-                              DeferredSelection *deferred) {
+                              SelectionKernels *deferred) {
   ImplicitLocOpBuilder &hb = host.builder();
   const SelectProblem &p = s.problem;
   const SelectConfig &c = s.config;
@@ -992,6 +992,10 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
     return;
   }
 
+  // The histogram pass's grid is sized for targetCtas: this many CTAs per
+  // SM.
+  int64_t passCtasPerSm =
+      std::max<int64_t>(1, c.targetCtas / host.target().numMultiprocessors);
   // The pass lets the next kernel launch at its start (kReleaseEarly) or as
   // its CTAs finish (below, and emitAttend).
   gpu::GPUFuncOp hist =
@@ -1001,9 +1005,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   // registers (pipelinesKeys; 64 registers at D = 128, 2 bits) must keep
   // that many CTAs per SM.
   if (c.pipelinesKeys)
-    hist->setAttr("nvvm.minctasm",
-                  hb.getI32IntegerAttr(std::max<int64_t>(
-                      1, c.targetCtas / host.target().numMultiprocessors)));
+    hist->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(passCtasPerSm));
   // The threshold kernel scans the chunks with one warp, a lane per chunk.
   assert(c.maxChunks <= 32 && "the threshold kernel's chunk scan is one warp");
   // With SelectConfig::releasesLate the next kernels launch only as these
@@ -1042,12 +1044,12 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   Value shortChunks = arith::SelectOp::create(hb, longRuns, zero, chunks);
   Value longChunks = arith::SelectOp::create(hb, longRuns, chunks, zero);
 
-  DeferredSelection kernels{s,           args,
-                            hist,        {chunks, yBlocks, batches},
-                            threshold,   compact,
-                            compactLong, rows,
-                            shortChunks, longChunks,
-                            chunkLength};
+  SelectionKernels kernels{s,           args,
+                           hist,        {chunks, yBlocks, batches},
+                           threshold,   compact,
+                           compactLong, rows,
+                           shortChunks, longChunks,
+                           chunkLength};
   // The grid-synchronised kernels (SelectConfig::gridSync), in the
   // compaction kernels' two runs, where the histogram grid fits the device
   // at once at the CTAs per SM they are built for (B * Hkv * row groups
@@ -1060,13 +1062,11 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
   if (c.gridSync) {
     int64_t shortPass = c.blockSize * kShortRun;
     int64_t longPass = c.blockSize * kLongRun;
-    int64_t ctasPerSm = std::max<int64_t>(
-        1, c.targetCtas / host.target().numMultiprocessors);
     auto build = [&](StringRef suffix, int64_t run, int64_t sharedCapacity) {
       gpu::GPUFuncOp kernel = buildKernel<GridSelectKernel>(
           host, name, (suffix + kGridSyncSuffix).str(), types, s,
           GridDependency::WaitFirstReleaseByKernel, run, sharedCapacity);
-      kernel->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(ctasPerSm));
+      kernel->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(passCtasPerSm));
       return kernel;
     };
     kernels.grid = build("", kShortRun, shortPass);
@@ -1081,7 +1081,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
     // Against the device's multiprocessors, not the target's usual count
     // (the grid's sizing): a smaller part or a MIG slice holds fewer CTAs,
     // and a cooperative launch of more fails.
-    Value resident = mul(host.deviceMultiprocessors(), idx(ctasPerSm));
+    Value resident = mul(host.deviceMultiprocessors(), idx(passCtasPerSm));
     Value ctas = mul(mul(chunks, yBlocks), batches);
     kernels.gridFits = arith::CmpIOp::create(hb, arith::CmpIPredicate::ule,
                                              ctas, resident);
@@ -1097,7 +1097,7 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
 }
 
 void mlir::adamas::launchSelection(HostBuilder &host,
-                                   const DeferredSelection &selection,
+                                   const SelectionKernels &selection,
                                    ValueRange args, Value attentionCompacts) {
   ImplicitLocOpBuilder &hb = host.builder();
   int64_t threads = selection.launch.config.blockSize;

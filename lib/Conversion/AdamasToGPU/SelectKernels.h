@@ -57,8 +57,9 @@ enum SelectArg : unsigned {
   /// together outgrow L2), else 0.
   kDiscardDistances,
   /// 1 where the histogram pass lets the next kernel launch at its start,
-  /// 0 where only as its CTAs finish (DeferredSelection: where sparse_attn
-  /// plans and compacts, and the pass has more CTAs than the chip has SMs).
+  /// 0 where only as its CTAs finish (emitAttend's launchSelection: where
+  /// sparse_attn plans and compacts, and the pass has more CTAs than the
+  /// chip has SMs).
   kReleaseEarly,
   kNumArgs
 };
