@@ -14,6 +14,7 @@ can be told apart.
 
 import argparse
 import csv
+import signal
 import sys
 
 
@@ -53,4 +54,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # Piped into `head`: stop quietly when the reader has what it wants.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     main()
