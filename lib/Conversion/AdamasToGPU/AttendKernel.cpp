@@ -41,7 +41,12 @@
 // chunk histograms (SelectCommon::planRow, compactSlots), into shared
 // memory: the host then gives the selection's threshold and compaction
 // kernels empty grids (it does so where a chunk is at most one pass of the
-// CTA's runs and the long form is not taken).
+// CTA's runs and the long form is not taken). In the cluster form the
+// row's CTAs split the compaction by chunks instead of by slots: each walks
+// its share of the row's chunks once and stores every position it selects
+// into the slots of the CTA that holds them (distributed shared memory,
+// SelectCommon::compactSlotsAcrossCluster), where a CTA compacting its own
+// slots walks every chunk they meet (2-3 at B = 1, 32K: one pass or two).
 //
 //===----------------------------------------------------------------------===//
 
@@ -145,6 +150,9 @@ private:
   const AttendConfig &c;
   /// Where the attend arguments start (after the select's).
   unsigned argBase;
+  /// The cluster form waited for every CTA of its cluster to run (the
+  /// first cluster barrier phase) before its slots' compaction.
+  bool clusterRunning = false;
 };
 } // namespace
 
@@ -188,6 +196,17 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
   Value compacts = kb.cmp(select::Pred::ne, arg(kCompactsSelection),
                           kb.idx(0));
   Value warpCounts = kb.sharedBuffer(b.getI32Type(), c.warpsPerBlock);
+  // In the cluster form the row's CTAs compact the row between them, each
+  // its share of the chunks, into the slots of the CTAs that hold them
+  // (compactSlotsAcrossCluster): remote stores, so first every CTA of the
+  // cluster runs (the wait of the relaxed arrive at the start, which the
+  // merge's remote stores would otherwise wait for), and after them a
+  // cluster barrier.
+  bool acrossCluster = c.clusterMerge;
+  if (acrossCluster) {
+    kb.clusterWait();
+    clusterRunning = true;
+  }
   kb.ifThen(compacts, [&] {
     // The row's plan from its chunks' cumulative histograms (no threshold
     // kernel ran), the probe's loads first, in flight with the length's
@@ -199,10 +218,18 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
                                          &r) {
       select::SelectCommon::SlotPlan plan =
           selection.planRow(group, probe, r.window.take, warpCounts);
-      selection.compactSlots(group, r, plan, slotBegin, slotEnd, slots,
-                             warpSums);
+      if (acrossCluster)
+        selection.compactSlotsAcrossCluster(
+            group, r, plan, kb.blockId(gpu::Dimension::x), c.splits,
+            c.slotsPerSplit, slots, warpSums);
+      else
+        selection.compactSlots(group, r, plan, slotBegin, slotEnd, slots,
+                               warpSums);
     });
-    kb.barrier();
+    if (acrossCluster)
+      kb.clusterBarrier();
+    else
+      kb.barrier();
   });
   Value notCompacts = notI1(b, compacts);
   Value fromShared =
@@ -613,7 +640,7 @@ void AttendKernels::buildPartial() {
         else
           kb.store(value, arg(kPartials), index);
       };
-      if (c.clusterMerge && g == 0)
+      if (c.clusterMerge && g == 0 && !clusterRunning)
         kb.clusterWait(); // every CTA of the cluster runs
       kb.forLoop(tid, kb.idx(p.valueDims), kb.idx(32 * warps), [&](Value d) {
         Value acc = kb.f32(0.0f);

@@ -668,22 +668,18 @@ void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
       });
 }
 
-void SelectCommon::compactSlots(Value row, const ResultRow &r,
-                                const SlotPlan &plan, Value slotBegin,
-                                Value slotEnd, Value slots, Value warpSums) {
+void SelectCommon::writeUndecidedSlots(const ResultRow &r, Value slotBegin,
+                                      Value slotEnd, Value slots) {
+  // Every slot where the row sees at most k positions (slot s holds s, or
+  // -1 past them), else the sink slots (s) and the recent ones (slot k -
+  // recent + j holds visible - recent + j), as writeAll and writeForced
+  // write them.
   Value tid = kb.threadId();
   Value fits = kb.cmp(Pred::sle, r.visible, kb.idx(p.k));
   Value recentFirst = kb.idx(p.k - p.recent);
   auto orI = [&](Value x, Value y) -> Value {
     return arith::OrIOp::create(b, x, y);
   };
-  auto andI = [&](Value x, Value y) -> Value {
-    return arith::AndIOp::create(b, x, y);
-  };
-  // 1. The slots no plan decides: every slot where the row sees at most k
-  // positions (slot s holds s, or -1 past them), else the sink slots (s)
-  // and the recent ones (slot k - recent + j holds visible - recent + j),
-  // as writeAll and writeForced write them.
   kb.forLoop(kb.add(slotBegin, tid), slotEnd, kb.idx(c.blockSize),
              [&](Value s) {
     Value isSink = kb.cmp(Pred::slt, s, kb.idx(p.sink));
@@ -696,6 +692,17 @@ void SelectCommon::compactSlots(Value row, const ResultRow &r,
       kb.store(kb.select(fits, all, forced), slots, kb.sub(s, slotBegin));
     });
   });
+}
+
+void SelectCommon::compactSlots(Value row, const ResultRow &r,
+                                const SlotPlan &plan, Value slotBegin,
+                                Value slotEnd, Value slots, Value warpSums) {
+  Value recentFirst = kb.idx(p.k - p.recent);
+  auto andI = [&](Value x, Value y) -> Value {
+    return arith::AndIOp::create(b, x, y);
+  };
+  // 1. The slots no plan decides.
+  writeUndecidedSlots(r, slotBegin, slotEnd, slots);
   // 2. The free slots of the range, [freeLo, freeHi): one compaction over
   // the chunks whose output slots meet them, from the first one's plan
   // entry (its first slot and the ties before it: what the compaction of
@@ -737,6 +744,43 @@ void SelectCommon::compactSlots(Value row, const ResultRow &r,
                 kb.store(position, slots,
                          kb.toIdx(arith::SubIOp::create(b, slot, begin32)));
               });
+            });
+  });
+}
+
+void SelectCommon::compactSlotsAcrossCluster(Value row, const ResultRow &r,
+                                             const SlotPlan &plan, Value rank,
+                                             int64_t splits, int64_t perSplit,
+                                             Value slots, Value warpSums) {
+  Value slotBegin = kb.mul(rank, kb.idx(perSplit));
+  Value slotEnd = kb.minS(kb.add(slotBegin, kb.idx(perSplit)), kb.idx(p.k));
+  writeUndecidedSlots(r, slotBegin, slotEnd, slots);
+  // This CTA's chunks, [first, last]: the same share of the row for every
+  // CTA (the last ones may have fewer, or none).
+  Value chunks = kb.arg(kChunks);
+  Value perCta = kb.ceilDiv(chunks, kb.idx(splits));
+  Value first = kb.mul(rank, perCta);
+  Value after = kb.minS(kb.add(first, perCta), chunks);
+  Value ranks = kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)); // not `fits`
+  Value walks = arith::AndIOp::create(
+      b, arith::AndIOp::create(b, ranks,
+                               kb.cmp(Pred::sgt, r.window.take, kb.idx(0))),
+      kb.cmp(Pred::slt, first, after));
+  kb.ifThen(walks, [&] {
+    Value visible = visibleAll(r.length);
+    Value begin = chunkRange(first, visible).first;
+    Value end = chunkRange(kb.sub(after, kb.idx(1)), visible).second;
+    // From the first chunk's plan entry: its first slot and the ties at T
+    // of the chunks before it.
+    ChunkPlan chunkPlan{plan.threshold, plan.skip,
+                        kb.shuffleIdx(plan.first, first),
+                        kb.shuffleIdx(plan.ties, first)};
+    Value per = kb.i32(perSplit);
+    compact(row, begin, end, r.window.freeBegin, r.window.freeEnd, chunkPlan,
+            warpSums, [&](Value slot, Value position) {
+              Value owner = arith::DivUIOp::create(b, slot, per);
+              Value at = arith::RemUIOp::create(b, slot, per);
+              kb.storeToClusterRank(position, slots, kb.toIdx(at), owner);
             });
   });
 }

@@ -220,6 +220,20 @@ public:
   void compactSlots(Value row, const ResultRow &r, const SlotPlan &plan,
                     Value slotBegin, Value slotEnd, Value slots,
                     Value warpSums);
+  /// compactSlots where a row's `splits` CTAs are one thread block cluster,
+  /// CTA `rank` (index) holding slots [rank * perSplit, + perSplit) in its
+  /// `slots`: each writes the slots of its range no plan decides, and
+  /// compacts the row's chunks [rank * q, rank * q + q), q = ceil(chunks /
+  /// splits), in one walk, storing each selected position into `slots` of
+  /// the CTA that holds its slot (distributed shared memory). So every CTA
+  /// walks the same share of the row's positions, once, where compactSlots
+  /// walks every chunk that meets its slots (2-3 at B = 1, 32K: one pass or
+  /// two). The caller makes sure every CTA of the cluster runs before, and
+  /// that every CTA's stores are done (a cluster barrier) after.
+  void compactSlotsAcrossCluster(Value row, const ResultRow &r,
+                                 const SlotPlan &plan, Value rank,
+                                 int64_t splits, int64_t perSplit,
+                                 Value slots, Value warpSums);
   /// Positions per thread and pass of the compaction (kShortRun, kLongRun).
   void setCompactionRun(int64_t run) { compactionRun = run; }
 
@@ -238,6 +252,10 @@ public:
   }
 
 private:
+  /// The slots [slotBegin, slotEnd) of `slots` that no plan decides (step 1
+  /// of compactSlots).
+  void writeUndecidedSlots(const ResultRow &r, Value slotBegin, Value slotEnd,
+                           Value slots);
   void writeAll(Value rowOut, Value visible);
   void writeForced(Value rowOut, Value visible);
   /// Where the compaction puts a selected position (i32) at output slot

@@ -140,12 +140,18 @@
 
 // With attend-async-cluster-merge=false: each CTA writes its partial into
 // CTA 0's shared memory through mapa (generic stores) and arrives (release);
-// CTA 0 alone waits and merges from its own shared memory.
+// CTA 0 alone waits and merges from its own shared memory. (Before, where
+// the CTAs compact the selection, each stores the positions it selects
+// into the slots of the CTA that holds them, then a cluster barrier.)
 //       BARRIER:   gpu.func @mha_attend0_cluster(
 //  BARRIER-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 1 : i64,
 //   BARRIER-NOT:     nvvm.mbarrier
 //       BARRIER:     nvvm.cluster.arrive.relaxed
 //       BARRIER:     nvvm.cluster.wait
+//       BARRIER:       nvvm.mapa
+//  BARRIER-NEXT:       llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr
+//       BARRIER:     nvvm.cluster.arrive
+//  BARRIER-NEXT:     nvvm.cluster.wait
 //       BARRIER:     scf.for
 //       BARRIER:       nvvm.mapa
 //  BARRIER-NEXT:       llvm.store

@@ -57,17 +57,31 @@
 // The CTA's plan (SelectCommon::planRow): the probes below `take` counted
 // by a ballot and summed over the warps, one barrier; T's candidate bins
 // summed over the chunks' lanes (5 values: xor shuffles), the two scans
-// over the chunks (10 shuffles up); then the compaction's ballots.
+// over the chunks (10 shuffles up). In the cluster form, after every CTA
+// of the cluster runs (the wait of the start's relaxed arrive), each CTA
+// compacts its share of the row's chunks into the slots of the CTAs that
+// hold them (no ballot for a chunk range; stores through mapa), then a
+// cluster barrier; the partial kernel's CTAs find the chunks that meet
+// their slots (ballots).
 //       CHECK: gpu.func @fused_attend0_cluster(
 //  CHECK-SAME:     compacts_selection = 1 : i64
+//       CHECK:   nvvm.cluster.arrive.relaxed
+//       CHECK:   nvvm.cluster.wait
 //       CHECK:   nvvm.vote.sync  ballot
 //  CHECK-NEXT:   math.ctpop
 //       CHECK:   gpu.barrier
 //       CHECK:   gpu.shuffle  xor
 //       CHECK-COUNT-10:   gpu.shuffle  up
-//       CHECK:   nvvm.vote.sync  ballot
+//   CHECK-NOT:   nvvm.vote.sync
+//       CHECK:   nvvm.mapa %{{.*}}, %{{.*}} : !llvm.ptr -> !llvm.ptr
+//  CHECK-NEXT:   llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr
+//   CHECK-NOT:   nvvm.vote.sync
+//       CHECK:   nvvm.cluster.arrive
+//  CHECK-NEXT:   nvvm.cluster.wait
 //       CHECK: gpu.func @fused_attend0_partial(
 //  CHECK-SAME:     compacts_selection = 1 : i64
+//   CHECK-NOT:   nvvm.cluster
+//       CHECK:   nvvm.vote.sync  ballot
 //       CHECK:   nvvm.vote.sync  ballot
 //       CHECK: gpu.func @fused_attend0_partial_long(
 //  CHECK-SAME:     compacts_selection = 0 : i64
