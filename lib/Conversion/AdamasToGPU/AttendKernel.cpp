@@ -150,9 +150,6 @@ private:
   const AttendConfig &c;
   /// Where the attend arguments start (after the select's).
   unsigned argBase;
-  /// The cluster form waited for every CTA of its cluster to run (the
-  /// first cluster barrier phase) before its slots' compaction.
-  bool clusterRunning = false;
 };
 } // namespace
 
@@ -203,10 +200,8 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
   // merge's remote stores would otherwise wait for), and after them a
   // cluster barrier.
   bool acrossCluster = c.clusterMerge;
-  if (acrossCluster) {
+  if (acrossCluster)
     kb.clusterWait();
-    clusterRunning = true;
-  }
   kb.ifThen(compacts, [&] {
     // The row's plan from its chunks' cumulative histograms (no threshold
     // kernel ran), the probe's loads first, in flight with the length's
@@ -640,8 +635,10 @@ void AttendKernels::buildPartial() {
         else
           kb.store(value, arg(kPartials), index);
       };
-      if (c.clusterMerge && g == 0 && !clusterRunning)
-        kb.clusterWait(); // every CTA of the cluster runs
+      // Every CTA of the cluster runs (slotIndex waited already where the
+      // CTAs compact the selection).
+      if (c.clusterMerge && !c.compactsSelection && g == 0)
+        kb.clusterWait();
       kb.forLoop(tid, kb.idx(p.valueDims), kb.idx(32 * warps), [&](Value d) {
         Value acc = kb.f32(0.0f);
         for (int64_t w = 0; w < warps; ++w) {

@@ -709,9 +709,8 @@ void SelectCommon::compactSlots(Value row, const ResultRow &r,
   // each chunk in turn would carry from one to the next).
   Value freeLo = kb.maxS(slotBegin, kb.idx(p.sink));
   Value freeHi = kb.minS(slotEnd, recentFirst);
-  Value ranks = kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)); // not `fits`
-  Value free = andI(andI(ranks, kb.cmp(Pred::sgt, r.window.take, kb.idx(0))),
-                    kb.cmp(Pred::slt, freeLo, freeHi));
+  Value free =
+      andI(ranksFreeSlots(r), kb.cmp(Pred::slt, freeLo, freeHi));
   kb.ifThen(free, [&] {
     Value exists =
         kb.cmp(Pred::ult, kb.toIdx(kb.laneId()), kb.arg(kChunks));
@@ -732,10 +731,9 @@ void SelectCommon::compactSlots(Value row, const ResultRow &r,
     Value visible = visibleAll(r.length);
     Value begin = chunkRange(kb.toIdx(cLo), visible).first;
     Value end = chunkRange(kb.toIdx(cHi), visible).second;
-    ChunkPlan chunkPlan{plan.threshold, plan.skip, kb.shuffleIdx(first, cLo),
-                        kb.shuffleIdx(plan.ties, cLo)};
     Value begin32 = toI32(b, slotBegin), end32 = toI32(b, slotEnd);
-    compact(row, begin, end, r.window.freeBegin, r.window.freeEnd, chunkPlan,
+    compact(row, begin, end, r.window.freeBegin, r.window.freeEnd,
+            chunkPlan(plan, cLo),
             warpSums, [&](Value slot, Value position) {
               Value mine = andI(
                   arith::CmpIOp::create(b, Pred::sge, slot, begin32),
@@ -761,23 +759,18 @@ void SelectCommon::compactSlotsAcrossCluster(Value row, const ResultRow &r,
   Value perCta = kb.ceilDiv(chunks, kb.idx(splits));
   Value first = kb.mul(rank, perCta);
   Value after = kb.minS(kb.add(first, perCta), chunks);
-  Value ranks = kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)); // not `fits`
-  Value walks = arith::AndIOp::create(
-      b, arith::AndIOp::create(b, ranks,
-                               kb.cmp(Pred::sgt, r.window.take, kb.idx(0))),
-      kb.cmp(Pred::slt, first, after));
+  Value walks = arith::AndIOp::create(b, ranksFreeSlots(r),
+                                     kb.cmp(Pred::slt, first, after));
   kb.ifThen(walks, [&] {
     Value visible = visibleAll(r.length);
     Value begin = chunkRange(first, visible).first;
     Value end = chunkRange(kb.sub(after, kb.idx(1)), visible).second;
     // From the first chunk's plan entry: its first slot and the ties at T
     // of the chunks before it.
-    ChunkPlan chunkPlan{plan.threshold, plan.skip,
-                        kb.shuffleIdx(plan.first, first),
-                        kb.shuffleIdx(plan.ties, first)};
     Value per = kb.i32(perSplit);
-    compact(row, begin, end, r.window.freeBegin, r.window.freeEnd, chunkPlan,
-            warpSums, [&](Value slot, Value position) {
+    compact(row, begin, end, r.window.freeBegin, r.window.freeEnd,
+            chunkPlan(plan, first), warpSums,
+            [&](Value slot, Value position) {
               Value owner = arith::DivUIOp::create(b, slot, per);
               Value at = arith::RemUIOp::create(b, slot, per);
               kb.storeToClusterRank(position, slots, kb.toIdx(at), owner);
@@ -882,11 +875,8 @@ void GridSelectKernel::build() {
       compactRow(
           row.index, chunk, r,
           [&] {
-            SlotPlan plan =
-                planRow(row.index, probe, r.window.take, warpCounts);
-            return ChunkPlan{plan.threshold, plan.skip,
-                             kb.shuffleIdx(plan.first, chunk),
-                             kb.shuffleIdx(plan.ties, chunk)};
+            return chunkPlan(
+                planRow(row.index, probe, r.window.take, warpCounts), chunk);
           },
           warpSums);
     });

@@ -199,6 +199,12 @@ public:
   /// kernel writes, and what sparse_attn's CTAs compute where they compact
   /// the slots they attend, in two dependent rounds of loads.
   SlotPlan planRow(Value row, Value probe, Value take, Value warpCounts);
+  /// Chunk `chunk`'s (index or i32, below 32) entry of a row's plan: T and
+  /// skip, its first slot and the ties at T before it (from its lane).
+  ChunkPlan chunkPlan(const SlotPlan &plan, Value chunk) {
+    return ChunkPlan{plan.threshold, plan.skip, kb.shuffleIdx(plan.first, chunk),
+                     kb.shuffleIdx(plan.ties, chunk)};
+  }
   /// Bins per probe of planRow: ceil(numBins / blockSize).
   int64_t probeStride() const {
     return llvm::divideCeil(c.numBins, c.blockSize);
@@ -256,6 +262,13 @@ private:
   /// of compactSlots).
   void writeUndecidedSlots(const ResultRow &r, Value slotBegin, Value slotEnd,
                            Value slots);
+  /// Whether row `r` has free slots that a plan fills: it sees more than k
+  /// positions and takes some (i1).
+  Value ranksFreeSlots(const ResultRow &r) {
+    return arith::AndIOp::create(
+        b, kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)),
+        kb.cmp(Pred::sgt, r.window.take, kb.idx(0)));
+  }
   void writeAll(Value rowOut, Value visible);
   void writeForced(Value rowOut, Value visible);
   /// Where the compaction puts a selected position (i32) at output slot
