@@ -92,7 +92,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"select_releases_late": False},
                  {"select_pipelines_keys": False},
                  {"attend_async_cluster_merge": False},
-                 {"select_grid_sync": False})
+                 {"select_grid_sync": False},
+                 {"attend_async_cluster_compaction": False})
 
 
 def variant_label(options):

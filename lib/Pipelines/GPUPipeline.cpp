@@ -93,6 +93,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.attendTensorCoreDots = options.attendTensorCoreDots;
   lower.attendCompactsSelection = options.attendCompactsSelection;
   lower.attendAsyncClusterMerge = options.attendAsyncClusterMerge;
+  lower.attendAsyncClusterCompaction = options.attendAsyncClusterCompaction;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 

@@ -250,9 +250,9 @@ def test_attend_async_cluster_merge_option_reaches_the_kernels():
     # attend-async-cluster-merge: the attention's cluster form sends each
     # split's partial to the leader with st.async on the leader's mbarrier
     # (PTX 8.1) instead of stores and a release arrive of the cluster
-    # barrier; the partial and merge kernels are the same either way. (Both
-    # forms keep one release arrive: the cluster barrier after the CTAs
-    # compact the selection into each other's slots.)
+    # barrier; the partial and merge kernels are the same either way. (The
+    # compaction's exchange is its own option, below: with both on, the
+    # cluster kernel has no release arrive at all.)
     ir = ac.decode_step_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64), "step")
     assert "attend-async-cluster-merge" not in ac.pipeline_options()
     assert " attend-async-cluster-merge=false" in ac.pipeline_options(
@@ -263,9 +263,33 @@ def test_attend_async_cluster_merge_option_reaches_the_kernels():
     cluster_off = _kernel_ptx(off, "attend0_cluster")
     assert "st.async.shared::cluster.mbarrier::complete_tx::bytes" in cluster_on
     assert "mbarrier.try_wait.parity" in cluster_on
-    assert cluster_on.count("barrier.cluster.arrive;") == 1
-    assert "st.async" not in cluster_off and cluster_off.count("barrier.cluster.arrive;") == 2
+    assert cluster_on.count("barrier.cluster.arrive;") == 0
+    assert cluster_off.count("barrier.cluster.arrive;") == 1
     assert _kernel_ptx(on, "attend0_partial") == _kernel_ptx(off, "attend0_partial")
+
+
+def test_attend_async_cluster_compaction_option_reaches_the_kernels():
+    # attend_async_cluster_compaction (default on) is adamas-gpu-pipeline's
+    # attend-async-cluster-compaction: where the cluster attention's CTAs
+    # compact the selection, each sends the positions it selects to the CTA
+    # holding their slot with st.async on that CTA's mbarrier (one more
+    # st.async, init, expect_tx and wait each than the merge's alone)
+    # instead of generic stores and a cluster barrier (one release arrive).
+    ir = ac.decode_step_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64), "step")
+    assert "attend-async-cluster-compaction" not in ac.pipeline_options()
+    assert " attend-async-cluster-compaction=false" in ac.pipeline_options(
+        attend_async_cluster_compaction=False)
+    on = _kernel_ptx(ac.lower_ir(ir, format="isa"), "attend0_cluster")
+    off_ir = ac.lower_ir(ir, format="isa", attend_async_cluster_compaction=False)
+    off = _kernel_ptx(off_ir, "attend0_cluster")
+    for op in ("st.async.shared::cluster", "mbarrier.init", "mbarrier.try_wait.parity",
+               "mbarrier.arrive.expect_tx"):
+        assert on.count(op) == off.count(op) + 1, op
+    assert on.count("barrier.cluster.arrive;") == 0
+    assert off.count("barrier.cluster.arrive;") == 1
+    # Only the cluster kernel changes.
+    assert _kernel_ptx(off_ir, "attend0_partial") == _kernel_ptx(
+        ac.lower_ir(ir, format="isa"), "attend0_partial")
 
 
 def test_select_encodes_queries_option_reaches_the_kernels():

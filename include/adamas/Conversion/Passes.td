@@ -158,6 +158,13 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "cluster's leader with st.async, completing on an mbarrier the "
            "leader waits on, instead of stores and a cluster barrier "
            "(bench/NOTES.md item 59)">,
+    Option<"attendAsyncClusterCompaction", "attend-async-cluster-compaction",
+           "bool", /*default=*/"true",
+           "where sparse_attn's cluster CTAs compact the selection, each "
+           "sends the positions it selects to the CTA holding their slot "
+           "with st.async, completing on an mbarrier that CTA waits on, "
+           "instead of stores and a cluster barrier (bench/NOTES.md item "
+           "65)">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

@@ -137,6 +137,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("sparse_attn's cluster form sends the splits' partials "
                      "to the leader with st.async (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> attendAsyncClusterCompaction{
+      *this, "attend-async-cluster-compaction",
+      llvm::cl::desc("sparse_attn's cluster CTAs send the positions they "
+                     "compact with st.async (see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

@@ -461,6 +461,8 @@ LogicalResult StepLowering::emitAttend(SparseAttnOp op, int64_t ordinal) {
     a.selection = it->second.get();
     a.config.compactsSelection = true;
   }
+  // The compaction's st.async is the cluster form's where its CTAs compact.
+  a.config.asyncClusterCompaction &= a.config.compactsSelection;
   adamas::emitAttend(*host, name + "_attend" + std::to_string(ordinal), a);
   return success();
 }
@@ -728,6 +730,7 @@ struct AdamasLowerToGPUPass
     attend.tensorCoreDots = attendTensorCoreDots;
     attend.compactsSelection = attendCompactsSelection;
     attend.asyncClusterMerge = attendAsyncClusterMerge;
+    attend.asyncClusterCompaction = attendAsyncClusterCompaction;
     for (func::FuncOp func : steps)
       if (failed(StepLowering(func, *target, select, attend).run()))
         return signalPassFailure();

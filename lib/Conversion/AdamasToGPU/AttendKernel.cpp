@@ -150,6 +150,9 @@ private:
   const AttendConfig &c;
   /// Where the attend arguments start (after the select's).
   unsigned argBase;
+  /// With AttendConfig::asyncClusterCompaction: the CTA's mbarrier the
+  /// cluster compaction's st.async of its slots complete on.
+  Value compacted;
 };
 } // namespace
 
@@ -198,8 +201,10 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
   // (compactSlotsAcrossCluster): remote stores, so first every CTA of the
   // cluster runs (the wait of the relaxed arrive at the start, which the
   // merge's remote stores would otherwise wait for), and after them a
-  // cluster barrier.
+  // cluster barrier; or, with asyncClusterCompaction, st.async on the
+  // holder's mbarrier, which each CTA waits on for its own free slots.
   bool acrossCluster = c.clusterMerge;
+  bool asyncAcross = acrossCluster && c.asyncClusterCompaction;
   if (acrossCluster)
     kb.clusterWait();
   kb.ifThen(compacts, [&] {
@@ -213,15 +218,30 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
                                          &r) {
       select::SelectCommon::SlotPlan plan =
           selection.planRow(group, probe, r.window.take, warpCounts);
-      if (acrossCluster)
-        selection.compactSlotsAcrossCluster(
-            group, r, plan, kb.blockId(gpu::Dimension::x), c.splits,
-            c.slotsPerSplit, slots, warpSums);
-      else
+      if (acrossCluster) {
+        Value rank = kb.blockId(gpu::Dimension::x);
+        selection.compactSlotsAcrossCluster(group, r, plan, rank, c.splits,
+                                            c.slotsPerSplit, slots, warpSums,
+                                            asyncAcross ? compacted : Value());
+        if (asyncAcross) {
+          // Every free slot of the range gets one position, from whichever
+          // CTA walks its chunk: the CTA expects 4 bytes per free slot and
+          // waits for them (the stores may land before this arrive).
+          Value bytes = selection.freeSlotsOfRank(r, rank, c.slotsPerSplit);
+          kb.ifThen(kb.cmp(Pred::eq, kb.threadId(), kb.idx(0)), [&] {
+            kb.mbarrierArriveExpectTx(
+                compacted, toI32(b, kb.mul(bytes, kb.idx(4))));
+          });
+          kb.mbarrierWait(compacted, /*parity=*/0);
+        }
+      } else {
         selection.compactSlots(group, r, plan, slotBegin, slotEnd, slots,
                                warpSums);
+      }
     });
-    if (acrossCluster)
+    // With st.async the CTA's own stores (the slots no plan decides) still
+    // need a CTA barrier.
+    if (acrossCluster && !asyncAcross)
       kb.clusterBarrier();
     else
       kb.barrier();
@@ -276,6 +296,10 @@ void AttendKernels::buildPartial() {
     // st.async of its partial completes bytes on.
     if (c.asyncClusterMerge)
       leader.arrived = kb.sharedBuffer(b.getI64Type(), 1);
+    // With asyncClusterCompaction: each CTA's mbarrier, which the
+    // compaction's st.async of its slots complete bytes on.
+    if (c.asyncClusterCompaction)
+      compacted = kb.sharedBuffer(b.getI64Type(), 1);
   }
 
   kb.ifThen(kb.cmp(Pred::ult, group, numGroups), [&] {
@@ -285,14 +309,16 @@ void AttendKernels::buildPartial() {
     // the first remote store.
     // The leader's mbarrier is initialised before that arrive (and fenced
     // for it), so the other CTAs' waits make it visible to them.
-    if (c.asyncClusterMerge)
-      kb.ifThen(arith::AndIOp::create(
-                    b, kb.cmp(Pred::eq, split, kb.idx(0)),
-                    kb.cmp(Pred::eq, kb.threadId(), kb.idx(0))),
-                [&] {
-                  kb.mbarrierInit(leader.arrived, 1);
-                  kb.fenceMbarrierInit();
-                });
+    // So is each CTA's own, where the cluster compaction sends positions.
+    if (c.asyncClusterMerge || c.asyncClusterCompaction)
+      kb.ifThen(kb.cmp(Pred::eq, kb.threadId(), kb.idx(0)), [&] {
+        if (c.asyncClusterMerge)
+          kb.ifThen(kb.cmp(Pred::eq, split, kb.idx(0)),
+                    [&] { kb.mbarrierInit(leader.arrived, 1); });
+        if (c.asyncClusterCompaction)
+          kb.mbarrierInit(compacted, 1);
+        kb.fenceMbarrierInit();
+      });
     if (c.clusterMerge)
       kb.clusterArrive(/*relaxed=*/true);
     // `group` is the row of the indices, <B x H' x M>.
@@ -885,6 +911,7 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   AttendLaunch twoKernels = a;
   twoKernels.config.clusterMerge = false;
   twoKernels.config.asyncClusterMerge = false;
+  twoKernels.config.asyncClusterCompaction = false;
   twoKernels.config.clusterMergeMaxCtas = 0;
   gpu::GPUFuncOp partial = build("_partial", twoKernels, /*merge=*/false);
   gpu::GPUFuncOp merge = build("_merge", twoKernels, /*merge=*/true);

@@ -283,6 +283,9 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // target's clusters.
   c.clusterMerge = c.splits >= 2 && c.splits <= target.maxClusterSize;
   c.asyncClusterMerge = c.clusterMerge && options.asyncClusterMerge;
+  // Taken only where the lowering also sets compactsSelection.
+  c.asyncClusterCompaction =
+      c.clusterMerge && options.asyncClusterCompaction;
   // With one head per CTA, 4 CTAs of 128 threads per SM: B = 1 at 32
   // heads, k = 256 is 256 CTAs (cluster merge 3.3 us faster), B = 16 4096
   // (2.5 us slower), and B = 4 1024, 1.3 us slower since the histogram pass
@@ -324,6 +327,7 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   setSplits(l, p.slots, longSplits);
   l.clusterMerge = false;
   l.asyncClusterMerge = false;
+  l.asyncClusterCompaction = false;
   l.clusterMergeMaxCtas = 0;
   l.longSplits = 0;
   l.longFormMinCtas = 0;
@@ -339,7 +343,8 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
 }
 
 DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
-  return dictionary(ctx, {{"async_cluster_merge", asyncClusterMerge},
+  return dictionary(ctx, {{"async_cluster_compaction", asyncClusterCompaction},
+                          {"async_cluster_merge", asyncClusterMerge},
                           {"cluster_merge", clusterMerge},
                           {"cluster_merge_max_ctas", clusterMergeMaxCtas},
                           {"compacts_selection", compactsSelection},

@@ -749,7 +749,8 @@ void SelectCommon::compactSlots(Value row, const ResultRow &r,
 void SelectCommon::compactSlotsAcrossCluster(Value row, const ResultRow &r,
                                              const SlotPlan &plan, Value rank,
                                              int64_t splits, int64_t perSplit,
-                                             Value slots, Value warpSums) {
+                                             Value slots, Value warpSums,
+                                             Value arrived) {
   Value slotBegin = kb.mul(rank, kb.idx(perSplit));
   Value slotEnd = kb.minS(kb.add(slotBegin, kb.idx(perSplit)), kb.idx(p.k));
   writeUndecidedSlots(r, slotBegin, slotEnd, slots);
@@ -773,9 +774,23 @@ void SelectCommon::compactSlotsAcrossCluster(Value row, const ResultRow &r,
             [&](Value slot, Value position) {
               Value owner = arith::DivUIOp::create(b, slot, per);
               Value at = arith::RemUIOp::create(b, slot, per);
-              kb.storeToClusterRank(position, slots, kb.toIdx(at), owner);
+              if (arrived)
+                kb.storeAsyncToClusterRank(position, slots, kb.toIdx(at),
+                                           arrived, owner);
+              else
+                kb.storeToClusterRank(position, slots, kb.toIdx(at), owner);
             });
   });
+}
+
+Value SelectCommon::freeSlotsOfRank(const ResultRow &r, Value rank,
+                                    int64_t perSplit) {
+  Value slotBegin = kb.mul(rank, kb.idx(perSplit));
+  Value lo = kb.maxS(slotBegin, kb.idx(p.sink));
+  Value hi = kb.minS(kb.add(slotBegin, kb.idx(perSplit)),
+                     kb.idx(p.k - p.recent));
+  return kb.select(ranksFreeSlots(r), kb.maxS(kb.sub(hi, lo), kb.idx(0)),
+                   kb.idx(0));
 }
 
 namespace {

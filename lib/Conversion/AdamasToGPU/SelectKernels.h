@@ -235,11 +235,19 @@ public:
   /// walks the same share of the row's positions, once, where compactSlots
   /// walks every chunk that meets its slots (2-3 at B = 1, 32K: one pass or
   /// two). The caller makes sure every CTA of the cluster runs before, and
-  /// that every CTA's stores are done (a cluster barrier) after.
+  /// that every CTA's stores are done after: a cluster barrier, or, given
+  /// `arrived` (each CTA's mbarrier, the same shared buffer in every CTA),
+  /// the positions go by st.async completing on the holder's `arrived`,
+  /// which expects 4 bytes for each of freeSlotsOfRank.
   void compactSlotsAcrossCluster(Value row, const ResultRow &r,
                                  const SlotPlan &plan, Value rank,
                                  int64_t splits, int64_t perSplit,
-                                 Value slots, Value warpSums);
+                                 Value slots, Value warpSums,
+                                 Value arrived = Value());
+  /// How many of the slots [rank * perSplit, + perSplit) of row `r` a
+  /// plan fills (index): every free slot, [sink, k - recent), where the
+  /// row has a plan (ranksFreeSlots), else none.
+  Value freeSlotsOfRank(const ResultRow &r, Value rank, int64_t perSplit);
   /// Positions per thread and pass of the compaction (kShortRun, kLongRun).
   void setCompactionRun(int64_t run) { compactionRun = run; }
 

@@ -2,7 +2,7 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=4 cluster-select=true" -split-input-file | FileCheck %s --check-prefixes=CHECK,C4,ANY --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefixes=DEFAULT,ANY
 // RUN: adamas-opt %s -adamas-lower-to-gpu="attend-long-form-ctas-per-sm=1" -split-input-file | FileCheck %s --check-prefix=LONG1
-// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-async-cluster-merge=false" -split-input-file | FileCheck %s --check-prefix=BARRIER
+// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-async-cluster-merge=false attend-async-cluster-compaction=false" -split-input-file | FileCheck %s --check-prefix=BARRIER
 
 // By default (sm_90: clusters of up to 16 CTAs) sparse_attn merges its
 // splits in a cluster and l1_topk is three kernels.
@@ -109,8 +109,9 @@
 // barrier. The leader arrives expecting every split's 2 x 130 x 4 bytes,
 // waits for the phase, and merges from its own shared memory.
 //       CHECK:   gpu.func @mha_attend0_cluster(
-//  CHECK-SAME:     adamas.config = {async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 528 : i64,{{.*}} splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 528 : i64,{{.*}} splits = 2 : i64
 //       CHECK:     nvvm.mbarrier.init %{{.*}}, %c1_i32{{[_0-9]*}} : !llvm.ptr<3>, i32
+//  CHECK-NEXT:     }
 //  CHECK-NEXT:     nvvm.fence.mbarrier.init
 //       CHECK:     nvvm.cluster.arrive.relaxed
 //       CHECK:     llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
@@ -130,21 +131,22 @@
 //       CHECK:     gpu.return
 // The two-kernel form beside it, without clusters.
 //       CHECK:   gpu.func @mha_attend0_partial(
-//  CHECK-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,
+//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,
 //   CHECK-NOT:     nvvm.cluster
 //   CHECK-NOT:     nvvm.mbarrier
 //       CHECK:   gpu.func @mha_attend0_merge(
 // The long form has no clusters either.
 //       CHECK:   gpu.func @mha_attend0_partial_long(
-//  CHECK-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,{{.*}} splits = 1 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64,{{.*}} splits = 1 : i64
 
 // With attend-async-cluster-merge=false: each CTA writes its partial into
 // CTA 0's shared memory through mapa (generic stores) and arrives (release);
 // CTA 0 alone waits and merges from its own shared memory. (Before, where
-// the CTAs compact the selection, each stores the positions it selects
-// into the slots of the CTA that holds them, then a cluster barrier.)
+// the CTAs compact the selection, with attend-async-cluster-compaction=false
+// each stores the positions it selects into the slots of the CTA that holds
+// them, then a cluster barrier.)
 //       BARRIER:   gpu.func @mha_attend0_cluster(
-//  BARRIER-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 1 : i64,
+//  BARRIER-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 1 : i64,
 //   BARRIER-NOT:     nvvm.mbarrier
 //       BARRIER:     nvvm.cluster.arrive.relaxed
 //       BARRIER:     nvvm.cluster.wait
@@ -214,11 +216,11 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks
 //   DEFAULT:   gpu.func @attend_shared_attend0_cluster(
-//  DEFAULT-SAME:     adamas.config = {async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 792 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64, tensor_core_dots = 1 : i64
+//  DEFAULT-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 792 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64, tensor_core_dots = 1 : i64
 //   DEFAULT:     nvvm.mma.sync
 //   DEFAULT:     nvvm.inline_ptx "st.async
 //       ANY:   gpu.func @attend_shared_attend0_partial(
-//  ANY-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
+//  ANY-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
 //   ANY-NOT:   nvvm.cluster
 func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                          %values: tensor<1x2x?x128xf16>, %idx: tensor<1x2x1x256xi32>)
@@ -234,7 +236,7 @@ func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_k1024_kernels::@attend_k1024_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_k1024_kernels::@attend_k1024_attend0_merge blocks
 //       ANY:   gpu.func @attend_k1024_attend0_partial(
-//  ANY-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64,{{.*}} splits = 32 : i64
+//  ANY-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64,{{.*}} splits = 32 : i64
 func.func @attend_k1024(%q: tensor<1x4x1x128xf16>, %keys: tensor<1x4x?x128xf16>,
                         %values: tensor<1x4x?x128xf16>, %idx: tensor<1x4x1x1024xi32>)
     -> tensor<1x4x1x128xf16> {

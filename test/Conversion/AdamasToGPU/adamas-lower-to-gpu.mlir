@@ -226,7 +226,7 @@
 // (attend-compacts-selection), its own, then the flag.
 //       CHECK:   gpu.func @step_attend0_partial(%arg0: memref<512xf16>,
 //  CHECK-SAME:     %arg21: index) workgroup({{.*}}, %[[SLOTS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:     adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
 // The CTA's 32 slots, where the flag is set: the row's plan from the
 // cumulative chunk histograms (SelectCommon::planRow; no threshold kernel
@@ -415,7 +415,7 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 
 // CHECK-LABEL: func.func @attend_shared(
 //       CHECK: gpu.func @attend_shared_attend0_partial(
-//  CHECK-SAME:   adamas.config = {async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 792 : i64, long_splits = 8 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
+//  CHECK-SAME:   adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 792 : i64, long_splits = 8 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
 // With 4 heads per CTA in bf16 a warp's 8 slots are one group whose scores
 // are tensor-core products: lane l's query piece (head l / 4, D / 4 = 32
 // dims), the 8 slots' V rows and indices, lane l's key piece (slot l / 4),

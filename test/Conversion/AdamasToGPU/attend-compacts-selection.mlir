@@ -1,6 +1,7 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="select-grid-sync=false" -split-input-file | FileCheck %s --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu="attend-compacts-selection=false select-grid-sync=false" -split-input-file | FileCheck %s --check-prefix=OFF
 // RUN: adamas-opt %s -adamas-lower-to-gpu="cluster-select=true" -split-input-file | FileCheck %s --check-prefix=CLUSTER
+// RUN: adamas-opt %s -adamas-lower-to-gpu="select-grid-sync=false attend-async-cluster-compaction=false" -split-input-file | FileCheck %s --check-prefix=SYNC
 
 // attend-compacts-selection (the default): where sparse_attn's indices are
 // an l1_topk's that nothing else reads, and the selection is three kernels,
@@ -60,11 +61,23 @@
 // over the chunks (10 shuffles up). In the cluster form, after every CTA
 // of the cluster runs (the wait of the start's relaxed arrive), each CTA
 // compacts its share of the row's chunks into the slots of the CTAs that
-// hold them (no ballot for a chunk range; stores through mapa), then a
-// cluster barrier; the partial kernel's CTAs find the chunks that meet
+// hold them (no ballot for a chunk range): each position by st.async on
+// the holder's mbarrier (every CTA initialises its own for one arrival,
+// the leader also the merge's, before the relaxed arrive); then thread 0
+// arrives expecting 4 bytes per free slot of the CTA's 32 -- [max(32 r,
+// sink = 4), min(32 r + 32, k - recent = 56)) -- every thread waits for
+// the phase, and a CTA barrier (its own stores of the forced slots); no
+// cluster barrier. The partial kernel's CTAs find the chunks that meet
 // their slots (ballots).
 //       CHECK: gpu.func @fused_attend0_cluster(
+//  CHECK-SAME:     async_cluster_compaction = 1 : i64
 //  CHECK-SAME:     compacts_selection = 1 : i64
+//       CHECK:   %[[TID0:.*]] = arith.cmpi eq, %{{.*}}, %c0
+//  CHECK-NEXT:   scf.if %[[TID0]] {
+//       CHECK:       nvvm.mbarrier.init %{{.*}}, %c1_i32{{[_0-9]*}} : !llvm.ptr<3>, i32
+//  CHECK-NEXT:     }
+//       CHECK:     nvvm.mbarrier.init %{{.*}}, %c1_i32{{[_0-9]*}} : !llvm.ptr<3>, i32
+//  CHECK-NEXT:     nvvm.fence.mbarrier.init
 //       CHECK:   nvvm.cluster.arrive.relaxed
 //       CHECK:   nvvm.cluster.wait
 //       CHECK:   nvvm.vote.sync  ballot
@@ -73,11 +86,17 @@
 //       CHECK:   gpu.shuffle  xor
 //       CHECK-COUNT-10:   gpu.shuffle  up
 //   CHECK-NOT:   nvvm.vote.sync
-//       CHECK:   nvvm.mapa %{{.*}}, %{{.*}} : !llvm.ptr -> !llvm.ptr
-//  CHECK-NEXT:   llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr
+//       CHECK:   nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+//       CHECK:   nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+//  CHECK-NEXT:   nvvm.inline_ptx "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32
 //   CHECK-NOT:   nvvm.vote.sync
-//       CHECK:   nvvm.cluster.arrive
-//  CHECK-NEXT:   nvvm.cluster.wait
+//       CHECK:   %[[LO:.*]] = arith.maxsi %{{.*}}, %c4{{[_0-9]*}} : index
+//       CHECK:   %[[HI:.*]] = arith.minsi %{{.*}}, %c56{{[_0-9]*}} : index
+//       CHECK:   nvvm.mbarrier.arrive.expect_tx
+//       CHECK:   nvvm.mbarrier.try_wait.parity %{{.*}}, %c0_i32{{[_0-9]*}}, %c0_i32{{[_0-9]*}}
+//       CHECK:   gpu.barrier
+//   CHECK-NOT:   nvvm.cluster.arrive{{$}}
+//       CHECK:   gpu.return
 //       CHECK: gpu.func @fused_attend0_partial(
 //  CHECK-SAME:     compacts_selection = 1 : i64
 //   CHECK-NOT:   nvvm.cluster
@@ -102,6 +121,18 @@
 //  OFF-SAME:     compacts_selection = 0 : i64
 //   OFF-NOT:   nvvm.vote.sync
 //       OFF:   gpu.return
+// With attend-async-cluster-compaction=false the compaction's positions go
+// by generic stores through mapa, then a cluster barrier.
+// SYNC-LABEL: gpu.func @fused_attend0_cluster(
+//  SYNC-SAME:     async_cluster_compaction = 0 : i64
+//       SYNC:   nvvm.cluster.arrive.relaxed
+//       SYNC:   nvvm.cluster.wait
+//       SYNC:   nvvm.mapa %{{.*}}, %{{.*}} : !llvm.ptr -> !llvm.ptr
+//  SYNC-NEXT:   llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr
+//   SYNC-NOT:   nvvm.vote.sync
+//       SYNC:   nvvm.cluster.arrive
+//  SYNC-NEXT:   nvvm.cluster.wait
+
 // With cluster-select the MHA selection is one cluster kernel (its
 // compaction inside): nothing is left to the attention.
 // CLUSTER-LABEL: func.func @fused(

@@ -230,6 +230,8 @@ struct AttendOptions {
   bool compactsSelection = true;
   /// `attend-async-cluster-merge`: AttendConfig::asyncClusterMerge.
   bool asyncClusterMerge = true;
+  /// `attend-async-cluster-compaction`: AttendConfig::asyncClusterCompaction.
+  bool asyncClusterCompaction = true;
 };
 
 struct AttendConfig {
@@ -297,6 +299,13 @@ struct AttendConfig {
   /// where a chunk is longer than one pass of a CTA's runs (each CTA would
   /// walk several whole chunks).
   bool compactsSelection = false;
+  /// With clusterMerge and compactsSelection, the cluster's CTAs send the
+  /// positions each compacts to the CTA holding their slot with `st.async`,
+  /// completing bytes on an mbarrier of that CTA's, which waits for its
+  /// free slots' bytes (known from its rank), instead of stores before a
+  /// cluster barrier, whose release costs a MEMBAR.ALL.GPU (NOTES.md items
+  /// 59, 65). The lowering keeps it only where the CTAs compact.
+  bool asyncClusterCompaction = false;
 
   static ConfigOr<AttendConfig> get(const AttendProblem &problem,
                                     const TargetInfo &target,
