@@ -79,6 +79,9 @@ fi
 if [[ $FORMAT == bin ]]; then
   # The generated decode-step kernels and their host code (bench/steps).
   /usr/bin/python3 "$here/steps/prepare.py" "$(dirname "$out")/steps" --chip "$CHIP"
+  # Not the loader's copies of the artifacts (libs-v1/: written again from
+  # artifacts-v1/ on first use there): the device call carries 64 MiB at most.
+  rm -rf "$(dirname "$out")/steps/cache/libs-v1"
   # The example decoder layers, whole (bench/steps/examples.py).
   /usr/bin/python3 "$here/steps/examples.py" prepare "$(dirname "$out")/examples" --chip "$CHIP"
 fi
