@@ -27,11 +27,12 @@
 // With thread block clusters of at least `splits` CTAs the splits of a row
 // can be one cluster, and `<name>_cluster` replaces both where the grid fits
 // one wave (AttendConfig::clusterMergeMaxCtas; the host chooses by the
-// batch at run time, both forms are built): each CTA writes its
-// partial into the shared memory of the cluster's CTA 0 (distributed shared
-// memory) and arrives at a cluster barrier; CTA 0 waits, merges them with
-// the merge kernel's arithmetic and writes the row. The other CTAs exit as
-// soon as they have arrived. No partials in global memory, no second launch.
+// batch at run time, both forms are built): each CTA sends its partial
+// into the shared memory of the cluster's CTA 0 (distributed shared memory)
+// by `st.async`, completing bytes on CTA 0's mbarrier (asyncClusterMerge;
+// else stores and a cluster barrier); CTA 0 waits, merges them with the
+// merge kernel's arithmetic and writes the row. The other CTAs exit as soon
+// as they have sent it. No partials in global memory, no second launch.
 // (Every split merging a slice of the dims from all the others' shared
 // memory measured slower at B = 16: every CTA then waits for the slowest.)
 //
@@ -43,10 +44,12 @@
 // kernels empty grids (it does so where a chunk is at most one pass of the
 // CTA's runs and the long form is not taken). In the cluster form the
 // row's CTAs split the compaction by chunks instead of by slots: each walks
-// its share of the row's chunks once and stores every position it selects
-// into the slots of the CTA that holds them (distributed shared memory,
-// SelectCommon::compactSlotsAcrossCluster), where a CTA compacting its own
-// slots walks every chunk they meet (2-3 at B = 1, 32K: one pass or two).
+// its share of the row's chunks once and sends every position it selects
+// to the slots of the CTA that holds them (distributed shared memory,
+// SelectCommon::compactSlotsAcrossCluster; by `st.async` on that CTA's
+// mbarrier, which expects its free slots' bytes, asyncClusterCompaction),
+// where a CTA compacting its own slots walks every chunk they meet (2-3 at
+// B = 1, 32K: one pass or two).
 //
 //===----------------------------------------------------------------------===//
 
