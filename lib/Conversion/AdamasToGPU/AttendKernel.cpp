@@ -207,7 +207,7 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
   // cluster barrier; or, with asyncClusterCompaction, st.async on the
   // holder's mbarrier, which each CTA waits on for its own free slots.
   bool acrossCluster = c.clusterMerge;
-  bool asyncAcross = acrossCluster && c.asyncClusterCompaction;
+  bool asyncAcross = c.asyncClusterCompaction; // implies clusterMerge
   if (acrossCluster)
     kb.clusterWait();
   kb.ifThen(compacts, [&] {
@@ -230,7 +230,7 @@ Value AttendKernels::slotIndex(Value group, Value slotBegin, Value slotEnd,
           // Every free slot of the range gets one position, from whichever
           // CTA walks its chunk: the CTA expects 4 bytes per free slot and
           // waits for them (the stores may land before this arrive).
-          Value bytes = selection.freeSlotsOfRank(r, rank, c.slotsPerSplit);
+          Value bytes = selection.filledSlotCount(r, slotBegin, slotEnd);
           kb.ifThen(kb.cmp(Pred::eq, kb.threadId(), kb.idx(0)), [&] {
             kb.mbarrierArriveExpectTx(
                 compacted, toI32(b, kb.mul(bytes, kb.idx(4))));
@@ -290,6 +290,8 @@ void AttendKernels::buildPartial() {
   Partials leader;
   assert((!c.asyncClusterMerge || c.clusterMerge) &&
          "the async merge is the cluster merge's");
+  assert((!c.asyncClusterCompaction || c.clusterMerge) &&
+         "the async compaction is the cluster form's");
   if (c.clusterMerge) {
     leader.max = kb.sharedBuffer(b.getF32Type(), c.splits * c.headsPerCta);
     leader.sum = kb.sharedBuffer(b.getF32Type(), c.splits * c.headsPerCta);

@@ -697,7 +697,6 @@ void SelectCommon::writeUndecidedSlots(const ResultRow &r, Value slotBegin,
 void SelectCommon::compactSlots(Value row, const ResultRow &r,
                                 const SlotPlan &plan, Value slotBegin,
                                 Value slotEnd, Value slots, Value warpSums) {
-  Value recentFirst = kb.idx(p.k - p.recent);
   auto andI = [&](Value x, Value y) -> Value {
     return arith::AndIOp::create(b, x, y);
   };
@@ -707,8 +706,7 @@ void SelectCommon::compactSlots(Value row, const ResultRow &r,
   // the chunks whose output slots meet them, from the first one's plan
   // entry (its first slot and the ties before it: what the compaction of
   // each chunk in turn would carry from one to the next).
-  Value freeLo = kb.maxS(slotBegin, kb.idx(p.sink));
-  Value freeHi = kb.minS(slotEnd, recentFirst);
+  auto [freeLo, freeHi] = freeSlotRange(slotBegin, slotEnd);
   Value free =
       andI(ranksFreeSlots(r), kb.cmp(Pred::slt, freeLo, freeHi));
   kb.ifThen(free, [&] {
@@ -783,12 +781,9 @@ void SelectCommon::compactSlotsAcrossCluster(Value row, const ResultRow &r,
   });
 }
 
-Value SelectCommon::freeSlotsOfRank(const ResultRow &r, Value rank,
-                                    int64_t perSplit) {
-  Value slotBegin = kb.mul(rank, kb.idx(perSplit));
-  Value lo = kb.maxS(slotBegin, kb.idx(p.sink));
-  Value hi = kb.minS(kb.add(slotBegin, kb.idx(perSplit)),
-                     kb.idx(p.k - p.recent));
+Value SelectCommon::filledSlotCount(const ResultRow &r, Value slotBegin,
+                                    Value slotEnd) {
+  auto [lo, hi] = freeSlotRange(slotBegin, slotEnd);
   return kb.select(ranksFreeSlots(r), kb.maxS(kb.sub(hi, lo), kb.idx(0)),
                    kb.idx(0));
 }

@@ -135,10 +135,7 @@ public:
   /// positions, or have no free slot, need none (the compaction writes them
   /// without one).
   void ifRowNeedsPlan(const ResultRow &r, function_ref<void()> plan) {
-    Value needed = arith::AndIOp::create(
-        b, kb.cmp(Pred::sgt, r.visible, kb.idx(p.k)),
-        kb.cmp(Pred::sgt, r.window.take, kb.idx(0)));
-    kb.ifThen(needed, plan);
+    kb.ifThen(ranksFreeSlots(r), plan);
   }
 
   /// The row's plan (written by the threshold kernel): T, skip, then per
@@ -238,16 +235,16 @@ public:
   /// that every CTA's stores are done after: a cluster barrier, or, given
   /// `arrived` (each CTA's mbarrier, the same shared buffer in every CTA),
   /// the positions go by st.async completing on the holder's `arrived`,
-  /// which expects 4 bytes for each of freeSlotsOfRank.
+  /// which expects 4 bytes for each of its filledSlotCount.
   void compactSlotsAcrossCluster(Value row, const ResultRow &r,
                                  const SlotPlan &plan, Value rank,
                                  int64_t splits, int64_t perSplit,
                                  Value slots, Value warpSums,
                                  Value arrived = Value());
-  /// How many of the slots [rank * perSplit, + perSplit) of row `r` a
-  /// plan fills (index): every free slot, [sink, k - recent), where the
-  /// row has a plan (ranksFreeSlots), else none.
-  Value freeSlotsOfRank(const ResultRow &r, Value rank, int64_t perSplit);
+  /// How many of the slots [slotBegin, slotEnd) of row `r` a plan fills
+  /// (index): its free slots (freeSlotRange) where the row has a plan
+  /// (ranksFreeSlots), else none.
+  Value filledSlotCount(const ResultRow &r, Value slotBegin, Value slotEnd);
   /// Positions per thread and pass of the compaction (kShortRun, kLongRun).
   void setCompactionRun(int64_t run) { compactionRun = run; }
 
@@ -270,6 +267,12 @@ private:
   /// of compactSlots).
   void writeUndecidedSlots(const ResultRow &r, Value slotBegin, Value slotEnd,
                            Value slots);
+  /// The free slots of [slotBegin, slotEnd), [lo, hi) (empty where hi <=
+  /// lo): those past the sink and before the recent ones.
+  std::pair<Value, Value> freeSlotRange(Value slotBegin, Value slotEnd) {
+    return {kb.maxS(slotBegin, kb.idx(p.sink)),
+            kb.minS(slotEnd, kb.idx(p.k - p.recent))};
+  }
   /// Whether row `r` has free slots that a plan fills: it sees more than k
   /// positions and takes some (i1).
   Value ranksFreeSlots(const ResultRow &r) {
