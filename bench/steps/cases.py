@@ -93,7 +93,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"select_pipelines_keys": False},
                  {"attend_async_cluster_merge": False},
                  {"select_grid_sync": False},
-                 {"attend_async_cluster_compaction": False})
+                 {"attend_async_cluster_compaction": False},
+                 {"attend_cluster_waves": 1})
 
 
 def variant_label(options):

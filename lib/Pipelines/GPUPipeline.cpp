@@ -94,6 +94,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.attendCompactsSelection = options.attendCompactsSelection;
   lower.attendAsyncClusterMerge = options.attendAsyncClusterMerge;
   lower.attendAsyncClusterCompaction = options.attendAsyncClusterCompaction;
+  lower.attendClusterWaves = options.attendClusterWaves;
   lower.toolkit = toolkit;
   pm.addPass(createAdamasLowerToGPU(lower));
 

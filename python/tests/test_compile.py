@@ -333,6 +333,30 @@ def test_attend_long_form_ctas_per_sm_option_reaches_the_host_code():
     assert bounds == {None: ["792"], 1: ["132"]}
 
 
+def test_attend_cluster_waves_option_reaches_the_host_code():
+    # attend_cluster_waves is adamas-gpu-pipeline's attend-cluster-waves,
+    # written only when given: where a CTA attends one head the host takes
+    # the cluster form for grids of up to that many waves of 4 x 132 CTAs
+    # (default 2: 1056; 528 with the option at 1); with several heads per
+    # CTA (shared_group) one wave of 6 x 132 = 792 whatever it says.
+    _build()
+    assert "attend-cluster-waves" not in ac.pipeline_options()
+    assert " attend-cluster-waves=1" in ac.pipeline_options(attend_cluster_waves=1)
+
+    def bounds(ir, waves):
+        # The long form's bound (792) and the cluster form's (1584: two
+        # waves of 6, which shared_group must not take).
+        return sorted(re.findall(r"llvm\.mlir\.constant\((1584|1056|792|528) : index\)",
+                                 ac.lower_ir(ir, format="isa", attend_cluster_waves=waves)))
+    mha = ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=256))
+    shared = ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=256,
+                                        shared_group=True))
+    assert {w: bounds(mha, w) for w in (None, 1)} == {None: ["1056", "792"],
+                                                      1: ["528", "792"]}
+    # (Both of shared_group's bounds are 792: one constant.)
+    assert {w: bounds(shared, w) for w in (None, 1)} == {None: ["792"], 1: ["792"]}
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

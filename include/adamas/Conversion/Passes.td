@@ -165,6 +165,13 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "with st.async, completing on an mbarrier that CTA waits on, "
            "instead of stores and a cluster barrier (bench/NOTES.md item "
            "65)">,
+    Option<"attendClusterWaves", "attend-cluster-waves", "int64_t",
+           /*default=*/"2",
+           "where a CTA attends one head, the host takes sparse_attn's "
+           "cluster form (no merge kernel) for grids of up to this many "
+           "waves of its CTAs (4 per multiprocessor; bench/NOTES.md item "
+           "68); CTAs of several heads (shared_group) take it for one wave "
+           "(6 per multiprocessor); 0: never">,
     Option<"toolkit", "toolkit", "std::string", /*default=*/"",
            "CUDA toolkit a later gpu-module-to-binary uses; checked here to "
            "be a directory (upstream reports a missing one without failing)">,

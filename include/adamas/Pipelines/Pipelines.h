@@ -142,6 +142,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("sparse_attn's cluster CTAs send the positions they "
                      "compact with st.async (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> attendClusterWaves{
+      *this, "attend-cluster-waves",
+      llvm::cl::desc("waves of one-head CTAs up to which sparse_attn takes "
+                     "its cluster form (see adamas-lower-to-gpu)"),
+      llvm::cl::init(2)};
 };
 
 /// Decode-step functions on tensors to fused GPU kernels (`gpu.binary`) and

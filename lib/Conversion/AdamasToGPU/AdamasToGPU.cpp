@@ -704,6 +704,13 @@ struct AdamasLowerToGPUPass
           << int64_t(attendLongFormCtasPerSm);
       return signalPassFailure();
     }
+    if (attendClusterWaves < 0) {
+      getOperation().emitError()
+          << "adamas-lower-to-gpu: option 'attend-cluster-waves' must be "
+             "non-negative, got "
+          << int64_t(attendClusterWaves);
+      return signalPassFailure();
+    }
     if (!toolkit.empty() && !llvm::sys::fs::is_directory(toolkit)) {
       getOperation().emitError()
           << "adamas-lower-to-gpu: CUDA toolkit '" << toolkit
@@ -731,6 +738,7 @@ struct AdamasLowerToGPUPass
     attend.compactsSelection = attendCompactsSelection;
     attend.asyncClusterMerge = attendAsyncClusterMerge;
     attend.asyncClusterCompaction = attendAsyncClusterCompaction;
+    attend.clusterWaves = attendClusterWaves;
     for (func::FuncOp func : steps)
       if (failed(StepLowering(func, *target, select, attend).run()))
         return signalPassFailure();

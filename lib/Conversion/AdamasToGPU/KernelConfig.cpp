@@ -286,17 +286,20 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // Taken only where the lowering also sets compactsSelection.
   c.asyncClusterCompaction =
       c.clusterMerge && options.asyncClusterCompaction;
-  // With one head per CTA, 4 CTAs of 128 threads per SM: B = 1 at 32
-  // heads, k = 256 is 256 CTAs (cluster merge 3.3 us faster), B = 16 4096
-  // (2.5 us slower), and B = 4 1024, 1.3 us slower since the histogram pass
-  // lets the attention launch only as it finishes (NOTES.md item 52; 8 per
-  // SM took it before). With several heads per CTA (shared_group, ~80
-  // registers) 6 per SM: B = 1 and 4 take the cluster, B = 16 (1024 CTAs)
-  // the merge kernel. (With 125 registers, 4 CTAs per SM, it once measured
-  // no faster at B = 1: NOTES.md items 11 and 46.)
+  // With one head per CTA a wave is 4 CTAs of 128 threads per SM: B = 1 at
+  // 32 heads, k = 256 is 256 CTAs (cluster merge 3.3 us faster), B = 16
+  // 4096 (2.5 us slower), and B = 4 1024, two waves: once 1.3 us slower
+  // (NOTES.md item 52), 2.1 us faster since its CTAs compact the selection
+  // by chunks across the cluster (items 64, 65, 68), hence
+  // `attend-cluster-waves` = 2. With several heads per CTA (shared_group,
+  // ~80 registers) 6 per SM, one wave: B = 1 and 4 take the cluster, B = 16
+  // (1024 CTAs) the merge kernel (the cluster measured 1.0 us slower there,
+  // item 68). (With 125 registers, 4 CTAs per SM, it once measured no
+  // faster at B = 1: NOTES.md items 11 and 46.)
   if (c.clusterMerge)
     c.clusterMergeMaxCtas =
-        (c.headsPerCta == 1 ? 4 : 6) * target.numMultiprocessors;
+        (c.headsPerCta == 1 ? options.clusterWaves * 4 : 6) *
+        target.numMultiprocessors;
   // Several heads' scores per slot as one small tensor-core product: a
   // warp's 8 slots x G heads x D in D / 16 `mma.sync`s, where the per-lane
   // dots, the sums over the warp (reduce-scatters: ~2 selects per shuffle)

@@ -3,6 +3,8 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefixes=DEFAULT,ANY
 // RUN: adamas-opt %s -adamas-lower-to-gpu="attend-long-form-ctas-per-sm=1" -split-input-file | FileCheck %s --check-prefix=LONG1
 // RUN: adamas-opt %s -adamas-lower-to-gpu="attend-async-cluster-merge=false attend-async-cluster-compaction=false" -split-input-file | FileCheck %s --check-prefix=BARRIER
+// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-cluster-waves=1" -split-input-file | FileCheck %s --check-prefix=WAVES1
+// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-cluster-waves=0" -split-input-file | FileCheck %s --check-prefix=WAVES0
 
 // By default (sm_90: clusters of up to 16 CTAs) sparse_attn merges its
 // splits in a cluster and l1_topk is three kernels.
@@ -34,7 +36,8 @@
 // sparse_attn (k = 64): the long form's partial and merge kernels (1 split
 // of 16 slots per warp) where their grid (rows x 1 CTAs) reaches 6 x 132 =
 // 792; else the cluster kernel (2 splits) where its grid (rows x 2 CTAs)
-// is at most 4 x 132 CTAs (cluster_merge_max_ctas); else the short splits'
+// is at most two waves of 4 x 132 CTAs (cluster_merge_max_ctas; one wave
+// with attend-cluster-waves=1, none with 0); else the short splits'
 // partial and merge kernels. All five are launched in order; the forms not
 // chosen get empty grids (rows or merge blocks 0), which the runtime
 // launches nothing for.
@@ -48,7 +51,15 @@
 //       LONG1:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_partial_long
 //       CHECK:   %[[NOTLONG:.*]] = arith.xori %[[LONG]], %true
 //       CHECK:   %[[CTAS:.*]] = arith.muli %[[GROUPS]], %[[SPLITS:[a-z0-9_]+]]
-//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %[[CTAS]], %c528
+//       CHECK:   %[[FITS:.*]] = arith.cmpi ule, %[[CTAS]], %c1056
+// WAVES1-LABEL: func.func @mha(
+//       WAVES1:   arith.cmpi ule, %{{.*}}, %c528
+//       WAVES1:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster
+//       WAVES1:   gpu.func @mha_attend0_cluster(
+//  WAVES1-SAME:     cluster_merge_max_ctas = 528 : i64
+// WAVES0-LABEL: func.func @mha(
+//       WAVES0:   arith.cmpi ule, %{{.*}}, %c0
+//       WAVES0:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster
 //       CHECK:   %[[CLUSTER:.*]] = arith.andi %[[FITS]], %[[NOTLONG]]
 //       CHECK:   %[[CGROUPS:.*]] = arith.select %[[CLUSTER]], %[[GROUPS]], %[[ZERO:[a-z0-9_]+]]
 //       CHECK:   gpu.launch_func async [%{{.*}}] @mha_kernels::@mha_attend0_cluster clusters in (%[[SPLITS]], %c1{{.*}}, %c1{{.*}}) blocks in (%[[SPLITS]], %[[CGROUPS]], %{{.*}}) threads in (%c128
@@ -109,7 +120,7 @@
 // barrier. The leader arrives expecting every split's 2 x 130 x 4 bytes,
 // waits for the phase, and merges from its own shared memory.
 //       CHECK:   gpu.func @mha_attend0_cluster(
-//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 528 : i64,{{.*}} splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 1056 : i64,{{.*}} splits = 2 : i64
 //       CHECK:     nvvm.mbarrier.init %{{.*}}, %c1_i32{{[_0-9]*}} : !llvm.ptr<3>, i32
 //  CHECK-NEXT:     }
 //  CHECK-NEXT:     nvvm.fence.mbarrier.init
@@ -206,12 +217,14 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 // -----
 
 // With several heads per CTA (shared_group) the cluster form is taken up to
-// 6 CTAs per SM (6 x 132 = 792; its ~80 registers allow 6), the partials
-// and merge beyond; where a cluster cannot hold the splits (k = 1024: 32
+// 6 CTAs per SM (6 x 132 = 792; its ~80 registers allow 6), one wave
+// whatever attend-cluster-waves says, the partials and merge beyond; where a cluster cannot hold the splits (k = 1024: 32
 // splits) only partials and merge.
 
 // ANY-LABEL: func.func @attend_shared(
 //   DEFAULT:   arith.cmpi ule, %{{.*}}, %c792{{.*}}
+// WAVES1-LABEL: func.func @attend_shared(
+//   WAVES1:   arith.cmpi ule, %{{.*}}, %c792{{.*}}
 //   DEFAULT:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_cluster clusters in
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks

@@ -232,6 +232,9 @@ struct AttendOptions {
   bool asyncClusterMerge = true;
   /// `attend-async-cluster-compaction`: AttendConfig::asyncClusterCompaction.
   bool asyncClusterCompaction = true;
+  /// `attend-cluster-waves`: AttendConfig::clusterMergeMaxCtas in waves of
+  /// the cluster kernel's CTAs, where a CTA attends one head.
+  int64_t clusterWaves = 2;
 };
 
 struct AttendConfig {
@@ -260,9 +263,9 @@ struct AttendConfig {
   /// With clusterMerge, the largest grid (rows x splits CTAs, known at run
   /// time) that takes the cluster kernel; larger grids take the partial and
   /// merge kernels, which are built beside it (the host gives the form not
-  /// taken an empty grid, which launches nothing). Past one wave the
-  /// cluster kernel's co-scheduling costs more than the merge launch
-  /// (NOTES.md item 32).
+  /// taken an empty grid, which launches nothing). Two waves where a CTA
+  /// attends one head (`attend-cluster-waves`), one where it attends
+  /// several (NOTES.md items 32, 52, 68).
   int64_t clusterMergeMaxCtas = 0;
   /// A second form for grids of many rows (B known at run time), built
   /// beside the first: `longSplits` splits of a row, a warp taking up to 32
