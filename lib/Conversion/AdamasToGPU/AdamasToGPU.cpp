@@ -697,18 +697,15 @@ struct AdamasLowerToGPUPass
             << chipOnly->maxClusterSize << ")";
       return signalPassFailure();
     }
-    if (attendLongFormCtasPerSm < 0) {
-      getOperation().emitError()
-          << "adamas-lower-to-gpu: option 'attend-long-form-ctas-per-sm' "
-             "must be non-negative, got "
-          << int64_t(attendLongFormCtasPerSm);
-      return signalPassFailure();
-    }
-    if (attendClusterWaves < 0) {
-      getOperation().emitError()
-          << "adamas-lower-to-gpu: option 'attend-cluster-waves' must be "
-             "non-negative, got "
-          << int64_t(attendClusterWaves);
+    // Counts that must not be negative, by option name.
+    for (auto [name, value] :
+         {std::pair<StringRef, int64_t>{"attend-long-form-ctas-per-sm",
+                                        attendLongFormCtasPerSm},
+          {"attend-cluster-waves", attendClusterWaves}}) {
+      if (value >= 0)
+        continue;
+      getOperation().emitError() << "adamas-lower-to-gpu: option '" << name
+                                 << "' must be non-negative, got " << value;
       return signalPassFailure();
     }
     if (!toolkit.empty() && !llvm::sys::fs::is_directory(toolkit)) {
