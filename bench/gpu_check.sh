@@ -237,10 +237,6 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
         # and 7): its key and query pieces are loads of their own.
         sanitize "$tool" "shared_group tensor-core scores" --first-run --kinds attend \
           --only gqa_shared_d128_k256 g7_shared_d64_b1_k1024_bf16
-        # The grid-synchronised selection whose CTAs plan and compact
-        # several rows in turn (per-head G = 4: the standalone select).
-        sanitize "$tool" "grid-synchronised selection, 4 rows per CTA" --runs 0 1 \
-          --kinds select --only gqa_d128_k256
       done
     fi
     if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then

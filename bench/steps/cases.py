@@ -58,18 +58,16 @@ RUNS = {
 
 # Specs compiled with more pipeline options (adamas.compile.pipeline_options).
 # By default on sm_90 an attention of <= 16 splits per row and one head per
-# CTA merges its splits in a cluster (one kernel) while its grid fits two
-# waves (B = 1 and 4 above: 256 and 1024 CTAs), else in a merge kernel
+# CTA merges its splits in a cluster (one kernel) while its grid fits one
+# wave (B = 1 and 4 above: 256 and 1024 CTAs), else in a merge kernel
 # (shared_group, k = 1024); grids of many rows take the long splits'
 # partial and merge kernels instead (B = 16 of gqa_d128_k256: 1024 CTAs of
 # 2 splits where the short splits made 4096; B = 32 of mha_d128_k64_f32:
 # one split; B = 8 of g7_shared_d64_b1_k1024_bf16: 8 splits of 4 heads),
 # and l1_topk is three kernels, or, where a histogram CTA ranks one selection
-# row, or several whose queries are one tensor-core tile (per-head G = 4),
-# and its grid fits the chip at once, one grid-synchronised kernel
-# (select-grid-sync; the MHA, shared_group, G = 2 and gqa_d128_k256 specs
-# here: where the attention does not compact, and for every standalone
-# select);
+# row and its grid fits the chip at once, one grid-synchronised kernel
+# (select-grid-sync; the MHA, shared_group and G = 2 specs here: where the
+# attention does not compact, and for every standalone select);
 # cluster_select makes an MHA selection one cluster kernel, and
 # max_cluster_size=0 turns clusters off (two attention kernels, as on sm_80).
 # Every form is checked on the GPU: the DESIGN 8 MHA shape with the default
@@ -96,8 +94,7 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_async_cluster_merge": False},
                  {"select_grid_sync": False},
                  {"attend_async_cluster_compaction": False},
-                 {"attend_cluster_waves": 1},
-                 {"select_grid_sync_several_rows": False})
+                 {"attend_cluster_waves": 1})
 
 
 def variant_label(options):

@@ -88,7 +88,6 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.selectReleasesLate = options.selectReleasesLate;
   lower.selectPipelinesKeys = options.selectPipelinesKeys;
   lower.selectGridSync = options.selectGridSync;
-  lower.selectGridSyncSeveralRows = options.selectGridSyncSeveralRows;
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;

@@ -357,28 +357,6 @@ def test_attend_cluster_waves_option_reaches_the_host_code():
     assert {w: bounds(shared, w) for w in (None, 1)} == {None: ["792"], 1: ["792"]}
 
 
-def test_select_grid_sync_several_rows_option_reaches_the_kernels():
-    # select_grid_sync_several_rows (default on) is adamas-gpu-pipeline's
-    # select-grid-sync-several-rows: per-head GQA (4 rows per histogram
-    # CTA) gets the grid-synchronised selection kernels, with global
-    # distances only; off, none (MHA keeps its three either way).
-    _build()
-    assert "select-grid-sync-several-rows" not in ac.pipeline_options()
-    assert " select-grid-sync-several-rows=false" in ac.pipeline_options(
-        select_grid_sync_several_rows=False)
-
-    def grid_kernels(step, **options):
-        ptx = ac.lower_ir(ac.decode_step_ir(step), format="isa", **options)
-        return [n.split("select0_")[1] for n in re.findall(r"\.entry (\w+)\(", ptx)
-                if n.endswith("gridsync")]
-    gqa = ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256)
-    mha = ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=256)
-    assert grid_kernels(gqa) == ["gridsync", "long_global_gridsync"]
-    assert grid_kernels(gqa, select_grid_sync_several_rows=False) == []
-    assert grid_kernels(mha, select_grid_sync_several_rows=False) == [
-        "gridsync", "long_gridsync", "long_global_gridsync"]
-
-
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

@@ -114,17 +114,12 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "(bench/NOTES.md item 56)">,
     Option<"selectGridSync", "select-grid-sync", "bool",
            /*default=*/"true",
-           "l1_topk, where its threshold and compaction kernels would run: "
-           "one kernel instead, whose CTAs meet at a grid-wide barrier after "
-           "their histograms, then plan their rows and compact their chunk "
-           "(launched "
+           "l1_topk with one selection row per histogram CTA, where its "
+           "threshold and compaction kernels would run: one kernel instead, "
+           "whose CTAs meet at a grid-wide barrier after their histograms, "
+           "then plan their row and compact their chunk (launched "
            "cooperatively; launches of one step must not overlap: one "
            "stream; bench/NOTES.md item 60)">,
-    Option<"selectGridSyncSeveralRows", "select-grid-sync-several-rows",
-           "bool", /*default=*/"true",
-           "with select-grid-sync, also where a histogram CTA ranks several "
-           "selection rows (per-head GQA): it plans and compacts them in "
-           "turn (bench/NOTES.md item 69); false: one row per CTA only">,
     Option<"selectEncodesQueries", "select-encodes-queries", "bool",
            /*default=*/"true",
            "l1_topk's histogram pass encodes the queries itself where their "

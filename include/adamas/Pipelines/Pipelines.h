@@ -104,12 +104,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<bool> selectGridSync{
       *this, "select-grid-sync",
       llvm::cl::desc("l1_topk's histogram pass plans and compacts after a "
-                     "grid-wide barrier (see adamas-lower-to-gpu)"),
-      llvm::cl::init(true)};
-  PassOptions::Option<bool> selectGridSyncSeveralRows{
-      *this, "select-grid-sync-several-rows",
-      llvm::cl::desc("select-grid-sync also where a histogram CTA ranks "
-                     "several rows (see adamas-lower-to-gpu)"),
+                     "grid-wide barrier, where one selection row is a CTA's "
+                     "(see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> selectEncodesQueries{
       *this, "select-encodes-queries",

@@ -728,7 +728,6 @@ struct AdamasLowerToGPUPass
     select.releasesLate = selectReleasesLate;
     select.pipelinesKeys = selectPipelinesKeys;
     select.gridSync = selectGridSync;
-    select.gridSyncSeveralRows = selectGridSyncSeveralRows;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;

@@ -192,19 +192,10 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // not (G = 7 shared_group, D = 64: 100 registers, spills at 64).
   c.pipelinesKeys =
       options.pipelinesKeys && !c.tensorCoreDistances && queries == 1;
-  // The grid-synchronised selection. Where a histogram CTA ranks several
-  // rows (per-head GQA: the G heads of its KV head) their plans and
-  // compactions run in turn in that CTA: as many compaction instructions
-  // as the compaction kernel's CTAs run, without the threshold and
-  // compaction launches (NOTES.md item 69; `select-grid-sync-several-rows`).
-  // Only where the rows' queries are one tensor-core tile: that pass and
-  // the compaction fit the 64 registers of the grid's 4 CTAs per SM (G = 4,
-  // D = 128); two tiles (G = 7, M = 4) take 80 and would spill.
-  bool severalRowsFit = c.tensorCoreDistances && queryTiles == 1;
-  c.gridSync = options.gridSync &&
-               (c.rowsPerCta == 1 ||
-                (options.gridSyncSeveralRows && severalRowsFit)) &&
-               c.clusterChunks == 0;
+  // The grid-synchronised selection where a histogram CTA's chunk is one
+  // row's (its plan and compaction are then the CTA's alone; with several
+  // rows per CTA they would run in series, as in the cluster kernel).
+  c.gridSync = options.gridSync && c.rowsPerCta == 1 && c.clusterChunks == 0;
   return {c, ""};
 }
 

@@ -836,15 +836,14 @@ void CompactKernel::build() {
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// SelectConfig::gridSync: the histogram pass, its histograms stored as the
-/// pass stores them; then a grid-wide barrier, and each CTA plans each of
-/// its rows as the threshold kernel does (every chunk's CTA of a row finds
-/// the same plan) and compacts its chunk of it as the compaction kernel
-/// does, one row after the other. The threshold and compaction launches
-/// go, and their CTAs' loads of the plan. With `sharedCapacity` (positions;
-/// 0: none; one row per CTA only) the chunk's distances stay in the CTA's
-/// shared memory (a chunk of at most that many positions) instead of going
-/// to L2 and back.
+/// SelectConfig::gridSync: the histogram pass (one row per CTA), its
+/// histograms stored as the pass stores them; then a grid-wide barrier, and
+/// each CTA plans its row as the threshold kernel does (every chunk's CTA of
+/// a row finds the same plan) and compacts its chunk as the compaction
+/// kernel does. The threshold and compaction launches go, and their CTAs'
+/// loads of the plan. With `sharedCapacity` (positions; 0: none) the chunk's
+/// distances stay in the CTA's shared memory (a chunk of at most that many
+/// positions) instead of going to L2 and back.
 class GridSelectKernel : HistogramKernel {
 public:
   GridSelectKernel(KernelBuilder &kb, const SelectLaunch &s, int64_t run,
@@ -858,8 +857,7 @@ public:
 } // namespace
 
 void GridSelectKernel::build() {
-  assert((c.rowsPerCta == 1 || !sharedDistanceCapacity) &&
-         "shared distances hold one row");
+  assert(c.rowsPerCta == 1 && "one selection row per CTA");
   assert(sharedDistanceCapacity % kLongRun == 0 && "whole runs");
   Value warpSums = kb.sharedBuffer(b.getI32Type(), numWarps());
   Value warpCounts = kb.sharedBuffer(b.getI32Type(), numWarps());
@@ -876,45 +874,21 @@ void GridSelectKernel::build() {
     // memory traffic is over (none beside the pass: item 52), and reach
     // their grid dependency wait while these plan and compact.
     kb.releaseDependents();
-    // Every row's probe loads first, and nothing else to wait for: the
-    // row's length is the pass's (an ncu reading had the first load after
-    // the barrier, the length's, in series before the probe's).
-    SmallVector<Value> probes;
-    for (const Row &row : rows)
-      probes.push_back(probeRow(row.index));
+    // The probe's loads first, and nothing else to wait for: the row's
+    // length is the pass's (an ncu reading had the first load after the
+    // barrier, the length's, in series before the probe's).
+    const Row &row = rows.front();
+    Value probe = probeRow(row.index);
     kb.compilerBarrier();
-    auto planAndCompact = [&](Value index, Value valid, Value length,
-                              Value probe) {
-      kb.ifThen(valid, [&] {
-        ResultRow r = resultRow(index, length);
-        compactRow(
-            index, chunk, r,
-            [&] {
-              return chunkPlan(
-                  planRow(index, probe, r.window.take, warpCounts), chunk);
-            },
-            warpSums);
-      });
-    };
-    if (rows.size() == 1) {
-      planAndCompact(rows[0].index, rows[0].valid, rows[0].length, probes[0]);
-      return;
-    }
-    // Several rows: a loop, not one copy of the compaction per row (the
-    // copies' values spilled at the pass's 64 registers). Row i's index,
-    // validity and probe picked by i.
-    kb.forLoop(kb.idx(0), kb.idx(rows.size()), kb.idx(1), [&](Value i) {
-      // A plan's warp counts may be read until a pass's barriers, which a
-      // row with nothing to compact has none of.
-      kb.barrier();
-      Value index = rows[0].index, valid = rows[0].valid, probe = probes[0];
-      for (size_t k = 1; k < rows.size(); ++k) {
-        Value isK = kb.cmp(Pred::eq, i, kb.idx(k));
-        index = kb.select(isK, rows[k].index, index);
-        valid = kb.select(isK, rows[k].valid, valid);
-        probe = kb.select(isK, probes[k], probe);
-      }
-      planAndCompact(index, valid, rows[0].length, probe);
+    kb.ifThen(row.valid, [&] {
+      ResultRow r = resultRow(row.index, row.length);
+      compactRow(
+          row.index, chunk, r,
+          [&] {
+            return chunkPlan(
+                planRow(row.index, probe, r.window.take, warpCounts), chunk);
+          },
+          warpSums);
     });
   });
 }
@@ -1139,16 +1113,12 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
       kernel->setAttr("nvvm.minctasm", hb.getI32IntegerAttr(passCtasPerSm));
       return kernel;
     };
-    // (Several rows per CTA: every row's distances through L2.)
-    bool oneRow = c.rowsPerCta == 1;
-    kernels.grid = build("", kShortRun, oneRow ? shortPass : 0);
-    if (oneRow)
-      kernels.gridLong = build("_long", kLongRun, longPass);
+    kernels.grid = build("", kShortRun, shortPass);
+    kernels.gridLong = build("_long", kLongRun, longPass);
     kernels.gridLongGlobal = build("_long_global", kLongRun, 0);
     // (Where the pass's own shared memory leaves no room for a long pass's
     // distances, long chunks all go through L2.)
-    if (kernels.gridLong &&
-        workgroupBytes(kernels.gridLong) > host.target().maxStaticSharedBytes) {
+    if (workgroupBytes(kernels.gridLong) > host.target().maxStaticSharedBytes) {
       kernels.gridLong.erase();
       kernels.gridLong = {};
     }

@@ -1,9 +1,8 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu="select-grid-sync=false" -split-input-file | FileCheck %s --check-prefix=OFF
-// RUN: adamas-opt %s -adamas-lower-to-gpu="select-grid-sync-several-rows=false" -split-input-file | FileCheck %s --check-prefix=ONEROW
 
 // select-grid-sync (default on): where a histogram CTA ranks one selection
-// row (MHA here; several: below), the selection is also built as one kernel over the
+// row (MHA here), the selection is also built as one kernel over the
 // histogram pass's grid, in three forms: `_gridsync` (short runs),
 // `_long_gridsync` (long runs) with the chunk's distances in shared memory,
 // `_long_global_gridsync` (long runs) with them through global memory. Each
@@ -113,61 +112,17 @@ func.func @mha(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x32x?x8xi32>, %len: tenso
 // -----
 
 // Several selection rows per histogram CTA (per-head GQA: 4 query heads per
-// KV head, one tensor-core query tile): the grid kernel plans and compacts
-// them in turn (a loop over the rows, a CTA barrier first in each turn: a
-// plan's warp counts may still be read where a row compacts nothing),
-// every row's probe loaded first; its distances through global memory, so
-// no `_long_gridsync` form (shared memory holds one row's).
-// With select-grid-sync-several-rows=false: the three kernels.
+// KV head): their plans and compactions would run in series, so no grid
+// kernel is built.
 
 // CHECK-LABEL: func.func @gqa(
-//       CHECK:   @gqa_kernels::@gqa_select0_hist
-//       CHECK:   @gqa_kernels::@gqa_select0_gridsync
-//   CHECK-NOT:   @gqa_kernels::@gqa_select0_long_gridsync
-//       CHECK:   @gqa_kernels::@gqa_select0_long_global_gridsync
+//   CHECK-NOT:   select0_grid
 //       CHECK:   @gqa_kernels::@gqa_select0_threshold
 //       CHECK: gpu.func @gqa_select0_hist(
-//  CHECK-SAME:     grid_sync = 1 : i64
-//  CHECK-SAME:     rows_per_cta = 4 : i64
-//       CHECK: gpu.func @gqa_select0_gridsync(
-//   CHECK-NOT:     memref<4096xi16, #gpu.address_space<workgroup>>
-//  CHECK-SAME:     nvvm.minctasm = 4 : i32
-//       CHECK:   nvvm.mma.sync
-//       CHECK:   llvm.mlir.addressof @gqa_select0_gridsync_barrier
-//       CHECK:   nvvm.griddepcontrol  launch_dependents
-// CHECK-COUNT-4:   memref.load %arg4[%{{.*}}] : memref<?xi32>
-//       CHECK:   scf.for
-//  CHECK-NEXT:     gpu.barrier
-//       CHECK:     nvvm.vote.sync  ballot
-//       CHECK:     vector.load %arg3[%{{.*}}] {alignment = 32 : i64} : memref<?xi16>, vector<16xi16>
-//       CHECK:     memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xi32>
-//       CHECK:   gpu.return
-//       CHECK: gpu.func @gqa_select0_long_global_gridsync(
-// ONEROW-LABEL: func.func @gqa(
-//   ONEROW-NOT:   select0_grid
-//       ONEROW:   @gqa_kernels::@gqa_select0_threshold
-//       ONEROW: gpu.func @gqa_select0_hist(
-//  ONEROW-SAME:     grid_sync = 0 : i64
+//  CHECK-SAME:     grid_sync = 0 : i64
+//   CHECK-NOT:   select0_grid
 func.func @gqa(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x32x1x256xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64} : tensor<?x32x1x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x32x1x256xi32>
-  return %idx : tensor<?x32x1x256xi32>
-}
-
-// -----
-
-// 8 query heads per KV head: two tensor-core query tiles, whose pass needs
-// more registers than the grid's 4 CTAs per SM leave: no grid kernel.
-
-// CHECK-LABEL: func.func @gqa8(
-//   CHECK-NOT:   select0_grid
-//       CHECK:   @gqa8_kernels::@gqa8_select0_threshold
-//       CHECK: gpu.func @gqa8_select0_hist(
-//  CHECK-SAME:     grid_sync = 0 : i64
-//  CHECK-SAME:     rows_per_cta = 8 : i64
-//  CHECK-SAME:     tensor_core_distances = 1 : i64
-//   CHECK-NOT:   select0_grid
-func.func @gqa8(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x4x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x32x1x256xi32> {
-  %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64} : tensor<?x32x1x8xi32>, tensor<?x4x?x8xi32>, tensor<?xi32> -> tensor<?x32x1x256xi32>
   return %idx : tensor<?x32x1x256xi32>
 }
 

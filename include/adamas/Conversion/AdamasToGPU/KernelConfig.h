@@ -102,9 +102,6 @@ struct SelectOptions {
   bool pipelinesKeys = true;
   /// `select-grid-sync`: SelectConfig::gridSync.
   bool gridSync = true;
-  /// `select-grid-sync-several-rows`: SelectConfig::gridSync also where a
-  /// histogram CTA ranks several selection rows.
-  bool gridSyncSeveralRows = true;
 };
 
 struct SelectConfig {
@@ -184,14 +181,12 @@ struct SelectConfig {
   /// waits for the query's encoding, where a CTA ranks one query (MHA;
   /// NOTES.md item 56).
   bool pipelinesKeys = true;
-  /// The grid-synchronised kernels (`_gridsync` and its long-run forms)
-  /// are built, whose CTAs, after their histograms and a grid-wide barrier,
-  /// plan their rows and compact their chunk of each, in place of the
-  /// threshold and compaction kernels. The host takes them where those
-  /// would run and the grid fits targetCtas (every CTA resident: a
-  /// cooperative launch; NOTES.md item 60). Where a CTA ranks several rows
-  /// (per-head GQA) it plans and compacts them in turn, their distances
-  /// through L2 (NOTES.md item 69).
+  /// Where a histogram CTA ranks one selection row: the grid-synchronised
+  /// kernels (`_grid`, `_grid_long`) are built, whose CTAs, after their
+  /// histograms and a grid-wide barrier, plan their row and compact their
+  /// chunk, in place of the threshold and compaction kernels. The host
+  /// takes them where those would run and the grid fits targetCtas (every
+  /// CTA resident: a cooperative launch; NOTES.md item 60).
   bool gridSync = false;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
