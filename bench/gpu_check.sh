@@ -237,6 +237,9 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
         # and 7): its key and query pieces are loads of their own.
         sanitize "$tool" "shared_group tensor-core scores" --first-run --kinds attend \
           --only gqa_shared_d128_k256 g7_shared_d64_b1_k1024_bf16
+        # Their long form (B=16: 4 splits, 16 slots per warp).
+        sanitize "$tool" "shared_group long form, tensor-core scores, B=16" --runs 1 \
+          --kinds attend --only gqa_shared_d128_k256
       done
     fi
     if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then

@@ -94,7 +94,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_async_cluster_merge": False},
                  {"select_grid_sync": False},
                  {"attend_async_cluster_compaction": False},
-                 {"attend_cluster_waves": 1})
+                 {"attend_cluster_waves": 1},
+                 {"attend_long_form_tensor_core_dots": False})
 
 
 def variant_label(options):

@@ -91,6 +91,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;
+  lower.attendLongFormTensorCoreDots = options.attendLongFormTensorCoreDots;
   lower.attendCompactsSelection = options.attendCompactsSelection;
   lower.attendAsyncClusterMerge = options.attendAsyncClusterMerge;
   lower.attendAsyncClusterCompaction = options.attendAsyncClusterCompaction;

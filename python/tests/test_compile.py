@@ -357,6 +357,25 @@ def test_attend_cluster_waves_option_reaches_the_host_code():
     assert {w: bounds(shared, w) for w in (None, 1)} == {None: ["792"], 1: ["792"]}
 
 
+def test_attend_long_form_tensor_core_dots_option_reaches_the_kernels():
+    # attend_long_form_tensor_core_dots (default on) is adamas-gpu-pipeline's
+    # attend-long-form-tensor-core-dots: shared_group's long partial keeps
+    # the short form's tensor-core scores (16 slots per warp: k = 256 in 4
+    # splits, two groups of 8 x D / 16 = 8 mma.sync each); off, per-lane
+    # dots (32 slots per warp, no mma.sync).
+    _build()
+    assert "attend-long-form-tensor-core-dots" not in ac.pipeline_options()
+    assert " attend-long-form-tensor-core-dots=false" in ac.pipeline_options(
+        attend_long_form_tensor_core_dots=False)
+    ir = ac.attend_ir(ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256,
+                                    shared_group=True))
+    on, off = (ac.lower_ir(ir, format="isa", attend_long_form_tensor_core_dots=v)
+               for v in (True, False))
+    assert _kernel_ptx(on, "attend0_partial_long").count("mma.sync") == 16
+    assert "mma.sync" not in _kernel_ptx(off, "attend0_partial_long")
+    assert _kernel_ptx(on, "attend0_partial").count("mma.sync") == 8
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

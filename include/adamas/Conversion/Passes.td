@@ -138,6 +138,13 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "the host takes sparse_attn's long-split form where its grid "
            "(rows x long splits CTAs) has at least this many CTAs per "
            "multiprocessor; 0: wherever it is built">,
+    Option<"attendLongFormTensorCoreDots", "attend-long-form-tensor-core-dots",
+           "bool", /*default=*/"true",
+           "where sparse_attn's scores come from tensor-core products "
+           "(shared_group), its long-split form keeps them, a warp per 16 "
+           "slots, taken from half the CTAs per multiprocessor "
+           "(bench/NOTES.md item 70); false: a warp per 32 slots with "
+           "per-lane dots">,
     Option<"attendTensorCoreDots", "attend-tensor-core-dots", "bool",
            /*default=*/"true",
            "sparse_attn's scores from f16/bf16 tensor-core products where a "

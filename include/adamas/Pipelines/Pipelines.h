@@ -122,6 +122,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("CTAs per multiprocessor from which the long-split "
                      "form is taken (see adamas-lower-to-gpu)"),
       llvm::cl::init(6)};
+  PassOptions::Option<bool> attendLongFormTensorCoreDots{
+      *this, "attend-long-form-tensor-core-dots",
+      llvm::cl::desc("sparse_attn's long-split form keeps tensor-core "
+                     "scores, a warp per 16 slots (see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> attendTensorCoreDots{
       *this, "attend-tensor-core-dots",
       llvm::cl::desc("sparse_attn's scores from tensor-core products with "

@@ -732,6 +732,7 @@ struct AdamasLowerToGPUPass
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;
     attend.tensorCoreDots = attendTensorCoreDots;
+    attend.longFormTensorCoreDots = attendLongFormTensorCoreDots;
     attend.compactsSelection = attendCompactsSelection;
     attend.asyncClusterMerge = attendAsyncClusterMerge;
     attend.asyncClusterCompaction = attendAsyncClusterCompaction;

@@ -316,10 +316,20 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // chip busy. Fewer do not: from 1 per SM, B=16 shared_group (256 long
   // CTAs instead of 1024 short ones) measured 67.3 us against 61.3
   // (NOTES.md item 39).
-  int64_t longSplits = splitsOf(target.warpSize);
+  // With tensor-core dots (shared_group) the long form keeps them, a warp
+  // per 16 slots (two groups of 8): 4 splits at k = 256 instead of 8, so
+  // B=16's 128 rows are 512 CTAs, one wave where the short splits' 1024
+  // ran in 1.3 (NOTES.md item 70). Its CTAs carry half the long form's
+  // slots, so it is taken from half as many CTAs per SM (3 by default:
+  // where the short splits' grid outgrows a wave of 6 per SM).
+  bool longDots = options.longFormTensorCoreDots && c.tensorCoreDots;
+  int64_t longSplits = splitsOf(longDots ? 16 : target.warpSize);
   if (options.longSplits && longSplits < c.splits) {
     c.longSplits = longSplits;
-    c.longFormMinCtas = options.longFormCtasPerSm * target.numMultiprocessors;
+    c.longFormTensorCoreDots = longDots;
+    c.longFormMinCtas = (longDots ? options.longFormCtasPerSm / 2
+                                  : options.longFormCtasPerSm) *
+                        target.numMultiprocessors;
   }
   return {c, ""};
 }
@@ -334,14 +344,18 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   l.clusterMergeMaxCtas = 0;
   l.longSplits = 0;
   l.longFormMinCtas = 0;
-  l.prefetchNextGroup = true;
-  l.tensorCoreDots = false;
+  l.tensorCoreDots = longFormTensorCoreDots;
+  // (The tensor-core groups are not software-pipelined.)
+  l.prefetchNextGroup = !l.tensorCoreDots;
+  l.longFormTensorCoreDots = false;
   l.compactsSelection = false;
   // Registers for a full wave of long CTAs where the grid is one (B = 16
   // per head: 1024 CTAs, 8 per SM: 64 registers, 4 bytes spilled as in the
   // short form); with several heads per CTA (shared_group) their
-  // accumulators and queries need ~120, so 4.
-  l.minCtasPerSm = headsPerCta == 1 ? 8 : 4;
+  // accumulators and queries need ~120, so 4; with tensor-core dots
+  // ptxas's choice (128 with both groups' loads in flight at D = 128: 4
+  // per SM, B=16's 512 CTAs one wave).
+  l.minCtasPerSm = headsPerCta == 1 ? 8 : l.tensorCoreDots ? 0 : 4;
   return l;
 }
 
@@ -354,6 +368,8 @@ DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
                           {"dims_per_lane", dimsPerLane},
                           {"heads_per_cta", headsPerCta},
                           {"long_form_min_ctas", longFormMinCtas},
+                          {"long_form_tensor_core_dots",
+                           longFormTensorCoreDots},
                           {"long_splits", longSplits},
                           {"min_ctas_per_sm", minCtasPerSm},
                           {"prefetch_next_group", prefetchNextGroup},

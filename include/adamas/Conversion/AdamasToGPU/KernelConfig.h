@@ -235,6 +235,9 @@ struct AttendOptions {
   /// `attend-cluster-waves`: AttendConfig::clusterMergeMaxCtas in waves of
   /// the cluster kernel's CTAs, where a CTA attends one head.
   int64_t clusterWaves = 2;
+  /// `attend-long-form-tensor-core-dots`:
+  /// AttendConfig::longFormTensorCoreDots where the short form has them.
+  bool longFormTensorCoreDots = true;
 };
 
 struct AttendConfig {
@@ -279,6 +282,9 @@ struct AttendConfig {
   /// slots per warp, or `attend-long-splits=false`).
   int64_t longSplits = 0;
   int64_t longFormMinCtas = 0;
+  /// With tensorCoreDots: the long form keeps them, a warp taking 16 slots
+  /// (two groups of 8) instead of 32 (NOTES.md item 70).
+  bool longFormTensorCoreDots = false;
   /// Each warp issues the loads of its next group of slots before the
   /// arithmetic on the current one (two groups in flight).
   bool prefetchNextGroup = false;
