@@ -320,16 +320,17 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   // per 16 slots (two groups of 8): 4 splits at k = 256 instead of 8, so
   // B=16's 128 rows are 512 CTAs, one wave where the short splits' 1024
   // ran in 1.3 (NOTES.md item 70). Its CTAs carry half the long form's
-  // slots, so it is taken from half as many CTAs per SM (3 by default:
-  // where the short splits' grid outgrows a wave of 6 per SM).
+  // slots, so it is taken from half as many CTAs per SM, rounded up (3 by
+  // default: where the short splits' grid outgrows a wave of 6 per SM).
   bool longDots = options.longFormTensorCoreDots && c.tensorCoreDots;
   int64_t longSplits = splitsOf(longDots ? 16 : target.warpSize);
   if (options.longSplits && longSplits < c.splits) {
     c.longSplits = longSplits;
     c.longFormTensorCoreDots = longDots;
-    c.longFormMinCtas = (longDots ? options.longFormCtasPerSm / 2
-                                  : options.longFormCtasPerSm) *
-                        target.numMultiprocessors;
+    c.longFormMinCtas =
+        (longDots ? llvm::divideCeil(options.longFormCtasPerSm, 2)
+                  : options.longFormCtasPerSm) *
+        target.numMultiprocessors;
   }
   return {c, ""};
 }

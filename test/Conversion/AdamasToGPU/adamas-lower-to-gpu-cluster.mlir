@@ -218,13 +218,20 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 
 // With several heads per CTA (shared_group) the cluster form is taken up to
 // 6 CTAs per SM (6 x 132 = 792; its ~80 registers allow 6), one wave
-// whatever attend-cluster-waves says, the partials and merge beyond; where a cluster cannot hold the splits (k = 1024: 32
-// splits) only partials and merge.
-
+// whatever attend-cluster-waves says, the partials and merge beyond; where
+// a cluster cannot hold the splits (k = 1024: 32 splits) only partials and
+// merge. The long form (tensor-core scores, 4 splits) is taken from half
+// the long CTAs per SM, rounded up: 3 x 132 by default, 1 x 132 with
+// attend-long-form-ctas-per-sm=1.
 // ANY-LABEL: func.func @attend_shared(
+//   DEFAULT:   arith.cmpi uge, %{{.*}}, %c396{{.*}}
 //   DEFAULT:   arith.cmpi ule, %{{.*}}, %c792{{.*}}
 // WAVES1-LABEL: func.func @attend_shared(
 //   WAVES1:   arith.cmpi ule, %{{.*}}, %c792{{.*}}
+// LONG1-LABEL: func.func @attend_shared(
+//   LONG1:   arith.cmpi uge, %{{.*}}, %c132{{.*}}
+//   LONG1:   gpu.func @attend_shared_attend0_partial_long(
+//   LONG1-SAME:   slots_per_warp = 16 : i64, splits = 4 : i64, tensor_core_dots = 1 : i64
 //   DEFAULT:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_cluster clusters in
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks
