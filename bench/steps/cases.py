@@ -58,12 +58,14 @@ RUNS = {
 
 # Specs compiled with more pipeline options (adamas.compile.pipeline_options).
 # By default on sm_90 an attention of <= 16 splits per row and one head per
-# CTA merges its splits in a cluster (one kernel) while its grid fits one
-# wave (B = 1 and 4 above: 256 and 1024 CTAs), else in a merge kernel
-# (shared_group, k = 1024); grids of many rows take the long splits'
-# partial and merge kernels instead (B = 16 of gqa_d128_k256: 1024 CTAs of
-# 2 splits where the short splits made 4096; B = 32 of mha_d128_k64_f32:
-# one split; B = 8 of g7_shared_d64_b1_k1024_bf16: 8 splits of 4 heads),
+# CTA merges its splits in a cluster (one kernel) while its grid fits two
+# waves (B = 1 and 4 above: 256 and 1024 CTAs; CTAs of several heads, one
+# wave), else in a merge kernel (shared_group, k = 1024); grids of many
+# rows take the long splits' partial and merge kernels instead (B = 16 of
+# gqa_d128_k256: 1024 CTAs of 2 splits where the short splits made 4096;
+# B = 32 of mha_d128_k64_f32: one split; with shared_group's tensor-core
+# scores a warp per 16 slots: B = 16 of gqa_shared_d128_k256, 4 splits,
+# and B = 8 of g7_shared_d64_b1_k1024_bf16, 16 splits of 7 heads),
 # and l1_topk is three kernels, or, where a histogram CTA ranks one selection
 # row and its grid fits the chip at once, one grid-synchronised kernel
 # (select-grid-sync; the MHA, shared_group and G = 2 specs here: where the
