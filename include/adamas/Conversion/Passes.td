@@ -137,7 +137,8 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "int64_t", /*default=*/"6",
            "the host takes sparse_attn's long-split form where its grid "
            "(rows x long splits CTAs) has at least this many CTAs per "
-           "multiprocessor; 0: wherever it is built">,
+           "multiprocessor (half, rounded up, for the tensor-core long "
+           "form); 0: wherever it is built">,
     Option<"attendLongFormTensorCoreDots", "attend-long-form-tensor-core-dots",
            "bool", /*default=*/"true",
            "where sparse_attn's scores come from tensor-core products "

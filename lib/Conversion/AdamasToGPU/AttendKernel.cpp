@@ -26,8 +26,9 @@
 //
 // With thread block clusters of at least `splits` CTAs the splits of a row
 // can be one cluster, and `<name>_cluster` replaces both where the grid fits
-// one wave (AttendConfig::clusterMergeMaxCtas; the host chooses by the
-// batch at run time, both forms are built): each CTA sends its partial
+// AttendConfig::clusterMergeMaxCtas (two waves of one-head CTAs, one of
+// several-head ones; the host chooses by the batch at run time, both forms
+// are built): each CTA sends its partial
 // into the shared memory of the cluster's CTA 0 (distributed shared memory)
 // by `st.async`, completing bytes on CTA 0's mbarrier (asyncClusterMerge;
 // else stores and a cluster barrier); CTA 0 waits, merges them with the

@@ -273,7 +273,8 @@ struct AttendConfig {
   /// A second form for grids of many rows (B known at run time), built
   /// beside the first: `longSplits` splits of a row, a warp taking up to 32
   /// slots (one index per lane) and loading each next group's K/V rows
-  /// before it computes on the current one (prefetchNextGroup). Fewer,
+  /// before it computes on the current one (prefetchNextGroup; with
+  /// longFormTensorCoreDots 16 slots in two tensor-core groups). Fewer,
   /// longer CTAs: the per-CTA prologue, the warps' merge and the partials
   /// shared by 4x the slots. The host takes it where its grid (rows x
   /// longSplits CTAs) is at least `longFormMinCtas`, enough warps on every
