@@ -97,7 +97,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"select_grid_sync": False},
                  {"attend_async_cluster_compaction": False},
                  {"attend_cluster_waves": 1},
-                 {"attend_long_form_tensor_core_dots": False})
+                 {"attend_long_form_tensor_core_dots": False},
+                 {"attend_softmax_in_quads": False})
 
 
 def variant_label(options):

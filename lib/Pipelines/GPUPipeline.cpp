@@ -92,6 +92,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;
   lower.attendLongFormTensorCoreDots = options.attendLongFormTensorCoreDots;
+  lower.attendSoftmaxInQuads = options.attendSoftmaxInQuads;
   lower.attendCompactsSelection = options.attendCompactsSelection;
   lower.attendAsyncClusterMerge = options.attendAsyncClusterMerge;
   lower.attendAsyncClusterCompaction = options.attendAsyncClusterCompaction;

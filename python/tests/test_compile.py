@@ -376,6 +376,30 @@ def test_attend_long_form_tensor_core_dots_option_reaches_the_kernels():
     assert _kernel_ptx(on, "attend0_partial").count("mma.sync") == 8
 
 
+def test_attend_softmax_in_quads_option_reaches_the_kernels():
+    # attend_softmax_in_quads (default on) is adamas-gpu-pipeline's
+    # attend-softmax-in-quads: with tensor-core scores (shared_group, G = 4,
+    # k = 256: the long partial's two groups of 8 slots) each lane takes the
+    # exponentials of its own 2 scores per group, and in the second one
+    # rescale of its sum and one per head (2 + 2 + 1 + 4 = 9: the first
+    # group's rescales of the empty state fold away); off, every lane all
+    # 32 of a group's weights, and 4 rescales in the second (32 + 36 = 68).
+    # Both forms then merge the CTA's 4 warps, 4 rescales per head (16).
+    _build()
+    assert "attend-softmax-in-quads" not in ac.pipeline_options()
+    assert " attend-softmax-in-quads=false" in ac.pipeline_options(
+        attend_softmax_in_quads=False)
+    ir = ac.attend_ir(ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256,
+                                    shared_group=True))
+    on, off = (_kernel_ptx(ac.lower_ir(ir, format="isa",
+                                       attend_softmax_in_quads=v),
+                           "attend0_partial_long") for v in (True, False))
+    assert on.count("ex2.approx") == 9 + 16
+    assert off.count("ex2.approx") == 68 + 16
+    assert on.count("shfl.sync.bfly") == 2 * 2 + 2
+    assert "shfl.sync.bfly" not in off
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

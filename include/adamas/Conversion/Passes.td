@@ -146,6 +146,13 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "slots, taken from half the CTAs per multiprocessor "
            "(bench/NOTES.md item 70); false: a warp per 32 slots with "
            "per-lane dots">,
+    Option<"attendSoftmaxInQuads", "attend-softmax-in-quads", "bool",
+           /*default=*/"true",
+           "where sparse_attn's scores come from tensor-core products "
+           "(shared_group), each lane takes the softmax of its own two "
+           "scores of a group and the heads' maxima and weights are "
+           "shuffled to every lane (bench/NOTES.md item 71); false: every "
+           "score broadcast and every weight computed in every lane">,
     Option<"attendTensorCoreDots", "attend-tensor-core-dots", "bool",
            /*default=*/"true",
            "sparse_attn's scores from f16/bf16 tensor-core products where a "

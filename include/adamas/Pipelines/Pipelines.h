@@ -127,6 +127,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("sparse_attn's long-split form keeps tensor-core "
                      "scores, a warp per 16 slots (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> attendSoftmaxInQuads{
+      *this, "attend-softmax-in-quads",
+      llvm::cl::desc("sparse_attn's tensor-core scores take their softmax "
+                     "in the lanes that hold them (see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> attendTensorCoreDots{
       *this, "attend-tensor-core-dots",
       llvm::cl::desc("sparse_attn's scores from tensor-core products with "

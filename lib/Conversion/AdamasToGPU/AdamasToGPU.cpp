@@ -733,6 +733,7 @@ struct AdamasLowerToGPUPass
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;
     attend.tensorCoreDots = attendTensorCoreDots;
     attend.longFormTensorCoreDots = attendLongFormTensorCoreDots;
+    attend.softmaxInQuads = attendSoftmaxInQuads;
     attend.compactsSelection = attendCompactsSelection;
     attend.asyncClusterMerge = attendAsyncClusterMerge;
     attend.asyncClusterCompaction = attendAsyncClusterCompaction;

@@ -498,7 +498,9 @@ void AttendKernels::buildPartial() {
     // 4) of slot first + l / 4's key (B's column l / 4), D / 16 k-steps of
     // mma.sync accumulate head l / 4's scores for slots 2 (l % 4) and +1,
     // which are then broadcast: sums[g * 8 + u] in every lane.
-    auto tensorCoreScores = [&](Value first) {
+    // The products alone: C's fragment, lane l holding head l / 4's dots
+    // with slots 2 (l % 4) and +1 in its first two accumulators.
+    auto tensorCoreProducts = [&](Value first) {
       Value row =
           slotRow(arith::AddIOp::create(b, first, toI32(b, quadRow))).second;
       SmallVector<Value> keyWords = laneWords(loadQuarter(arg(kKeys), row));
@@ -509,6 +511,10 @@ void AttendKernels::buildPartial() {
         acc = kb.mmaHalf({queryWords[2 * ks], zero, queryWords[2 * ks + 1],
                           zero},
                          {keyWords[2 * ks], keyWords[2 * ks + 1]}, acc, bf16);
+      return acc;
+    };
+    auto tensorCoreScores = [&](Value first) {
+      SmallVector<Value> acc = tensorCoreProducts(first);
       SmallVector<Value> sums;
       for (int64_t g = 0; g < c.headsPerCta; ++g)
         for (int64_t u = 0; u < 8; ++u)
@@ -559,7 +565,73 @@ void AttendKernels::buildPartial() {
       return softmaxUpdate(group.valid, warpDots(group), group.values, state);
     };
     SmallVector<Value> state = init;
-    if (c.tensorCoreDots) {
+    if (c.tensorCoreDots && c.softmaxInQuads) {
+      // The softmax where the products leave the scores: the 4 lanes of a
+      // quad hold one head's 8 scores of the group, 2 each, so each lane
+      // takes the exponentials of its own 2 (not all G x 8 of them in
+      // every lane), the head's maximum is a reduction over the quad, and
+      // the lane keeps its share of the head's weight sum (summed over the
+      // quad once, after the last group). Every lane then needs every
+      // head's new maximum (G shuffles) and every weight (G x 8) for its
+      // slice of the values. Lanes past the CTA's heads (A's zero rows)
+      // compute on zeros that no lane reads. NOTES.md item 71.
+      Value quarter32 = toI32(b, quarter);
+      Value ownMax = negInf(), ownSum = kb.f32(0.0f);
+      for (int64_t first = 0; first < c.slotsPerWarp; first += 8) {
+        Group group = loadGroup(kb.i32(first), 8, /*extend=*/true,
+                                /*withKeys=*/false);
+        SmallVector<Value> products = tensorCoreProducts(kb.i32(first));
+        // The lane's slots: 2 (l % 4) + j of the group; an invalid one
+        // scores -inf (for the maximum) and weighs nothing.
+        SmallVector<Value> ownValid, ownScores;
+        for (int64_t j = 0; j < 2; ++j) {
+          Value slot = arith::AddIOp::create(
+              b, kb.i32(first + j),
+              arith::MulIOp::create(b, quarter32, kb.i32(2)));
+          ownValid.push_back(slotRow(slot).first);
+          ownScores.push_back(
+              kb.select(ownValid[j],
+                        arith::MulFOp::create(b, products[j], scale),
+                        negInf()));
+        }
+        Value quadMax =
+            arith::MaximumFOp::create(b, ownScores[0], ownScores[1]);
+        for (int64_t mask : {1, 2})
+          quadMax = arith::MaximumFOp::create(b, quadMax,
+                                              kb.shuffleXor(quadMax, mask));
+        Value newMax = arith::MaximumFOp::create(b, ownMax, quadMax);
+        SmallVector<Value> weights;
+        for (int64_t j = 0; j < 2; ++j)
+          weights.push_back(kb.select(
+              ownValid[j],
+              exp2(arith::SubFOp::create(b, ownScores[j], newMax)),
+              kb.f32(0.0f)));
+        ownSum = fma(ownSum, rescale(ownMax, newMax),
+                     arith::AddFOp::create(b, weights[0], weights[1]));
+        ownMax = newMax;
+        for (int64_t g = 0; g < c.headsPerCta; ++g) {
+          MutableArrayRef<Value> st =
+              MutableArrayRef<Value>(state).slice(g * stateSize, stateSize);
+          Value headMax = kb.shuffleIdx(newMax, kb.idx(4 * g));
+          Value alpha = rescale(st[0], headMax);
+          st[0] = headMax;
+          for (int64_t e = 0; e < c.valueDimsPerLane; ++e)
+            st[2 + e] = arith::MulFOp::create(b, st[2 + e], alpha);
+          for (int64_t u = 0; u < 8; ++u) {
+            Value weight =
+                kb.shuffleIdx(weights[u % 2], kb.idx(4 * g + u / 2));
+            for (int64_t e = 0; e < c.valueDimsPerLane; ++e)
+              st[2 + e] = fma(weight, group.values[u][e], st[2 + e]);
+          }
+        }
+      }
+      Value quadSum = ownSum;
+      for (int64_t mask : {1, 2})
+        quadSum = arith::AddFOp::create(b, quadSum,
+                                        kb.shuffleXor(quadSum, mask));
+      for (int64_t g = 0; g < c.headsPerCta; ++g)
+        state[g * stateSize + 1] = kb.shuffleIdx(quadSum, kb.idx(4 * g));
+    } else if (c.tensorCoreDots) {
       // Unrolled groups of 8 slots (B's 8 columns): V rows as below, the
       // scores from tensor-core products.
       for (int64_t first = 0; first < c.slotsPerWarp; first += 8) {

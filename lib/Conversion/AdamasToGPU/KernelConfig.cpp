@@ -308,6 +308,10 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   c.tensorCoreDots = options.tensorCoreDots && p.halfElements &&
                      c.headsPerCta > 1 && c.headsPerCta <= 8 &&
                      p.dims % 16 == 0 && c.slotsPerWarp % 8 == 0;
+  // Their softmax in the lanes that hold the products: per group of 8
+  // slots and G = 4 heads, 2 exponentials per lane instead of 32, and the
+  // 32 scores' shuffles become the 32 weights' (NOTES.md item 71).
+  c.softmaxInQuads = c.tensorCoreDots && options.softmaxInQuads;
   // The long form: a warp per 32 slots (4x the short splits' 8) where that
   // means fewer splits. From 6 CTAs of 4 warps per SM (the default of
   // `attend-long-form-ctas-per-sm`), each warp with two groups of 4 slots'
@@ -346,6 +350,7 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   l.longSplits = 0;
   l.longFormMinCtas = 0;
   l.tensorCoreDots = longFormTensorCoreDots;
+  l.softmaxInQuads = softmaxInQuads && l.tensorCoreDots;
   // (The tensor-core groups are not software-pipelined.)
   l.prefetchNextGroup = !l.tensorCoreDots;
   l.longFormTensorCoreDots = false;
@@ -377,6 +382,7 @@ DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
                           {"slots_in_flight", slotsInFlight},
                           {"slots_per_split", slotsPerSplit},
                           {"slots_per_warp", slotsPerWarp},
+                          {"softmax_in_quads", softmaxInQuads},
                           {"splits", splits},
                           {"tensor_core_dots", tensorCoreDots},
                           {"value_dims_per_lane", valueDimsPerLane},

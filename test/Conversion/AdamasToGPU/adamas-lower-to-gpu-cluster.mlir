@@ -231,7 +231,7 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 // LONG1-LABEL: func.func @attend_shared(
 //   LONG1:   arith.cmpi uge, %{{.*}}, %c132{{.*}}
 //   LONG1:   gpu.func @attend_shared_attend0_partial_long(
-//   LONG1-SAME:   slots_per_warp = 16 : i64, splits = 4 : i64, tensor_core_dots = 1 : i64
+//   LONG1-SAME:   slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 4 : i64, tensor_core_dots = 1 : i64
 //   DEFAULT:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_cluster clusters in
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks

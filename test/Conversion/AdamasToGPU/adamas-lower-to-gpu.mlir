@@ -2,6 +2,7 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false l2-cache-hints=false" -split-input-file | FileCheck %s --check-prefix=NOHINTS
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false select-encodes-queries=false" -split-input-file | FileCheck %s --check-prefix=ENCFIRST
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false attend-long-form-tensor-core-dots=false" -split-input-file | FileCheck %s --check-prefix=NODOTS
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false attend-softmax-in-quads=false" -split-input-file | FileCheck %s --check-prefix=BCAST
 
 // Without thread block clusters (max-cluster-size=0, as on sm_80) l1_topk is
 // three kernels and sparse_attn two; adamas-lower-to-gpu-cluster.mlir has
@@ -227,7 +228,7 @@
 // (attend-compacts-selection), its own, then the flag.
 //       CHECK:   gpu.func @step_attend0_partial(%arg0: memref<512xf16>,
 //  CHECK-SAME:     %arg21: index) workgroup({{.*}}, %[[SLOTS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 0 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
 // The CTA's 32 slots, where the flag is set: the row's plan from the
 // cumulative chunk histograms (SelectCommon::planRow; no threshold kernel
@@ -292,7 +293,7 @@
 // moving them into the next iteration. The last group after the loop. Its
 // registers must allow 8 CTAs per SM.
 //       CHECK:   gpu.func @step_attend0_partial_long(
-//  CHECK-SAME:     adamas.config = {{{.*}}long_form_min_ctas = 0 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 0 : i64, min_ctas_per_sm = 8 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, splits = 1 : i64
+//  CHECK-SAME:     adamas.config = {{{.*}}long_form_min_ctas = 0 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 0 : i64, min_ctas_per_sm = 8 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, softmax_in_quads = 0 : i64, splits = 1 : i64
 //  CHECK-SAME:     nvvm.minctasm = 8 : i32
 //       CHECK:     vector.load {{.*}} : memref<512xf16>, vector<4xf16>
 // CHECK-COUNT-4:   gpu.shuffle  idx
@@ -416,27 +417,57 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 
 // CHECK-LABEL: func.func @attend_shared(
 //       CHECK: gpu.func @attend_shared_attend0_partial(
-//  CHECK-SAME:   adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 396 : i64, long_form_tensor_core_dots = 1 : i64, long_splits = 16 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
+//  CHECK-SAME:   adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 396 : i64, long_form_tensor_core_dots = 1 : i64, long_splits = 16 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 1 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
 // With 4 heads per CTA in bf16 a warp's 8 slots are one group whose scores
 // are tensor-core products: lane l's query piece (head l / 4, D / 4 = 32
 // dims), the 8 slots' V rows and indices, lane l's key piece (slot l / 4),
-// D / 16 = 8 k-steps of m16n8k16, then the 4 x 8 scores broadcast; no warp
-// sums.
+// D / 16 = 8 k-steps of m16n8k16; no warp sums.
 //       CHECK:   vector.load {{.*}} {alignment = 16 : i64} : memref<?xbf16>, vector<32xbf16>
 // CHECK-COUNT-8:   gpu.shuffle  idx
 //       CHECK:   gpu.shuffle  idx
 //       CHECK:   vector.load {{.*}} {alignment = 16 : i64} : memref<?xbf16>, vector<32xbf16>
 // CHECK-COUNT-8:   nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
 //   CHECK-NOT:   nvvm.mma.sync
-// CHECK-COUNT-32:  gpu.shuffle  idx
+// The softmax where the products leave the scores (attend-softmax-in-
+// quads): the indices of the lane's 2 slots, its head's maximum over the
+// quad, 3 exponentials (its 2 weights, its sum's rescale); per head that
+// maximum (from lane 4 g) and the accumulators' rescale, then its 8 weights
+// to every lane; after the last group the quad's sums, one per head.
+// CHECK-COUNT-2:   gpu.shuffle  idx
+// CHECK-COUNT-2:   gpu.shuffle  xor
+// CHECK-COUNT-3:   nvvm.ex2.approx.f32
+//       CHECK:   gpu.shuffle  idx
+//       CHECK:   nvvm.ex2.approx.f32
+// CHECK-COUNT-8:   gpu.shuffle  idx
+//       CHECK:   gpu.shuffle  idx
+//       CHECK:   nvvm.ex2.approx.f32
+// CHECK-COUNT-8:   gpu.shuffle  idx
+//       CHECK:   gpu.shuffle  idx
+//       CHECK:   nvvm.ex2.approx.f32
+// CHECK-COUNT-8:   gpu.shuffle  idx
+//       CHECK:   gpu.shuffle  idx
+//       CHECK:   nvvm.ex2.approx.f32
+// CHECK-COUNT-8:   gpu.shuffle  idx
+//   CHECK-NOT:   nvvm.ex2.approx.f32
+// CHECK-COUNT-2:   gpu.shuffle  xor
+// CHECK-COUNT-4:   gpu.shuffle  idx
 //   CHECK-NOT:   gpu.shuffle
+// Without (attend-softmax-in-quads=false) the 4 x 8 scores are broadcast
+// and every lane takes all 32 exponentials.
+//  BCAST-LABEL: gpu.func @attend_shared_attend0_partial(
+//  BCAST-SAME:     softmax_in_quads = 0 : i64
+//       BCAST:   nvvm.mma.sync
+// BCAST-COUNT-32:  gpu.shuffle  idx
+// BCAST-COUNT-32:  nvvm.ex2.approx.f32
+//   BCAST-NOT:   gpu.shuffle
+//       BCAST: gpu.func @attend_shared_attend0_merge(
 //       CHECK: gpu.func @attend_shared_attend0_merge(
 // Its long form keeps the tensor-core scores (attend-long-form-tensor-core-
 // dots): 16 splits of 64 slots, 16 per warp in two groups of 8 (16
 // mma.sync), taken from 3 CTAs per SM (3 x 132 = 396) where the short
 // splits' grid outgrows a wave of 6; ptxas's registers.
 //       CHECK: gpu.func @attend_shared_attend0_partial_long(
-//  CHECK-SAME:   min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, splits = 16 : i64, tensor_core_dots = 1 : i64
+//  CHECK-SAME:   min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 16 : i64, tensor_core_dots = 1 : i64
 // CHECK-COUNT-16:  nvvm.mma.sync
 //   CHECK-NOT:   nvvm.mma.sync
 //       CHECK:   gpu.return
@@ -445,7 +476,7 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 //       NODOTS: gpu.func @attend_shared_attend0_partial(
 //  NODOTS-SAME:   long_form_min_ctas = 792 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 8 : i64
 //       NODOTS: gpu.func @attend_shared_attend0_partial_long(
-//  NODOTS-SAME:   min_ctas_per_sm = 4 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 128 : i64, slots_per_warp = 32 : i64, splits = 8 : i64, tensor_core_dots = 0 : i64
+//  NODOTS-SAME:   min_ctas_per_sm = 4 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 128 : i64, slots_per_warp = 32 : i64, softmax_in_quads = 0 : i64, splits = 8 : i64, tensor_core_dots = 0 : i64
 //       NODOTS:   scf.for %{{.*}} = %c1{{.*}} to %c8{{.*}} step %c1
 func.func @attend_shared(%q: tensor<?x32x1x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x64xbf16>, %i: tensor<?x8x1x1024xi32>) -> tensor<?x32x1x64xbf16> {
   %o = adamas.sparse_attn %q, %k, %v, %i : tensor<?x32x1x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x1x1024xi32> -> tensor<?x32x1x64xbf16>

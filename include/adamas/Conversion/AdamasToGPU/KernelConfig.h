@@ -238,6 +238,9 @@ struct AttendOptions {
   /// `attend-long-form-tensor-core-dots`:
   /// AttendConfig::longFormTensorCoreDots where the short form has them.
   bool longFormTensorCoreDots = true;
+  /// `attend-softmax-in-quads`: AttendConfig::softmaxInQuads where the
+  /// scores are tensor-core products.
+  bool softmaxInQuads = true;
 };
 
 struct AttendConfig {
@@ -299,6 +302,13 @@ struct AttendConfig {
   /// the warp. Short form only (groups of 8 slots, slotsPerWarp a multiple
   /// of 8).
   bool tensorCoreDots = false;
+  /// With tensorCoreDots, the softmax of a group's scores is taken where
+  /// the products leave them: lane l takes the weights of head l / 4's
+  /// slots 2 (l % 4) and +1 (2 exponentials, not G x 8 in every lane), the
+  /// head's maximum over its quad, and keeps its share of the head's
+  /// weight sum; every lane then gets every head's maximum and every
+  /// weight by shuffles for its slice of the values (NOTES.md item 71).
+  bool softmaxInQuads = false;
   /// The short forms' CTAs plan and compact the slots they attend from the
   /// l1_topk that writes the indices (its distances and cumulative chunk
   /// histograms; the lowering sets this where nothing else reads the
