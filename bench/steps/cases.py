@@ -46,7 +46,8 @@ RUNS = {
                       (1, 131072, "full"), (1, 262144, "full")],
     "gqa_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
                       (16, 32768, "ragged")],
-    "gqa_shared_d128_k256": [(1, 4096, "full"), (16, 32768, "ragged")],
+    "gqa_shared_d128_k256": [(1, 4096, "full"), (16, 32768, "ragged"),
+                             (40, 8192, "ragged")],
     "g7_d64_b3_m4_bf16": [(1, 1000, "full"), (4, 4096, "ragged")],
     "g7_shared_d64_b1_k1024_bf16": [(1, 1000, "ragged"), (4, 4096, "ragged"),
                                     (8, 2048, "ragged")],
@@ -64,7 +65,8 @@ RUNS = {
 # rows take the long splits' partial and merge kernels instead (B = 16 of
 # gqa_d128_k256: 1024 CTAs of 2 splits where the short splits made 4096;
 # B = 32 of mha_d128_k64_f32: one split; with shared_group's tensor-core
-# scores a warp per 16 slots: B = 16 of gqa_shared_d128_k256, 4 splits,
+# scores a warp per 16 slots: B = 16 of gqa_shared_d128_k256, 4 splits
+# merged in their cluster (one wave), B = 40 its partial and merge kernels,
 # and B = 8 of g7_shared_d64_b1_k1024_bf16, 16 splits of 7 heads),
 # and l1_topk is three kernels, or, where a histogram CTA ranks one selection
 # row and its grid fits the chip at once, one grid-synchronised kernel
@@ -98,7 +100,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_async_cluster_compaction": False},
                  {"attend_cluster_waves": 1},
                  {"attend_long_form_tensor_core_dots": False},
-                 {"attend_softmax_in_quads": False})
+                 {"attend_softmax_in_quads": False},
+                 {"attend_long_form_cluster_merge": False})
 
 
 def variant_label(options):

@@ -93,6 +93,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.attendTensorCoreDots = options.attendTensorCoreDots;
   lower.attendLongFormTensorCoreDots = options.attendLongFormTensorCoreDots;
   lower.attendSoftmaxInQuads = options.attendSoftmaxInQuads;
+  lower.attendLongFormClusterMerge = options.attendLongFormClusterMerge;
   lower.attendCompactsSelection = options.attendCompactsSelection;
   lower.attendAsyncClusterMerge = options.attendAsyncClusterMerge;
   lower.attendAsyncClusterCompaction = options.attendAsyncClusterCompaction;

@@ -400,6 +400,27 @@ def test_attend_softmax_in_quads_option_reaches_the_kernels():
     assert "shfl.sync.bfly" not in off
 
 
+def test_attend_long_form_cluster_merge_option_reaches_the_host_code():
+    # attend_long_form_cluster_merge (default on) is adamas-gpu-pipeline's
+    # attend-long-form-cluster-merge: shared_group's tensor-core long form
+    # (4 splits at k = 256) is also built as a cluster kernel that merges by
+    # st.async, taken up to one wave of 4 CTAs per SM (528 on sm_90's 132);
+    # off, only its partial and merge kernels.
+    _build()
+    assert "attend-long-form-cluster-merge" not in ac.pipeline_options()
+    assert " attend-long-form-cluster-merge=false" in ac.pipeline_options(
+        attend_long_form_cluster_merge=False)
+    ir = ac.attend_ir(ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256,
+                                    shared_group=True))
+    on, off = (ac.lower_ir(ir, format="isa", attend_long_form_cluster_merge=v)
+               for v in (True, False))
+    cluster_long = _kernel_ptx(on, "attend0_cluster_long")
+    assert cluster_long.count("mma.sync") == 16
+    assert "st.async" in cluster_long
+    assert "attend0_cluster_long" not in off
+    assert "attend0_partial_long" in on and "attend0_partial_long" in off
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

@@ -146,6 +146,14 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "slots, taken from half the CTAs per multiprocessor "
            "(bench/NOTES.md item 70); false: a warp per 32 slots with "
            "per-lane dots">,
+    Option<"attendLongFormClusterMerge", "attend-long-form-cluster-merge",
+           "bool", /*default=*/"true",
+           "where sparse_attn's long-split form has tensor-core scores "
+           "and its splits fit a cluster, grids of up to one wave (4 CTAs "
+           "per multiprocessor) merge their splits in the cluster by "
+           "st.async (bench/NOTES.md item 72; needs "
+           "attend-async-cluster-merge); false: its partial and merge "
+           "kernels">,
     Option<"attendSoftmaxInQuads", "attend-softmax-in-quads", "bool",
            /*default=*/"true",
            "where sparse_attn's scores come from tensor-core products "

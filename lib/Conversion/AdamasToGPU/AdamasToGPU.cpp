@@ -734,6 +734,7 @@ struct AdamasLowerToGPUPass
     attend.tensorCoreDots = attendTensorCoreDots;
     attend.longFormTensorCoreDots = attendLongFormTensorCoreDots;
     attend.softmaxInQuads = attendSoftmaxInQuads;
+    attend.longFormClusterMerge = attendLongFormClusterMerge;
     attend.compactsSelection = attendCompactsSelection;
     attend.asyncClusterMerge = attendAsyncClusterMerge;
     attend.asyncClusterCompaction = attendAsyncClusterCompaction;

@@ -28,7 +28,8 @@
 // can be one cluster, and `<name>_cluster` replaces both where the grid fits
 // AttendConfig::clusterMergeMaxCtas (two waves of one-head CTAs, one of
 // several-head ones; the host chooses by the batch at run time, both forms
-// are built): each CTA sends its partial
+// are built; so does the tensor-core long form, `<name>_cluster_long`, up to
+// AttendConfig::longFormClusterMaxCtas): each CTA sends its partial
 // into the shared memory of the cluster's CTA 0 (distributed shared memory)
 // by `st.async`, completing bytes on CTA 0's mbarrier (asyncClusterMerge;
 // else stores and a cluster barrier); CTA 0 waits, merges them with the
@@ -498,12 +499,47 @@ void AttendKernels::buildPartial() {
     // 4) of slot first + l / 4's key (B's column l / 4), D / 16 k-steps of
     // mma.sync accumulate head l / 4's scores for slots 2 (l % 4) and +1,
     // which are then broadcast: sums[g * 8 + u] in every lane.
-    // The products alone: C's fragment, lane l holding head l / 4's dots
-    // with slots 2 (l % 4) and +1 in its first two accumulators.
-    auto tensorCoreProducts = [&](Value first) {
+    // A tensor-core group of 8 slots from `first` (i32) as loaded: the V
+    // rows as loadGroup loads them (not extended), and lane l's D / 4 dims
+    // of slot first + l / 4's key (B's column l / 4), as i32 pairs.
+    struct TensorCoreGroup {
+      Group values;
+      Value keyQuarter;
+    };
+    auto loadTensorCoreGroup = [&](Value first) {
+      TensorCoreGroup group;
+      group.values = loadGroup(first, 8, /*extend=*/false, /*withKeys=*/false);
       Value row =
           slotRow(arith::AddIOp::create(b, first, toI32(b, quadRow))).second;
-      SmallVector<Value> keyWords = laneWords(loadQuarter(arg(kKeys), row));
+      group.keyQuarter = loadQuarter(arg(kKeys), row);
+      return group;
+    };
+    // The warp's tensor-core groups in turn, each loaded, or with
+    // prefetchNextGroup the next one loaded before `compute` runs on the
+    // current one (the compiler barrier keeps LLVM from sinking those
+    // loads to their uses), its V rows extended where it is computed on.
+    auto forEachTensorCoreGroup =
+        [&](function_ref<void(int64_t first, Group &values,
+                              Value keyQuarter)> compute) {
+      SmallVector<TensorCoreGroup, 4> loaded;
+      int64_t groups = c.slotsPerWarp / 8;
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        int64_t ahead = c.prefetchNextGroup ? 1 : 0;
+        while (int64_t(loaded.size()) <= std::min(gi + ahead, groups - 1))
+          loaded.push_back(
+              loadTensorCoreGroup(kb.i32(8 * int64_t(loaded.size()))));
+        if (c.prefetchNextGroup)
+          kb.compilerBarrier();
+        Group &values = loaded[gi].values;
+        for (Value v : values.valueVectors)
+          values.values.push_back(extendLaneVector(v));
+        compute(8 * gi, values, loaded[gi].keyQuarter);
+      }
+    };
+    // The products alone: C's fragment, lane l holding head l / 4's dots
+    // with slots 2 (l % 4) and +1 in its first two accumulators.
+    auto tensorCoreProducts = [&](Value keyQuarter) {
+      SmallVector<Value> keyWords = laneWords(keyQuarter);
       Value zero = kb.i32(0);
       SmallVector<Value> acc(4, kb.f32(0.0f));
       bool bf16 = a.elementType.isBF16();
@@ -513,8 +549,8 @@ void AttendKernels::buildPartial() {
                          {keyWords[2 * ks], keyWords[2 * ks + 1]}, acc, bf16);
       return acc;
     };
-    auto tensorCoreScores = [&](Value first) {
-      SmallVector<Value> acc = tensorCoreProducts(first);
+    auto tensorCoreScores = [&](Value keyQuarter) {
+      SmallVector<Value> acc = tensorCoreProducts(keyQuarter);
       SmallVector<Value> sums;
       for (int64_t g = 0; g < c.headsPerCta; ++g)
         for (int64_t u = 0; u < 8; ++u)
@@ -577,10 +613,9 @@ void AttendKernels::buildPartial() {
       // compute on zeros that no lane reads. NOTES.md item 71.
       Value quarter32 = toI32(b, quarter);
       Value ownMax = negInf(), ownSum = kb.f32(0.0f);
-      for (int64_t first = 0; first < c.slotsPerWarp; first += 8) {
-        Group group = loadGroup(kb.i32(first), 8, /*extend=*/true,
-                                /*withKeys=*/false);
-        SmallVector<Value> products = tensorCoreProducts(kb.i32(first));
+      forEachTensorCoreGroup([&](int64_t first, Group &group,
+                                 Value keyQuarter) {
+        SmallVector<Value> products = tensorCoreProducts(keyQuarter);
         // The lane's slots: 2 (l % 4) + j of the group; an invalid one
         // scores -inf (for the maximum) and weighs nothing.
         SmallVector<Value> ownValid, ownScores;
@@ -624,7 +659,7 @@ void AttendKernels::buildPartial() {
               st[2 + e] = fma(weight, group.values[u][e], st[2 + e]);
           }
         }
-      }
+      });
       Value quadSum = ownSum;
       for (int64_t mask : {1, 2})
         quadSum = arith::AddFOp::create(b, quadSum,
@@ -634,12 +669,10 @@ void AttendKernels::buildPartial() {
     } else if (c.tensorCoreDots) {
       // Unrolled groups of 8 slots (B's 8 columns): V rows as below, the
       // scores from tensor-core products.
-      for (int64_t first = 0; first < c.slotsPerWarp; first += 8) {
-        Group group = loadGroup(kb.i32(first), 8, /*extend=*/true,
-                                /*withKeys=*/false);
-        state = softmaxUpdate(group.valid, tensorCoreScores(kb.i32(first)),
+      forEachTensorCoreGroup([&](int64_t, Group &group, Value keyQuarter) {
+        state = softmaxUpdate(group.valid, tensorCoreScores(keyQuarter),
                               group.values, state);
-      }
+      });
     } else if (!c.prefetchNextGroup) {
       // Unrolled: each group loaded, then computed on.
       for (int64_t first = 0; first < c.slotsPerWarp;
@@ -899,12 +932,13 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
                     hb.getI32IntegerAttr(form.config.minCtasPerSm));
     return func;
   };
-  // Up to three forms, chosen by the grid's size at run time, each form
+  // Up to four forms, chosen by the grid's size at run time, each form
   // not taken given an empty grid (the runtime launches nothing for it):
-  // the long splits' partial and merge kernels where their grid reaches
-  // longFormMinCtas; else the cluster kernel where the short splits' grid
-  // fits clusterMergeMaxCtas; else the short splits' partial and merge
-  // kernels (the only form without clusters or a long form).
+  // where the long splits' grid reaches longFormMinCtas, their cluster
+  // kernel if it fits longFormClusterMaxCtas, else their partial and merge
+  // kernels; else the cluster kernel where the short splits' grid fits
+  // clusterMergeMaxCtas; else the short splits' partial and merge kernels
+  // (the only form without clusters or a long form).
   // (Every grid value is named before its launch: the order of the ops
   // must not depend on the C++ compiler's order of evaluating arguments.)
   Value zero = idx(0), one = idx(1);
@@ -1000,11 +1034,32 @@ void mlir::adamas::emitAttend(HostBuilder &host, StringRef name,
   if (longTaken) {
     AttendLaunch longSplits = a;
     longSplits.config = c.longForm(p);
+    Value longGroups = when(longTaken, groups);
+    Value longMergeBlocks = when(longTaken, allMergeBlocks);
+    if (c.longFormClusterMaxCtas > 0) {
+      // Where the long grid is at most longFormClusterMaxCtas, its splits
+      // are one cluster that merges by st.async in the leader.
+      AttendLaunch longCluster = longSplits;
+      longCluster.config.clusterMerge = true;
+      longCluster.config.asyncClusterMerge = true;
+      gpu::GPUFuncOp clusterLong =
+          build("_cluster_long", longCluster, /*merge=*/false);
+      Value longSplitCount = idx(c.longSplits);
+      Value clusterLongTaken = arith::AndIOp::create(
+          hb, longTaken,
+          arith::CmpIOp::create(
+              hb, arith::CmpIPredicate::ule,
+              arith::MulIOp::create(hb, groups, longSplitCount),
+              idx(c.longFormClusterMaxCtas)));
+      Value clusterLongGroups = when(clusterLongTaken, groups);
+      host.launch(clusterLong, longSplitCount, clusterLongGroups, one, threads,
+                  args, /*clusterX=*/longSplitCount, /*choosable=*/true);
+      longGroups = unless(clusterLongTaken, longGroups);
+      longMergeBlocks = unless(clusterLongTaken, longMergeBlocks);
+    }
     gpu::GPUFuncOp partialLong =
         build("_partial_long", longSplits, /*merge=*/false);
     gpu::GPUFuncOp mergeLong = build("_merge_long", longSplits, /*merge=*/true);
-    Value longGroups = when(longTaken, groups);
-    Value longMergeBlocks = when(longTaken, allMergeBlocks);
     host.launch(partialLong, idx(c.longSplits), longGroups, one, threads, args,
                 Value(), /*choosable=*/true);
     host.launch(mergeLong, longMergeBlocks, one, one, threads, args, Value(),

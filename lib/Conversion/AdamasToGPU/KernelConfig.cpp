@@ -331,6 +331,15 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   if (options.longSplits && longSplits < c.splits) {
     c.longSplits = longSplits;
     c.longFormTensorCoreDots = longDots;
+    // Its 4 splits at k = 256 fit a cluster: where its grid is one wave
+    // (B=16 shared_group: 512 CTAs), the leader merges them from its
+    // shared memory instead of a merge kernel reading them from L2 (the
+    // short splits' cluster merge, item 59). Past one wave (B=64: 2048
+    // CTAs) shared_group's clusters measured slower (item 68).
+    if (longDots && options.longFormClusterMerge &&
+        options.asyncClusterMerge && longSplits >= 2 &&
+        longSplits <= target.maxClusterSize)
+      c.longFormClusterMaxCtas = 4 * target.numMultiprocessors;
     c.longFormMinCtas =
         (longDots ? llvm::divideCeil(options.longFormCtasPerSm, 2)
                   : options.longFormCtasPerSm) *
@@ -351,9 +360,12 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   l.longFormMinCtas = 0;
   l.tensorCoreDots = longFormTensorCoreDots;
   l.softmaxInQuads = softmaxInQuads && l.tensorCoreDots;
-  // (The tensor-core groups are not software-pipelined.)
-  l.prefetchNextGroup = !l.tensorCoreDots;
+  // Both forms load a warp's next group of slots before computing on the
+  // current one (the tensor-core groups unrolled, the per-lane ones in a
+  // loop).
+  l.prefetchNextGroup = true;
   l.longFormTensorCoreDots = false;
+  l.longFormClusterMaxCtas = 0;
   l.compactsSelection = false;
   // Registers for a full wave of long CTAs where the grid is one (B = 16
   // per head: 1024 CTAs, 8 per SM: 64 registers, 4 bytes spilled as in the
@@ -373,6 +385,8 @@ DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
                           {"compacts_selection", compactsSelection},
                           {"dims_per_lane", dimsPerLane},
                           {"heads_per_cta", headsPerCta},
+                          {"long_form_cluster_max_ctas",
+                           longFormClusterMaxCtas},
                           {"long_form_min_ctas", longFormMinCtas},
                           {"long_form_tensor_core_dots",
                            longFormTensorCoreDots},

@@ -5,6 +5,7 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="attend-async-cluster-merge=false attend-async-cluster-compaction=false" -split-input-file | FileCheck %s --check-prefix=BARRIER
 // RUN: adamas-opt %s -adamas-lower-to-gpu="attend-cluster-waves=1" -split-input-file | FileCheck %s --check-prefix=WAVES1
 // RUN: adamas-opt %s -adamas-lower-to-gpu="attend-cluster-waves=0" -split-input-file | FileCheck %s --check-prefix=WAVES0
+// RUN: adamas-opt %s -adamas-lower-to-gpu="attend-long-form-cluster-merge=false" -split-input-file | FileCheck %s --check-prefix=NOLC
 
 // By default (sm_90: clusters of up to 16 CTAs) sparse_attn merges its
 // splits in a cluster and l1_topk is three kernels.
@@ -222,7 +223,9 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 // a cluster cannot hold the splits (k = 1024: 32 splits) only partials and
 // merge. The long form (tensor-core scores, 4 splits) is taken from half
 // the long CTAs per SM, rounded up: 3 x 132 by default, 1 x 132 with
-// attend-long-form-ctas-per-sm=1.
+// attend-long-form-ctas-per-sm=1. Its 4 splits are one cluster that merges
+// by st.async (`_cluster_long`) where its grid is one wave of 4 CTAs per SM
+// (4 x 132 = 528: B=16's 512), its partial and merge kernels beyond.
 // ANY-LABEL: func.func @attend_shared(
 //   DEFAULT:   arith.cmpi uge, %{{.*}}, %c396{{.*}}
 //   DEFAULT:   arith.cmpi ule, %{{.*}}, %c792{{.*}}
@@ -235,6 +238,10 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 //   DEFAULT:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_cluster clusters in
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge blocks
+//   DEFAULT:   arith.cmpi ule, %{{.*}}, %c528{{.*}}
+//   DEFAULT:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_cluster_long clusters in
+//   DEFAULT:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial_long blocks
+//   DEFAULT:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_merge_long blocks
 //   DEFAULT:   gpu.func @attend_shared_attend0_cluster(
 //  DEFAULT-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 792 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64, tensor_core_dots = 1 : i64
 //   DEFAULT:     nvvm.mma.sync
@@ -242,6 +249,22 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 //       ANY:   gpu.func @attend_shared_attend0_partial(
 //  ANY-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64,{{.*}} splits = 8 : i64
 //   ANY-NOT:   nvvm.cluster
+//       ANY:   gpu.func @attend_shared_attend0_merge(
+//   DEFAULT:   gpu.func @attend_shared_attend0_cluster_long(
+//  DEFAULT-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_cluster_max_ctas = 0 : i64,{{.*}} prefetch_next_group = 1 : i64,{{.*}} slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 4 : i64, tensor_core_dots = 1 : i64
+// DEFAULT-COUNT-16:  nvvm.mma.sync
+//   DEFAULT:     nvvm.inline_ptx "st.async
+//   DEFAULT:   gpu.func @attend_shared_attend0_partial_long(
+//  DEFAULT-SAME:     cluster_merge = 0 : i64
+// Without attend-long-form-cluster-merge, the long form's partial and merge
+// kernels wherever it is taken.
+// NOLC-LABEL: func.func @attend_shared(
+//       NOLC:   arith.cmpi uge, %{{.*}}, %c396{{.*}}
+//   NOLC-NOT:   attend0_cluster_long
+//       NOLC:   gpu.launch_func async [%{{.*}}] @attend_shared_kernels::@attend_shared_attend0_partial_long blocks
+//   NOLC-NOT:   attend0_cluster_long
+//       NOLC:   gpu.func @attend_shared_attend0_partial(
+//  NOLC-SAME:     long_form_cluster_max_ctas = 0 : i64
 func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>,
                          %values: tensor<1x2x?x128xf16>, %idx: tensor<1x2x1x256xi32>)
     -> tensor<1x8x1x128xf16> {

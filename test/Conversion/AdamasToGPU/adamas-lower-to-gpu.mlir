@@ -228,7 +228,7 @@
 // (attend-compacts-selection), its own, then the flag.
 //       CHECK:   gpu.func @step_attend0_partial(%arg0: memref<512xf16>,
 //  CHECK-SAME:     %arg21: index) workgroup({{.*}}, %[[SLOTS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_min_ctas = 792 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 0 : i64, splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_cluster_max_ctas = 0 : i64, long_form_min_ctas = 792 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 0 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
 // The CTA's 32 slots, where the flag is set: the row's plan from the
 // cumulative chunk histograms (SelectCommon::planRow; no threshold kernel
@@ -417,7 +417,7 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 
 // CHECK-LABEL: func.func @attend_shared(
 //       CHECK: gpu.func @attend_shared_attend0_partial(
-//  CHECK-SAME:   adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_min_ctas = 396 : i64, long_form_tensor_core_dots = 1 : i64, long_splits = 16 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 1 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
+//  CHECK-SAME:   adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_cluster_max_ctas = 0 : i64, long_form_min_ctas = 396 : i64, long_form_tensor_core_dots = 1 : i64, long_splits = 16 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 1 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
 // With 4 heads per CTA in bf16 a warp's 8 slots are one group whose scores
 // are tensor-core products: lane l's query piece (head l / 4, D / 4 = 32
 // dims), the 8 slots' V rows and indices, lane l's key piece (slot l / 4),
@@ -465,9 +465,19 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 // Its long form keeps the tensor-core scores (attend-long-form-tensor-core-
 // dots): 16 splits of 64 slots, 16 per warp in two groups of 8 (16
 // mma.sync), taken from 3 CTAs per SM (3 x 132 = 396) where the short
-// splits' grid outgrows a wave of 6; ptxas's registers.
+// splits' grid outgrows a wave of 6; ptxas's registers. A warp loads both
+// groups (8 V rows and its key piece each) before the first product, behind
+// a compiler barrier (prefetch_next_group).
 //       CHECK: gpu.func @attend_shared_attend0_partial_long(
-//  CHECK-SAME:   min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 16 : i64, tensor_core_dots = 1 : i64
+//  CHECK-SAME:   min_ctas_per_sm = 0 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 16 : i64, tensor_core_dots = 1 : i64
+//       CHECK:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
+// CHECK-COUNT-8:   vector.load {{.*}} : memref<?xbf16>, vector<2xbf16>
+//       CHECK:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
+// CHECK-COUNT-8:   vector.load {{.*}} : memref<?xbf16>, vector<2xbf16>
+//       CHECK:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
+//   CHECK-NOT:   nvvm.mma.sync
+//       CHECK:   llvm.inline_asm has_side_effects ""
+//   CHECK-NOT:   vector.load
 // CHECK-COUNT-16:  nvvm.mma.sync
 //   CHECK-NOT:   nvvm.mma.sync
 //       CHECK:   gpu.return

@@ -241,6 +241,9 @@ struct AttendOptions {
   /// `attend-softmax-in-quads`: AttendConfig::softmaxInQuads where the
   /// scores are tensor-core products.
   bool softmaxInQuads = true;
+  /// `attend-long-form-cluster-merge`: AttendConfig::longFormClusterMaxCtas
+  /// where it applies.
+  bool longFormClusterMerge = true;
 };
 
 struct AttendConfig {
@@ -289,6 +292,11 @@ struct AttendConfig {
   /// With tensorCoreDots: the long form keeps them, a warp taking 16 slots
   /// (two groups of 8) instead of 32 (NOTES.md item 70).
   bool longFormTensorCoreDots = false;
+  /// With longFormTensorCoreDots, where the long splits fit a cluster: the
+  /// largest long grid whose splits merge in their cluster (`_cluster_long`:
+  /// st.async into the leader, no merge kernel), one wave of 4 CTAs per SM;
+  /// larger ones take the long partial and merge kernels. 0: never.
+  int64_t longFormClusterMaxCtas = 0;
   /// Each warp issues the loads of its next group of slots before the
   /// arithmetic on the current one (two groups in flight).
   bool prefetchNextGroup = false;
