@@ -735,6 +735,7 @@ struct AdamasLowerToGPUPass
     attend.longFormTensorCoreDots = attendLongFormTensorCoreDots;
     attend.softmaxInQuads = attendSoftmaxInQuads;
     attend.longFormClusterMerge = attendLongFormClusterMerge;
+    attend.longFormPrefetch = attendLongFormPrefetch;
     attend.compactsSelection = attendCompactsSelection;
     attend.asyncClusterMerge = attendAsyncClusterMerge;
     attend.asyncClusterCompaction = attendAsyncClusterCompaction;
