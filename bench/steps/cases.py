@@ -101,8 +101,7 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_cluster_waves": 1},
                  {"attend_long_form_tensor_core_dots": False},
                  {"attend_softmax_in_quads": False},
-                 {"attend_long_form_cluster_merge": False},
-                 {"attend_long_form_prefetch": False})
+                 {"attend_long_form_cluster_merge": False})
 
 
 def variant_label(options):

@@ -94,7 +94,6 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.attendLongFormTensorCoreDots = options.attendLongFormTensorCoreDots;
   lower.attendSoftmaxInQuads = options.attendSoftmaxInQuads;
   lower.attendLongFormClusterMerge = options.attendLongFormClusterMerge;
-  lower.attendLongFormPrefetch = options.attendLongFormPrefetch;
   lower.attendCompactsSelection = options.attendCompactsSelection;
   lower.attendAsyncClusterMerge = options.attendAsyncClusterMerge;
   lower.attendAsyncClusterCompaction = options.attendAsyncClusterCompaction;

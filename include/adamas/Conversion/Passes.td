@@ -146,13 +146,6 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "slots, taken from half the CTAs per multiprocessor "
            "(bench/NOTES.md item 70); false: a warp per 32 slots with "
            "per-lane dots">,
-    Option<"attendLongFormPrefetch", "attend-long-form-prefetch", "bool",
-           /*default=*/"true",
-           "where sparse_attn's long-split form has tensor-core scores, a "
-           "warp loads its next group of 8 slots before computing on the "
-           "current one (bench/NOTES.md item 72); false: each group loaded "
-           "where it is computed on (the per-lane long form always "
-           "prefetches)">,
     Option<"attendLongFormClusterMerge", "attend-long-form-cluster-merge",
            "bool", /*default=*/"true",
            "where sparse_attn's long-split form has tensor-core scores "

@@ -127,12 +127,6 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("sparse_attn's long-split form keeps tensor-core "
                      "scores, a warp per 16 slots (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
-  PassOptions::Option<bool> attendLongFormPrefetch{
-      *this, "attend-long-form-prefetch",
-      llvm::cl::desc("sparse_attn's tensor-core long form loads a warp's "
-                     "next group of slots before computing on the current "
-                     "one (see adamas-lower-to-gpu)"),
-      llvm::cl::init(true)};
   PassOptions::Option<bool> attendLongFormClusterMerge{
       *this, "attend-long-form-cluster-merge",
       llvm::cl::desc("sparse_attn's tensor-core long form merges its "

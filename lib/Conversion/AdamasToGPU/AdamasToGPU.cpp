@@ -735,7 +735,6 @@ struct AdamasLowerToGPUPass
     attend.longFormTensorCoreDots = attendLongFormTensorCoreDots;
     attend.softmaxInQuads = attendSoftmaxInQuads;
     attend.longFormClusterMerge = attendLongFormClusterMerge;
-    attend.longFormPrefetch = attendLongFormPrefetch;
     attend.compactsSelection = attendCompactsSelection;
     attend.asyncClusterMerge = attendAsyncClusterMerge;
     attend.asyncClusterCompaction = attendAsyncClusterCompaction;

@@ -331,7 +331,6 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   if (options.longSplits && longSplits < c.splits) {
     c.longSplits = longSplits;
     c.longFormTensorCoreDots = longDots;
-    c.longFormPrefetch = longDots && options.longFormPrefetch;
     // Its 4 splits at k = 256 fit a cluster: where its grid is one wave
     // (B=16 shared_group: 512 CTAs), the leader merges them from its
     // shared memory instead of a merge kernel reading them from L2 (the
@@ -361,11 +360,10 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   l.longFormMinCtas = 0;
   l.tensorCoreDots = longFormTensorCoreDots;
   l.softmaxInQuads = softmaxInQuads && l.tensorCoreDots;
-  // A warp loads its next group of slots before computing on the current
-  // one: the per-lane form in a loop, the tensor-core one's unrolled groups
-  // where `attend-long-form-prefetch` says so (NOTES.md item 72).
-  l.prefetchNextGroup = !l.tensorCoreDots || longFormPrefetch;
-  l.longFormPrefetch = false;
+  // Both forms load a warp's next group of slots before computing on the
+  // current one (the tensor-core groups unrolled, the per-lane ones in a
+  // loop).
+  l.prefetchNextGroup = true;
   l.longFormTensorCoreDots = false;
   l.longFormClusterMaxCtas = 0;
   l.compactsSelection = false;
@@ -390,7 +388,6 @@ DictionaryAttr AttendConfig::toAttr(MLIRContext *ctx) const {
                           {"long_form_cluster_max_ctas",
                            longFormClusterMaxCtas},
                           {"long_form_min_ctas", longFormMinCtas},
-                          {"long_form_prefetch", longFormPrefetch},
                           {"long_form_tensor_core_dots",
                            longFormTensorCoreDots},
                           {"long_splits", longSplits},

@@ -3,7 +3,6 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false select-encodes-queries=false" -split-input-file | FileCheck %s --check-prefix=ENCFIRST
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false attend-long-form-tensor-core-dots=false" -split-input-file | FileCheck %s --check-prefix=NODOTS
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false attend-softmax-in-quads=false" -split-input-file | FileCheck %s --check-prefix=BCAST
-// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false attend-long-form-prefetch=false" -split-input-file | FileCheck %s --check-prefix=NOPF
 
 // Without thread block clusters (max-cluster-size=0, as on sm_80) l1_topk is
 // three kernels and sparse_attn two; adamas-lower-to-gpu-cluster.mlir has
@@ -229,7 +228,7 @@
 // (attend-compacts-selection), its own, then the flag.
 //       CHECK:   gpu.func @step_attend0_partial(%arg0: memref<512xf16>,
 //  CHECK-SAME:     %arg21: index) workgroup({{.*}}, %[[SLOTS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_cluster_max_ctas = 0 : i64, long_form_min_ctas = 792 : i64, long_form_prefetch = 0 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 0 : i64, splits = 2 : i64
+//  CHECK-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 1 : i64, dims_per_lane = 4 : i64, heads_per_cta = 1 : i64, long_form_cluster_max_ctas = 0 : i64, long_form_min_ctas = 792 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 1 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 0 : i64, splits = 2 : i64
 //       CHECK:     vector.load {{.*}} {alignment = 8 : i64} : memref<512xf16>, vector<4xf16>
 // The CTA's 32 slots, where the flag is set: the row's plan from the
 // cumulative chunk histograms (SelectCommon::planRow; no threshold kernel
@@ -294,7 +293,7 @@
 // moving them into the next iteration. The last group after the loop. Its
 // registers must allow 8 CTAs per SM.
 //       CHECK:   gpu.func @step_attend0_partial_long(
-//  CHECK-SAME:     adamas.config = {{{.*}}long_form_min_ctas = 0 : i64, long_form_prefetch = 0 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 0 : i64, min_ctas_per_sm = 8 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, softmax_in_quads = 0 : i64, splits = 1 : i64
+//  CHECK-SAME:     adamas.config = {{{.*}}long_form_min_ctas = 0 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 0 : i64, min_ctas_per_sm = 8 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, softmax_in_quads = 0 : i64, splits = 1 : i64
 //  CHECK-SAME:     nvvm.minctasm = 8 : i32
 //       CHECK:     vector.load {{.*}} : memref<512xf16>, vector<4xf16>
 // CHECK-COUNT-4:   gpu.shuffle  idx
@@ -418,7 +417,7 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 
 // CHECK-LABEL: func.func @attend_shared(
 //       CHECK: gpu.func @attend_shared_attend0_partial(
-//  CHECK-SAME:   adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_cluster_max_ctas = 0 : i64, long_form_min_ctas = 396 : i64, long_form_prefetch = 1 : i64, long_form_tensor_core_dots = 1 : i64, long_splits = 16 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 1 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
+//  CHECK-SAME:   adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 0 : i64, cluster_merge = 0 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_cluster_max_ctas = 0 : i64, long_form_min_ctas = 396 : i64, long_form_tensor_core_dots = 1 : i64, long_splits = 16 : i64, min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 32 : i64, slots_per_warp = 8 : i64, softmax_in_quads = 1 : i64, splits = 32 : i64, tensor_core_dots = 1 : i64, value_dims_per_lane = 2 : i64
 // With 4 heads per CTA in bf16 a warp's 8 slots are one group whose scores
 // are tensor-core products: lane l's query piece (head l / 4, D / 4 = 32
 // dims), the 8 slots' V rows and indices, lane l's key piece (slot l / 4),
@@ -482,21 +481,10 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 // CHECK-COUNT-16:  nvvm.mma.sync
 //   CHECK-NOT:   nvvm.mma.sync
 //       CHECK:   gpu.return
-// With attend-long-form-prefetch=false each group is loaded where it is
-// computed on: the second group's loads follow the first's products.
-//       NOPF: gpu.func @attend_shared_attend0_partial_long(
-//  NOPF-SAME:   prefetch_next_group = 0 : i64
-//       NOPF:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
-// NOPF-COUNT-8:   vector.load {{.*}} : memref<?xbf16>, vector<2xbf16>
-//       NOPF:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
-// NOPF-COUNT-8:   nvvm.mma.sync
-// NOPF-COUNT-8:   vector.load {{.*}} : memref<?xbf16>, vector<2xbf16>
-//       NOPF:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
-// NOPF-COUNT-8:   nvvm.mma.sync
 // Without them: 8 splits of 128 slots, 32 per warp (8 groups: the loop
 // runs 7), the registers for 4 CTAs per SM (4 heads' accumulators).
 //       NODOTS: gpu.func @attend_shared_attend0_partial(
-//  NODOTS-SAME:   long_form_min_ctas = 792 : i64, long_form_prefetch = 0 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 8 : i64
+//  NODOTS-SAME:   long_form_min_ctas = 792 : i64, long_form_tensor_core_dots = 0 : i64, long_splits = 8 : i64
 //       NODOTS: gpu.func @attend_shared_attend0_partial_long(
 //  NODOTS-SAME:   min_ctas_per_sm = 4 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 128 : i64, slots_per_warp = 32 : i64, softmax_in_quads = 0 : i64, splits = 8 : i64, tensor_core_dots = 0 : i64
 //       NODOTS:   scf.for %{{.*}} = %c1{{.*}} to %c8{{.*}} step %c1

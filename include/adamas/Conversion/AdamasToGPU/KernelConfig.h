@@ -244,8 +244,6 @@ struct AttendOptions {
   /// `attend-long-form-cluster-merge`: AttendConfig::longFormClusterMaxCtas
   /// where it applies.
   bool longFormClusterMerge = true;
-  /// `attend-long-form-prefetch`: AttendConfig::longFormPrefetch.
-  bool longFormPrefetch = true;
 };
 
 struct AttendConfig {
@@ -299,9 +297,6 @@ struct AttendConfig {
   /// st.async into the leader, no merge kernel), one wave of 4 CTAs per SM;
   /// larger ones take the long partial and merge kernels. 0: never.
   int64_t longFormClusterMaxCtas = 0;
-  /// With longFormTensorCoreDots: the long form's prefetchNextGroup (its
-  /// per-lane form always prefetches).
-  bool longFormPrefetch = false;
   /// Each warp issues the loads of its next group of slots before the
   /// arithmetic on the current one (two groups in flight).
   bool prefetchNextGroup = false;
