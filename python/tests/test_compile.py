@@ -353,8 +353,11 @@ def test_attend_cluster_waves_option_reaches_the_host_code():
                                         shared_group=True))
     assert {w: bounds(mha, w) for w in (None, 1)} == {None: ["1056", "792"],
                                                       1: ["528", "792"]}
-    # (Both of shared_group's bounds are 792: one constant.)
-    assert {w: bounds(shared, w) for w in (None, 1)} == {None: ["792"], 1: ["792"]}
+    # (Both of shared_group's bounds are 792: one constant; 528 is its
+    # tensor-core long form's cluster bound, one wave of 4 x 132 whatever
+    # the option says.)
+    assert {w: bounds(shared, w) for w in (None, 1)} == {None: ["528", "792"],
+                                                         1: ["528", "792"]}
 
 
 def test_attend_long_form_tensor_core_dots_option_reaches_the_kernels():

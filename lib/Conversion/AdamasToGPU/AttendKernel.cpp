@@ -514,26 +514,17 @@ void AttendKernels::buildPartial() {
       group.keyQuarter = loadQuarter(arg(kKeys), row);
       return group;
     };
-    // The warp's tensor-core groups in turn, each loaded, or with
-    // prefetchNextGroup the next one loaded before `compute` runs on the
-    // current one (the compiler barrier keeps LLVM from sinking those
-    // loads to their uses), its V rows extended where it is computed on.
+    // The warp's tensor-core groups in turn (unrolled), each loaded, its V
+    // rows extended, then computed on. (Loading the next group before
+    // computing on this one measured no faster: NOTES.md item 72.)
     auto forEachTensorCoreGroup =
         [&](function_ref<void(int64_t first, Group &values,
                               Value keyQuarter)> compute) {
-      SmallVector<TensorCoreGroup, 4> loaded;
-      int64_t groups = c.slotsPerWarp / 8;
-      for (int64_t gi = 0; gi < groups; ++gi) {
-        int64_t ahead = c.prefetchNextGroup ? 1 : 0;
-        while (int64_t(loaded.size()) <= std::min(gi + ahead, groups - 1))
-          loaded.push_back(
-              loadTensorCoreGroup(kb.i32(8 * int64_t(loaded.size()))));
-        if (c.prefetchNextGroup)
-          kb.compilerBarrier();
-        Group &values = loaded[gi].values;
-        for (Value v : values.valueVectors)
-          values.values.push_back(extendLaneVector(v));
-        compute(8 * gi, values, loaded[gi].keyQuarter);
+      for (int64_t first = 0; first < c.slotsPerWarp; first += 8) {
+        TensorCoreGroup group = loadTensorCoreGroup(kb.i32(first));
+        for (Value v : group.values.valueVectors)
+          group.values.values.push_back(extendLaneVector(v));
+        compute(first, group.values, group.keyQuarter);
       }
     };
     // The products alone: C's fragment, lane l holding head l / 4's dots

@@ -360,10 +360,10 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   l.longFormMinCtas = 0;
   l.tensorCoreDots = longFormTensorCoreDots;
   l.softmaxInQuads = softmaxInQuads && l.tensorCoreDots;
-  // Both forms load a warp's next group of slots before computing on the
-  // current one (the tensor-core groups unrolled, the per-lane ones in a
-  // loop).
-  l.prefetchNextGroup = true;
+  // (The tensor-core groups are not software-pipelined: loading a warp's
+  // second group before computing on its first measured no faster at B=16
+  // and 64, NOTES.md item 72.)
+  l.prefetchNextGroup = !l.tensorCoreDots;
   l.longFormTensorCoreDots = false;
   l.longFormClusterMaxCtas = 0;
   l.compactsSelection = false;

@@ -251,7 +251,7 @@ func.func @gqa(%qc: tensor<1x4x1x8xi32>, %codes: tensor<1x2x?x8xi32>, %len: tens
 //   ANY-NOT:   nvvm.cluster
 //       ANY:   gpu.func @attend_shared_attend0_merge(
 //   DEFAULT:   gpu.func @attend_shared_attend0_cluster_long(
-//  DEFAULT-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_cluster_max_ctas = 0 : i64,{{.*}} prefetch_next_group = 1 : i64,{{.*}} slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 4 : i64, tensor_core_dots = 1 : i64
+//  DEFAULT-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64, cluster_merge_max_ctas = 0 : i64, compacts_selection = 0 : i64, dims_per_lane = 4 : i64, heads_per_cta = 4 : i64, long_form_cluster_max_ctas = 0 : i64,{{.*}} prefetch_next_group = 0 : i64,{{.*}} slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 4 : i64, tensor_core_dots = 1 : i64
 // DEFAULT-COUNT-16:  nvvm.mma.sync
 //   DEFAULT:     nvvm.inline_ptx "st.async
 //   DEFAULT:   gpu.func @attend_shared_attend0_partial_long(

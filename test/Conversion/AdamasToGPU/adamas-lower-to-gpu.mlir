@@ -465,20 +465,17 @@ func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, 
 // Its long form keeps the tensor-core scores (attend-long-form-tensor-core-
 // dots): 16 splits of 64 slots, 16 per warp in two groups of 8 (16
 // mma.sync), taken from 3 CTAs per SM (3 x 132 = 396) where the short
-// splits' grid outgrows a wave of 6; ptxas's registers. A warp loads both
-// groups (8 V rows and its key piece each) before the first product, behind
-// a compiler barrier (prefetch_next_group).
+// splits' grid outgrows a wave of 6; ptxas's registers. Each group is
+// loaded (8 V rows, the lane's key piece) where it is computed on.
 //       CHECK: gpu.func @attend_shared_attend0_partial_long(
-//  CHECK-SAME:   min_ctas_per_sm = 0 : i64, prefetch_next_group = 1 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 16 : i64, tensor_core_dots = 1 : i64
+//  CHECK-SAME:   min_ctas_per_sm = 0 : i64, prefetch_next_group = 0 : i64, slots_in_flight = 4 : i64, slots_per_split = 64 : i64, slots_per_warp = 16 : i64, softmax_in_quads = 1 : i64, splits = 16 : i64, tensor_core_dots = 1 : i64
 //       CHECK:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
 // CHECK-COUNT-8:   vector.load {{.*}} : memref<?xbf16>, vector<2xbf16>
 //       CHECK:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
+// CHECK-COUNT-8:   nvvm.mma.sync
 // CHECK-COUNT-8:   vector.load {{.*}} : memref<?xbf16>, vector<2xbf16>
 //       CHECK:   vector.load {{.*}} : memref<?xbf16>, vector<32xbf16>
-//   CHECK-NOT:   nvvm.mma.sync
-//       CHECK:   llvm.inline_asm has_side_effects ""
-//   CHECK-NOT:   vector.load
-// CHECK-COUNT-16:  nvvm.mma.sync
+// CHECK-COUNT-8:   nvvm.mma.sync
 //   CHECK-NOT:   nvvm.mma.sync
 //       CHECK:   gpu.return
 // Without them: 8 splits of 128 slots, 32 per warp (8 groups: the loop
