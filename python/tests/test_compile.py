@@ -360,20 +360,27 @@ def test_attend_cluster_waves_option_reaches_the_host_code():
                                                          1: ["528", "792"]}
 
 
+def _shared_group_isa_both_ways(keyword, flag):
+    """The shared_group attention (32/8, D = 128, k = 256) lowered to ISA
+    with the boolean codegen option `keyword`, adamas-gpu-pipeline's `flag`
+    (default on, written only when off), on and off."""
+    _build()
+    assert flag not in ac.pipeline_options()
+    assert f" {flag}=false" in ac.pipeline_options(**{keyword: False})
+    ir = ac.attend_ir(ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256,
+                                    shared_group=True))
+    return tuple(ac.lower_ir(ir, format="isa", **{keyword: v})
+                 for v in (True, False))
+
+
 def test_attend_long_form_tensor_core_dots_option_reaches_the_kernels():
     # attend_long_form_tensor_core_dots (default on) is adamas-gpu-pipeline's
     # attend-long-form-tensor-core-dots: shared_group's long partial keeps
     # the short form's tensor-core scores (16 slots per warp: k = 256 in 4
     # splits, two groups of 8 x D / 16 = 8 mma.sync each); off, per-lane
     # dots (32 slots per warp, no mma.sync).
-    _build()
-    assert "attend-long-form-tensor-core-dots" not in ac.pipeline_options()
-    assert " attend-long-form-tensor-core-dots=false" in ac.pipeline_options(
-        attend_long_form_tensor_core_dots=False)
-    ir = ac.attend_ir(ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256,
-                                    shared_group=True))
-    on, off = (ac.lower_ir(ir, format="isa", attend_long_form_tensor_core_dots=v)
-               for v in (True, False))
+    on, off = _shared_group_isa_both_ways("attend_long_form_tensor_core_dots",
+                                          "attend-long-form-tensor-core-dots")
     assert _kernel_ptx(on, "attend0_partial_long").count("mma.sync") == 16
     assert "mma.sync" not in _kernel_ptx(off, "attend0_partial_long")
     assert _kernel_ptx(on, "attend0_partial").count("mma.sync") == 8
@@ -388,15 +395,9 @@ def test_attend_softmax_in_quads_option_reaches_the_kernels():
     # group's rescales of the empty state fold away); off, every lane all
     # 32 of a group's weights, and 4 rescales in the second (32 + 36 = 68).
     # Both forms then merge the CTA's 4 warps, 4 rescales per head (16).
-    _build()
-    assert "attend-softmax-in-quads" not in ac.pipeline_options()
-    assert " attend-softmax-in-quads=false" in ac.pipeline_options(
-        attend_softmax_in_quads=False)
-    ir = ac.attend_ir(ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256,
-                                    shared_group=True))
-    on, off = (_kernel_ptx(ac.lower_ir(ir, format="isa",
-                                       attend_softmax_in_quads=v),
-                           "attend0_partial_long") for v in (True, False))
+    on, off = (_kernel_ptx(isa, "attend0_partial_long") for isa in
+               _shared_group_isa_both_ways("attend_softmax_in_quads",
+                                           "attend-softmax-in-quads"))
     assert on.count("ex2.approx") == 9 + 16
     assert off.count("ex2.approx") == 68 + 16
     assert on.count("shfl.sync.bfly") == 2 * 2 + 2
@@ -409,14 +410,8 @@ def test_attend_long_form_cluster_merge_option_reaches_the_host_code():
     # (4 splits at k = 256) is also built as a cluster kernel that merges by
     # st.async, taken up to one wave of 4 CTAs per SM (528 on sm_90's 132);
     # off, only its partial and merge kernels.
-    _build()
-    assert "attend-long-form-cluster-merge" not in ac.pipeline_options()
-    assert " attend-long-form-cluster-merge=false" in ac.pipeline_options(
-        attend_long_form_cluster_merge=False)
-    ir = ac.attend_ir(ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256,
-                                    shared_group=True))
-    on, off = (ac.lower_ir(ir, format="isa", attend_long_form_cluster_merge=v)
-               for v in (True, False))
+    on, off = _shared_group_isa_both_ways("attend_long_form_cluster_merge",
+                                          "attend-long-form-cluster-merge")
     cluster_long = _kernel_ptx(on, "attend0_cluster_long")
     assert cluster_long.count("mma.sync") == 16
     assert "st.async" in cluster_long
