@@ -494,14 +494,10 @@ void AttendKernels::buildPartial() {
                       i, std::min<size_t>(32, dots.size() - i))));
       return sums;
     };
-    // The scores of the 8 slots from `first` (i32) of the warp's run from
-    // tensor-core products: lane l loads the D / 4 dims [(l % 4) D / 4, +D /
-    // 4) of slot first + l / 4's key (B's column l / 4), D / 16 k-steps of
-    // mma.sync accumulate head l / 4's scores for slots 2 (l % 4) and +1,
-    // which are then broadcast: sums[g * 8 + u] in every lane.
-    // A tensor-core group of 8 slots from `first` (i32) as loaded: the V
-    // rows as loadGroup loads them (not extended), and lane l's D / 4 dims
-    // of slot first + l / 4's key (B's column l / 4), as i32 pairs.
+    // A tensor-core group of 8 slots from `first` (i32) of the warp's run
+    // as loaded: the V rows as loadGroup loads them (not extended), and
+    // lane l's D / 4 dims [(l % 4) D / 4, +D / 4) of slot first + l / 4's
+    // key (B's column l / 4), one vector.
     struct TensorCoreGroup {
       Group values;
       Value keyQuarter;
@@ -527,8 +523,9 @@ void AttendKernels::buildPartial() {
         compute(first, group.values, group.keyQuarter);
       }
     };
-    // The products alone: C's fragment, lane l holding head l / 4's dots
-    // with slots 2 (l % 4) and +1 in its first two accumulators.
+    // The group's products: D / 16 k-steps of mma.sync leave C's fragment,
+    // lane l holding head l / 4's dots with slots 2 (l % 4) and +1 in its
+    // first two accumulators.
     auto tensorCoreProducts = [&](Value keyQuarter) {
       SmallVector<Value> keyWords = laneWords(keyQuarter);
       Value zero = kb.i32(0);
@@ -540,6 +537,8 @@ void AttendKernels::buildPartial() {
                          {keyWords[2 * ks], keyWords[2 * ks + 1]}, acc, bf16);
       return acc;
     };
+    // Those scores broadcast: sums[g * 8 + u] in every lane (without
+    // softmaxInQuads).
     auto tensorCoreScores = [&](Value keyQuarter) {
       SmallVector<Value> acc = tensorCoreProducts(keyQuarter);
       SmallVector<Value> sums;

@@ -307,8 +307,8 @@ struct AttendConfig {
   /// a warp's scores for a group of 8 slots come from tensor-core products
   /// (`mma.sync.m16n8k16`: the heads' queries as rows of A, the slots' keys
   /// as columns of B, f32 accumulators) instead of per-lane dots summed over
-  /// the warp. Short form only (groups of 8 slots, slotsPerWarp a multiple
-  /// of 8).
+  /// the warp. Groups of 8 slots (slotsPerWarp a multiple of 8); the long
+  /// form keeps them with longFormTensorCoreDots.
   bool tensorCoreDots = false;
   /// With tensorCoreDots, the softmax of a group's scores is taken where
   /// the products leave them: lane l takes the weights of head l / 4's
