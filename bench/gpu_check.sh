@@ -240,6 +240,9 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
         # Their long form (B=16: 4 splits, 16 slots per warp).
         sanitize "$tool" "shared_group long form, tensor-core scores, B=16" --runs 1 \
           --kinds attend --only gqa_shared_d128_k256
+        # The per-head long form's cluster merge (B=16: 1024 CTAs, 2 splits).
+        sanitize "$tool" "per-head long form, cluster merge, B=16" --runs 3 \
+          --kinds attend --only gqa_d128_k256
       done
     fi
     if [[ ${GPU_CHECK_TIMING:-1} == 1 ]]; then

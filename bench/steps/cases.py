@@ -45,7 +45,7 @@ RUNS = {
     "mha_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
                       (1, 131072, "full"), (1, 262144, "full")],
     "gqa_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
-                      (16, 32768, "ragged")],
+                      (16, 32768, "ragged"), (20, 4096, "ragged")],
     "gqa_shared_d128_k256": [(1, 4096, "full"), (16, 32768, "ragged"),
                              (40, 8192, "ragged")],
     "g7_d64_b3_m4_bf16": [(1, 1000, "full"), (4, 4096, "ragged")],
@@ -62,8 +62,9 @@ RUNS = {
 # CTA merges its splits in a cluster (one kernel) while its grid fits two
 # waves (B = 1 and 4 above: 256 and 1024 CTAs; CTAs of several heads, one
 # wave), else in a merge kernel (shared_group, k = 1024); grids of many
-# rows take the long splits' partial and merge kernels instead (B = 16 of
-# gqa_d128_k256: 1024 CTAs of 2 splits where the short splits made 4096;
+# rows take the long splits instead (B = 16 of gqa_d128_k256: 1024 CTAs of
+# 2 splits where the short splits made 4096, merged in their cluster: one
+# wave of 8 per SM; B = 20, 1280 CTAs, its partial and merge kernels;
 # B = 32 of mha_d128_k64_f32: one split; with shared_group's tensor-core
 # scores a warp per 16 slots: B = 16 of gqa_shared_d128_k256, 4 splits
 # merged in their cluster (one wave), B = 40 its partial and merge kernels,

@@ -351,8 +351,11 @@ def test_attend_cluster_waves_option_reaches_the_host_code():
     mha = ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=256))
     shared = ac.attend_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=256,
                                         shared_group=True))
+    # (With the default the cluster form's two waves and the long form's
+    # cluster bound, one wave of 8 x 132, are one constant, 1056; with the
+    # option at 1 the long form's stays.)
     assert {w: bounds(mha, w) for w in (None, 1)} == {None: ["1056", "792"],
-                                                      1: ["528", "792"]}
+                                                      1: ["1056", "528", "792"]}
     # (Both of shared_group's bounds are 792: one constant; 528 is its
     # tensor-core long form's cluster bound, one wave of 4 x 132 whatever
     # the option says.)
@@ -409,12 +412,22 @@ def test_attend_long_form_cluster_merge_option_reaches_the_host_code():
     # attend-long-form-cluster-merge: shared_group's tensor-core long form
     # (4 splits at k = 256) is also built as a cluster kernel that merges by
     # st.async, taken up to one wave of 4 CTAs per SM (528 on sm_90's 132);
-    # off, only its partial and merge kernels.
+    # so is the per-head long form (one head per CTA, per-lane dots, 2
+    # splits), up to one wave of 8 per SM (1056); off, only their partial
+    # and merge kernels.
     on, off = _shared_group_isa_both_ways("attend_long_form_cluster_merge",
                                           "attend-long-form-cluster-merge")
     cluster_long = _kernel_ptx(on, "attend0_cluster_long")
     assert cluster_long.count("mma.sync") == 16
     assert "st.async" in cluster_long
+    assert "attend0_cluster_long" not in off
+    assert "attend0_partial_long" in on and "attend0_partial_long" in off
+    per_head = ac.attend_ir(ac.DecodeStep(q_heads=32, kv_heads=8, dims=128, k=256))
+    on, off = (ac.lower_ir(per_head, format="isa", attend_long_form_cluster_merge=v)
+               for v in (True, False))
+    cluster_long = _kernel_ptx(on, "attend0_cluster_long")
+    assert "st.async" in cluster_long and "mma.sync" not in cluster_long
+    assert ".minnctapersm 8" in cluster_long
     assert "attend0_cluster_long" not in off
     assert "attend0_partial_long" in on and "attend0_partial_long" in off
 

@@ -100,6 +100,16 @@
 // PTX-CLUSTER: mbarrier.arrive.expect_tx.shared.b64
 // PTX-CLUSTER: mbarrier.try_wait.parity.shared.b64
 // PTX-CLUSTER-NOT: barrier.cluster
+// The long splits (one head per CTA: 2 at k = 256) merge in their cluster
+// too, where their grid is one wave (B = 16 here).
+// PTX-CLUSTER-LABEL: .entry adamas_decode_step_attend0_cluster_long(
+// PTX-CLUSTER: griddepcontrol.wait;
+// PTX-CLUSTER: fence.mbarrier_init.release.cluster;
+// PTX-CLUSTER: barrier.cluster.arrive.relaxed;
+// PTX-CLUSTER: barrier.cluster.wait;
+// PTX-CLUSTER: st.async.shared::cluster.mbarrier::complete_tx::bytes.b32
+// PTX-CLUSTER: mbarrier.try_wait.parity.shared.b64
+// PTX-CLUSTER-NOT: barrier.cluster
 // PTX-THREE-LABEL: .entry adamas_decode_step_attend0_partial(
 // PTX-THREE: griddepcontrol.wait;
 // PTX-THREE: ex2.approx.f32

@@ -331,15 +331,19 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
   if (options.longSplits && longSplits < c.splits) {
     c.longSplits = longSplits;
     c.longFormTensorCoreDots = longDots;
-    // Its 4 splits at k = 256 fit a cluster: where its grid is one wave
-    // (B=16 shared_group: 512 CTAs), the leader merges them from its
+    // Its splits (4 at k = 256 with tensor-core dots, else 2) fit a
+    // cluster: where its grid is one wave (B=16 shared_group: 512 CTAs at 4
+    // per SM; B=16 per head: 1024 at 8), the leader merges them from its
     // shared memory instead of a merge kernel reading them from L2 (the
-    // short splits' cluster merge, item 59). Past one wave (B=64: 2048
-    // CTAs) shared_group's clusters measured slower (item 68).
-    if (longDots && options.longFormClusterMerge &&
+    // short splits' cluster merge, item 59; NOTES.md items 72 and 75).
+    // Past one wave (B=64: 2048 and 4096 CTAs) shared_group's clusters
+    // measured slower (item 68). (With several heads per CTA and per-lane
+    // dots, none.)
+    if ((longDots || c.headsPerCta == 1) && options.longFormClusterMerge &&
         options.asyncClusterMerge && longSplits >= 2 &&
         longSplits <= target.maxClusterSize)
-      c.longFormClusterMaxCtas = 4 * target.numMultiprocessors;
+      c.longFormClusterMaxCtas =
+          (longDots ? 4 : 8) * target.numMultiprocessors;
     c.longFormMinCtas =
         (longDots ? llvm::divideCeil(options.longFormCtasPerSm, 2)
                   : options.longFormCtasPerSm) *

@@ -275,6 +275,38 @@ func.func @attend_shared(%q: tensor<1x8x1x128xf16>, %keys: tensor<1x2x?x128xf16>
 
 // -----
 
+// One head per CTA: the long form (a warp per 32 slots, 2 splits at k =
+// 256) is taken from 6 long CTAs per SM (792); its 2 splits are one
+// cluster that merges by st.async where its grid is one wave of 8 CTAs per
+// SM (8 x 132 = 1056: B=16 per-head GQA's 1024), its partial and merge
+// kernels beyond (B=64's 4096).
+// DEFAULT-LABEL: func.func @attend_per_head(
+//       DEFAULT:   arith.cmpi uge, %{{.*}}, %c792{{.*}}
+//       DEFAULT:   @attend_per_head_kernels::@attend_per_head_attend0_cluster clusters in
+//       DEFAULT:   arith.cmpi ule, %{{.*}}, %c1056{{.*}}
+//       DEFAULT:   @attend_per_head_kernels::@attend_per_head_attend0_cluster_long clusters in (%c2{{[_0-9]*}}, %c1{{[_0-9]*}}, %c1{{[_0-9]*}})
+//       DEFAULT:   @attend_per_head_kernels::@attend_per_head_attend0_partial_long blocks
+//       DEFAULT:   @attend_per_head_kernels::@attend_per_head_attend0_merge_long blocks
+//       DEFAULT:   gpu.func @attend_per_head_attend0_cluster_long(
+//  DEFAULT-SAME:     adamas.config = {async_cluster_compaction = 0 : i64, async_cluster_merge = 1 : i64, cluster_merge = 1 : i64,{{.*}} heads_per_cta = 1 : i64,{{.*}} slots_per_warp = 32 : i64,{{.*}} splits = 2 : i64, tensor_core_dots = 0 : i64
+//  DEFAULT-SAME:     nvvm.minctasm = 8 : i32
+//       DEFAULT:     nvvm.inline_ptx "st.async
+//       DEFAULT:   gpu.func @attend_per_head_attend0_partial_long(
+//  DEFAULT-SAME:     cluster_merge = 0 : i64
+// NOLC-LABEL: func.func @attend_per_head(
+//   NOLC-NOT:   attend0_cluster_long
+//       NOLC:   @attend_per_head_kernels::@attend_per_head_attend0_partial_long blocks
+//   NOLC-NOT:   attend0_cluster_long
+func.func @attend_per_head(%q: tensor<?x8x1x128xf16>, %keys: tensor<?x2x?x128xf16>,
+                           %values: tensor<?x2x?x128xf16>, %idx: tensor<?x8x1x256xi32>)
+    -> tensor<?x8x1x128xf16> {
+  %o = adamas.sparse_attn %q, %keys, %values, %idx
+      : tensor<?x8x1x128xf16>, tensor<?x2x?x128xf16>, tensor<?x2x?x128xf16>, tensor<?x8x1x256xi32> -> tensor<?x8x1x128xf16>
+  return %o : tensor<?x8x1x128xf16>
+}
+
+// -----
+
 // ANY-LABEL: func.func @attend_k1024(
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_k1024_kernels::@attend_k1024_attend0_partial blocks
 //       ANY:   gpu.launch_func async [%{{.*}}] @attend_k1024_kernels::@attend_k1024_attend0_merge blocks
