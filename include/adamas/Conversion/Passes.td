@@ -148,10 +148,11 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "per-lane dots">,
     Option<"attendLongFormClusterMerge", "attend-long-form-cluster-merge",
            "bool", /*default=*/"true",
-           "where sparse_attn's long-split form has tensor-core scores "
-           "and its splits fit a cluster, grids of up to one wave (4 CTAs "
-           "per multiprocessor) merge their splits in the cluster by "
-           "st.async (bench/NOTES.md item 72; needs "
+           "where sparse_attn's long-split form has tensor-core scores or "
+           "one head per CTA and its splits fit a cluster, grids of up to "
+           "one wave (4 CTAs per multiprocessor with tensor-core scores, "
+           "else 8) merge their splits in the cluster by st.async "
+           "(bench/NOTES.md items 72 and 75; needs "
            "attend-async-cluster-merge); false: its partial and merge "
            "kernels">,
     Option<"attendSoftmaxInQuads", "attend-softmax-in-quads", "bool",

@@ -129,9 +129,9 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<bool> attendLongFormClusterMerge{
       *this, "attend-long-form-cluster-merge",
-      llvm::cl::desc("sparse_attn's tensor-core long form merges its "
-                     "splits in a cluster where its grid is one wave (see "
-                     "adamas-lower-to-gpu)"),
+      llvm::cl::desc("sparse_attn's long form (tensor-core scores, or one "
+                     "head per CTA) merges its splits in a cluster where "
+                     "its grid is one wave (see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> attendSoftmaxInQuads{
       *this, "attend-softmax-in-quads",

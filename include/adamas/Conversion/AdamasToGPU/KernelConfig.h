@@ -292,10 +292,12 @@ struct AttendConfig {
   /// With tensorCoreDots: the long form keeps them, a warp taking 16 slots
   /// (two groups of 8) instead of 32 (NOTES.md item 70).
   bool longFormTensorCoreDots = false;
-  /// With longFormTensorCoreDots, where the long splits fit a cluster: the
-  /// largest long grid whose splits merge in their cluster (`_cluster_long`:
-  /// st.async into the leader, no merge kernel), one wave of 4 CTAs per SM;
-  /// larger ones take the long partial and merge kernels. 0: never.
+  /// With longFormTensorCoreDots or one head per CTA, where the long splits
+  /// fit a cluster: the largest long grid whose splits merge in their
+  /// cluster (`_cluster_long`: st.async into the leader, no merge kernel),
+  /// one wave (4 CTAs per SM with tensor-core dots, 8 with one head per
+  /// CTA); larger ones take the long partial and merge kernels. 0: never
+  /// (NOTES.md items 72 and 75).
   int64_t longFormClusterMaxCtas = 0;
   /// Each warp issues the loads of its next group of slots before the
   /// arithmetic on the current one (two groups in flight).
