@@ -230,6 +230,12 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
 // Attend
 //===----------------------------------------------------------------------===//
 
+/// The long form's CTAs per SM: where a CTA attends one head, the
+/// `.minnctapersm` longForm() asks for; with tensor-core dots, what ptxas's
+/// registers leave (95-128 at D = 128). A wave of long CTAs is this many
+/// per SM (the cluster merge's bound).
+constexpr int64_t kOneHeadLongCtasPerSm = 8, kTensorCoreLongCtasPerSm = 4;
+
 /// Splits `slots` index slots into `splits` splits of whole warps' runs.
 static void setSplits(AttendConfig &c, int64_t slots, int64_t splits) {
   c.splits = splits;
@@ -336,14 +342,15 @@ ConfigOr<AttendConfig> AttendConfig::get(const AttendProblem &p,
     // per SM; B=16 per head: 1024 at 8), the leader merges them from its
     // shared memory instead of a merge kernel reading them from L2 (the
     // short splits' cluster merge, item 59; NOTES.md items 72 and 75).
-    // Past one wave (B=64: 2048 and 4096 CTAs) shared_group's clusters
-    // measured slower (item 68). (With several heads per CTA and per-lane
-    // dots, none.)
+    // Past one wave shared_group's clusters measured slower (item 68; B=64:
+    // 2048 CTAs); the per-head form's past one wave (B=64: 4096) was not
+    // tried. (With several heads per CTA and per-lane dots, none.)
     if ((longDots || c.headsPerCta == 1) && options.longFormClusterMerge &&
         options.asyncClusterMerge && longSplits >= 2 &&
         longSplits <= target.maxClusterSize)
       c.longFormClusterMaxCtas =
-          (longDots ? 4 : 8) * target.numMultiprocessors;
+          (longDots ? kTensorCoreLongCtasPerSm : kOneHeadLongCtasPerSm) *
+          target.numMultiprocessors;
     c.longFormMinCtas =
         (longDots ? llvm::divideCeil(options.longFormCtasPerSm, 2)
                   : options.longFormCtasPerSm) *
@@ -377,7 +384,9 @@ AttendConfig AttendConfig::longForm(const AttendProblem &p) const {
   // accumulators and queries need ~120, so 4; with tensor-core dots
   // ptxas's choice (128 with both groups' loads in flight at D = 128: 4
   // per SM, B=16's 512 CTAs one wave).
-  l.minCtasPerSm = headsPerCta == 1 ? 8 : l.tensorCoreDots ? 0 : 4;
+  l.minCtasPerSm = headsPerCta == 1 ? kOneHeadLongCtasPerSm
+                  : l.tensorCoreDots ? 0
+                                     : 4;
   return l;
 }
 
