@@ -102,7 +102,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_cluster_waves": 1},
                  {"attend_long_form_tensor_core_dots": False},
                  {"attend_softmax_in_quads": False},
-                 {"attend_long_form_cluster_merge": False})
+                 {"attend_long_form_cluster_merge": False},
+                 {"select_async_key_copies": True})
 
 
 def variant_label(options):

@@ -87,6 +87,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.selectEncodesQueries = options.selectEncodesQueries;
   lower.selectReleasesLate = options.selectReleasesLate;
   lower.selectPipelinesKeys = options.selectPipelinesKeys;
+  lower.selectAsyncKeyCopies = options.selectAsyncKeyCopies;
   lower.selectGridSync = options.selectGridSync;
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;

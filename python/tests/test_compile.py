@@ -209,6 +209,37 @@ def test_select_pipelines_keys_option_reaches_the_kernels():
                         "select0_hist"))
 
 
+def test_select_async_key_copies_option_reaches_the_kernels():
+    # select_async_key_copies (default off) is adamas-gpu-pipeline's
+    # select-async-key-copies: on, GQA's tensor-core histogram pass takes
+    # its keys from a shared-memory ring that the lanes' 16-byte
+    # asynchronous copies fill (one evict-first policy, a group per slot),
+    # and loads none from global memory itself; off, it loads them
+    # (ld.global.cs). MHA's popcount pass is the same either way.
+    mha = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64))
+    gqa = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
+    assert "select-async-key-copies" not in ac.pipeline_options()
+    assert " select-async-key-copies=true" in ac.pipeline_options(
+        select_async_key_copies=True)
+    on = _kernel_ptx(ac.lower_ir(gqa, format="isa", select_async_key_copies=True),
+                     "select0_hist")
+    off = _kernel_ptx(ac.lower_ir(gqa, format="isa"), "select0_hist")
+    copy = "cp.async.cg.shared.global.L2::cache_hint"
+    assert copy in on and on.count("createpolicy.fractional.L2::evict_first") == 1
+    assert "cp.async.commit_group" in on and "cp.async.wait_group" in on
+    assert "ld.shared.v2.b32" in on and "ld.global.cs" not in on
+    assert "cp.async" not in off and "ld.global.cs.v2.u32" in off
+    # The first copies go out before the pass's first CTA barrier; in the
+    # loop a warp waits for all but its 2 newest groups, then meets its
+    # lanes before reading their pieces.
+    assert on.index(copy) < on.index("bar.sync")
+    text = re.sub(r"\\([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), on)
+    assert re.search(r"cp\.async\.wait_group\s+2;\s*bar\.warp\.sync", text)
+    assert (_kernel_ptx(ac.lower_ir(mha, format="isa"), "select0_hist") ==
+            _kernel_ptx(ac.lower_ir(mha, format="isa", select_async_key_copies=True),
+                        "select0_hist"))
+
+
 def test_select_grid_sync_option_reaches_the_kernels():
     # select_grid_sync (default on) is adamas-gpu-pipeline's
     # select-grid-sync: where a histogram CTA ranks one selection row (MHA)

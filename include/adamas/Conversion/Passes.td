@@ -112,6 +112,14 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "each thread's next keys while it ranks the current ones, and its "
            "first keys before waiting for the query's encoding "
            "(bench/NOTES.md item 56)">,
+    Option<"selectAsyncKeyCopies", "select-async-key-copies", "bool",
+           /*default=*/"false",
+           "l1_topk's tensor-core histogram pass streams each warp's key "
+           "codes into a ring of shared-memory slots by asynchronous copies "
+           "(cp.async, a group per slot), a few iterations ahead of the "
+           "warp, instead of loading them into registers; off by default: "
+           "it hides the loads' latency but adds instructions, and measured "
+           "slower (bench/NOTES.md items 77-79)">,
     Option<"selectGridSync", "select-grid-sync", "bool",
            /*default=*/"true",
            "l1_topk with one selection row per histogram CTA, where its "

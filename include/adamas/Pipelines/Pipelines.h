@@ -101,6 +101,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "next keys while it ranks the current ones (see "
                      "adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> selectAsyncKeyCopies{
+      *this, "select-async-key-copies",
+      llvm::cl::desc("l1_topk's tensor-core histogram pass streams its key "
+                     "codes into shared memory by asynchronous copies "
+                     "(see adamas-lower-to-gpu)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> selectGridSync{
       *this, "select-grid-sync",
       llvm::cl::desc("l1_topk's histogram pass plans and compacts after a "

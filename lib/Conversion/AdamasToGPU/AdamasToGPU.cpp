@@ -382,6 +382,7 @@ LogicalResult StepLowering::emitSelect(L1TopKOp op, int64_t ordinal) {
   SelectLaunch s;
   s.problem = p;
   s.config = *config;
+  s.maxSharedBytes = target.maxStaticSharedBytes;
   // The query's codes, or its rows where the select encodes them (B and M
   // are theirs either way).
   Value query = op.getQueryCodes();
@@ -727,6 +728,7 @@ struct AdamasLowerToGPUPass
     select.encodesQueries = selectEncodesQueries;
     select.releasesLate = selectReleasesLate;
     select.pipelinesKeys = selectPipelinesKeys;
+    select.asyncKeyCopies = selectAsyncKeyCopies;
     select.gridSync = selectGridSync;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;

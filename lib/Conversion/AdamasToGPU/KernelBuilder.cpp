@@ -16,6 +16,16 @@
 using namespace mlir;
 using namespace mlir::adamas;
 
+int64_t mlir::adamas::workgroupBytes(gpu::GPUFuncOp kernel) {
+  int64_t bytes = 0;
+  for (BlockArgument buffer : kernel.getWorkgroupAttributions()) {
+    auto type = cast<MemRefType>(buffer.getType());
+    bytes += type.getNumElements() *
+             llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  }
+  return bytes;
+}
+
 KernelBuilder::KernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module,
                              StringRef name, TypeRange argTypes,
                              int64_t blockSize, Location loc,
@@ -504,6 +514,35 @@ void KernelBuilder::discardL2Line(Value memref, Value index) {
                             ValueRange{globalAddress(memref, index)},
                             ValueRange{}, "discard.global.L2 [$0], 128;",
                             Value());
+}
+
+Value KernelBuilder::evictFirstPolicy() {
+  // Inline PTX: no nvvm op creates a cache policy.
+  return NVVM::InlinePtxOp::create(
+             b, TypeRange{b.getI64Type()}, ValueRange{}, ValueRange{},
+             "createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", Value())
+      .getResult(0);
+}
+
+void KernelBuilder::asyncCopy16(Value sharedMemref, Value sharedIndex,
+                                Value globalMemref, Value globalIndex,
+                                Value policy) {
+  // Inline PTX: nvvm.cp.async.shared.global takes no cache policy.
+  SmallVector<Value> operands = {sharedPointer(sharedMemref, sharedIndex),
+                                 globalAddress(globalMemref, globalIndex)};
+  std::string ptx = "cp.async.cg.shared.global [$0], [$1], 16;";
+  if (policy) {
+    operands.push_back(policy);
+    ptx = "cp.async.cg.shared.global.L2::cache_hint [$0], [$1], 16, $2;";
+  }
+  NVVM::InlinePtxOp::create(b, TypeRange{}, operands, ValueRange{}, ptx,
+                            Value());
+}
+
+void KernelBuilder::asyncCopyCommit() { NVVM::CpAsyncCommitGroupOp::create(b); }
+
+void KernelBuilder::asyncCopyWait(int64_t pending) {
+  NVVM::CpAsyncWaitGroupOp::create(b, pending);
 }
 
 void KernelBuilder::compilerBarrier() {

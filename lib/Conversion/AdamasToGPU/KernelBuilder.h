@@ -49,6 +49,9 @@ enum class GridDependency {
   WaitFirstReleaseByKernel,
 };
 
+/// The static shared memory of `kernel` (its workgroup attributions).
+int64_t workgroupBytes(gpu::GPUFuncOp kernel);
+
 class KernelBuilder {
 public:
   /// Appends `gpu.func @name(argTypes) kernel` with `known_block_size =
@@ -206,6 +209,23 @@ public:
   /// bytes read undefined afterwards. Only for a line wholly inside data
   /// nothing reads again, once every load of it has returned.
   void discardL2Line(Value memref, Value index);
+  /// An L2 cache policy (i64) that marks the lines an access with it
+  /// touches evict-first (`createpolicy.fractional.L2::evict_first`).
+  Value evictFirstPolicy();
+  /// One asynchronous copy of 16 bytes (sm_80 `cp.async.cg`: no registers,
+  /// L2 only) from global `globalMemref[globalIndex]` to shared
+  /// `sharedMemref[sharedIndex]`, both 16-byte aligned, in the thread's
+  /// current group (asyncCopyCommit), with the L2 cache policy `policy`
+  /// (evictFirstPolicy) where given.
+  void asyncCopy16(Value sharedMemref, Value sharedIndex, Value globalMemref,
+                   Value globalIndex, Value policy = {});
+  /// Closes the thread's current group of asynchronous copies (an empty
+  /// group too).
+  void asyncCopyCommit();
+  /// Waits until at most `pending` of the thread's groups are incomplete:
+  /// the older groups' bytes are then visible to the thread (to the others
+  /// after a barrier among them).
+  void asyncCopyWait(int64_t pending);
   /// A compiler-only memory barrier (an empty `asm volatile` clobbering
   /// memory: nothing in the PTX): LLVM keeps loads issued before it there,
   /// e.g. a prefetch whose results a loop carries, which InstCombine would

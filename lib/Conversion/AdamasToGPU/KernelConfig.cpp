@@ -175,6 +175,19 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
     int64_t groupsPerLane = groups % 4 == 0 ? groups / 4 : 1;
     c.keyTilesPerWarp =
         std::clamp<int64_t>(24 / (2 * groupsPerLane * p.bits), 1, 6);
+    // Keys streamed into shared memory by asynchronous copies, where asked
+    // for and key rows are whole 16-byte pieces: 3 tiles a slot (1.5 KB per
+    // warp at D = 128, 2 bits) in 3 slots, 36 KB, which beside 4 rows'
+    // histograms and the distance stage fits 48 KB (4 CTAs per SM, as the
+    // register pass). Off by default: twice the iterations of 6 tiles, and
+    // their overhead outweighed the latency the ring hid (NOTES.md items
+    // 78-79); one bulk copy per slot instead (cp.async.bulk on an mbarrier)
+    // was slower still (item 77).
+    constexpr int64_t kAsyncKeyTiles = 3, kAsyncKeyStages = 3;
+    if (options.asyncKeyCopies && p.words % 4 == 0) {
+      c.keyTilesPerWarp = std::min(c.keyTilesPerWarp, kAsyncKeyTiles);
+      c.asyncKeyStages = kAsyncKeyStages;
+    }
     // The stage: per warp, a row of i16 per selection row and one for
     // tiles past the last row, keyTilesPerWarp * 16 keys long.
     int64_t stageBytes = (c.blockSize / 32) * (c.rowsPerCta + 1) *
@@ -205,7 +218,8 @@ int64_t SelectConfig::tensorCoreSlabs() const {
 }
 
 DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
-  return dictionary(ctx, {{"bins", numBins},
+  return dictionary(ctx, {{"async_key_stages", asyncKeyStages},
+                          {"bins", numBins},
                           {"block_size", blockSize},
                           {"cluster_chunks", clusterChunks},
                           {"encodes_queries", encodesQueries},

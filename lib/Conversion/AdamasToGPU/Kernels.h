@@ -58,6 +58,9 @@ void emitEncode(HostBuilder &host, StringRef name, ArrayRef<EncodeJob> jobs,
 struct SelectLaunch {
   SelectProblem problem;
   SelectConfig config;
+  /// The target's static shared memory per kernel (a kernel that builds on
+  /// the histogram pass fits its key ring in what the rest leaves).
+  int64_t maxSharedBytes = 0;
   // Host memrefs: query codes <B x Hq x M x W>, key codes <B x Hkv x N x W>,
   // lengths <B>, result <B x H' x M x k>.
   Value queryCodes, keyCodes, lengths, result;

@@ -10,7 +10,10 @@
 // form writes its distances through a per-warp shared-memory stage in
 // 16-byte pieces (SelectConfig::stagedDistanceStores; NOTES.md item 24).
 // The key codes are read evict-first (SelectConfig::l2CacheHints), so the
-// distances stay in L2 for the compaction.
+// distances stay in L2 for the compaction. Asked to, the tensor-core pass
+// reads them from a ring of shared-memory slots per warp that asynchronous
+// copies fill ahead of it (SelectConfig::asyncKeyStages, off by default;
+// NOTES.md items 77-79).
 //
 //===----------------------------------------------------------------------===//
 
@@ -168,11 +171,16 @@ void HistogramKernel::buildPass(
   Value queryCodes; // encodesQueries: the CTA's queries' code words
   if (c.encodesQueries)
     queryCodes = kb.sharedBuffer(b.getI32Type(), queries * p.words);
-  Value queryWords, querySums;
+  Value queryWords, querySums, stage;
   if (c.tensorCoreDistances) {
     queryWords = kb.sharedBuffer(b.getI32Type(),
                                  queryColumns * 4 * c.tensorCoreSlabs());
     querySums = kb.sharedBuffer(b.getI32Type(), queryColumns);
+    // The tensor-core pass's distance stage: per warp, a row of i16 per
+    // selection row and one for tiles past the last row (tensorCorePass).
+    if (c.stagedDistanceStores)
+      stage = kb.sharedBuffer(b.getI16Type(), numWarps() * (c.rowsPerCta + 1) *
+                                                  c.keyTilesPerWarp * 16);
   }
 
   kb.ifThen(kb.cmp(Pred::ult, batch, kb.arg(kBatches)), [&] {
@@ -180,6 +188,20 @@ void HistogramKernel::buildPass(
     auto [begin, end] = chunkRange(chunk, visibleAll(length));
     if (sharedDistances)
       sharedOrigin = begin;
+    // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
+    auto firstKeyWord = [&] {
+      return kb.mul(kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
+                           kb.arg(kCapacity)),
+                    kb.idx(p.words));
+    };
+    // With a key ring the first iterations' copies go out now, in flight
+    // while the CTA encodes its queries and fills the product's query side.
+    KeyRing ring;
+    if (c.tensorCoreDistances && c.asyncKeyStages) {
+      ring = makeKeyRing(begin, end, firstKeyWord());
+      for (int64_t s = 0; s + 1 < ring.stages; ++s)
+        issueKeyCopy(ring, kb.idx(s));
+    }
 
     SmallVector<Row> rows;
     for (int64_t r = 0; r < c.rowsPerCta; ++r)
@@ -191,11 +213,7 @@ void HistogramKernel::buildPass(
       clipToChunk(row, begin, end);
     if (c.encodesQueries)
       encodeQueries(batch, kvHead, group, queryCodes);
-    // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
-    Value keyBase =
-        kb.mul(kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
-                      kb.arg(kCapacity)),
-               kb.idx(p.words));
+    Value keyBase = firstKeyWord();
     // With SelectConfig::pipelinesKeys the thread's first keys are loaded
     // here, before the barrier after the histogram's zeroing, which also
     // waits for the query's encoding where the CTA encodes it (warp 0; the
@@ -236,13 +254,73 @@ void HistogramKernel::buildPass(
                      queryCodes);
       kb.barrier();
       tensorCorePass(begin, end, keyBase, batch, kvHead, group, length, rows,
-                     hist, queryWords, querySums);
+                     hist, queryWords, querySums, stage, ring);
     } else {
       popcountPass(begin, end, keyBase, rows, hist, firstKeys);
     }
     kb.barrier();
     epilogue(chunk, rows, hist);
   });
+}
+
+HistogramKernel::KeyRing HistogramKernel::makeKeyRing(Value begin, Value end,
+                                                      Value keyBase) {
+  KeyRing ring;
+  if (!c.asyncKeyStages)
+    return ring;
+  int64_t slotKeys = c.keyTilesPerWarp * 16;
+  int64_t slotBytes = slotKeys * p.words * 4;
+  // What the kernel's other buffers leave, less the ring's alignment.
+  int64_t room = maxSharedBytes - workgroupBytes(kb.func()) - 16;
+  int64_t stages = std::min(c.asyncKeyStages, room / (numWarps() * slotBytes));
+  if (stages < 2)
+    return ring;
+  ring.stages = stages;
+  ring.slotKeys = slotKeys;
+  ring.slotWords = slotKeys * p.words;
+  ring.slots =
+      kb.sharedBuffer(b.getI32Type(), numWarps() * stages * ring.slotWords);
+  ring.begin = begin;
+  ring.end = end;
+  ring.keyBase = keyBase;
+  if (c.l2CacheHints)
+    ring.policy = kb.evictFirstPolicy();
+  return ring;
+}
+
+void HistogramKernel::issueKeyCopy(const KeyRing &ring, Value iteration) {
+  // The warp's keys of the iteration are slotKeys whole key rows from
+  // `first`: piece q (16 bytes) of the slot is piece q % (W / 4) of key
+  // q / (W / 4); lane l copies pieces l, l + 32, ... (a warp's copy
+  // instruction reads 512 contiguous bytes).
+  Value warp = kb.warpId();
+  Value lane = kb.toIdx(kb.laneId());
+  Value first = kb.add(
+      kb.add(ring.begin,
+             kb.mul(iteration, kb.idx(numWarps() * ring.slotKeys))),
+      kb.mul(warp, kb.idx(ring.slotKeys)));
+  Value slotFirst = kb.mul(
+      kb.add(kb.mul(warp, kb.idx(ring.stages)),
+             kb.remu(iteration, kb.idx(ring.stages))),
+      kb.idx(ring.slotWords));
+  int64_t piecesPerKey = p.words / 4;
+  int64_t pieces = ring.slotKeys * piecesPerKey;
+  for (int64_t q0 = 0; q0 < pieces; q0 += 32) {
+    Value piece = kb.add(lane, kb.idx(q0));
+    Value pos = kb.add(first, kb.divu(piece, kb.idx(piecesPerKey)));
+    Value copies = kb.cmp(Pred::slt, pos, ring.end);
+    if (q0 + 32 > pieces)
+      copies = arith::AndIOp::create(
+          b, copies, kb.cmp(Pred::ult, piece, kb.idx(pieces)));
+    kb.ifThen(copies, [&] {
+      Value from = kb.add(kb.add(ring.keyBase, kb.mul(pos, kb.idx(p.words))),
+                          kb.mul(kb.remu(piece, kb.idx(piecesPerKey)),
+                                 kb.idx(4)));
+      kb.asyncCopy16(ring.slots, kb.add(slotFirst, kb.mul(piece, kb.idx(4))),
+                     kb.arg(kKeyCodes), from, ring.policy);
+    });
+  }
+  kb.asyncCopyCommit();
 }
 
 void HistogramKernel::clipToChunk(Row &row, Value begin, Value end) {
@@ -405,7 +483,8 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
                                      Value batch, Value kvHead, Value group,
                                      Value length, ArrayRef<Row> rows,
                                      Value hist, Value queryWords,
-                                     Value querySums) {
+                                     Value querySums, Value stage,
+                                     const KeyRing &ring) {
   const int64_t groups = p.words / p.bits;
   const int64_t planes = numThresholds(p.bits);
   const int64_t slabs = c.tensorCoreSlabs();
@@ -484,10 +563,8 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
   // chunk none, except the last chunk's tail up to the row's padding.
   const int64_t keysPerWarp = keyTiles * 16;
   const int64_t stageRows = c.rowsPerCta + 1;
-  Value stage, warpStage, end32;
+  Value warpStage, end32;
   if (c.stagedDistanceStores) {
-    stage = kb.sharedBuffer(b.getI16Type(),
-                            numWarps() * stageRows * keysPerWarp);
     warpStage = kb.mul(kb.warpId(), kb.idx(stageRows * keysPerWarp));
     end32 = toI32(b, end);
   }
@@ -556,20 +633,50 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
 
   // Every key word of an iteration is loaded first, then computed on: the
   // lane's code planes of each (tile, key h) and code group, from one 8-byte
-  // load per group at 2 bits, else one load per plane. Positions past the
-  // chunk read its last key. (Loading the next iteration's keys before
-  // computing measured no faster: NOTES.md item 19.)
+  // load per group at 2 bits, else one load per plane. Without a ring they
+  // come from global memory, positions past the chunk reading its last key
+  // (loading the next iteration's keys before computing measured no
+  // faster: NOTES.md item 19). With a ring (SelectConfig::asyncKeyStages)
+  // from the warp's slot of the iteration, once its copies are complete;
+  // the warp first refills the slot it read in the iteration before (every
+  // lane has, by the warp barrier) with the keys of the iteration
+  // stages - 1 ahead. Positions past the chunk read whatever their slot
+  // row holds: their distances, like the last key's, are neither counted
+  // nor read.
   kb.forLoop(begin, end, kb.idx(perIteration), [&](Value iteration) {
     SmallVector<Value> positions;                      // [tile * 2 + h]
     SmallVector<SmallVector<SmallVector<Value>>> keys; // [.][group][plane]
     Value iteration32 = toI32(b, iteration);
+    Value slotFirst;
+    if (ring) {
+      Value it = kb.divu(kb.sub(iteration, begin), kb.idx(perIteration));
+      kb.syncWarp();
+      issueKeyCopy(ring, kb.add(it, kb.idx(ring.stages - 1)));
+      // This iteration's group is the oldest of the stages pending; the
+      // warp barrier makes every lane's pieces visible to the warp.
+      kb.asyncCopyWait(ring.stages - 1);
+      kb.syncWarp();
+      Value slot = kb.add(kb.mul(kb.warpId(), kb.idx(ring.stages)),
+                          kb.remu(it, kb.idx(ring.stages)));
+      slotFirst = kb.mul(slot, kb.idx(ring.slotWords));
+    }
     for (int64_t tt = 0; tt < keyTiles; ++tt) {
       for (int64_t h = 0; h < 2; ++h) {
         Value pos = keyPosition(iteration32, tt, h);
         positions.push_back(pos);
-        Value safe = arith::MinSIOp::create(b, pos, last);
-        Value first = kb.add(
-            keyBase, kb.toIdx(arith::MulIOp::create(b, safe, kb.i32(p.words))));
+        Value codes = ring ? ring.slots : kb.arg(kKeyCodes), first;
+        if (ring) {
+          Value key = kb.add(gid, kb.idx(16 * tt + 8 * h));
+          first = kb.add(slotFirst, kb.mul(key, kb.idx(p.words)));
+        } else {
+          Value safe = arith::MinSIOp::create(b, pos, last);
+          first = kb.add(keyBase, kb.toIdx(arith::MulIOp::create(
+                                      b, safe, kb.i32(p.words))));
+        }
+        auto load = [&](Value at, int64_t width) {
+          return ring ? kb.loadVector(codes, at, width, 4 * width)
+                      : loadKeyCodes(at, width);
+        };
         SmallVector<SmallVector<Value>> keyGroups;
         for (int64_t i = 0; i < groupsPerLane; ++i) {
           Value codeGroup = wholeGroups ? kb.add(tig, kb.idx(4 * i))
@@ -578,13 +685,13 @@ void HistogramKernel::tensorCorePass(Value begin, Value end, Value keyBase,
           SmallVector<Value> codePlanes;
           if (p.bits == 2) {
             // Even words per row and group: 8-byte aligned.
-            Value vec = loadKeyCodes(at, 2);
+            Value vec = load(at, 2);
             for (int64_t e = 0; e < 2; ++e)
               codePlanes.push_back(vector::ExtractOp::create(b, vec, e));
           } else {
             for (int64_t e = 0; e < p.bits; ++e)
               codePlanes.push_back(vector::ExtractOp::create(
-                  b, loadKeyCodes(kb.add(at, kb.idx(e)), 1), 0));
+                  b, load(kb.add(at, kb.idx(e)), 1), 0));
           }
           keyGroups.push_back(codePlanes);
         }

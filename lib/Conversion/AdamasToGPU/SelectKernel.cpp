@@ -897,17 +897,6 @@ void GridSelectKernel::build() {
 // Host
 //===----------------------------------------------------------------------===//
 
-/// The static shared memory of `kernel` (its workgroup attributions).
-static int64_t workgroupBytes(gpu::GPUFuncOp kernel) {
-  int64_t bytes = 0;
-  for (BlockArgument buffer : kernel.getWorkgroupAttributions()) {
-    auto type = cast<MemRefType>(buffer.getType());
-    bytes += type.getNumElements() *
-             llvm::divideCeil(type.getElementTypeBitWidth(), 8);
-  }
-  return bytes;
-}
-
 /// Builds kernel `Kernel` (one of the classes above) as `<name><suffix>`
 /// into the step's kernel module, its configuration attached.
 template <typename Kernel, typename... Extra>

@@ -74,7 +74,8 @@ class SelectCommon {
 public:
   SelectCommon(KernelBuilder &kb, const SelectLaunch &s)
       : kb(kb), b(kb.builder()), p(s.problem), c(s.config),
-        queryEncoding(s.queryEncoding ? &*s.queryEncoding : nullptr) {}
+        queryEncoding(s.queryEncoding ? &*s.queryEncoding : nullptr),
+        maxSharedBytes(s.maxSharedBytes) {}
 
   /// The visible length of the batch row's last query row, clamp(len, 0, N):
   /// the range the chunks split.
@@ -310,6 +311,8 @@ public:
   const SelectConfig &c;
   /// How the queries are encoded, with SelectConfig::encodesQueries.
   const EncodeJob *queryEncoding;
+  /// The target's static shared memory per kernel.
+  int64_t maxSharedBytes;
 };
 
 
@@ -377,14 +380,35 @@ private:
   /// load while these rank (SelectConfig::pipelinesKeys).
   void popcountPass(Value begin, Value end, Value keyBase, ArrayRef<Row> rows,
                     Value hist, ArrayRef<Value> firstKeys);
+  /// SelectConfig::asyncKeyStages: each warp's ring of key slots in shared
+  /// memory, slot s of warp w at (w * stages + s) * slotWords (i32).
+  /// Iteration i of the pass goes to slot i % stages, copied by the warp's
+  /// lanes as the i-th group of asynchronous copies of each lane.
+  struct KeyRing {
+    int64_t stages = 0, slotKeys = 0, slotWords = 0;
+    Value slots;
+    Value begin, end, keyBase; // the chunk, and its KV head's first key word
+    Value policy; // the copies' L2 cache policy (SelectConfig::l2CacheHints)
+    explicit operator bool() const { return stages != 0; }
+  };
+  /// The CTA's key ring where SelectConfig::asyncKeyStages asks for one and
+  /// at least two slots fit the shared memory the kernel's buffers so far
+  /// leave (allocate every other buffer first).
+  KeyRing makeKeyRing(Value begin, Value end, Value keyBase);
+  /// Every lane: its 16-byte pieces of the warp's keys of pass iteration
+  /// `iteration` (index, from 0; none past the chunk's end) copied into
+  /// their slot, as one group (committed, empty or not).
+  void issueKeyCopy(const KeyRing &ring, Value iteration);
   /// The pass with binary tensor-core products (SelectConfig::
   /// tensorCoreDistances): `queryWords` (shared) holds the CTA's queries'
   /// thermometer words (query-major, 4 * slabs words each, zero past the
   /// last query) and `querySums` their S(q).
+  /// `stage` (or null): the distance stage (SelectConfig::
+  /// stagedDistanceStores); `ring` (or empty): the keys' ring.
   void tensorCorePass(Value begin, Value end, Value keyBase, Value batch,
                       Value kvHead, Value group, Value length,
                       ArrayRef<Row> rows, Value hist, Value queryWords,
-                      Value querySums);
+                      Value querySums, Value stage, const KeyRing &ring);
   /// Fills `queryWords` and adds into `querySums` (zeroed) for the CTA's
   /// queries (query qi: head qi % G' of row qi / G'), from `queryCodes`
   /// where the CTA encoded them (encodeQueries), else from the kernel's.

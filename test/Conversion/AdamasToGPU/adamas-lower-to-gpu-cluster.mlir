@@ -79,7 +79,7 @@
 //   CHECK-NOT:   gpu.launch_func
 
 //       CHECK:   gpu.func @mha_select0_cluster(
-//  CHECK-SAME:     adamas.config = {bins = 385 : i64, block_size = 256 : i64,
+//  CHECK-SAME:     adamas.config = {async_key_stages = {{[0-9]+}} : i64, bins = 385 : i64, block_size = 256 : i64,
 //   C8-SAME:       cluster_chunks = 8 : i64
 //   C4-SAME:       cluster_chunks = 4 : i64
 //  CHECK-SAME:     encodes_queries = 1 : i64

@@ -1,5 +1,6 @@
-// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0" -split-input-file | FileCheck %s --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 select-async-key-copies=true" -split-input-file | FileCheck %s --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false" -split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0" -split-input-file | FileCheck %s --check-prefix=NORING
 
 // The histogram pass's distances from binary tensor-core products
 // (SelectConfig::tensorCoreDistances): where a CTA ranks several queries,
@@ -10,42 +11,89 @@
 
 // GQA 32/8, D 128, 2 bits, per head: 4 queries per CTA (one query tile), 12
 // thermometer words per key = 3 slabs: one k256 and one k128 product per
-// tile of 16 keys, 6 tiles per warp in flight, each lane's two keys of a
-// tile one 8-byte load each (its code group's two planes). The CTA's
-// queries' thermometer words (4 x 12) and sums (4) sit in shared memory, and
-// each warp's distances of an iteration in a stage (8 warps x 5 rows x 96
-// keys of i16) that goes out in 16-byte pieces.
+// tile of 16 keys, each lane's two keys of a tile one 8-byte load each (its
+// code group's two planes). The CTA's queries' thermometer words (4 x 12)
+// and sums (4) sit in shared memory, and each warp's distances of an
+// iteration in a stage (8 warps x 5 rows x keys of i16) that goes out in
+// 16-byte pieces.
+//
+// With select-async-key-copies=true (SelectConfig::asyncKeyStages) the keys
+// come from a ring in shared memory: per warp 3 slots of 3 tiles (48 keys x
+// 8 words), each filled by one group of the lanes' 16-byte cp.async copies
+// (96 pieces: 3 per lane) 2 iterations ahead (the first two before the
+// pass), with an evict-first cache policy created once.
 // CHECK-LABEL: func.func @gqa_per_head(
 //       CHECK: gpu.func @gqa_per_head_select0_hist(
-//  CHECK-SAME:   workgroup(%{{.*}} : memref<1540xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<48xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<3840xi16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:   key_tiles_per_warp = 6 : i64
+//  CHECK-SAME:   workgroup(%{{.*}} : memref<1540xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<48xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1920xi16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[RING:.*]] : memref<9216xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+//  CHECK-SAME:   async_key_stages = 3 : i64
+//  CHECK-SAME:   key_tiles_per_warp = 3 : i64
 //  CHECK-SAME:   staged_distance_stores = 1 : i64
 //  CHECK-SAME:   tensor_core_distances = 1 : i64
+// The prologue: iterations 0 and 1, a group each.
+//       CHECK:   %[[POLICY:.*]] = nvvm.inline_ptx "createpolicy.fractional.L2::evict_first.b64 $0, 1.0;" -> i64
+//   CHECK-NOT:   createpolicy
+// CHECK-COUNT-3:   nvvm.inline_ptx "cp.async.cg.shared.global.L2::cache_hint [$0], [$1], 16, $2;" ro(%{{.*}}, %{{.*}}, %[[POLICY]] : !llvm.ptr<3>, !llvm.ptr<1>, i64)
+//  CHECK-NEXT:   }
+//  CHECK-NEXT:   nvvm.cp.async.commit.group
+// CHECK-COUNT-3:   cp.async.cg.shared.global
+//       CHECK:   nvvm.cp.async.commit.group
 // The query words: thermometer planes and their popcounts, summed per query.
 //       CHECK:   math.ctpop
 //       CHECK:   memref.atomic_rmw addi {{.*}} : (i32, memref<4xi32, #gpu.address_space<workgroup>>) -> i32
-//       CHECK:   scf.for
-// CHECK-COUNT-12:   nvvm.inline_ptx "ld.global.cs.v2.u32 {$0, $1}, [$2];" ro(%{{.*}} : !llvm.ptr<1>) -> i32, i32
+// Each iteration: a warp barrier, the refill 2 ahead, the wait for the
+// oldest group (its own) and a warp barrier, then its 6 keys' words from
+// shared memory, nothing from global.
+//       CHECK:   scf.for {{.*}} step %c384
+//       CHECK:     nvvm.bar.warp.sync
+// CHECK-COUNT-3:     cp.async.cg.shared.global
+//       CHECK:     nvvm.cp.async.commit.group
+//  CHECK-NEXT:     nvvm.cp.async.wait.group 2
+//  CHECK-NEXT:     arith.constant -1
+//  CHECK-NEXT:     nvvm.bar.warp.sync
+//   CHECK-NOT:     ld.global.cs
+// CHECK-COUNT-6:   vector.load %[[RING]][%{{.*}}] {alignment = 8 : i64} : memref<9216xi32, #gpu.address_space<workgroup>>, vector<2xi32>
+//   CHECK-NOT:   ld.global.cs
 //   CHECK-NOT:   math.ctpop
 //       CHECK:   nvvm.mma.sync A[{{.*}}, {{.*}}, {{.*}}, {{.*}}]  B[{{.*}}, {{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 256>}
 //  CHECK-NEXT:   llvm.extractvalue
 //       CHECK:   nvvm.mma.sync A[{{.*}}, {{.*}}]  B[{{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 128>}
 // Each lane stages its query's distance to its two keys and counts those
 // of free positions.
-//       CHECK:   memref.store {{.*}} : memref<3840xi16, #gpu.address_space<workgroup>>
+//       CHECK:   memref.store {{.*}} : memref<1920xi16, #gpu.address_space<workgroup>>
 //       CHECK:   memref.atomic_rmw addi {{.*}} : (i32, memref<1540xi32, #gpu.address_space<workgroup>>) -> i32
-//       CHECK:   memref.store {{.*}} : memref<3840xi16, #gpu.address_space<workgroup>>
+//       CHECK:   memref.store {{.*}} : memref<1920xi16, #gpu.address_space<workgroup>>
 //       CHECK:   memref.atomic_rmw addi {{.*}} : (i32, memref<1540xi32, #gpu.address_space<workgroup>>) -> i32
 //       CHECK:   nvvm.mma.sync
-// CHECK-COUNT-9:   nvvm.mma.sync
+// CHECK-COUNT-3:   nvvm.mma.sync
 //   CHECK-NOT:   nvvm.mma.sync
-// The stage (4 rows x 12 pieces of 8 keys: 48 pieces, two per lane) to the
+// The stage (4 rows x 6 pieces of 8 keys: 24 pieces, one per lane) to the
 // distance rows, between warp barriers, no 2-byte global store.
 //   CHECK-NOT:   memref.store {{.*}} : memref<?xi16>
 //       CHECK:   nvvm.bar.warp.sync
-// CHECK-COUNT-2:   vector.store {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+//       CHECK:   vector.store {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+//   CHECK-NOT:   vector.store
 //       CHECK:   nvvm.bar.warp.sync
 //       CHECK:   gpu.return
+//
+// By default: 6 tiles per warp in flight from global memory
+// (ld.global.cs), no ring.
+// NORING-LABEL: func.func @gqa_per_head(
+//       NORING: gpu.func @gqa_per_head_select0_hist(
+//  NORING-SAME:   workgroup(%{{.*}} : memref<1540xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<48xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<3840xi16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+//  NORING-SAME:   async_key_stages = 0 : i64
+//  NORING-SAME:   key_tiles_per_warp = 6 : i64
+//   NORING-NOT:   cp.async
+//       NORING:   scf.for
+// NORING-COUNT-12:   nvvm.inline_ptx "ld.global.cs.v2.u32 {$0, $1}, [$2];" ro(%{{.*}} : !llvm.ptr<1>) -> i32, i32
+//   NORING-NOT:   cp.async
+//       NORING:   nvvm.mma.sync A[{{.*}}, {{.*}}, {{.*}}, {{.*}}]  B[{{.*}}, {{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 256>}
+//       NORING:   memref.store {{.*}} : memref<3840xi16, #gpu.address_space<workgroup>>
+// NORING-COUNT-10:   nvvm.mma.sync
+//   NORING-NOT:   nvvm.mma.sync
+//       NORING:   nvvm.bar.warp.sync
+// NORING-COUNT-2:   vector.store {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
+//       NORING:   nvvm.bar.warp.sync
+//       NORING:   gpu.return
 // OFF-LABEL: func.func @gqa_per_head(
 //       OFF: gpu.func @gqa_per_head_select0_hist(
 //  OFF-SAME:   workgroup(%{{.*}} : memref<1540xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
@@ -75,6 +123,13 @@ func.func @gqa_per_head(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %le
 //       CHECK:   gpu.shuffle  xor %{{.*}}, %c2_i32
 //       CHECK:   arith.minui
 //       CHECK:   memref.atomic_rmw addi
+// The key ring takes what a kernel's other buffers leave of 48 KB: the grid
+// kernel, with a short chunk's distances (4096 x i16) in shared memory, 3
+// slots per warp; the long one (8192 x i16) 2.
+//       CHECK: gpu.func @gqa_shared_select0_gridsync(
+//  CHECK-SAME:   memref<4096xi16, {{.*}} memref<9216xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+//       CHECK: gpu.func @gqa_shared_select0_long_gridsync(
+//  CHECK-SAME:   memref<8192xi16, {{.*}} memref<6144xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 func.func @gqa_shared(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x8x1x256xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64, shared_group = true} : tensor<?x32x1x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x8x1x256xi32>
   return %idx : tensor<?x8x1x256xi32>

@@ -122,7 +122,7 @@
 // registers after the barrier.
 //       CHECK:   gpu.func @step_select0_hist(
 //  CHECK-SAME:     workgroup(%{{.*}} : memref<770xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[QCODES:.*]] : memref<16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-//  CHECK-SAME:     adamas.config = {bins = 385 : i64, {{.*}}encodes_queries = 1 : i64, {{.*}}keys_per_thread = 2 : i64, l2_cache_hints = 1 : i64, load_words = 4 : i64,{{.*}} row_groups = 1 : i64, rows_per_cta = 2 : i64
+//  CHECK-SAME:     adamas.config = {async_key_stages = {{[0-9]+}} : i64, bins = 385 : i64, {{.*}}encodes_queries = 1 : i64, {{.*}}keys_per_thread = 2 : i64, l2_cache_hints = 1 : i64, load_words = 4 : i64,{{.*}} row_groups = 1 : i64, rows_per_cta = 2 : i64
 //       CHECK:     scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step %c8
 //  CHECK-COUNT-4:    memref.load %arg0[{{.*}}] : memref<512xf16>
 // CHECK-COUNT-20:    gpu.shuffle  xor
@@ -406,7 +406,7 @@ func.func @select_shared(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %l
 // CHECK-LABEL: func.func @select_d256_b3(
 //       CHECK: gpu.func @select_d256_b3_select0_hist(
 //  CHECK-SAME:   workgroup(%{{.*}} : memref<3586xi32, #gpu.address_space<workgroup>>
-//  CHECK-SAME:   adamas.config = {bins = 1793 : i64, {{.*}}load_words = 4 : i64,{{.*}}row_groups = 2 : i64, rows_per_cta = 2 : i64
+//  CHECK-SAME:   adamas.config = {async_key_stages = {{[0-9]+}} : i64, bins = 1793 : i64, {{.*}}load_words = 4 : i64,{{.*}}row_groups = 2 : i64, rows_per_cta = 2 : i64
 // CHECK-COUNT-12: nvvm.inline_ptx "ld.global.cs.v4.u32
 func.func @select_d256_b3(%qc: tensor<1x4x1x24xi32>, %kc: tensor<1x1x?x24xi32>, %len: tensor<1xi32>) -> tensor<1x4x1x64xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 64 : i64, bits = 3 : i64} : tensor<1x4x1x24xi32>, tensor<1x1x?x24xi32>, tensor<1xi32> -> tensor<1x4x1x64xi32>

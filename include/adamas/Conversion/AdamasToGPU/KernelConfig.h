@@ -102,6 +102,8 @@ struct SelectOptions {
   bool pipelinesKeys = true;
   /// `select-grid-sync`: SelectConfig::gridSync.
   bool gridSync = true;
+  /// `select-async-key-copies`: SelectConfig::asyncKeyStages.
+  bool asyncKeyCopies = false;
 };
 
 struct SelectConfig {
@@ -148,6 +150,19 @@ struct SelectConfig {
   bool tensorCoreDistances = false;
   /// Tiles of 16 keys each warp loads before computing (loads in flight).
   int64_t keyTilesPerWarp = 0;
+  /// Where not 0, the tensor-core pass reads its keys from shared memory:
+  /// each warp has a ring of (at most; a kernel with less shared memory to
+  /// spare takes fewer, and none below 2) this many slots, one iteration's
+  /// keys each (keyTilesPerWarp * 16 whole key rows, contiguous in the
+  /// codes), which its lanes fill by asynchronous copies of 16 bytes
+  /// (`cp.async.cg`, one group per slot) asyncKeyStages - 1 iterations
+  /// ahead. The bytes in flight then cost no registers, and stay in flight
+  /// while the warp computes. Where asked for (`select-async-key-copies`,
+  /// off by default: at B=16 the pass's stalls per instruction fell from 21
+  /// to 13 cycles, but its instructions rose by 58% and it ran slower;
+  /// NOTES.md items 77-79) and keys are whole 16-byte pieces (W a multiple
+  /// of 4).
+  int64_t asyncKeyStages = 0;
   /// The tensor-core pass writes its i16 distances through shared memory:
   /// each warp stages an iteration's distances per row, then stores them as
   /// 16-byte pieces (whole sectors) instead of one 2-byte store per lane
