@@ -36,6 +36,12 @@ def main():
                    help="the decode step compiled with cluster-select=true")
     p.add_argument("--no-attend-long-splits", action="store_true",
                    help="the decode step compiled with attend-long-splits=false")
+    p.add_argument("--off", action="append", default=[], metavar="OPTION",
+                   help="the decode step compiled with this boolean codegen option "
+                        "(adamas.compile's keyword, e.g. select_grid_sync) false; "
+                        "repeatable (from the cache: cases.STEP_VARIANTS)")
+    p.add_argument("--on", action="append", default=[], metavar="OPTION",
+                   help="the same with the option true (e.g. select_async_key_copies)")
     args = p.parse_args()
     import torch
     from adamas import runtime as art
@@ -48,6 +54,10 @@ def main():
         codegen["cluster_select"] = True
     if args.no_attend_long_splits:
         codegen["attend_long_splits"] = False
+    for option in args.off:
+        codegen[option] = False
+    for option in args.on:
+        codegen[option] = True
     if not codegen:
         functions = bench.Functions(args.spec, rt)
         step, source = functions.fn["step"], functions.source
