@@ -185,28 +185,37 @@ def test_select_releases_late_option_reaches_the_kernels():
             assert ("st.global" not in between) == released_first, (kernel, released_first)
 
 
+def _select_hist_both_ways(keyword, flag, default):
+    """The histogram kernel's PTX of an MHA and a GQA selection (8 query
+    heads, D = 128, k = 64) lowered with the boolean codegen option `keyword`
+    (adamas-gpu-pipeline's `flag`, written only off its `default`) at its
+    default and flipped: {"mha": (default, flipped), "gqa": (...)}."""
+    assert flag not in ac.pipeline_options()
+    assert f" {flag}={str(not default).lower()}" in ac.pipeline_options(
+        **{keyword: not default})
+    out = {}
+    for family, kv_heads in (("mha", 8), ("gqa", 2)):
+        ir = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=kv_heads, dims=128, k=64))
+        out[family] = tuple(
+            _kernel_ptx(ac.lower_ir(ir, format="isa", **{keyword: v}), "select0_hist")
+            for v in (default, not default))
+    return out
+
+
 def test_select_pipelines_keys_option_reaches_the_kernels():
     # select_pipelines_keys (default on) is adamas-gpu-pipeline's
     # select-pipelines-keys: where a histogram CTA ranks one query (MHA) the
     # popcount pass loads its first keys before its first barrier and the
     # next keys while it ranks the current ones, at 4 CTAs per SM
     # (.minnctapersm); GQA's tensor-core pass is the same either way.
-    mha = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64))
-    gqa = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
-    assert "select-pipelines-keys" not in ac.pipeline_options()
-    assert " select-pipelines-keys=false" in ac.pipeline_options(
-        select_pipelines_keys=False)
-    on = _kernel_ptx(ac.lower_ir(mha, format="isa"), "select0_hist")
-    off = _kernel_ptx(ac.lower_ir(mha, format="isa", select_pipelines_keys=False),
-                      "select0_hist")
+    ptx = _select_hist_both_ways("select_pipelines_keys", "select-pipelines-keys", True)
+    on, off = ptx["mha"]
     assert ".minnctapersm 4" in on and ".minnctapersm" not in off
     # On: key loads before the first barrier; off: none.
-    for ptx, loads_first in ((on, True), (off, False)):
-        before = ptx[:ptx.index("bar.sync")]
+    for body, loads_first in ((on, True), (off, False)):
+        before = body[:body.index("bar.sync")]
         assert ("ld.global.cs.v4.u32" in before) == loads_first
-    assert (_kernel_ptx(ac.lower_ir(gqa, format="isa"), "select0_hist") ==
-            _kernel_ptx(ac.lower_ir(gqa, format="isa", select_pipelines_keys=False),
-                        "select0_hist"))
+    assert ptx["gqa"][0] == ptx["gqa"][1]
 
 
 def test_select_async_key_copies_option_reaches_the_kernels():
@@ -216,14 +225,9 @@ def test_select_async_key_copies_option_reaches_the_kernels():
     # asynchronous copies fill (one evict-first policy, a group per slot),
     # and loads none from global memory itself; off, it loads them
     # (ld.global.cs). MHA's popcount pass is the same either way.
-    mha = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64))
-    gqa = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
-    assert "select-async-key-copies" not in ac.pipeline_options()
-    assert " select-async-key-copies=true" in ac.pipeline_options(
-        select_async_key_copies=True)
-    on = _kernel_ptx(ac.lower_ir(gqa, format="isa", select_async_key_copies=True),
-                     "select0_hist")
-    off = _kernel_ptx(ac.lower_ir(gqa, format="isa"), "select0_hist")
+    ptx = _select_hist_both_ways("select_async_key_copies", "select-async-key-copies",
+                                 False)
+    off, on = ptx["gqa"]
     copy = "cp.async.cg.shared.global.L2::cache_hint"
     assert copy in on and on.count("createpolicy.fractional.L2::evict_first") == 1
     assert "cp.async.commit_group" in on and "cp.async.wait_group" in on
@@ -235,9 +239,7 @@ def test_select_async_key_copies_option_reaches_the_kernels():
     assert on.index(copy) < on.index("bar.sync")
     text = re.sub(r"\\([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), on)
     assert re.search(r"cp\.async\.wait_group\s+2;\s*bar\.warp\.sync", text)
-    assert (_kernel_ptx(ac.lower_ir(mha, format="isa"), "select0_hist") ==
-            _kernel_ptx(ac.lower_ir(mha, format="isa", select_async_key_copies=True),
-                        "select0_hist"))
+    assert ptx["mha"][0] == ptx["mha"][1]
 
 
 def test_select_grid_sync_option_reaches_the_kernels():
