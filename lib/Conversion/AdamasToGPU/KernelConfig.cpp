@@ -188,10 +188,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
       c.keyTilesPerWarp = std::min(c.keyTilesPerWarp, kAsyncKeyTiles);
       c.asyncKeyStages = kAsyncKeyStages;
     }
-    // The stage: per warp, a row of i16 per selection row and one for
-    // tiles past the last row, keyTilesPerWarp * 16 keys long.
-    int64_t stageBytes = (c.blockSize / 32) * (c.rowsPerCta + 1) *
-                         c.keyTilesPerWarp * 16 * 2;
+    int64_t stageBytes = 2 * c.distanceStageSize();
     int64_t queryBytes = 4 * queryTiles * 4 * (4 * c.tensorCoreSlabs() + 1);
     if (c.encodesQueries)
       queryBytes += 4 * queries * p.words;
@@ -215,6 +212,10 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
 int64_t SelectConfig::tensorCoreSlabs() const {
   // numBins - 1 = (2^b - 1) * D: the thermometer bits of a code row.
   return llvm::divideCeil(numBins - 1, 128);
+}
+
+int64_t SelectConfig::distanceStageSize() const {
+  return (blockSize / 32) * (rowsPerCta + 1) * keyTilesPerWarp * 16;
 }
 
 DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {

@@ -176,11 +176,10 @@ void HistogramKernel::buildPass(
     queryWords = kb.sharedBuffer(b.getI32Type(),
                                  queryColumns * 4 * c.tensorCoreSlabs());
     querySums = kb.sharedBuffer(b.getI32Type(), queryColumns);
-    // The tensor-core pass's distance stage: per warp, a row of i16 per
-    // selection row and one for tiles past the last row (tensorCorePass).
+    // The tensor-core pass's distance stage, allocated here so that the
+    // key ring (makeKeyRing) counts it.
     if (c.stagedDistanceStores)
-      stage = kb.sharedBuffer(b.getI16Type(), numWarps() * (c.rowsPerCta + 1) *
-                                                  c.keyTilesPerWarp * 16);
+      stage = kb.sharedBuffer(b.getI16Type(), c.distanceStageSize());
   }
 
   kb.ifThen(kb.cmp(Pred::ult, batch, kb.arg(kBatches)), [&] {
@@ -188,7 +187,9 @@ void HistogramKernel::buildPass(
     auto [begin, end] = chunkRange(chunk, visibleAll(length));
     if (sharedDistances)
       sharedOrigin = begin;
-    // The key rows of this KV head start at ((b * Hkv + h) * N) * W.
+    // The key rows of this KV head start at ((b * Hkv + h) * N) * W: built
+    // before the ring's first copies where there is one, and again where
+    // the passes have always built it (the default kernels unchanged).
     auto firstKeyWord = [&] {
       return kb.mul(kb.mul(kb.add(kb.mul(batch, kb.idx(p.kvHeads)), kvHead),
                            kb.arg(kCapacity)),

@@ -212,6 +212,10 @@ struct SelectConfig {
   /// SelectKernel.cpp): the thermometer words of the D / 32 groups, plane
   /// major, padded to a multiple of 4 (one 128-bit k slab per 4 words).
   int64_t tensorCoreSlabs() const;
+  /// The tensor-core pass's distance stage (stagedDistanceStores), in i16:
+  /// per warp a row per selection row and one for tiles past the last row,
+  /// keyTilesPerWarp * 16 keys long.
+  int64_t distanceStageSize() const;
   DictionaryAttr toAttr(MLIRContext *ctx) const;
 };
 
