@@ -103,7 +103,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_long_form_tensor_core_dots": False},
                  {"attend_softmax_in_quads": False},
                  {"attend_long_form_cluster_merge": False},
-                 {"select_async_key_copies": True})
+                 {"select_async_key_copies": True},
+                 {"select_short_pass_key_copies": False})
 
 
 def variant_label(options):

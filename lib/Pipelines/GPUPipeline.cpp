@@ -88,6 +88,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.selectReleasesLate = options.selectReleasesLate;
   lower.selectPipelinesKeys = options.selectPipelinesKeys;
   lower.selectAsyncKeyCopies = options.selectAsyncKeyCopies;
+  lower.selectShortPassKeyCopies = options.selectShortPassKeyCopies;
   lower.selectGridSync = options.selectGridSync;
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;

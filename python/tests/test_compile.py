@@ -465,6 +465,28 @@ def test_attend_long_form_cluster_merge_option_reaches_the_host_code():
     assert "attend0_partial_long" in on and "attend0_partial_long" in off
 
 
+def test_select_short_pass_key_copies_option_reaches_the_kernels():
+    # select_short_pass_key_copies (default on) is adamas-gpu-pipeline's
+    # select-short-pass-key-copies: GQA's tensor-core histogram pass is also
+    # built with the key ring (`_hist_ring`: the lanes' cp.async copies,
+    # none of its keys loaded from global memory by the warp itself), beside
+    # the register pass, which keeps its own loads; off, no ring kernel.
+    # MHA's popcount pass has none either way.
+    assert "select-short-pass-key-copies" not in ac.pipeline_options()
+    assert " select-short-pass-key-copies=false" in ac.pipeline_options(
+        select_short_pass_key_copies=False)
+    gqa = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=2, dims=128, k=64))
+    on, off = (ac.lower_ir(gqa, format="isa", select_short_pass_key_copies=v)
+               for v in (True, False))
+    ring = _kernel_ptx(on, "select0_hist_ring")
+    assert "cp.async.cg.shared.global.L2::cache_hint" in ring
+    assert "ld.global.cs" not in ring
+    assert _kernel_ptx(on, "select0_hist") == _kernel_ptx(off, "select0_hist")
+    assert "select0_hist_ring" not in off
+    mha = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64))
+    assert "select0_hist_ring" not in ac.lower_ir(mha, format="isa")
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

@@ -120,6 +120,13 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "warp, instead of loading them into registers; off by default: "
            "it hides the loads' latency but adds instructions, and measured "
            "slower (bench/NOTES.md items 77-79)">,
+    Option<"selectShortPassKeyCopies", "select-short-pass-key-copies",
+           "bool", /*default=*/"true",
+           "where select-async-key-copies is off, l1_topk's tensor-core "
+           "histogram pass is also built with that key ring, and the host "
+           "takes it where the pass's grid is at most 2 CTAs per "
+           "multiprocessor (B = 1 GQA: a short pass, whose first copies go "
+           "out before the query encoding; bench/NOTES.md items 79, 81)">,
     Option<"selectGridSync", "select-grid-sync", "bool",
            /*default=*/"true",
            "l1_topk with one selection row per histogram CTA, where its "

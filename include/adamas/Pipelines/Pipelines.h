@@ -107,6 +107,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "codes into shared memory by asynchronous copies "
                      "(see adamas-lower-to-gpu)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> selectShortPassKeyCopies{
+      *this, "select-short-pass-key-copies",
+      llvm::cl::desc("l1_topk's tensor-core histogram pass takes the key "
+                     "ring where its grid is small (see adamas-lower-to-gpu)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> selectGridSync{
       *this, "select-grid-sync",
       llvm::cl::desc("l1_topk's histogram pass plans and compacts after a "

@@ -729,6 +729,7 @@ struct AdamasLowerToGPUPass
     select.releasesLate = selectReleasesLate;
     select.pipelinesKeys = selectPipelinesKeys;
     select.asyncKeyCopies = selectAsyncKeyCopies;
+    select.shortPassKeyCopies = selectShortPassKeyCopies;
     select.gridSync = selectGridSync;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;

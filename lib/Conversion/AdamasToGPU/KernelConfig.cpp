@@ -183,10 +183,14 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
     // their overhead outweighed the latency the ring hid (NOTES.md items
     // 78-79); one bulk copy per slot instead (cp.async.bulk on an mbarrier)
     // was slower still (item 77).
-    constexpr int64_t kAsyncKeyTiles = 3, kAsyncKeyStages = 3;
-    if (options.asyncKeyCopies && p.words % 4 == 0) {
+    // Where the pass is short (B = 1 GQA), a second pass kernel with the
+    // ring, which the host takes by the grid's size (NOTES.md item 81).
+    bool ringable = p.words % 4 == 0;
+    if (options.asyncKeyCopies && ringable) {
       c.keyTilesPerWarp = std::min(c.keyTilesPerWarp, kAsyncKeyTiles);
       c.asyncKeyStages = kAsyncKeyStages;
+    } else if (options.shortPassKeyCopies && ringable) {
+      c.ringPassMaxCtas = 2 * target.numMultiprocessors;
     }
     int64_t stageBytes = 2 * c.distanceStageSize();
     int64_t queryBytes = 4 * queryTiles * 4 * (4 * c.tensorCoreSlabs() + 1);
@@ -207,6 +211,15 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // rows per CTA they would run in series, as in the cluster kernel).
   c.gridSync = options.gridSync && c.rowsPerCta == 1 && c.clusterChunks == 0;
   return {c, ""};
+}
+
+SelectConfig SelectConfig::ringForm() const {
+  assert(ringPassMaxCtas > 0 && "no ring form");
+  SelectConfig r = *this;
+  r.keyTilesPerWarp = std::min(keyTilesPerWarp, kAsyncKeyTiles);
+  r.asyncKeyStages = kAsyncKeyStages;
+  r.ringPassMaxCtas = 0;
+  return r;
 }
 
 int64_t SelectConfig::tensorCoreSlabs() const {
@@ -234,6 +247,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"pipelines_keys", pipelinesKeys},
                           {"query_heads_per_row", queryHeadsPerRow},
                           {"releases_late", releasesLate},
+                          {"ring_pass_max_ctas", ringPassMaxCtas},
                           {"row_groups", rowGroups},
                           {"rows_per_cta", rowsPerCta},
                           {"staged_distance_stores", stagedDistanceStores},

@@ -86,6 +86,10 @@ struct SelectionKernels {
   /// kReleaseEarly argument) and its grid.
   gpu::GPUFuncOp hist;
   std::array<Value, 3> histGrid;
+  /// With SelectConfig::ringPassMaxCtas: the pass with the key ring, and
+  /// whether it replaces `hist` (i1: the grid is at most that many CTAs).
+  gpu::GPUFuncOp histRing;
+  Value ringTaken;
   gpu::GPUFuncOp threshold, compact, compactLong;
   /// Their grids: rows (threshold); rows x (chunks or 0), whichever the
   /// chunk length takes (compaction).

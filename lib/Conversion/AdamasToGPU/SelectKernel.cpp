@@ -1079,10 +1079,23 @@ void mlir::adamas::emitSelect(HostBuilder &host, StringRef name,
 
   SelectionKernels kernels{s,           args,
                            hist,        {chunks, yBlocks, batches},
+                           {},          {},
                            threshold,   compact,
                            compactLong, rows,
                            shortChunks, longChunks,
                            chunkLength};
+  // Where the pass's grid is small (B = 1 GQA), its form with the key ring
+  // (NOTES.md item 81).
+  if (c.ringPassMaxCtas > 0) {
+    SelectLaunch ring = s;
+    ring.config = c.ringForm();
+    kernels.histRing =
+        buildKernel<HistogramKernel>(host, name, "_hist_ring", types, ring,
+                                     GridDependency::WaitFirstReleaseByKernel);
+    Value ctas = mul(mul(chunks, yBlocks), batches);
+    kernels.ringTaken = arith::CmpIOp::create(
+        hb, arith::CmpIPredicate::ule, ctas, idx(c.ringPassMaxCtas));
+  }
   // The grid-synchronised kernels (SelectConfig::gridSync), in the
   // compaction kernels' two runs, where the histogram grid fits the device
   // at once at the CTAs per SM they are built for (B * Hkv * row groups
@@ -1160,6 +1173,11 @@ void mlir::adamas::launchSelection(HostBuilder &host,
             : gridTaken;
   }
   Value passX = unless(gridTaken, histX);
+  Value ringX;
+  if (selection.histRing) {
+    ringX = when(selection.ringTaken, passX);
+    passX = unless(selection.ringTaken, passX);
+  }
   Value thresholdRows = unless(separatePlanSkipped, selection.rows);
   Value compactChunks = unless(separatePlanSkipped, selection.compactChunks);
   Value compactLongChunks =
@@ -1175,7 +1193,10 @@ void mlir::adamas::launchSelection(HostBuilder &host,
     gridLongGlobalX = when(longTaken, histX);
   }
   host.launch(selection.hist, passX, histY, histZ, threads, args, Value(),
-              /*choosable=*/bool(gridTaken));
+              /*choosable=*/bool(gridTaken) || bool(selection.histRing));
+  if (selection.histRing)
+    host.launch(selection.histRing, ringX, histY, histZ, threads, args,
+                Value(), /*choosable=*/true);
   if (selection.grid) {
     host.launch(selection.grid, gridX, histY, histZ, threads, args, Value(),
                 /*choosable=*/true);

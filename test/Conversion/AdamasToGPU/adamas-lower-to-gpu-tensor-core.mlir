@@ -1,6 +1,7 @@
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 select-async-key-copies=true" -split-input-file | FileCheck %s --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 tensor-core-distances=false" -split-input-file | FileCheck %s --check-prefix=OFF
 // RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0" -split-input-file | FileCheck %s --check-prefix=NORING
+// RUN: adamas-opt %s -adamas-lower-to-gpu="max-cluster-size=0 select-short-pass-key-copies=false" -split-input-file | FileCheck %s --check-prefix=NOSHORT
 
 // The histogram pass's distances from binary tensor-core products
 // (SelectConfig::tensorCoreDistances): where a CTA ranks several queries,
@@ -77,7 +78,18 @@
 //
 // By default: 6 tiles per warp in flight from global memory
 // (ld.global.cs), no ring.
+// Beside it the pass with the ring, `_hist_ring` (SelectConfig::
+// ringPassMaxCtas), which the host takes where the pass's grid (chunks x
+// Hkv x B CTAs) is at most 2 per SM (264): B = 1 GQA, whose short passes
+// the ring's first copies, issued before the query encoding, speed up;
+// the form not taken gets an empty grid. select-short-pass-key-copies=false
+// builds no such kernel.
 // NORING-LABEL: func.func @gqa_per_head(
+//       NORING:   %[[SMALL:.*]] = arith.cmpi ule, %{{.*}}, %c264 : index
+//       NORING:   %[[RINGX:.*]] = arith.select %[[SMALL]], %[[CHUNKS:.*]], %c0{{[_0-9]*}} : index
+//  NORING-NEXT:   %[[PASSX:.*]] = arith.select %[[SMALL]], %c0{{[_0-9]*}}, %[[CHUNKS]] : index
+//       NORING:   gpu.launch_func async {{.*}} @gqa_per_head_kernels::@gqa_per_head_select0_hist blocks in (%[[PASSX]], %c8{{[_0-9]*}}, %{{.*}})
+//       NORING:   gpu.launch_func async {{.*}} @gqa_per_head_kernels::@gqa_per_head_select0_hist_ring blocks in (%[[RINGX]], %c8{{[_0-9]*}}, %{{.*}})
 //       NORING: gpu.func @gqa_per_head_select0_hist(
 //  NORING-SAME:   workgroup(%{{.*}} : memref<1540xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<48xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<3840xi16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 //  NORING-SAME:   async_key_stages = 0 : i64
@@ -94,6 +106,16 @@
 // NORING-COUNT-2:   vector.store {{.*}} {alignment = 16 : i64} : memref<?xi16>, vector<8xi16>
 //       NORING:   nvvm.bar.warp.sync
 //       NORING:   gpu.return
+//       NORING: gpu.func @gqa_per_head_select0_hist_ring(
+//  NORING-SAME:   async_key_stages = 3 : i64
+//  NORING-SAME:   key_tiles_per_warp = 3 : i64
+//  NORING-SAME:   ring_pass_max_ctas = 0 : i64
+// NORING-COUNT-9:   cp.async.cg.shared.global
+// NOSHORT-LABEL: func.func @gqa_per_head(
+//   NOSHORT-NOT:   select0_hist_ring
+//       NOSHORT: gpu.func @gqa_per_head_select0_hist(
+//  NOSHORT-SAME:   ring_pass_max_ctas = 0 : i64
+//   NOSHORT-NOT:   select0_hist_ring
 // OFF-LABEL: func.func @gqa_per_head(
 //       OFF: gpu.func @gqa_per_head_select0_hist(
 //  OFF-SAME:   workgroup(%{{.*}} : memref<1540xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})

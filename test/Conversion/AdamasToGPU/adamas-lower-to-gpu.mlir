@@ -375,7 +375,7 @@ func.func @step(%q: tensor<1x4x1x128xf16>, %newk: tensor<1x2x1x128xf16>, %keys: 
 // ceil(385 / 256) = 2 candidate bins and the bin below them; nothing else.
 // CHECK-LABEL: func.func @select_gqa_m16(
 //       CHECK: gpu.func @select_gqa_m16_select0_hist(
-//  CHECK-SAME:   adamas.config = {{{.*}}max_chunks = 16 : i64,{{.*}}query_heads_per_row = 1 : i64, releases_late = 1 : i64, row_groups = 8 : i64, rows_per_cta = 8 : i64
+//  CHECK-SAME:   adamas.config = {{{.*}}max_chunks = 16 : i64,{{.*}}query_heads_per_row = 1 : i64, releases_late = 1 : i64, ring_pass_max_ctas = 0 : i64, row_groups = 8 : i64, rows_per_cta = 8 : i64
 //       CHECK: gpu.func @select_gqa_m16_select0_threshold(
 // CHECK-COUNT-16:  memref.load %arg4[{{.*}}] : memref<?xi32>
 //       CHECK:   memref.load %arg2[{{.*}}] : memref<?xi32>
@@ -393,7 +393,7 @@ func.func @select_gqa_m16(%qc: tensor<?x32x16x8xi32>, %kc: tensor<?x8x?x8xi32>, 
 
 // CHECK-LABEL: func.func @select_shared(
 //       CHECK: gpu.func @select_shared_select0_hist(
-//  CHECK-SAME:   adamas.config = {{{.*}}max_chunks = 32 : i64,{{.*}}query_heads_per_row = 4 : i64, releases_late = 1 : i64, row_groups = 1 : i64, rows_per_cta = 1 : i64
+//  CHECK-SAME:   adamas.config = {{{.*}}max_chunks = 32 : i64,{{.*}}query_heads_per_row = 4 : i64, releases_late = 1 : i64, ring_pass_max_ctas = 0 : i64, row_groups = 1 : i64, rows_per_cta = 1 : i64
 func.func @select_shared(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %len: tensor<?xi32>) -> tensor<?x8x1x256xi32> {
   %idx = adamas.l1_topk %qc, %kc, %len {k = 256 : i64, shared_group = true} : tensor<?x32x1x8xi32>, tensor<?x8x?x8xi32>, tensor<?xi32> -> tensor<?x8x1x256xi32>
   return %idx : tensor<?x8x1x256xi32>

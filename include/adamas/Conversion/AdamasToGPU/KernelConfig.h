@@ -104,6 +104,8 @@ struct SelectOptions {
   bool gridSync = true;
   /// `select-async-key-copies`: SelectConfig::asyncKeyStages.
   bool asyncKeyCopies = false;
+  /// `select-short-pass-key-copies`: SelectConfig::ringPassMaxCtas.
+  bool shortPassKeyCopies = true;
 };
 
 struct SelectConfig {
@@ -163,6 +165,17 @@ struct SelectConfig {
   /// NOTES.md items 77-79) and keys are whole 16-byte pieces (W a multiple
   /// of 4).
   int64_t asyncKeyStages = 0;
+  /// With tensor-core distances and no ring (asyncKeyStages == 0): the
+  /// largest histogram grid (CTAs, known at run time) that takes
+  /// `_hist_ring`, the pass with the key ring (ringForm()), built beside
+  /// `_hist`. With one or two CTAs per SM (B = 1 GQA: 128-256 CTAs) each
+  /// warp's register loads leave the SM short of bytes in flight, which
+  /// the ring's copies supply (its first ones before the query encoding):
+  /// B = 1 per head 14.4 -> 14.1 us at 32K, 27.4 -> 25.2 at 128K, 72.4 ->
+  /// 62.3 at 512K; where the grid is larger its extra instructions cost
+  /// more than it hides (NOTES.md items 79, 81). Two CTAs per SM
+  /// (`select-short-pass-key-copies`); 0: none.
+  int64_t ringPassMaxCtas = 0;
   /// The tensor-core pass writes its i16 distances through shared memory:
   /// each warp stages an iteration's distances per row, then stores them as
   /// 16-byte pieces (whole sectors) instead of one 2-byte store per lane
@@ -216,7 +229,13 @@ struct SelectConfig {
   /// per warp a row per selection row and one for tiles past the last row,
   /// keyTilesPerWarp * 16 keys long.
   int64_t distanceStageSize() const;
+  /// The configuration of `_hist_ring` (ringPassMaxCtas > 0): the key ring's
+  /// slots of kAsyncKeyTiles tiles in kAsyncKeyStages stages.
+  SelectConfig ringForm() const;
   DictionaryAttr toAttr(MLIRContext *ctx) const;
+
+  /// The key ring's tiles per slot and slots (asyncKeyStages).
+  static constexpr int64_t kAsyncKeyTiles = 3, kAsyncKeyStages = 3;
 };
 
 //===----------------------------------------------------------------------===//
