@@ -125,8 +125,9 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "where select-async-key-copies is off, l1_topk's tensor-core "
            "histogram pass is also built with that key ring, and the host "
            "takes it where the pass's grid is at most 2 CTAs per "
-           "multiprocessor (B = 1 GQA: a short pass, whose first copies go "
-           "out before the query encoding; bench/NOTES.md items 79, 81)">,
+           "multiprocessor (B = 1 GQA at any context), whose warps' register "
+           "loads alone keep too few bytes in flight (bench/NOTES.md items "
+           "79, 81)">,
     Option<"selectGridSync", "select-grid-sync", "bool",
            /*default=*/"true",
            "l1_topk with one selection row per histogram CTA, where its "

@@ -60,6 +60,14 @@ DictionaryAttr EncodeConfig::toAttr(MLIRContext *ctx) const {
 // Select
 //===----------------------------------------------------------------------===//
 
+/// The tensor-core pass with the key ring: kAsyncKeyTiles tiles a slot (at
+/// most the register pass's) in kAsyncKeyStages slots per warp.
+static void useKeyRing(SelectConfig &c) {
+  c.keyTilesPerWarp =
+      std::min(c.keyTilesPerWarp, SelectConfig::kAsyncKeyTiles);
+  c.asyncKeyStages = SelectConfig::kAsyncKeyStages;
+}
+
 ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
                                          const TargetInfo &target,
                                          const SelectOptions &options) {
@@ -186,12 +194,10 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
     // Where the pass is short (B = 1 GQA), a second pass kernel with the
     // ring, which the host takes by the grid's size (NOTES.md item 81).
     bool ringable = p.words % 4 == 0;
-    if (options.asyncKeyCopies && ringable) {
-      c.keyTilesPerWarp = std::min(c.keyTilesPerWarp, kAsyncKeyTiles);
-      c.asyncKeyStages = kAsyncKeyStages;
-    } else if (options.shortPassKeyCopies && ringable) {
+    if (options.asyncKeyCopies && ringable)
+      useKeyRing(c);
+    else if (options.shortPassKeyCopies && ringable)
       c.ringPassMaxCtas = 2 * target.numMultiprocessors;
-    }
     int64_t stageBytes = 2 * c.distanceStageSize();
     int64_t queryBytes = 4 * queryTiles * 4 * (4 * c.tensorCoreSlabs() + 1);
     if (c.encodesQueries)
@@ -216,8 +222,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
 SelectConfig SelectConfig::ringForm() const {
   assert(ringPassMaxCtas > 0 && "no ring form");
   SelectConfig r = *this;
-  r.keyTilesPerWarp = std::min(keyTilesPerWarp, kAsyncKeyTiles);
-  r.asyncKeyStages = kAsyncKeyStages;
+  useKeyRing(r);
   r.ringPassMaxCtas = 0;
   return r;
 }
