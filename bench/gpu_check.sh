@@ -243,6 +243,10 @@ if [[ -f $steps_carry/manifest.json ]] && python3 -c "import torch" 2> /dev/null
         # The per-head long form's cluster merge (B=16: 1024 CTAs, 2 splits).
         sanitize "$tool" "per-head long form, cluster merge, B=16" --runs 3 \
           --kinds attend --only gqa_d128_k256
+        # The grid-synchronised selection (B = 4 x 4K, B = 1 x 32K), and
+        # every key equal (B = 4 x 32K: the tie rule decides every slot).
+        sanitize "$tool" "grid select, ties" --runs 1 2 5 \
+          --kinds select --only mha_d128_k256
         # The GQA histogram passes with the key ring (B = 1: small grids).
         sanitize "$tool" "GQA select, key ring, B=1" --first-run \
           --kinds select --only gqa_d128_k256 gqa_shared_d128_k256

@@ -5,7 +5,8 @@ into five host functions: the whole decode step, and the encode, select and
 attend kernels alone, and the encode kernel as a plain Hadamard transform (so a wrong index is caught by the select check exactly,
 not blurred by the attention). RUNS lists the (B, N, lengths) each spec is
 run at; `lengths` "full" is N for every batch row, "ragged" spreads the rows
-over [0, N] including 0 and a few below k.
+over [0, N] including 0 and a few below k, "ties" is "full" with every key
+of a head equal (bench/steps/check.py's key_prototypes).
 """
 
 import os
@@ -43,7 +44,7 @@ SPECS = {
 # shared memory: 16K positions per chunk).
 RUNS = {
     "mha_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
-                      (1, 131072, "full"), (1, 262144, "full")],
+                      (1, 131072, "full"), (1, 262144, "full"), (4, 32768, "ties")],
     "gqa_d128_k256": [(1, 1000, "full"), (4, 4096, "ragged"), (1, 32768, "full"),
                       (16, 32768, "ragged"), (20, 4096, "ragged")],
     "gqa_shared_d128_k256": [(1, 4096, "full"), (16, 32768, "ragged"),
@@ -104,7 +105,8 @@ STEP_VARIANTS = ({"max_cluster_size": 0}, {"l2_cache_hints": False},
                  {"attend_softmax_in_quads": False},
                  {"attend_long_form_cluster_merge": False},
                  {"select_async_key_copies": True},
-                 {"select_short_pass_key_copies": False})
+                 {"select_short_pass_key_copies": False},
+                 {"select_precompacts_candidates": True})
 
 
 def variant_label(options):

@@ -85,7 +85,7 @@ def to_numpy(tensor):
 
 
 def lengths_for(rng, B, N, pattern, M):
-    if pattern == "full":
+    if pattern in ("full", "ties"):
         return np.full(B, N, dtype=np.int32)
     # Ragged: full, empty, short (< k), and random in between.
     choices = [N, 0, M, 3, int(rng.integers(1, N + 1))]
@@ -109,6 +109,14 @@ def random_code_words(rng, shape, bits, distinct):
     protos = ref.pack_codes(random_codes(rng, (*lead, distinct, d), bits), bits)
     pick = rng.integers(0, distinct, size=(*lead, n))
     return np.take_along_axis(protos, pick[..., None], axis=-2)
+
+
+def key_prototypes(N, pattern):
+    """Distinct key rows per head of a run: N / 16 (every distance shared by
+    many positions), or one for the pattern "ties" (every distance equal:
+    the whole selection decided by the tie rule, and no chunk of the
+    grid-synchronised selection narrowed to its candidates)."""
+    return 1 if pattern == "ties" else max(4, N // 16)
 
 
 def head_thresholds(spec, rng):
@@ -231,11 +239,11 @@ def compare_output(name, out, expected, elem):
 
 # --- the checks ----------------------------------------------------------------
 
-def check_select(fn, spec, B, N, lengths, rng, name):
+def check_select(fn, spec, B, N, lengths, rng, name, pattern="full"):
     qc_np = ref.pack_codes(random_codes(rng, (B, spec.q_heads, spec.rows, spec.dims), spec.bits),
                            spec.bits)
     kc_np = random_code_words(rng, (B, spec.kv_heads, N, spec.dims), spec.bits,
-                              distinct=max(4, N // 16))
+                              distinct=key_prototypes(N, pattern))
     qc, kc, ln = to_device(qc_np, "i32"), to_device(kc_np, "i32"), to_device(lengths, "i32")
     out = torch.full((B, spec.index_heads, spec.rows, spec.k), -7, dtype=torch.int32,
                      device="cuda")
@@ -268,7 +276,7 @@ def random_indices(rng, B, H, M, K, N):
     return idx
 
 
-def check_attend(fn, spec, B, N, lengths, rng, name):
+def check_attend(fn, spec, B, N, lengths, rng, name, pattern="full"):
     T = spec.dtype
     q = torch.randn(B, spec.q_heads, spec.rows, spec.dims, device="cuda").to(TORCH_DTYPES[T])
     keys = torch.randn(B, spec.kv_heads, N, spec.dims, device="cuda").to(TORCH_DTYPES[T])
@@ -282,7 +290,7 @@ def check_attend(fn, spec, B, N, lengths, rng, name):
     compare_output(name, out, attention_f64(q, keys, values, idx, spec), T)
 
 
-def check_encode(fn, spec, B, N, lengths, rng, name):
+def check_encode(fn, spec, B, N, lengths, rng, name, pattern="full"):
     T = spec.dtype
     shape = (B, spec.kv_heads, spec.rows, spec.dims)
     q_thr, kv_thr = head_thresholds(spec, rng)
@@ -300,7 +308,7 @@ def check_encode(fn, spec, B, N, lengths, rng, name):
     record(name, wrong == 0, f"{wrong} of {out.numel()} code words differ from adamas.reference")
 
 
-def check_step(fn, spec, B, N, lengths, rng, name):
+def check_step(fn, spec, B, N, lengths, rng, name, pattern="full"):
     T, M = spec.dtype, spec.rows
     q_thr, kv_thr = head_thresholds(spec, rng)
     per_head = spec.per_head_thresholds
@@ -309,7 +317,7 @@ def check_step(fn, spec, B, N, lengths, rng, name):
     q_np = interior_inputs(rng, (B, spec.q_heads, M, spec.dims), q_rows, T)
     nk_np = interior_inputs(rng, (B, spec.kv_heads, M, spec.dims), k_rows, T)
     cache_np = random_code_words(rng, (B, spec.kv_heads, N, spec.dims), spec.bits,
-                                 distinct=max(4, N // 16))
+                                 distinct=key_prototypes(N, pattern))
     keys = torch.randn(B, spec.kv_heads, N, spec.dims, device="cuda").to(TORCH_DTYPES[T])
     values = torch.randn(B, spec.kv_heads, N, spec.value_dims, device="cuda").to(TORCH_DTYPES[T])
     q, new_keys = to_device(q_np, T), to_device(nk_np, T)
@@ -337,7 +345,7 @@ def check_step(fn, spec, B, N, lengths, rng, name):
                    attention_f64(q, keys, values, idx, spec), T)
 
 
-def check_hadamard(fn, spec, B, N, lengths, rng, name):
+def check_hadamard(fn, spec, B, N, lengths, rng, name, pattern="full"):
     """The orthonormal transform alone: computed in f32, rounded once to T;
     within an ulp of T (plus f32 rounding) of the float64 reference."""
     T = spec.dtype
@@ -387,7 +395,7 @@ def main():
                 name = f"{kind} {spec_name} B={B} N={N} {pattern}"
                 try:
                     start = time.time()
-                    check(fn, spec, B, N, lengths, rng, name)
+                    check(fn, spec, B, N, lengths, rng, name, pattern)
                     print(f"      ({time.time() - start:.1f} s)", flush=True)
                 except Exception as e:  # a crash is a failed check
                     record(name, False, f"{type(e).__name__}: {str(e).splitlines()[0]}")

@@ -90,6 +90,7 @@ void mlir::adamas::buildGPUPipeline(OpPassManager &pm,
   lower.selectAsyncKeyCopies = options.selectAsyncKeyCopies;
   lower.selectShortPassKeyCopies = options.selectShortPassKeyCopies;
   lower.selectGridSync = options.selectGridSync;
+  lower.selectPrecompactsCandidates = options.selectPrecompactsCandidates;
   lower.attendLongSplits = options.attendLongSplits;
   lower.attendLongFormCtasPerSm = options.attendLongFormCtasPerSm;
   lower.attendTensorCoreDots = options.attendTensorCoreDots;

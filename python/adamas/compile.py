@@ -319,7 +319,8 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
                      attend_softmax_in_quads=True,
                      attend_long_form_cluster_merge=True,
                      select_async_key_copies=False,
-                     select_short_pass_key_copies=True):
+                     select_short_pass_key_copies=True,
+                     select_precompacts_candidates=False):
     """The adamas-gpu-pipeline options that decide the generated code
     (what an artifact's key holds besides the chip): the keyword arguments
     of that name (`codegen` below) of compile_cached, decode_step,
@@ -368,6 +369,8 @@ def _codegen_options(format, num_sms, max_cluster_size=None, cluster_select=Fals
         opts += " select-async-key-copies=true"
     if not select_short_pass_key_copies:
         opts += " select-short-pass-key-copies=false"
+    if select_precompacts_candidates:
+        opts += " select-precompacts-candidates=true"
     return opts
 
 
@@ -380,7 +383,8 @@ def pipeline_options(chip="sm_90", format="bin", toolkit=None, num_sms=0, **code
     attend_async_cluster_compaction, attend_cluster_waves,
     attend_long_form_tensor_core_dots, attend_softmax_in_quads,
     attend_long_form_cluster_merge, select_async_key_copies,
-    select_short_pass_key_copies (adamas-gpu-pipeline's options of those names)."""
+    select_short_pass_key_copies, select_precompacts_candidates
+    (adamas-gpu-pipeline's options of those names)."""
     toolkit = toolkit or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
     return f"chip={chip} toolkit={toolkit} " + _codegen_options(format, num_sms, **codegen)
 
@@ -538,7 +542,8 @@ def compile_cached(ir, name, spec=None, chip="sm_90", format="bin", runtime=None
     attend_async_cluster_compaction, attend_cluster_waves,
     attend_long_form_tensor_core_dots, attend_softmax_in_quads,
     attend_long_form_cluster_merge, select_async_key_copies,
-    select_short_pass_key_copies: adamas-gpu-pipeline's options of those names."""
+    select_short_pass_key_copies, select_precompacts_candidates:
+    adamas-gpu-pipeline's options of those names."""
     from . import runtime as rt_module
     rt = runtime or rt_module.Runtime()
     # The key holds what determines the artifact, not where the toolkit is.

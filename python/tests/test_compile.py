@@ -487,6 +487,31 @@ def test_select_short_pass_key_copies_option_reaches_the_kernels():
     assert "select0_hist_ring" not in ac.lower_ir(mha, format="isa")
 
 
+def test_select_precompacts_candidates_option_reaches_the_kernels():
+    # select_precompacts_candidates (default off) is adamas-gpu-pipeline's
+    # select-precompacts-candidates: the grid-synchronised kernels whose
+    # chunk's distances stay in shared memory get the candidates' buffers
+    # (1024 positions, 4 KB, and their i16 distances, 2 KB, aligned as a
+    # run's loads) and a second compaction; the kernel whose distances go
+    # through L2 is the same either way. (The order, arrival, candidates,
+    # wait, is select-grid-sync.mlir's.)
+    assert "select-precompacts-candidates" not in ac.pipeline_options()
+    assert " select-precompacts-candidates=true" in ac.pipeline_options(
+        select_precompacts_candidates=True)
+    mha = ac.select_ir(ac.DecodeStep(q_heads=8, kv_heads=8, dims=128, k=64))
+    on, off = (ac.lower_ir(mha, format="isa", select_precompacts_candidates=v)
+               for v in (True, False))
+    for kernel in ("select0_gridsync", "select0_long_gridsync"):
+        for buffer in (r"\.align 16 \.b8 __wg_\w+_" + kernel + r"_\d+\[4096\]",
+                       r"\.align 64 \.b8 __wg_\w+_" + kernel + r"_\d+\[2048\]"):
+            assert re.search(buffer, on), buffer
+            assert not re.search(buffer, off), buffer
+        assert (_kernel_ptx(on, kernel).count("bar.sync")
+                > _kernel_ptx(off, kernel).count("bar.sync"))
+    assert (_kernel_ptx(on, "select0_long_global_gridsync")
+            == _kernel_ptx(off, "select0_long_global_gridsync"))
+
+
 def test_compiler_version_follows_the_compiler_sources(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "include" / "adamas").mkdir(parents=True)

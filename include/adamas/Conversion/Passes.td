@@ -136,6 +136,16 @@ def AdamasLowerToGPU : Pass<"adamas-lower-to-gpu", "::mlir::ModuleOp"> {
            "then plan their row and compact their chunk (launched "
            "cooperatively; launches of one step must not overlap: one "
            "stream; bench/NOTES.md item 60)">,
+    Option<"selectPrecompactsCandidates", "select-precompacts-candidates",
+           "bool", /*default=*/"false",
+           "in select-grid-sync's kernels whose distances stay in shared "
+           "memory, each CTA compacts its chunk's candidates (the positions "
+           "at or below the first distance where its own running count "
+           "reaches the row's free slots: the row's threshold is at most "
+           "that) between its arrival at the grid-wide barrier and its wait "
+           "there, and after the plan compacts those instead of the chunk "
+           "(off by default until measured on the GPU: bench/NOTES.md item "
+           "87)">,
     Option<"selectEncodesQueries", "select-encodes-queries", "bool",
            /*default=*/"true",
            "l1_topk's histogram pass encodes the queries itself where their "

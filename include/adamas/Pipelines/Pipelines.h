@@ -118,6 +118,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "grid-wide barrier, where one selection row is a CTA's "
                      "(see adamas-lower-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> selectPrecompactsCandidates{
+      *this, "select-precompacts-candidates",
+      llvm::cl::desc("the grid-synchronised selection compacts each chunk's "
+                     "candidates while its CTAs wait at the grid-wide "
+                     "barrier (see adamas-lower-to-gpu)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> selectEncodesQueries{
       *this, "select-encodes-queries",
       llvm::cl::desc("l1_topk encodes its queries and the new keys' codes "

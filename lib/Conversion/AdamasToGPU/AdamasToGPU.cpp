@@ -731,6 +731,7 @@ struct AdamasLowerToGPUPass
     select.asyncKeyCopies = selectAsyncKeyCopies;
     select.shortPassKeyCopies = selectShortPassKeyCopies;
     select.gridSync = selectGridSync;
+    select.precompactsCandidates = selectPrecompactsCandidates;
     AttendOptions attend;
     attend.longSplits = attendLongSplits;
     attend.longFormCtasPerSm = attendLongFormCtasPerSm;

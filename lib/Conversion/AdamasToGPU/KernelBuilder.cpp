@@ -298,6 +298,32 @@ void KernelBuilder::clusterBarrier() {
 }
 
 void KernelBuilder::gridBarrier() {
+  barrier();
+  ifThen(cmp(arith::CmpIPredicate::eq, threadId(), idx(0)), [&] {
+    Value word = gridBarrierWord();
+    waitAtGridBarrierWord(word, arriveAtGridBarrierWord(word));
+  });
+  barrier();
+}
+
+Value KernelBuilder::gridArrive() {
+  barrier();
+  return ifThenElseValues(
+             cmp(arith::CmpIPredicate::eq, threadId(), idx(0)),
+             [&]() -> SmallVector<Value> {
+               return {arriveAtGridBarrierWord(gridBarrierWord())};
+             },
+             ValueRange{i32(0)})
+      .front();
+}
+
+void KernelBuilder::gridWait(Value arrival) {
+  ifThen(cmp(arith::CmpIPredicate::eq, threadId(), idx(0)),
+         [&] { waitAtGridBarrierWord(gridBarrierWord(), arrival); });
+  barrier();
+}
+
+Value KernelBuilder::gridBarrierWord() {
   // The barrier's word (cooperative_groups' grid sync): every CTA adds 1 but
   // CTA 0, which adds 2^31 - (G - 1) for a grid of G, so bit 31 flips
   // exactly when the last CTA arrives, whatever their order, and the low
@@ -310,54 +336,54 @@ void KernelBuilder::gridBarrier() {
          "a grid barrier's kernel is launched cooperatively by its name");
   auto module = kernel->getParentOfType<gpu::GPUModuleOp>();
   std::string name = (kernel.getName() + "_barrier").str();
-  Type i32Type = b.getI32Type();
   if (!module.lookupSymbol(name)) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(module.getBody());
-    LLVM::GlobalOp::create(b, i32Type, /*isConstant=*/false,
+    LLVM::GlobalOp::create(b, b.getI32Type(), /*isConstant=*/false,
                            LLVM::Linkage::External, name,
                            b.getI32IntegerAttr(0), /*alignment=*/4,
                            /*addrSpace=*/1);
   }
-  barrier();
-  ifThen(cmp(arith::CmpIPredicate::eq, threadId(), idx(0)), [&] {
-    auto globalPtr = LLVM::LLVMPointerType::get(b.getContext(), 1);
-    Value word = LLVM::AddressOfOp::create(b, globalPtr, name);
-    auto dim = [&](gpu::Dimension d) -> Value {
-      return gpu::GridDimOp::create(b, d);
-    };
-    Value ctas = toI32(b, mul(mul(dim(gpu::Dimension::x),
-                                  dim(gpu::Dimension::y)),
-                              dim(gpu::Dimension::z)));
-    Value firstCta = cmp(arith::CmpIPredicate::eq,
-                         add(add(blockId(gpu::Dimension::x),
-                                 blockId(gpu::Dimension::y)),
-                             blockId(gpu::Dimension::z)),
-                         idx(0));
-    Value bit31 = i32(std::numeric_limits<int32_t>::min()); // 1 << 31
-    Value firstAdds = arith::SubIOp::create(
-        b, bit31, arith::SubIOp::create(b, ctas, i32(1)));
-    Value adds = select(firstCta, firstAdds, i32(1));
-    Value old = NVVM::InlinePtxOp::create(
-                    b, TypeRange{i32Type}, ValueRange{word, adds},
-                    ValueRange{}, "atom.add.release.gpu.u32 $0, [$1], $2;",
-                    Value())
-                    .getResult(0);
-    whileLoop(
-        ValueRange{},
-        [&](ValueRange) -> Value {
-          Value now = NVVM::InlinePtxOp::create(
-                          b, TypeRange{i32Type}, ValueRange{word},
-                          ValueRange{}, "ld.acquire.gpu.u32 $0, [$1];",
-                          Value())
-                          .getResult(0);
-          Value flipped = arith::AndIOp::create(
-              b, arith::XOrIOp::create(b, now, old), bit31);
-          return cmp(arith::CmpIPredicate::eq, flipped, i32(0));
-        },
-        [&](ValueRange) -> SmallVector<Value> { return {}; });
-  });
-  barrier();
+  auto globalPtr = LLVM::LLVMPointerType::get(b.getContext(), 1);
+  return LLVM::AddressOfOp::create(b, globalPtr, name);
+}
+
+Value KernelBuilder::arriveAtGridBarrierWord(Value word) {
+  auto dim = [&](gpu::Dimension d) -> Value {
+    return gpu::GridDimOp::create(b, d);
+  };
+  Value ctas = toI32(b, mul(mul(dim(gpu::Dimension::x),
+                                dim(gpu::Dimension::y)),
+                            dim(gpu::Dimension::z)));
+  Value firstCta = cmp(arith::CmpIPredicate::eq,
+                       add(add(blockId(gpu::Dimension::x),
+                               blockId(gpu::Dimension::y)),
+                           blockId(gpu::Dimension::z)),
+                       idx(0));
+  Value bit31 = i32(std::numeric_limits<int32_t>::min()); // 1 << 31
+  Value firstAdds = arith::SubIOp::create(
+      b, bit31, arith::SubIOp::create(b, ctas, i32(1)));
+  Value adds = select(firstCta, firstAdds, i32(1));
+  return NVVM::InlinePtxOp::create(
+             b, TypeRange{b.getI32Type()}, ValueRange{word, adds},
+             ValueRange{}, "atom.add.release.gpu.u32 $0, [$1], $2;", Value())
+      .getResult(0);
+}
+
+void KernelBuilder::waitAtGridBarrierWord(Value word, Value arrival) {
+  Value bit31 = i32(std::numeric_limits<int32_t>::min());
+  whileLoop(
+      ValueRange{},
+      [&](ValueRange) -> Value {
+        Value now = NVVM::InlinePtxOp::create(
+                        b, TypeRange{b.getI32Type()}, ValueRange{word},
+                        ValueRange{}, "ld.acquire.gpu.u32 $0, [$1];", Value())
+                        .getResult(0);
+        Value flipped = arith::AndIOp::create(
+            b, arith::XOrIOp::create(b, now, arrival), bit31);
+        return cmp(arith::CmpIPredicate::eq, flipped, i32(0));
+      },
+      [&](ValueRange) -> SmallVector<Value> { return {}; });
 }
 
 void KernelBuilder::clusterArrive(bool relaxed) {

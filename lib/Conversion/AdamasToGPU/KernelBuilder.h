@@ -155,6 +155,12 @@ public:
   /// `<kernel>_barrier`. Launches of the kernel must not overlap (one
   /// stream).
   void gridBarrier();
+  /// gridBarrier's halves, for work between them that needs no other CTA:
+  /// every thread arrives (after a CTA barrier, so the CTA's writes are
+  /// released with its arrival) and gets what `gridWait` takes; every
+  /// thread waits (acquire). Each CTA arrives once, then waits once.
+  Value gridArrive();
+  void gridWait(Value arrival);
   /// The barrier's halves: arrive (release, or relaxed: no ordering) and
   /// wait (acquire). A thread may exit after arriving; waits count only the
   /// threads that have not exited.
@@ -290,6 +296,12 @@ private:
   /// `&memref[index]` of a global memref (identity layout) as a global
   /// pointer, for inline PTX.
   Value globalAddress(Value memref, Value index);
+  /// The grid barrier's word (the module's `<kernel>_barrier`, created on
+  /// first use), thread 0's arrival at it (what the word held before), and
+  /// thread 0's wait until the last CTA's arrival flips its bit 31.
+  Value gridBarrierWord();
+  Value arriveAtGridBarrierWord(Value word);
+  void waitAtGridBarrierWord(Value word, Value arrival);
 
   ImplicitLocOpBuilder b;
   gpu::GPUFuncOp kernel;

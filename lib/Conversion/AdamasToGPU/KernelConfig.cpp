@@ -216,6 +216,7 @@ ConfigOr<SelectConfig> SelectConfig::get(const SelectProblem &p,
   // row's (its plan and compaction are then the CTA's alone; with several
   // rows per CTA they would run in series, as in the cluster kernel).
   c.gridSync = options.gridSync && c.rowsPerCta == 1 && c.clusterChunks == 0;
+  c.precompactsCandidates = c.gridSync && options.precompactsCandidates;
   return {c, ""};
 }
 
@@ -250,6 +251,7 @@ DictionaryAttr SelectConfig::toAttr(MLIRContext *ctx) const {
                           {"max_chunks", maxChunks},
                           {"min_chunk", minChunk},
                           {"pipelines_keys", pipelinesKeys},
+                          {"precompacts_candidates", precompactsCandidates},
                           {"query_heads_per_row", queryHeadsPerRow},
                           {"releases_late", releasesLate},
                           {"ring_pass_max_ctas", ringPassMaxCtas},

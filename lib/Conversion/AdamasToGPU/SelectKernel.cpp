@@ -65,6 +65,9 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <optional>
+#include <tuple>
+
 using namespace mlir;
 using namespace mlir::adamas;
 using namespace mlir::adamas::select;
@@ -535,38 +538,59 @@ void SelectCommon::compact(Value row, Value begin, Value end, Value freeBegin,
         Value tieRank0 = carried[0], slot0 = carried[1], vec = carried[2];
         Value first = kb.add(pass, kb.mul(tid, kb.idx(kRun)));
         Value next = loadRun(kb.add(pass, kb.idx(perPass)));
-        Value words = vector::BitCastOp::create(
-            b, VectorType::get({kRun / 2}, b.getI32Type()), vec);
-        SmallVector<Value> le, lt;
-        for (int64_t j = 0; j < kRun / 2; ++j) {
-          // The top bit of each half cleared: a distance never has it, and
-          // it keeps whatever a non-candidate position holds from
-          // borrowing across the halves.
-          Value w = andI(vector::ExtractOp::create(b, words, j), halfValues);
-          le.push_back(andI(sub(atMostT, w), halfTops));
-          lt.push_back(andI(sub(belowT, w), halfTops));
-        }
         // Bits [max(0, lo - first), min(kRun, hi - first)) are candidates.
-        Value firstOffset = toI32(b, kb.sub(first, lo));
-        Value loE = clampRun(sub(kb.i32(0), firstOffset));
-        Value hiE = clampRun(sub(candidates, firstOffset));
-        Value one = kb.i32(1);
-        // Bits 0 .. n - 1 (n <= kRun; a shift by 32 would be poison).
-        auto lowBits = [&](Value n) -> Value {
-          Value bits = sub(shl(one, n), one);
-          if (kRun < 32)
-            return bits;
-          return arith::SelectOp::create(
-              b, arith::CmpIOp::create(b, Pred::sge, n, kb.i32(32)),
-              kb.i32(-1), bits);
+        auto candidateBits = [&]() -> std::pair<Value, Value> {
+          Value firstOffset = toI32(b, kb.sub(first, lo));
+          return {clampRun(sub(kb.i32(0), firstOffset)),
+                  clampRun(sub(candidates, firstOffset))};
         };
-        Value candidate =
-            andI(lowBits(hiE),
-                 arith::XOrIOp::create(b, lowBits(loE), kb.i32(-1)));
-        Value ltMask = gather(lt);
-        Value less = andI(ltMask, candidate);
-        Value tie = andI(arith::XOrIOp::create(b, gather(le), ltMask),
-                         candidate);
+        // The run's masks of the candidates below T and at T.
+        auto test = [&](std::optional<std::pair<Value, Value>> bits)
+            -> SmallVector<Value> {
+          Value words = vector::BitCastOp::create(
+              b, VectorType::get({kRun / 2}, b.getI32Type()), vec);
+          SmallVector<Value> le, lt;
+          for (int64_t j = 0; j < kRun / 2; ++j) {
+            // The top bit of each half cleared: a distance never has it,
+            // and it keeps whatever a non-candidate position holds from
+            // borrowing across the halves.
+            Value w =
+                andI(vector::ExtractOp::create(b, words, j), halfValues);
+            le.push_back(andI(sub(atMostT, w), halfTops));
+            lt.push_back(andI(sub(belowT, w), halfTops));
+          }
+          auto [loE, hiE] = bits ? *bits : candidateBits();
+          Value one = kb.i32(1);
+          // Bits 0 .. n - 1 (n <= kRun; a shift by 32 would be poison).
+          auto lowBits = [&](Value n) -> Value {
+            Value bits = sub(shl(one, n), one);
+            if (kRun < 32)
+              return bits;
+            return arith::SelectOp::create(
+                b, arith::CmpIOp::create(b, Pred::sge, n, kb.i32(32)),
+                kb.i32(-1), bits);
+          };
+          Value candidate =
+              andI(lowBits(hiE),
+                   arith::XOrIOp::create(b, lowBits(loE), kb.i32(-1)));
+          Value ltMask = gather(lt);
+          return {andI(ltMask, candidate),
+                  andI(arith::XOrIOp::create(b, gather(le), ltMask),
+                       candidate)};
+        };
+        // With compactionSkipsEmptyRuns a run without candidates skips the
+        // tests (where most runs lie past the candidates: only the warps
+        // whose runs meet them spend the instructions).
+        SmallVector<Value> masks;
+        if (compactionSkipsEmptyRuns) {
+          std::pair<Value, Value> bits = candidateBits();
+          masks = kb.ifThenElseValues(
+              arith::CmpIOp::create(b, Pred::slt, bits.first, bits.second),
+              [&] { return test(bits); }, ValueRange{kb.i32(0), kb.i32(0)});
+        } else {
+          masks = test(std::nullopt);
+        }
+        Value less = masks[0], tie = masks[1];
         Value localLess = popc(less), localTies = popc(tie);
         // One scan of (below T) << 16 | (at T).
         Value sixteen = kb.i32(16), lowMask = kb.i32(0xFFFF);
@@ -647,8 +671,8 @@ void SelectCommon::discardPassLines(Value first, Value end, Value distRow) {
 }
 
 void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
-                              function_ref<ChunkPlan()> plan,
-                              Value warpSums) {
+                              function_ref<ChunkPlan()> plan, Value warpSums,
+                              const ChunkCandidates *candidates) {
   Value rowOut = kb.mul(row, kb.idx(p.k));
   Value isFirstChunk = kb.cmp(Pred::eq, chunk, kb.idx(0));
   Value fits = kb.cmp(Pred::sle, r.visible, kb.idx(p.k));
@@ -659,13 +683,52 @@ void SelectCommon::compactRow(Value row, Value chunk, const ResultRow &r,
         kb.ifThen(isFirstChunk, [&] { writeForced(rowOut, r.visible); });
         auto [begin, end] = chunkRange(chunk, visibleAll(r.length));
         kb.ifThen(kb.cmp(Pred::sgt, r.window.take, kb.idx(0)), [&] {
-          compact(row, begin, end, r.window.freeBegin, r.window.freeEnd,
-                  plan(), warpSums, [&](Value slot, Value position) {
-                    kb.store(position, kb.arg(kResult),
-                             kb.add(rowOut, kb.toIdx(slot)));
-                  });
+          auto putResult = [&](Value slot, Value position) {
+            kb.store(position, kb.arg(kResult),
+                     kb.add(rowOut, kb.toIdx(slot)));
+          };
+          ChunkPlan chunkPlan = plan();
+          auto compactChunk = [&] {
+            compact(row, begin, end, r.window.freeBegin, r.window.freeEnd,
+                    chunkPlan, warpSums, putResult);
+          };
+          if (!candidates) {
+            compactChunk();
+            return;
+          }
+          kb.ifThenElse(
+              kb.cmp(Pred::sge, candidates->count, kb.idx(0)),
+              [&] { compactCandidates(row, *candidates, chunkPlan, warpSums,
+                                      putResult); },
+              compactChunk);
         });
       });
+}
+
+void SelectCommon::compactCandidates(Value row,
+                                     const ChunkCandidates &candidates,
+                                     const ChunkPlan &plan, Value warpSums,
+                                     PutSlot put) {
+  // The candidates are the compaction's positions 0 .. count - 1 (all free,
+  // ascending as the chunk's), their distances the shared buffer: the plan
+  // selects from them what it would from the chunk. Short runs, and only
+  // the runs that hold candidates are tested (the list is short: one pass,
+  // a few warps).
+  auto saved = std::make_tuple(sharedDistances, sharedOrigin,
+                               sharedDistanceCapacity, compactionRun,
+                               compactionSkipsEmptyRuns);
+  sharedDistances = candidates.distances;
+  sharedOrigin = kb.idx(0);
+  sharedDistanceCapacity = kCandidateCapacity;
+  compactionRun = kShortRun;
+  compactionSkipsEmptyRuns = true;
+  Value zero = kb.idx(0);
+  compact(row, zero, candidates.count, zero, candidates.count, plan,
+          warpSums, [&](Value slot, Value index) {
+            put(slot, kb.load(candidates.positions, kb.toIdx(index)));
+          });
+  std::tie(sharedDistances, sharedOrigin, sharedDistanceCapacity,
+           compactionRun, compactionSkipsEmptyRuns) = saved;
 }
 
 void SelectCommon::writeUndecidedSlots(const ResultRow &r, Value slotBegin,
@@ -853,8 +916,81 @@ public:
     sharedDistanceCapacity = sharedCapacity;
   }
   void build();
+
+private:
+  /// SelectConfig::precompactsCandidates: `row`'s candidates in the CTA's
+  /// chunk into `cand`'s buffers, its count returned (ChunkCandidates;
+  /// `hist` its running counts, `found` one i32 of shared memory), built
+  /// between the grid barrier's arrive and wait.
+  Value precompact(const Row &row, Value chunk, Value hist,
+                   const ChunkCandidates &cand, Value found, Value warpSums);
 };
 } // namespace
+
+Value GridSelectKernel::precompact(const Row &row, Value chunk, Value hist,
+                                   const ChunkCandidates &cand, Value found,
+                                   Value warpSums) {
+  // The row's running count at any bin is at least the chunk's, so the
+  // row's T is at most T_c, the chunk's first bin whose running count
+  // reaches `take` (the last bin where none does), and no position above
+  // T_c is ever selected: those at or below it are the candidates, in
+  // position order with their distances, where they fit the buffers (a
+  // few hundred at k = 256; NOTES.md item 87). The same compaction finds
+  // them: T_c as T, every tie taken, slots from 0.
+  Value none = kb.idx(-1);
+  return kb.ifThenElseValues(row.valid, [&]() -> SmallVector<Value> {
+    ResultRow r = resultRow(row.index, row.length);
+    return kb.ifThenElseValues(needsPlan(r), [&]() -> SmallVector<Value> {
+      Value take = toI32(b, r.window.take);
+      Value last = kb.idx(c.numBins - 1);
+      // Thread t tests bins [t * P, t * P + P): the one whose count reaches
+      // `take` where the one below does not (one bin, or none).
+      int64_t perThread = llvm::divideCeil(c.numBins, c.blockSize);
+      Value firstBin = kb.mul(kb.threadId(), kb.idx(perThread));
+      for (int64_t i = 0; i < perThread; ++i) {
+        Value bin = kb.add(firstBin, kb.idx(i));
+        Value inRange = kb.cmp(Pred::ult, bin, kb.idx(c.numBins));
+        Value count = kb.loadIf(inRange, hist, kb.minS(bin, last), kb.i32(0));
+        Value below = kb.loadIf(
+            arith::AndIOp::create(b, inRange,
+                                  kb.cmp(Pred::ugt, bin, kb.idx(0))),
+            hist, kb.maxS(kb.sub(bin, kb.idx(1)), kb.idx(0)), kb.i32(0));
+        Value crosses = arith::AndIOp::create(
+            b, inRange,
+            arith::AndIOp::create(
+                b, arith::CmpIOp::create(b, Pred::sge, count, take),
+                arith::CmpIOp::create(b, Pred::slt, below, take)));
+        kb.ifThen(crosses,
+                  [&] { kb.store(toI32(b, bin), found, kb.idx(0)); });
+      }
+      kb.barrier();
+      Value reached = arith::CmpIOp::create(b, Pred::sge,
+                                            kb.load(hist, last), take);
+      Value tc = kb.select(reached, kb.load(found, kb.idx(0)),
+                           kb.i32(c.numBins - 1));
+      Value count = kb.toIdx(kb.load(hist, kb.toIdx(tc)));
+      return kb.ifThenElseValues(
+          kb.cmp(Pred::sle, count, kb.idx(kCandidateCapacity)),
+          [&]() -> SmallVector<Value> {
+            auto [begin, end] = chunkRange(chunk, visibleAll(row.length));
+            Value zero = kb.i32(0);
+            compactPositions(
+                row.index, begin, end, r.window.freeBegin, r.window.freeEnd,
+                ChunkPlan{tc, zero, zero, zero}, warpSums,
+                [&](Value slot, Value position) {
+                  Value at = kb.toIdx(slot);
+                  kb.store(position, cand.positions, at);
+                  kb.store(kb.load(sharedDistances,
+                                   distanceIndex(row.index,
+                                                 kb.toIdx(position))),
+                           cand.distances, at);
+                });
+            return {count};
+          },
+          ValueRange{none});
+    }, ValueRange{none});
+  }, ValueRange{none}).front();
+}
 
 void GridSelectKernel::build() {
   assert(c.rowsPerCta == 1 && "one selection row per CTA");
@@ -867,9 +1003,31 @@ void GridSelectKernel::build() {
                                       2 * compactionRun);
   // Every CTA of the grid runs the epilogue (grid z is the batch), so every
   // CTA meets the barrier.
+  // The candidates' buffers before the pass's (a key ring takes what the
+  // others leave).
+  bool precompacts = c.precompactsCandidates && sharedDistanceCapacity;
+  ChunkCandidates cand;
+  Value found;
+  if (precompacts) {
+    cand.positions = kb.sharedBuffer(b.getI32Type(), kCandidateCapacity);
+    cand.distances = kb.sharedBuffer(b.getI16Type(), kCandidateCapacity,
+                                     2 * kLongRun);
+    found = kb.sharedBuffer(b.getI32Type(), 1);
+  }
   buildPass([&](Value chunk, ArrayRef<Row> rows, Value hist) {
     storeHistograms(chunk, rows, hist);
-    kb.gridBarrier();
+    // With precompactsCandidates the CTA narrows its chunk to its row's
+    // candidates while the other CTAs arrive.
+    std::optional<ChunkCandidates> candidates;
+    if (precompacts) {
+      Value arrival = kb.gridArrive();
+      candidates = cand;
+      candidates->count =
+          precompact(rows.front(), chunk, hist, cand, found, warpSums);
+      kb.gridWait(arrival);
+    } else {
+      kb.gridBarrier();
+    }
     // The next kernel launches now: its CTAs are placed as the pass's
     // memory traffic is over (none beside the pass: item 52), and reach
     // their grid dependency wait while these plan and compact.
@@ -888,7 +1046,7 @@ void GridSelectKernel::build() {
             return chunkPlan(
                 planRow(row.index, probe, r.window.take, warpCounts), chunk);
           },
-          warpSums);
+          warpSums, candidates ? &*candidates : nullptr);
     });
   });
 }

@@ -167,12 +167,24 @@ public:
   struct ChunkPlan {
     Value threshold, skip, firstSlot, tiesBefore;
   };
+  /// A chunk's positions that its row may select, found before the row's
+  /// plan (the grid-synchronised kernels, SelectConfig::
+  /// precompactsCandidates): `count` (index) of them, ascending, in
+  /// `positions` (shared i32) with their distances in `distances` (shared
+  /// i16, kCandidateCapacity, aligned as a run's loads), or count -1 where
+  /// the chunk's positions are compacted as they are.
+  struct ChunkCandidates {
+    Value count, positions, distances;
+  };
+  static constexpr int64_t kCandidateCapacity = 1024;
   /// The selection of result row `row` within chunk `chunk`: chunk 0 writes
   /// the forced slots (or every position when the row sees at most k), and
   /// every chunk compacts its free positions with `plan()` (built only
-  /// where it is needed).
+  /// where it is needed); with `candidates` (count >= 0) the compaction
+  /// walks them instead of the chunk.
   void compactRow(Value row, Value chunk, const ResultRow &r,
-                  function_ref<ChunkPlan()> plan, Value warpSums);
+                  function_ref<ChunkPlan()> plan, Value warpSums,
+                  const ChunkCandidates *candidates = nullptr);
 
   /// Row `row`'s plan as compactSlots takes it: lane c's chunk entry (its
   /// first output slot and the ties at T of the earlier chunks; lanes past
@@ -289,14 +301,31 @@ private:
   void compact(Value row, Value begin, Value end, Value freeBegin,
                Value freeEnd, const ChunkPlan &plan, Value warpSums,
                PutSlot put);
+  /// compact() over `candidates` (count >= 0) with `plan`: `put` gets each
+  /// selected candidate's position.
+  void compactCandidates(Value row, const ChunkCandidates &candidates,
+                         const ChunkPlan &plan, Value warpSums, PutSlot put);
   /// With SelectConfig::l2CacheHints: drops the L2 lines of distances the
   /// compaction pass whose thread's run starts at `first` has read (row
   /// `distRow`, chunk ending at `end`), so they are never written back.
   void discardPassLines(Value first, Value end, Value distRow);
 
 protected:
+  /// Whether row `r` has free slots that a plan fills (ranksFreeSlots).
+  Value needsPlan(const ResultRow &r) { return ranksFreeSlots(r); }
+  /// The ordered compaction of compactRow, for kernels that narrow the
+  /// positions first (GridSelectKernel).
+  void compactPositions(Value row, Value begin, Value end, Value freeBegin,
+                        Value freeEnd, const ChunkPlan &plan, Value warpSums,
+                        PutSlot put) {
+    compact(row, begin, end, freeBegin, freeEnd, plan, warpSums, put);
+  }
   /// The compaction's run (kShortRun or kLongRun).
   int64_t compactionRun = kShortRun;
+  /// The compaction tests only runs that hold candidates (a branch per
+  /// thread): for a short list of candidates (ChunkCandidates) walked by a
+  /// few of the CTA's warps.
+  bool compactionSkipsEmptyRuns = false;
   /// See distanceBuffer.
   Value sharedDistances, sharedOrigin;
   int64_t sharedDistanceCapacity = 0;

@@ -147,7 +147,9 @@ func.func @gqa_per_head(%qc: tensor<?x32x1x8xi32>, %kc: tensor<?x8x?x8xi32>, %le
 //       CHECK:   memref.atomic_rmw addi
 // The key ring takes what a kernel's other buffers leave of 48 KB: the grid
 // kernel, with a short chunk's distances (4096 x i16) in shared memory, 3
-// slots per warp; the long one (8192 x i16) 2.
+// slots per warp; the long one (8192 x i16) 2. (With
+// select-precompacts-candidates=true the candidates' buffers, 6 KB, come
+// first: 2 slots and none.)
 //       CHECK: gpu.func @gqa_shared_select0_gridsync(
 //  CHECK-SAME:   memref<4096xi16, {{.*}} memref<9216xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 //       CHECK: gpu.func @gqa_shared_select0_long_gridsync(

@@ -1,5 +1,6 @@
-// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --enable-var-scope
+// RUN: adamas-opt %s -adamas-lower-to-gpu="select-precompacts-candidates=true" -split-input-file | FileCheck %s --enable-var-scope
 // RUN: adamas-opt %s -adamas-lower-to-gpu="select-grid-sync=false" -split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: adamas-opt %s -adamas-lower-to-gpu -split-input-file | FileCheck %s --check-prefix=WHOLE
 
 // select-grid-sync (default on): where a histogram CTA ranks one selection
 // row (MHA here), the selection is also built as one kernel over the
@@ -49,15 +50,23 @@
 //       CHECK:   llvm.mlir.global external @mha_select0_long_gridsync_barrier(0 : i32) {addr_space = 1 : i32
 //       CHECK:   llvm.mlir.global external @mha_select0_gridsync_barrier(0 : i32) {addr_space = 1 : i32
 // The kernel: the pass (its keys, distances into shared memory, aligned as
-// a run's load, and histogram), the histograms stored, the barrier (thread
-// 0 arrives with a release and polls with acquires between two CTA
-// barriers), the next kernel's launch (its CTAs placed and waiting while
+// a run's load, and histogram), the histograms stored, the barrier's
+// arrival (thread 0, with a release, after a CTA barrier), the chunk's
+// candidates (select-precompacts-candidates=true, off by default: its runs against
+// T_c, the first bin where the chunk's own running count reaches the row's
+// free slots; the selected positions and their distances into two buffers
+// of 1024) while the other CTAs arrive, the barrier's wait (thread 0 polls
+// with acquires until bit 31 differs from what its arrival saw, then a CTA
+// barrier), the next kernel's launch (its CTAs placed and waiting while
 // these finish), the plan (one ballot per warp over the probes, whose loads
 // come first) and the compaction (runs of 16 from shared memory, a ballot
-// per run).
+// per run) of the candidates, or of the chunk where they did not fit.
 //       CHECK: gpu.func @mha_select0_gridsync(
 //  CHECK-SAME:     %[[DIST:[a-z0-9]+]] : memref<4096xi16, #gpu.address_space<workgroup>> {llvm.align = 32 : i64}
+//  CHECK-SAME:     %[[CPOS:[a-z0-9]+]] : memref<1024xi32, #gpu.address_space<workgroup>>
+//  CHECK-SAME:     %[[CDIST:[a-z0-9]+]] : memref<1024xi16, #gpu.address_space<workgroup>> {llvm.align = 64 : i64}
 //  CHECK-SAME:     grid_sync = 1 : i64
+//  CHECK-SAME:     precompacts_candidates = 1 : i64
 //  CHECK-SAME:     nvvm.minctasm = 4 : i32
 //  CHECK-NEXT:   nvvm.griddepcontrol  wait
 //   CHECK-NOT:   nvvm.griddepcontrol
@@ -65,29 +74,38 @@
 //       CHECK:   memref.store %{{.*}}, %[[DIST]][%{{.*}}] : memref<4096xi16, #gpu.address_space<workgroup>>
 //       CHECK:   memref.store %{{.*}}, %arg4[%{{.*}}] : memref<?xi32>
 //       CHECK:   gpu.barrier
-//       CHECK:   scf.if
+//       CHECK:   %[[ARRIVAL:.*]] = scf.if
 //  CHECK-NEXT:     llvm.mlir.addressof @mha_select0_gridsync_barrier : !llvm.ptr<1>
 //       CHECK:     %[[OLD:.*]] = nvvm.inline_ptx "atom.add.release.gpu.u32 $0, [$1], $2;"
-//  CHECK-NEXT:     scf.while
-//  CHECK-NEXT:       %[[NOW:.*]] = nvvm.inline_ptx "ld.acquire.gpu.u32 $0, [$1];"
-//  CHECK-NEXT:       %[[DIFF:.*]] = arith.xori %[[NOW]], %[[OLD]] : i32
-//  CHECK-NEXT:       arith.andi %[[DIFF]], %c-2147483648_i32 : i32
+//  CHECK-NEXT:     scf.yield %[[OLD]] : i32
+//   CHECK-NOT:   ld.acquire
+//       CHECK:   vector.load %[[DIST]][%{{.*}}] {alignment = 32 : i64} : memref<4096xi16, #gpu.address_space<workgroup>>, vector<16xi16>
+//   CHECK-NOT:   ld.acquire
+//       CHECK:   memref.store %{{.*}}, %[[CPOS]][%{{.*}}] : memref<1024xi32, #gpu.address_space<workgroup>>
+//       CHECK:   memref.store %{{.*}}, %[[CDIST]][%{{.*}}] : memref<1024xi16, #gpu.address_space<workgroup>>
+//       CHECK:   %[[NOW:.*]] = nvvm.inline_ptx "ld.acquire.gpu.u32 $0, [$1];"
+//  CHECK-NEXT:   arith.xori %[[NOW]], %[[ARRIVAL]] : i32
 //       CHECK:   gpu.barrier
 //  CHECK-NEXT:   nvvm.griddepcontrol  launch_dependents
 //   CHECK-NOT:   nvvm.griddepcontrol
 //       CHECK:   nvvm.vote.sync  ballot
+//       CHECK:   vector.load %[[CDIST]][%{{.*}}] {alignment = 32 : i64} : memref<1024xi16, #gpu.address_space<workgroup>>, vector<16xi16>
+//       CHECK:   %[[POS:.*]] = memref.load %[[CPOS]][%{{.*}}] : memref<1024xi32, #gpu.address_space<workgroup>>
+//       CHECK:   memref.store %[[POS]], %arg5[%{{.*}}] : memref<?xi32>
 //       CHECK:   vector.load %[[DIST]][%{{.*}}] {alignment = 32 : i64} : memref<4096xi16, #gpu.address_space<workgroup>>, vector<16xi16>
 //       CHECK:   memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xi32>
 //   CHECK-NOT:   nvvm.griddepcontrol
 //       CHECK:   gpu.return
-// Long runs: 8192 positions (16 KB) of shared memory, runs of 32.
+// Long runs: 8192 positions (16 KB) of shared memory, runs of 32; the
+// candidates too.
 //       CHECK: gpu.func @mha_select0_long_gridsync(
 //  CHECK-SAME:     %[[LDIST:[a-z0-9]+]] : memref<8192xi16, #gpu.address_space<workgroup>> {llvm.align = 64 : i64}
+//  CHECK-SAME:     memref<1024xi16, #gpu.address_space<workgroup>>
 //  CHECK-SAME:     nvvm.minctasm = 4 : i32
 //       CHECK:   llvm.mlir.addressof @mha_select0_long_gridsync_barrier
 //       CHECK:   vector.load %[[LDIST]][%{{.*}}] {alignment = 64 : i64} : memref<8192xi16, #gpu.address_space<workgroup>>, vector<32xi16>
 // Longer chunks: the distance rows in global memory, as the compaction
-// kernels read them.
+// kernels read them (and no candidates).
 //       CHECK: gpu.func @mha_select0_long_global_gridsync(
 //   CHECK-NOT:     xi16, #gpu.address_space<workgroup>>
 //  CHECK-SAME:     nvvm.minctasm = 4 : i32
@@ -95,6 +113,27 @@
 //       CHECK:   llvm.mlir.addressof @mha_select0_long_global_gridsync_barrier
 //       CHECK:   vector.load %arg3[%{{.*}}] {alignment = 64 : i64} : memref<?xi16>, vector<32xi16>
 
+// Without candidates (the default): one barrier,
+// thread 0 arriving and polling between two CTA barriers, then the plan and
+// the chunk's compaction.
+//       WHOLE: gpu.func @mha_select0_gridsync(
+//   WHOLE-NOT:     1024xi16
+//  WHOLE-SAME:     precompacts_candidates = 0 : i64
+//       WHOLE:   memref.store %{{.*}}, %arg4[%{{.*}}] : memref<?xi32>
+//       WHOLE:   gpu.barrier
+//       WHOLE:   scf.if
+//  WHOLE-NEXT:     llvm.mlir.addressof @mha_select0_gridsync_barrier : !llvm.ptr<1>
+//       WHOLE:     %[[OLD:.*]] = nvvm.inline_ptx "atom.add.release.gpu.u32 $0, [$1], $2;"
+//       WHOLE:     scf.while
+//  WHOLE-NEXT:       %[[NOW:.*]] = nvvm.inline_ptx "ld.acquire.gpu.u32 $0, [$1];"
+//  WHOLE-NEXT:       arith.xori %[[NOW]], %[[OLD]] : i32
+//       WHOLE:   gpu.barrier
+//  WHOLE-NEXT:   nvvm.griddepcontrol  launch_dependents
+//       WHOLE:   nvvm.vote.sync  ballot
+//       WHOLE:   vector.load %{{.*}} {alignment = 32 : i64} : memref<4096xi16, #gpu.address_space<workgroup>>, vector<16xi16>
+//       WHOLE:   memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xi32>
+//   WHOLE-NOT:   1024xi16
+//       WHOLE:   gpu.return
 // OFF-LABEL: func.func @mha(
 //   OFF-NOT:   select0_grid
 //       OFF:   @mha_kernels::@mha_select0_hist

@@ -102,6 +102,8 @@ struct SelectOptions {
   bool pipelinesKeys = true;
   /// `select-grid-sync`: SelectConfig::gridSync.
   bool gridSync = true;
+  /// `select-precompacts-candidates`: SelectConfig::precompactsCandidates.
+  bool precompactsCandidates = false;
   /// `select-async-key-copies`: SelectConfig::asyncKeyStages.
   bool asyncKeyCopies = false;
   /// `select-short-pass-key-copies`: SelectConfig::ringPassMaxCtas.
@@ -216,6 +218,15 @@ struct SelectConfig {
   /// takes them where those would run and the grid fits targetCtas (every
   /// CTA resident: a cooperative launch; NOTES.md item 60).
   bool gridSync = false;
+  /// With gridSync, in the kernels whose distances stay in shared memory:
+  /// between its arrival at the grid-wide barrier and its wait there, each
+  /// CTA compacts its chunk's candidates, the positions at or below T_c,
+  /// its chunk's first bin whose running count reaches the row's free
+  /// slots (the row's T is at most T_c), into shared memory where at most
+  /// 1024; after the plan the compaction walks them instead of the chunk.
+  /// The CTAs' compaction then runs while they wait for the last one
+  /// (NOTES.md item 87; off by default until measured).
+  bool precompactsCandidates = false;
 
   static ConfigOr<SelectConfig> get(const SelectProblem &problem,
                                     const TargetInfo &target,
